@@ -1,0 +1,162 @@
+/**
+ * The command line (`deno task verify`, or `deno run -A core/cli.ts <command>`). It wires
+ * cases/, core/ and reports/ together; everything here is also callable from mod.ts.
+ *
+ * Commands: `verify` (the regression gate), `run <case>` (one case, full detail), `list`,
+ * `report` (re-render index.html from results.json), `cases-json` (export for fixtures/gen).
+ *
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { CaseError } from "./harness/case.ts";
+import { loadCases } from "./harness/cases_loader.ts";
+import type { VerifyResult } from "./harness/results.ts";
+import { fmt } from "./harness/tolerance.ts";
+import { caseLine, verify } from "./harness/verify.ts";
+import { EXECUTION_PROVIDERS } from "./models/execution_provider.ts";
+import { renderHtmlReport } from "./report/html.ts";
+import { writeTextFileAtomic } from "./tensor/atomic_write.ts";
+
+/** A problem with what the user gave (bad option, unreadable file): printed without a trace. */
+class UsageError extends Error {}
+
+const program = new Command()
+  .name("diffparity")
+  .description("Reproducibility and parity harness for diffusion samplers")
+  .option("--cases <dir>", "folder of *.case.ts files", "cases")
+  .showHelpAfterError();
+
+const epOption = () =>
+  new Option("--ep <provider>", "execution provider").choices(
+    EXECUTION_PROVIDERS as readonly string[],
+  ).default("cpu");
+
+program.command("verify")
+  .description("run every case against its references; write reports/; exit 1 if any fails")
+  .option("--filter <text>", "only cases whose name contains this")
+  .addOption(epOption())
+  .option("--fallback", "fall back to the CPU provider when the asked one cannot run")
+  .option("--out <dir>", "report folder", "reports")
+  .option("--no-hash-check", "skip the fixture sha256 check against fixtures/manifest.json")
+  .action(async (opts) => {
+    const cases = await loadCases(program.opts().cases, opts.filter);
+    if (cases.length === 0) {
+      console.error(`no case matches --filter ${JSON.stringify(opts.filter)}`);
+      Deno.exit(2);
+    }
+    const result = await verify({
+      cases,
+      executionProvider: opts.ep as "cpu",
+      fallback: opts.fallback ?? false,
+      outDir: opts.out,
+      manifest: opts.hashCheck ? "fixtures/manifest.json" : null,
+    });
+    console.log(
+      `\n${result.passed} passed, ${result.failed} failed · report: ${opts.out}/index.html`,
+    );
+    if (result.failed > 0) Deno.exit(1);
+  });
+
+program.command("run")
+  .description("run one case and print every comparison per step")
+  .argument("<case>", "case name")
+  .addOption(epOption())
+  .option("--fallback", "fall back to the CPU provider when the asked one cannot run")
+  .action(async (name, opts) => {
+    const cases = (await loadCases(program.opts().cases)).filter((c) => c.name === name);
+    if (cases.length === 0) {
+      throw new UsageError(`no case named '${name}' in ${program.opts().cases}/`);
+    }
+    const result = await verify({
+      cases,
+      executionProvider: opts.ep as "cpu",
+      fallback: opts.fallback ?? false,
+      outDir: null,
+    });
+    const r = result.cases[0];
+    console.log(`provider: ${r.provider}`);
+    for (const c of r.comparisons) {
+      console.log(`\n${c.kind}: ${c.subject} (${c.reference})`);
+      for (const s of c.perStep) {
+        console.log(
+          `  step ${String(s.step).padStart(3)} t=${String(s.t).padStart(4)}  max|d| ${
+            fmt(s.maxAbs).padEnd(9)
+          } ulp ${fmt(s.maxUlp).padEnd(7)} relL2 ${fmt(s.relL2)}`,
+        );
+      }
+      console.log(
+        `  worst: max|d| ${fmt(c.worst.maxAbs)}, ulp ${fmt(c.worst.maxUlp)}, relL2 ${
+          fmt(c.worst.relL2)
+        }${c.worst.psnr !== undefined ? `, PSNR ${fmt(c.worst.psnr)} dB` : ""} — ${
+          c.pass ? "ok" : c.failures.join("; ")
+        }`,
+      );
+    }
+    if (r.status !== "pass") Deno.exit(1);
+  });
+
+program.command("list")
+  .description("list the cases")
+  .option("--filter <text>", "only cases whose name contains this")
+  .action(async (opts) => {
+    const cases = await loadCases(program.opts().cases, opts.filter);
+    for (const c of cases) {
+      console.log(
+        `${c.name.padEnd(18)} ${c.pipeline.padEnd(8)} ${c.sampler.type.padEnd(22)} ${
+          c.model.padEnd(26)
+        } ${c.description ?? ""}`,
+      );
+    }
+  });
+
+program.command("report")
+  .description("re-render index.html from a results.json")
+  .option("--results <file>", "results file", "reports/results.json")
+  .option("--out <file>", "HTML file", "reports/index.html")
+  .action(async (opts) => {
+    let result: VerifyResult;
+    try {
+      result = JSON.parse(await Deno.readTextFile(opts.results));
+    } catch (err) {
+      throw new UsageError(
+        `${opts.results}: cannot read results (${
+          (err as Error).message
+        }); run \`deno task verify\` first`,
+      );
+    }
+    if (result?.format !== "diffparity-results/1") {
+      throw new UsageError(
+        `${opts.results}: format: expected "diffparity-results/1", got ${
+          JSON.stringify(result?.format)
+        }`,
+      );
+    }
+    await writeTextFileAtomic(opts.out, renderHtmlReport(result));
+    console.log(`wrote ${opts.out}`);
+    for (const r of result.cases) console.log(caseLine(r));
+  });
+
+program.command("cases-json")
+  .description("export every case as JSON for the Python reference dumper (fixtures/gen)")
+  .option("--out <file>", "output file ('-' for stdout)", "-")
+  .action(async (opts) => {
+    const cases = await loadCases(program.opts().cases);
+    const text = JSON.stringify({ cases }, null, 2) + "\n";
+    if (opts.out === "-") console.log(text);
+    else {
+      await writeTextFileAtomic(opts.out, text);
+      console.error(`wrote ${cases.length} cases to ${opts.out}`);
+    }
+  });
+
+if (import.meta.main) {
+  try {
+    await program.parseAsync(["deno", "diffparity", ...Deno.args]);
+  } catch (err) {
+    if (err instanceof CaseError || err instanceof UsageError) {
+      console.error(`error: ${err.message}`);
+      Deno.exit(2);
+    }
+    throw err;
+  }
+}

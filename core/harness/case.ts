@@ -1,0 +1,291 @@
+/**
+ * `defineCase`: the typed declaration of one seeded experiment. Case files in cases/ export
+ * `default defineCase({...})`; the runner and the Python reference dumper read the same object
+ * (the dumper through `deno task cases:json`).
+ *
+ * @module
+ */
+
+/** Which denoising loop a case runs. */
+export type PipelineKind = "text2img" | "img2img" | "inpaint";
+
+/** The diffusers scheduler classes a case can name. */
+export type DiffusersSchedulerName =
+  | "DDIMScheduler"
+  | "DDPMScheduler"
+  | "PNDMScheduler"
+  | "LMSDiscreteScheduler"
+  | "EulerDiscreteScheduler";
+
+/**
+ * The sampler a case runs: a diffusers scheduler (its config is the model folder's
+ * scheduler/scheduler_config.json with `config` overrides in diffusers' snake_case keys), or one
+ * of the two non-diffusers traditions.
+ *
+ * @example
+ * ```ts
+ * import type { SamplerSpec } from "./case.ts";
+ * const ddpm: SamplerSpec = { type: "DDPMScheduler", config: { variance_type: "fixed_small" } };
+ * const quad: SamplerSpec = { type: "LabmlDDIM", discretize: "quad" };
+ * ```
+ */
+export type SamplerSpec =
+  | { type: DiffusersSchedulerName; config?: Record<string, unknown> }
+  | { type: "CompVisPLMS" }
+  | { type: "LabmlDDIM"; discretize: "uniform" | "quad"; temperature?: number };
+
+/**
+ * Bounds on one comparison. Every bound given must hold; omitted ones are not checked.
+ *
+ * @example
+ * ```ts
+ * import type { Tolerance } from "./case.ts";
+ * const exact: Tolerance = { maxUlp: 0 };
+ * const loose: Tolerance = { maxAbs: 1e-3, cosineMin: 0.9999 };
+ * ```
+ */
+export interface Tolerance {
+  /** Largest allowed max |actual - reference|. */
+  maxAbs?: number;
+  /** Largest allowed float32 ulp distance on any element. */
+  maxUlp?: number;
+  /** Largest allowed root-mean-square error. */
+  rmse?: number;
+  /** Largest allowed ||a - r|| / ||r||. */
+  relL2?: number;
+  /** Smallest allowed cosine similarity. */
+  cosineMin?: number;
+  /** Smallest allowed PSNR in dB (images). */
+  psnrMin?: number;
+  /** Smallest allowed SSIM (images). */
+  ssimMin?: number;
+}
+
+/**
+ * The comparisons a case makes, each with its tolerance (defaults in `defaultTolerances`).
+ *
+ * @example
+ * ```ts
+ * import type { CaseTolerances } from "./case.ts";
+ * const t: CaseTolerances = { freeRunTorch: { maxAbs: 5e-3 } };
+ * ```
+ */
+export interface CaseTolerances {
+  /** Our whole loop vs diffusers with the same ONNX files under Python onnxruntime: final latents. */
+  freeRunOnnx?: Tolerance;
+  /** Our whole loop vs diffusers with the PyTorch model: final latents. */
+  freeRunTorch?: Tolerance;
+  /** Replay: reference model output fed to our scheduler, per step prevSample. */
+  replayScheduler?: Tolerance;
+  /** Replay: reference model input fed to our model, per step guided model output (vs ONNX ref). */
+  replayModel?: Tolerance;
+  /** Decoded image vs the ONNX reference image. */
+  image?: Tolerance;
+}
+
+/**
+ * One experiment: model, loop, sampler, seed and inputs, its references and tolerances.
+ * Paths are relative to the repository root (or absolute).
+ *
+ * @example
+ * ```ts
+ * import { defineCase } from "./case.ts";
+ * export default defineCase({
+ *   name: "ddim-eta0",
+ *   model: "fixtures/models/tiny-sd",
+ *   pipeline: "text2img",
+ *   sampler: { type: "DDIMScheduler" },
+ *   steps: 20,
+ *   prompt: "a photo of an astronaut riding a horse",
+ *   guidanceScale: 7.5,
+ *   seed: 0,
+ * });
+ * ```
+ */
+export interface CaseSpec {
+  /** Unique id: lowercase letters, digits and dashes; names the reference files. */
+  name: string;
+  /** One sentence on what the case shows. */
+  description?: string;
+  /** The model folder in optimum's ONNX layout. */
+  model: string;
+  /** Replaces the folder's unet/model.onnx (e.g. an fp16 export). */
+  unet?: string;
+  /** The denoising loop. */
+  pipeline: PipelineKind;
+  /** The sampler and its config overrides. */
+  sampler: SamplerSpec;
+  /** Number of inference steps. */
+  steps: number;
+  /** DDIM eta (0 by default). */
+  eta?: number;
+  /** The prompt. */
+  prompt: string;
+  /** The negative prompt ("" by default, as diffusers' unconditional embedding). */
+  negativePrompt?: string;
+  /** Classifier-free guidance scale; <= 1 runs one batch without the unconditional half. */
+  guidanceScale: number;
+  /** Seed of the CPU torch generator that draws the initial latents and step noise. */
+  seed: number;
+  /** Image height in pixels (default: the model's sample size times the VAE factor). */
+  height?: number;
+  /** Image width in pixels (default: as height). */
+  width?: number;
+  /** img2img / inpaint: the input image (PNG). */
+  image?: string;
+  /** inpaint: the mask (PNG, white = repaint). */
+  mask?: string;
+  /** img2img / inpaint: how much of the schedule to run (diffusers' `strength`). */
+  strength?: number;
+  /** Reference files; defaults `fixtures/refs/cases/<name>.{onnx,torch}.safetensors`. */
+  references?: { onnx?: string; torch?: string };
+  /** Tolerances per comparison (merged over `defaultTolerances`). */
+  tolerances?: CaseTolerances;
+}
+
+/** A case after `defineCase`: validated, frozen, with its reference paths filled in. */
+export type Case = Readonly<
+  CaseSpec & { references: { onnx: string; torch: string }; tolerances: CaseTolerances }
+>;
+
+/**
+ * Default tolerances per comparison kind. Same ONNX file under the same onnxruntime version:
+ * a few ulp; PyTorch vs ONNX: kernel-order differences accumulate over steps.
+ *
+ * @example
+ * ```ts
+ * import { defaultTolerances } from "./case.ts";
+ * console.log(defaultTolerances.replayScheduler); // { maxUlp: 1 }
+ * ```
+ */
+export const defaultTolerances: Readonly<Required<CaseTolerances>> = Object.freeze({
+  freeRunOnnx: { maxAbs: 1e-5 },
+  freeRunTorch: { maxAbs: 1e-3, cosineMin: 0.99999 },
+  replayScheduler: { maxUlp: 1 },
+  replayModel: { maxAbs: 1e-5 },
+  image: { psnrMin: 60 },
+});
+
+const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/** Thrown when a case declaration is invalid; names the case and the field. */
+export class CaseError extends Error {
+  /** The case name (or "<unnamed>"). */
+  readonly caseName: string;
+  /** The offending field. */
+  readonly field: string;
+  /**
+   * @example
+   * ```ts
+   * import { CaseError } from "./case.ts";
+   * new CaseError("ddim", "steps", "must be a positive integer").message;
+   * ```
+   */
+  constructor(caseName: string, field: string, problem: string) {
+    super(`case '${caseName}': ${field}: ${problem}`);
+    this.name = "CaseError";
+    this.caseName = caseName;
+    this.field = field;
+  }
+}
+
+const SAMPLER_TYPES = [
+  "DDIMScheduler",
+  "DDPMScheduler",
+  "PNDMScheduler",
+  "LMSDiscreteScheduler",
+  "EulerDiscreteScheduler",
+  "CompVisPLMS",
+  "LabmlDDIM",
+];
+
+/**
+ * Validates a case declaration and fills in defaults. Throws `CaseError` naming the field.
+ *
+ * @example
+ * ```ts
+ * import { defineCase } from "./case.ts";
+ * const c = defineCase({
+ *   name: "guidance-1", model: "fixtures/models/tiny-sd", pipeline: "text2img",
+ *   sampler: { type: "DDIMScheduler" }, steps: 10, prompt: "a cat", guidanceScale: 1, seed: 3,
+ * });
+ * console.log(c.references.onnx); // fixtures/refs/cases/guidance-1.onnx.safetensors
+ * ```
+ */
+export function defineCase(spec: CaseSpec): Case {
+  const who = typeof spec?.name === "string" ? spec.name : "<unnamed>";
+  const fail = (field: string, problem: string): never => {
+    throw new CaseError(who, field, problem);
+  };
+  if (typeof spec !== "object" || spec === null) fail("(case)", "expected an object");
+  if (typeof spec.name !== "string" || !NAME_PATTERN.test(spec.name)) {
+    fail("name", "expected lowercase letters, digits and single dashes, e.g. 'ddim-eta0'");
+  }
+  if (typeof spec.model !== "string" || spec.model === "") fail("model", "expected a folder path");
+  if (!["text2img", "img2img", "inpaint"].includes(spec.pipeline)) {
+    fail(
+      "pipeline",
+      `expected one of text2img, img2img, inpaint; got ${JSON.stringify(spec.pipeline)}`,
+    );
+  }
+  if (!spec.sampler || !SAMPLER_TYPES.includes(spec.sampler.type)) {
+    fail("sampler.type", `expected one of ${SAMPLER_TYPES.join(", ")}`);
+  }
+  if (spec.sampler.type === "LabmlDDIM" && !["uniform", "quad"].includes(spec.sampler.discretize)) {
+    fail("sampler.discretize", "expected 'uniform' or 'quad'");
+  }
+  if (!Number.isInteger(spec.steps) || spec.steps < 1) fail("steps", "expected a positive integer");
+  if (spec.eta !== undefined && !(Number.isFinite(spec.eta) && spec.eta >= 0)) {
+    fail("eta", "expected a number >= 0");
+  }
+  if (typeof spec.prompt !== "string") fail("prompt", "expected a string");
+  if (spec.negativePrompt !== undefined && typeof spec.negativePrompt !== "string") {
+    fail("negativePrompt", "expected a string");
+  }
+  if (!Number.isFinite(spec.guidanceScale)) fail("guidanceScale", "expected a finite number");
+  if (!Number.isSafeInteger(spec.seed) || spec.seed < 0) {
+    fail("seed", "expected a non-negative safe integer");
+  }
+  for (const k of ["height", "width"] as const) {
+    const v = spec[k];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0 && v % 8 === 0)) {
+      fail(k, "expected a positive multiple of 8");
+    }
+  }
+  if (spec.pipeline !== "text2img") {
+    if (typeof spec.image !== "string") fail("image", `required by pipeline '${spec.pipeline}'`);
+    if (spec.strength !== undefined && !(spec.strength > 0 && spec.strength <= 1)) {
+      fail("strength", "expected a number in (0, 1]");
+    }
+  }
+  if (spec.pipeline === "inpaint" && typeof spec.mask !== "string") {
+    fail("mask", "required by pipeline 'inpaint'");
+  }
+  const tolerances: CaseTolerances = {};
+  for (const [kind, dflt] of Object.entries(defaultTolerances)) {
+    const given = spec.tolerances?.[kind as keyof CaseTolerances];
+    tolerances[kind as keyof CaseTolerances] = given ? { ...given } : { ...dflt };
+  }
+  for (const kind of Object.keys(spec.tolerances ?? {})) {
+    if (!(kind in defaultTolerances)) {
+      fail(
+        `tolerances.${kind}`,
+        `unknown comparison; expected ${Object.keys(defaultTolerances).join(", ")}`,
+      );
+    }
+  }
+  const base = `fixtures/refs/cases/${spec.name}`;
+  const references = {
+    onnx: spec.references?.onnx ?? `${base}.onnx.safetensors`,
+    torch: spec.references?.torch ?? `${base}.torch.safetensors`,
+  };
+  return deepFreeze({ ...spec, references, tolerances }) as Case;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

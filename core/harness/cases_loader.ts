@@ -1,0 +1,64 @@
+/**
+ * Finds and imports case files (`*.case.ts`), checking that each default-exports a case made
+ * by `defineCase` and that names are unique.
+ *
+ * @module
+ */
+import { type Case, CaseError, defineCase } from "./case.ts";
+import { resolve, toFileUrl } from "./paths.ts";
+
+/**
+ * Imports every `*.case.ts` under `dir` (sorted by file name) and returns their cases.
+ * `filter`, when given, keeps cases whose name matches it (a RegExp, or a substring).
+ *
+ * @example
+ * ```ts
+ * import { loadCases } from "./cases_loader.ts";
+ * const cases = await loadCases("cases", "ddim");
+ * console.log(cases.map((c) => c.name));
+ * ```
+ */
+export async function loadCases(dir: string, filter?: string | RegExp): Promise<Case[]> {
+  const root = resolve(dir);
+  let entries: string[];
+  try {
+    entries = [];
+    for await (const e of Deno.readDir(root)) {
+      if (e.isFile && e.name.endsWith(".case.ts")) entries.push(e.name);
+    }
+  } catch (err) {
+    throw new CaseError("<all>", "cases folder", `cannot read ${root}: ${(err as Error).message}`);
+  }
+  entries.sort();
+  const cases: Case[] = [];
+  const seen = new Map<string, string>();
+  for (const file of entries) {
+    const path = `${root}/${file}`;
+    let mod: Record<string, unknown>;
+    try {
+      mod = await import(toFileUrl(path));
+    } catch (err) {
+      if (err instanceof CaseError) {
+        throw new CaseError(
+          err.caseName,
+          err.field,
+          `${err.message.split(": ").slice(2).join(": ")} (in ${dir}/${file})`,
+        );
+      }
+      throw new CaseError("<unnamed>", file, `cannot import: ${(err as Error).message}`);
+    }
+    const c = mod.default as Case | undefined;
+    if (!c || typeof c !== "object" || typeof c.name !== "string" || !c.references) {
+      throw new CaseError("<unnamed>", file, "expected `export default defineCase({...})`");
+    }
+    // Re-validate: a hand-built object must pass the same checks.
+    defineCase(c);
+    const prior = seen.get(c.name);
+    if (prior) throw new CaseError(c.name, "name", `used by both ${prior} and ${file}`);
+    seen.set(c.name, file);
+    cases.push(c);
+  }
+  if (filter === undefined || filter === "") return cases;
+  const re = typeof filter === "string" ? null : filter;
+  return cases.filter((c) => (re ? re.test(c.name) : c.name.includes(filter as string)));
+}

@@ -1,0 +1,149 @@
+/**
+ * Guards against stale references: every fixture a case uses (model files, reference tensors,
+ * input images) must still have the sha256 that fixtures/manifest.json recorded when the
+ * references were made. Files outside the manifest's folder (a user's own export) are not
+ * checked.
+ *
+ * @module
+ */
+import { dirname, relative, resolve } from "./paths.ts";
+
+/** Thrown when a fixture's bytes differ from the manifest; says how to regenerate. */
+export class FixtureHashError extends Error {
+  /** The file whose hash is off. */
+  readonly file: string;
+  /**
+   * @example
+   * ```ts
+   * import { FixtureHashError } from "./fixture_hashes.ts";
+   * new FixtureHashError("fixtures/models/tiny-sd/unet/model.onnx", "sha256 abc differs").message;
+   * ```
+   */
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = "FixtureHashError";
+    this.file = file;
+  }
+}
+
+/** The parsed manifest: file path (relative to the manifest's folder) to sha256. */
+export interface FixtureManifest {
+  /** The manifest file. */
+  path: string;
+  /** Folder the entries are relative to. */
+  root: string;
+  /** sha256 by relative path. */
+  sha256: Map<string, string>;
+}
+
+/**
+ * Reads fixtures/manifest.json (format of fixtures/gen/main.py).
+ *
+ * @example
+ * ```ts
+ * import { readFixtureManifest } from "./fixture_hashes.ts";
+ * const m = await readFixtureManifest("fixtures/manifest.json");
+ * console.log(m.sha256.size > 0);
+ * ```
+ */
+export async function readFixtureManifest(path: string): Promise<FixtureManifest> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    throw new FixtureHashError(
+      path,
+      `cannot read the manifest (${(err as Error).message}); regenerate with \`deno task refs\``,
+    );
+  }
+  const files = (json as { files?: unknown })?.files;
+  if (!files || typeof files !== "object") {
+    throw new FixtureHashError(path, "files: expected an object of path -> { sha256 }");
+  }
+  const sha256 = new Map<string, string>();
+  for (const [file, entry] of Object.entries(files as Record<string, { sha256?: unknown }>)) {
+    if (typeof entry?.sha256 !== "string") {
+      throw new FixtureHashError(path, `files["${file}"].sha256: expected a hex string`);
+    }
+    sha256.set(file, entry.sha256);
+  }
+  return { path, root: dirname(resolve(path)), sha256 };
+}
+
+/**
+ * The sha256 of a file, as lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import { sha256File } from "./fixture_hashes.ts";
+ * console.log((await sha256File("deno.json")).length); // 64
+ * ```
+ */
+export async function sha256File(path: string): Promise<string> {
+  const bytes = await Deno.readFile(path);
+  return sha256Hex(bytes);
+}
+
+/**
+ * The sha256 of bytes, as lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./fixture_hashes.ts";
+ * await sha256Hex(new Uint8Array()); // "e3b0c442…"
+ * ```
+ */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Checks each file that lies inside the manifest's folder against its recorded sha256.
+ * Returns the files checked (relative to the manifest folder).
+ *
+ * @throws {FixtureHashError} for a file that changed or is missing from the manifest.
+ * @example
+ * ```ts
+ * import { checkFixtureHashes, readFixtureManifest } from "./fixture_hashes.ts";
+ * const m = await readFixtureManifest("fixtures/manifest.json");
+ * await checkFixtureHashes(m, ["fixtures/models/tiny-sd/unet/model.onnx"]);
+ * ```
+ */
+export async function checkFixtureHashes(
+  manifest: FixtureManifest,
+  files: readonly string[],
+): Promise<string[]> {
+  const checked: string[] = [];
+  for (const file of files) {
+    const rel = relative(file, manifest.root);
+    if (rel.startsWith("..") || rel.startsWith("/")) continue;
+    const want = manifest.sha256.get(rel);
+    const shown = relative(file);
+    if (want === undefined) {
+      throw new FixtureHashError(
+        shown,
+        `not listed in ${manifest.path}; regenerate the fixtures with \`deno task refs\``,
+      );
+    }
+    let got: string;
+    try {
+      got = await sha256File(file);
+    } catch {
+      throw new FixtureHashError(
+        shown,
+        `missing (listed in ${manifest.path}); regenerate with \`deno task refs\``,
+      );
+    }
+    if (got !== want) {
+      throw new FixtureHashError(
+        shown,
+        `sha256 ${got.slice(0, 12)}… differs from ${manifest.path} (${
+          want.slice(0, 12)
+        }…): the file changed since the references were made; regenerate them with \`deno task refs\` (or restore the file with git)`,
+      );
+    }
+    checked.push(rel);
+  }
+  return checked;
+}

@@ -1,0 +1,126 @@
+/**
+ * Reads a case's reference file (fixtures/refs/cases/<name>.<backend>.safetensors, written by
+ * fixtures/gen/dump_cases.py) into typed fields, with errors that name the file and tensor.
+ *
+ * @module
+ */
+import { readSafetensors, type SafetensorsFile } from "../tensor/safetensors.ts";
+import { TensorFileError } from "../tensor/errors.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+
+/** Thrown when a reference file is missing or lacks a tensor; says how to regenerate. */
+export class ReferenceError extends Error {
+  /** The reference file. */
+  readonly file: string;
+  /**
+   * @example
+   * ```ts
+   * import { ReferenceError } from "./references.ts";
+   * new ReferenceError("fixtures/refs/cases/x.onnx.safetensors", "missing").message;
+   * ```
+   */
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = "ReferenceError";
+    this.file = file;
+  }
+}
+
+/**
+ * One reference run of a case.
+ *
+ * @example
+ * ```ts
+ * import { readCaseReference } from "./references.ts";
+ * const ref = await readCaseReference("fixtures/refs/cases/ddim-eta0.onnx.safetensors");
+ * console.log(ref.steps, ref.latents.shape);
+ * ```
+ */
+export interface CaseReference {
+  /** The file. */
+  path: string;
+  /** `onnx` or `torch` (metadata `backend`). */
+  backend: string;
+  /** String metadata as written. */
+  metadata: Record<string, string>;
+  /** Token ids [B, 77]. */
+  inputIds: number[];
+  /** Text-encoder output given to the UNet. */
+  promptEmbeds: Tensor;
+  /** Latents entering the first model call. */
+  initLatents: Tensor;
+  /** One timestep per model call. */
+  timesteps: number[];
+  /** Number of model calls with per-step tensors (0 when the file holds none). */
+  steps: number;
+  /** Guided model output of call i (undefined when not stored). */
+  modelOutput(i: number): Tensor | undefined;
+  /** Latents after call i's step (undefined when not stored). */
+  prevSample(i: number): Tensor | undefined;
+  /** The latents entering call i: `initLatents` for 0, else `prevSample(i - 1)`. */
+  sampleIn(i: number): Tensor | undefined;
+  /** Final latents. */
+  latents: Tensor;
+  /** img2img / inpaint: `scaling_factor * latent_dist.sample` of the input image, when stored. */
+  imageLatents?: Tensor;
+  /** Postprocessed image [1, 3, H, W] as 0..255 values, when stored. */
+  imageU8?: Tensor;
+}
+
+function need(file: SafetensorsFile, name: string, path: string): Tensor {
+  if (!file.has(name)) {
+    throw new ReferenceError(path, `tensor '${name}' missing; regenerate with \`deno task refs\``);
+  }
+  return file.tensor(name);
+}
+
+/**
+ * Reads and checks a case reference file.
+ *
+ * @throws {ReferenceError} when the file is missing or lacks a tensor.
+ * @throws {TensorFileError} when the file is not valid safetensors.
+ * @example
+ * ```ts
+ * import { readCaseReference } from "./references.ts";
+ * const ref = await readCaseReference("fixtures/refs/cases/ddpm-50.onnx.safetensors");
+ * console.log(ref.timesteps.length); // 50
+ * ```
+ */
+export async function readCaseReference(path: string): Promise<CaseReference> {
+  let file: SafetensorsFile;
+  try {
+    file = await readSafetensors(path);
+  } catch (err) {
+    if (err instanceof TensorFileError && err.cause instanceof Deno.errors.NotFound) {
+      throw new ReferenceError(path, "reference file missing; make it with `deno task refs`");
+    }
+    throw err;
+  }
+  const timesteps = Array.from(need(file, "timesteps", path).data);
+  let steps = 0;
+  while (file.has(`prev_sample.${steps}`)) steps++;
+  if (steps !== 0 && steps !== timesteps.length) {
+    throw new ReferenceError(
+      path,
+      `holds ${steps} steps of prev_sample but ${timesteps.length} timesteps`,
+    );
+  }
+  const get = (name: string) => (file.has(name) ? file.tensor(name) : undefined);
+  const initLatents = need(file, "init_latents", path);
+  return {
+    path,
+    backend: file.metadata["backend"] ?? "unknown",
+    metadata: file.metadata,
+    inputIds: file.ints("input_ids"),
+    promptEmbeds: need(file, "prompt_embeds", path),
+    initLatents,
+    timesteps,
+    steps,
+    modelOutput: (i) => get(`model_output.${i}`),
+    prevSample: (i) => get(`prev_sample.${i}`),
+    sampleIn: (i) => (i === 0 ? initLatents : get(`prev_sample.${i - 1}`)),
+    latents: need(file, "latents", path),
+    imageLatents: get("image_latents"),
+    imageU8: get("image_u8"),
+  };
+}

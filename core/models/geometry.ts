@@ -1,0 +1,107 @@
+/**
+ * The numbers a pipeline needs from a model folder's component configs (diffusers'
+ * `unet/config.json` and `vae_decoder/config.json`, which optimum copies beside each ONNX file):
+ * latent channels, the VAE scale factor, the default sample size and the VAE scaling factor.
+ *
+ * @module
+ */
+import { ModelFileError } from "./errors.ts";
+import type { ModelFolder } from "./model_folder.ts";
+
+/**
+ * Geometry and scaling of a Stable Diffusion model folder.
+ *
+ * @example
+ * ```ts
+ * import type { ModelGeometry } from "./geometry.ts";
+ * const g: ModelGeometry = { latentChannels: 4, vaeScaleFactor: 8, sampleSize: 16, scalingFactor: 0.18215 };
+ * ```
+ */
+export interface ModelGeometry {
+  /** UNet `in_channels` (= VAE `latent_channels`). */
+  latentChannels: number;
+  /** `2 ** (len(vae.config.block_out_channels) - 1)`, as diffusers' pipelines compute it. */
+  vaeScaleFactor: number;
+  /** UNet `sample_size`: the default latent height/width. */
+  sampleSize: number;
+  /** VAE `scaling_factor` (0.18215 for SD 1.x). */
+  scalingFactor: number;
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    throw new ModelFileError(
+      path,
+      "(file)",
+      "missing; optimum writes a config.json beside each component's model.onnx",
+    );
+  }
+  try {
+    const v = JSON.parse(text);
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+  } catch { /* reported below */ }
+  throw new ModelFileError(path, "(file)", "expected a JSON object");
+}
+
+function positiveInt(json: Record<string, unknown>, key: string, file: string): number {
+  const v = json[key];
+  if (!Number.isInteger(v) || (v as number) < 1) {
+    throw new ModelFileError(file, key, `expected a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
+function sampleSizeOf(json: Record<string, unknown>, file: string): number {
+  const v = json["sample_size"];
+  if (Array.isArray(v) && v.length === 2 && v[0] === v[1] && Number.isInteger(v[0])) return v[0];
+  return positiveInt(json, "sample_size", file);
+}
+
+/**
+ * Reads the geometry from `unet/config.json` and `vae_decoder/config.json` of a folder.
+ *
+ * @throws {ModelFileError} naming the config file and key that is missing or wrong.
+ * @example
+ * ```ts
+ * import { readModelFolder } from "./model_folder.ts";
+ * import { readModelGeometry } from "./geometry.ts";
+ * const g = await readModelGeometry(await readModelFolder("fixtures/models/tiny-sd"));
+ * console.log(g.sampleSize * g.vaeScaleFactor); // 128 (pixels)
+ * ```
+ */
+export async function readModelGeometry(folder: ModelFolder): Promise<ModelGeometry> {
+  const unetFile = `${folder.root}/unet/config.json`;
+  const vaeFile = `${folder.root}/vae_decoder/config.json`;
+  const unet = await readJson(unetFile);
+  const vae = await readJson(vaeFile);
+  const blocks = vae["block_out_channels"];
+  if (!Array.isArray(blocks) || blocks.length < 1) {
+    throw new ModelFileError(vaeFile, "block_out_channels", "expected a non-empty array");
+  }
+  const scaling = vae["scaling_factor"];
+  if (typeof scaling !== "number" || !(scaling > 0)) {
+    throw new ModelFileError(
+      vaeFile,
+      "scaling_factor",
+      `expected a positive number, got ${JSON.stringify(scaling)}`,
+    );
+  }
+  const latentChannels = positiveInt(unet, "in_channels", unetFile);
+  const vaeLatent = positiveInt(vae, "latent_channels", vaeFile);
+  if (vaeLatent !== latentChannels) {
+    throw new ModelFileError(
+      vaeFile,
+      "latent_channels",
+      `${vaeLatent} differs from ${unetFile} in_channels ${latentChannels}`,
+    );
+  }
+  return {
+    latentChannels,
+    vaeScaleFactor: 2 ** (blocks.length - 1),
+    sampleSize: sampleSizeOf(unet, unetFile),
+    scalingFactor: scaling,
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Loads a whole optimum Stable Diffusion folder: one checked ONNX session per component, the
+ * scheduler config and the tokenizer, and checks that the components fit each other (hidden
+ * size, latent channels, token count) before anything runs.
+ *
+ * @module
+ */
+import { ClipTokenizer } from "./clip_tokenizer.ts";
+import { ModelFileError } from "./errors.ts";
+import { type ModelFolder, readModelFolder } from "./model_folder.ts";
+import type { ComponentName } from "./model_io.ts";
+import type { SessionRecord, ValueInfo } from "./onnx_session.ts";
+import { OnnxTextEncoder } from "./onnx_text_encoder.ts";
+import { OnnxUNet } from "./onnx_unet.ts";
+import { OnnxVaeDecoder, OnnxVaeEncoder } from "./onnx_vae.ts";
+import type { SessionSettings } from "./session_options.ts";
+
+/**
+ * Options of {@link loadModelFolder}.
+ *
+ * @example
+ * ```ts
+ * import type { LoadModelOptions } from "./load_model_folder.ts";
+ * const o: LoadModelOptions = { session: { executionProvider: "cuda", fallback: true } };
+ * ```
+ */
+export interface LoadModelOptions {
+  /** Session settings for every component (provider, threads, ...). */
+  session?: Partial<SessionSettings>;
+  /** Another UNet file instead of `unet/model.onnx` (e.g. an fp16 export). */
+  unet?: string;
+  /** Load the VAE encoder when the folder has one (default true). */
+  vaeEncoder?: boolean;
+}
+
+/**
+ * A loaded model folder.
+ *
+ * @example
+ * ```ts
+ * import { loadModelFolder } from "./load_model_folder.ts";
+ * const m = await loadModelFolder("fixtures/models/tiny-sd");
+ * const ids = m.tokenizer.encode("a cat");
+ * const emb = await m.textEncoder.encode([ids]);
+ * console.log(emb.shape[1], m.records().unet.provider); // 77 cpu
+ * await m.release();
+ * ```
+ */
+export interface LoadedModel {
+  /** The folder's layout. */
+  readonly folder: ModelFolder;
+  /** The UNet. */
+  readonly unet: OnnxUNet;
+  /** The text encoder. */
+  readonly textEncoder: OnnxTextEncoder;
+  /** The VAE encoder, when the folder has one and it was asked for. */
+  readonly vaeEncoder?: OnnxVaeEncoder;
+  /** The VAE decoder. */
+  readonly vaeDecoder: OnnxVaeDecoder;
+  /** `scheduler/scheduler_config.json`, parsed (for `X.fromConfig`). */
+  readonly schedulerConfig: Readonly<Record<string, unknown>>;
+  /** The tokenizer. */
+  readonly tokenizer: ClipTokenizer;
+  /** Each loaded component's session record (provider, settings, timing). */
+  records(): Partial<Record<ComponentName, SessionRecord>> & { unet: SessionRecord };
+  /** Frees every session. */
+  release(): Promise<void>;
+}
+
+/** A fixed extent of `v` at `axis`, or undefined when symbolic/unknown. */
+function fixed(v: ValueInfo, axis: number): number | undefined {
+  const d = v.shape[axis];
+  return typeof d === "number" && d > 0 ? d : undefined;
+}
+
+function mustAgree(
+  a: { file: string; what: string; value: number | undefined },
+  b: { file: string; what: string; value: number | undefined },
+  meaning: string,
+): void {
+  if (a.value === undefined || b.value === undefined || a.value === b.value) return;
+  throw new ModelFileError(
+    b.file,
+    b.what,
+    `${b.value} does not match ${a.value} of ${a.file} ${a.what} (${meaning})`,
+  );
+}
+
+/** The checks that need two components: shapes one feeds into the other. */
+function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
+  const te = m.textEncoder;
+  const hiddenOut = te.session.outputs.find((o) => o.name === "last_hidden_state")!;
+  const ids = te.input("input_ids");
+  const ehs = m.unet.input("encoder_hidden_states");
+  const sample = m.unet.input("sample");
+  const latent = m.vaeDecoder.input("latent_sample");
+  mustAgree(
+    { file: te.path, what: "output 'last_hidden_state' axis 2", value: fixed(hiddenOut, 2) },
+    { file: m.unet.path, what: "input 'encoder_hidden_states' axis 2", value: fixed(ehs, 2) },
+    "the text embedding size the UNet attends to",
+  );
+  mustAgree(
+    {
+      file: `${m.tokenizer.info.folder}`,
+      what: "model_max_length",
+      value: m.tokenizer.modelMaxLength,
+    },
+    { file: te.path, what: "input 'input_ids' axis 1", value: fixed(ids, 1) },
+    "the token row length",
+  );
+  mustAgree(
+    { file: m.unet.path, what: "input 'sample' axis 1", value: fixed(sample, 1) },
+    { file: m.vaeDecoder.path, what: "input 'latent_sample' axis 1", value: fixed(latent, 1) },
+    "the latent channels",
+  );
+  if (m.vaeEncoder !== undefined) {
+    const params = m.vaeEncoder.session.outputs.find((o) => o.name === "latent_parameters")!;
+    const c = fixed(latent, 1);
+    mustAgree(
+      {
+        file: m.vaeDecoder.path,
+        what: "input 'latent_sample' axis 1 (times 2)",
+        value: c === undefined ? undefined : 2 * c,
+      },
+      {
+        file: m.vaeEncoder.path,
+        what: "output 'latent_parameters' axis 1",
+        value: fixed(params, 1),
+      },
+      "mean and log-variance of the latent channels",
+    );
+  }
+}
+
+/**
+ * Reads the folder (readModelFolder), opens and checks every component's session (the IO
+ * check of each, then how they fit together), and reads the tokenizer. If anything fails, the
+ * sessions opened so far are released and the error names the file.
+ *
+ * @throws {ModelFileError} for a missing/malformed file or a component that does not fit.
+ * @throws {ProviderUnavailableError} when the asked provider cannot run and no fallback was
+ * asked for.
+ * @example
+ * ```ts
+ * import { loadModelFolder } from "./load_model_folder.ts";
+ * const m = await loadModelFolder("fixtures/models/tiny-sd", { session: { intraOpNumThreads: 1 } });
+ * console.log(m.schedulerConfig["_class_name"]);
+ * await m.release();
+ * ```
+ */
+export async function loadModelFolder(
+  path: string,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel> {
+  const folder = await readModelFolder(path, { unet: options.unet });
+  const tokenizer = await ClipTokenizer.fromFolder(folder.tokenizerDir);
+  const opened: { release(): Promise<void> }[] = [];
+  const open = async <T extends { release(): Promise<void> }>(p: Promise<T>): Promise<T> => {
+    const c = await p;
+    opened.push(c);
+    return c;
+  };
+  try {
+    const s = options.session;
+    const textEncoder = await open(OnnxTextEncoder.load(folder.components.text_encoder, s));
+    const unet = await open(OnnxUNet.load(folder.components.unet, s));
+    const vaeDecoder = await open(OnnxVaeDecoder.load(folder.components.vae_decoder, s));
+    const encPath = folder.components.vae_encoder;
+    const vaeEncoder = encPath !== undefined && (options.vaeEncoder ?? true)
+      ? await open(OnnxVaeEncoder.load(encPath, s))
+      : undefined;
+    const parts = {
+      folder,
+      unet,
+      textEncoder,
+      vaeDecoder,
+      schedulerConfig: folder.schedulerConfig,
+      tokenizer,
+      ...(vaeEncoder === undefined ? {} : { vaeEncoder }),
+    };
+    checkFit(parts);
+    return {
+      ...parts,
+      records() {
+        const r: Partial<Record<ComponentName, SessionRecord>> & { unet: SessionRecord } = {
+          unet: unet.record(),
+          text_encoder: textEncoder.record(),
+          vae_decoder: vaeDecoder.record(),
+        };
+        if (vaeEncoder !== undefined) r.vae_encoder = vaeEncoder.record();
+        return r;
+      },
+      async release() {
+        for (const c of opened) await c.release();
+      },
+    };
+  } catch (err) {
+    for (const c of opened) await c.release().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The layout of a Stable Diffusion folder exported by `optimum-cli export onnx`: which
+ * components exist, where their ONNX files, the scheduler config and the tokenizer are, with an
+ * error naming the path and what it should hold for anything missing or malformed.
+ *
+ * ```
+ * model_index.json                      {"_class_name": "...", "unet": ["diffusers", "OnnxRuntimeModel"], ...}
+ * scheduler/scheduler_config.json
+ * tokenizer/                            tokenizer.json, or vocab.json + merges.txt; tokenizer_config.json
+ * text_encoder/model.onnx
+ * unet/model.onnx
+ * vae_encoder/model.onnx                (optional: img2img, inpaint and inversion need it)
+ * vae_decoder/model.onnx
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { ModelFileError } from "./errors.ts";
+import type { ComponentName } from "./model_io.ts";
+
+/**
+ * Where everything of one model folder is.
+ *
+ * @example
+ * ```ts
+ * import { readModelFolder } from "./model_folder.ts";
+ * const f = await readModelFolder("fixtures/models/tiny-sd");
+ * console.log(f.className, f.components.unet); // ... fixtures/models/tiny-sd/unet/model.onnx
+ * ```
+ */
+export interface ModelFolder {
+  /** The folder. */
+  readonly root: string;
+  /** `model_index.json`, parsed. */
+  readonly modelIndex: Readonly<Record<string, unknown>>;
+  /** `model_index.json`'s `_class_name` (e.g. `StableDiffusionPipeline`, `ORTStableDiffusionPipeline`). */
+  readonly className: string;
+  /** The ONNX file of each component present (`vae_encoder` may be absent). */
+  readonly components: Readonly<Partial<Record<ComponentName, string>>> & {
+    readonly unet: string;
+    readonly text_encoder: string;
+    readonly vae_decoder: string;
+  };
+  /** `scheduler/scheduler_config.json`. */
+  readonly schedulerConfigPath: string;
+  /** The scheduler config, parsed. */
+  readonly schedulerConfig: Readonly<Record<string, unknown>>;
+  /** The tokenizer folder. */
+  readonly tokenizerDir: string;
+}
+
+/** What each component's file holds, for messages. */
+const MEANING: Record<ComponentName, string> = {
+  text_encoder: "the CLIP text encoder's ONNX graph",
+  unet: "the UNet's ONNX graph",
+  vae_encoder: "the VAE encoder's ONNX graph",
+  vae_decoder: "the VAE decoder's ONNX graph",
+};
+const REQUIRED: readonly ComponentName[] = ["text_encoder", "unet", "vae_decoder"];
+const LAYOUT = "an `optimum-cli export onnx` Stable Diffusion folder";
+
+async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw new ModelFileError(path, undefined, `cannot read it (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+}
+
+async function readJsonObject(path: string, holds: string): Promise<Record<string, unknown>> {
+  const info = await statOrUndefined(path);
+  if (info === undefined || !info.isFile) {
+    throw new ModelFileError(path, undefined, `missing (expected ${holds})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    throw new ModelFileError(
+      path,
+      undefined,
+      `not valid JSON (${(err as Error).message}); expected ${holds}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ModelFileError(path, undefined, `expected a JSON object (${holds})`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Reads and checks a model folder's layout (no ONNX file is opened).
+ *
+ * `model_index.json` must be an object with a string `_class_name`; each component entry it
+ * has must be `[library, class]` (strings) or `[null, null]` (component absent). The text
+ * encoder, UNet and VAE decoder files must exist; the VAE encoder's is optional.
+ *
+ * @param root the folder
+ * @param options `unet`: another UNet file to use instead of `unet/model.onnx` (e.g. an fp16
+ * export); it must exist
+ * @throws {ModelFileError} naming the missing or malformed path and what it should hold.
+ * @example
+ * ```ts
+ * import { readModelFolder } from "./model_folder.ts";
+ * const f = await readModelFolder("fixtures/models/tiny-sd", {
+ *   unet: "fixtures/models/tiny-sd-unet-fp16/model.onnx",
+ * });
+ * console.log(f.components.unet); // fixtures/models/tiny-sd-unet-fp16/model.onnx
+ * ```
+ */
+export async function readModelFolder(
+  root: string,
+  options: { unet?: string } = {},
+): Promise<ModelFolder> {
+  const rootInfo = await statOrUndefined(root);
+  if (rootInfo === undefined || !rootInfo.isDirectory) {
+    throw new ModelFileError(
+      root,
+      undefined,
+      `${rootInfo === undefined ? "no such folder" : "not a folder"} (expected ${LAYOUT})`,
+    );
+  }
+  const indexPath = join(root, "model_index.json");
+  const modelIndex = await readJsonObject(
+    indexPath,
+    `${LAYOUT}'s pipeline index: {"_class_name": ..., "unet": ["diffusers", "OnnxRuntimeModel"], ...}`,
+  );
+  const className = modelIndex["_class_name"];
+  if (typeof className !== "string" || className === "") {
+    throw new ModelFileError(
+      indexPath,
+      "_class_name",
+      `got ${
+        JSON.stringify(className)
+      } (expected the pipeline class name, e.g. "StableDiffusionPipeline")`,
+    );
+  }
+  const listed = new Set<string>();
+  for (const [key, value] of Object.entries(modelIndex)) {
+    if (key.startsWith("_") || !Array.isArray(value)) continue;
+    const ok = value.length === 2 &&
+      ((typeof value[0] === "string" && typeof value[1] === "string") ||
+        (value[0] === null && value[1] === null));
+    if (!ok) {
+      throw new ModelFileError(
+        indexPath,
+        key,
+        `got ${JSON.stringify(value)} (expected [library, class] such as ` +
+          `["diffusers", "OnnxRuntimeModel"], or [null, null] when absent)`,
+      );
+    }
+    if (value[0] !== null) listed.add(key);
+  }
+  for (const key of REQUIRED) {
+    const entry = modelIndex[key];
+    if (Array.isArray(entry) && entry[0] === null) {
+      throw new ModelFileError(
+        indexPath,
+        key,
+        `is [null, null] but the pipelines need ${
+          MEANING[key]
+        } (expected ["diffusers", "OnnxRuntimeModel"])`,
+      );
+    }
+  }
+
+  const components: Partial<Record<ComponentName, string>> = {};
+  for (const key of ["text_encoder", "unet", "vae_encoder", "vae_decoder"] as const) {
+    const path = key === "unet" && options.unet !== undefined
+      ? options.unet
+      : join(root, key, "model.onnx");
+    const info = await statOrUndefined(path);
+    if (info?.isFile) {
+      components[key] = path;
+      continue;
+    }
+    if (!REQUIRED.includes(key) && !listed.has(key)) continue;
+    const why = key === "unet" && options.unet !== undefined
+      ? "the UNet file given instead of unet/model.onnx"
+      : listed.has(key)
+      ? `model_index.json lists ${key}`
+      : "every Stable Diffusion folder has it";
+    throw new ModelFileError(path, undefined, `missing (${why}; expected ${MEANING[key]})`);
+  }
+
+  const schedulerConfigPath = join(root, "scheduler", "scheduler_config.json");
+  const schedulerConfig = await readJsonObject(
+    schedulerConfigPath,
+    "the diffusers scheduler config (a JSON object with _class_name, beta_schedule, ...)",
+  );
+  const tokenizerDir = join(root, "tokenizer");
+  const tokInfo = await statOrUndefined(tokenizerDir);
+  if (tokInfo === undefined || !tokInfo.isDirectory) {
+    throw new ModelFileError(
+      tokenizerDir,
+      undefined,
+      "missing (expected the CLIP tokenizer folder: tokenizer.json, or vocab.json + merges.txt, " +
+        "and tokenizer_config.json)",
+    );
+  }
+  return {
+    root,
+    modelIndex,
+    className,
+    components: components as ModelFolder["components"],
+    schedulerConfigPath,
+    schedulerConfig,
+    tokenizerDir,
+  };
+}

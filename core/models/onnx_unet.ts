@@ -1,0 +1,112 @@
+/**
+ * The UNet of an optimum ONNX export as a {@link UNetModel}: float32 or float16 IO, and the
+ * timestep fed in the element type and shape the export declares.
+ *
+ * @module
+ */
+import type * as ort from "onnxruntime-node";
+import type { Tensor } from "../tensor/tensor.ts";
+import { ModelFileError } from "./errors.ts";
+import { OnnxComponent } from "./onnx_component.ts";
+import { OnnxSession } from "./onnx_session.ts";
+import { fromOrtFloat, numbersToOrt, toOrtFloat } from "./ort_tensor.ts";
+import type { SessionSettings } from "./session_options.ts";
+import type { UNetModel } from "./types.ts";
+
+/**
+ * The shape of the timestep tensor for a declared `timestep` input, as optimum's
+ * `ORTModelUnet.forward` and diffusers' `OnnxStableDiffusionPipeline` feed it: a 0-d input gets
+ * a scalar; a rank-1 input with a symbolic extent gets `[1]` (diffusers' 0-d `t`, unsqueezed;
+ * the exported graph broadcasts it over the batch); a fixed extent `n` gets `n` copies.
+ *
+ * @example
+ * ```ts
+ * import { timestepShape } from "./onnx_unet.ts";
+ * console.log(timestepShape([]), timestepShape(["steps"]), timestepShape([2])); // [] [1] [2]
+ * ```
+ */
+export function timestepShape(declared: readonly (number | string)[]): number[] {
+  if (declared.length === 0) return [];
+  const d = declared[0];
+  return [typeof d === "number" && d > 0 ? d : 1];
+}
+
+/**
+ * An ONNX UNet (`sample`, `timestep`, `encoder_hidden_states` -> `out_sample`).
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { OnnxUNet } from "./onnx_unet.ts";
+ * const unet = await OnnxUNet.load("fixtures/models-test/unet_int64.onnx");
+ * const eps = await unet.predict(Tensor.zeros([1, 4, 2, 2]), 981, Tensor.zeros([1, 77, 8]));
+ * console.log(eps.shape, eps.data[0], unet.lastRunMs !== undefined); // [1, 4, 2, 2] 981 true
+ * await unet.release();
+ * ```
+ */
+export class OnnxUNet extends OnnxComponent implements UNetModel {
+  /**
+   * Wraps a session, checking its IO.
+   *
+   * @throws {ModelFileError} when the session's inputs/outputs do not fit a UNet.
+   */
+  constructor(session: OnnxSession) {
+    super("unet", session);
+  }
+
+  /**
+   * Creates the session for `path` and wraps it (the session is released if the IO check
+   * fails).
+   *
+   * @example
+   * ```ts
+   * import { OnnxUNet } from "./onnx_unet.ts";
+   * const unet = await OnnxUNet.load("fixtures/models-test/unet_fp16.onnx", { intraOpNumThreads: 1 });
+   * console.log(unet.input("sample").type); // float16
+   * ```
+   */
+  static async load(path: string, settings?: Partial<SessionSettings>): Promise<OnnxUNet> {
+    const session = await OnnxSession.create(path, settings);
+    try {
+      return new OnnxUNet(session);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Runs the UNet once: `sample` [B,C,H,W] and `encoderHiddenStates` [B,L,D] converted to the
+   * declared float type, `timestep` to the declared dtype (integers truncate, as numpy's cast)
+   * and shape ({@link timestepShape}); returns `out_sample` as float32.
+   *
+   * @throws {ModelFileError} when a shape does not fit the declared one, or onnxruntime fails.
+   */
+  async predict(sample: Tensor, timestep: number, encoderHiddenStates: Tensor): Promise<Tensor> {
+    const s = this.input("sample");
+    const t = this.input("timestep");
+    const h = this.input("encoder_hidden_states");
+    const shape = timestepShape(t.shape);
+    const count = shape.length === 0 ? 1 : shape[0];
+    const feeds: Record<string, ort.Tensor> = {
+      sample: toOrtFloat(sample, s.type, `${this.path} input 'sample'`),
+      timestep: numbersToOrt(
+        new Array(count).fill(timestep),
+        shape,
+        t.type,
+        `${this.path} input 'timestep'`,
+      ),
+      encoder_hidden_states: toOrtFloat(
+        encoderHiddenStates,
+        h.type,
+        `${this.path} input 'encoder_hidden_states'`,
+      ),
+    };
+    const out = await this.session.run(feeds);
+    const value = out["out_sample"];
+    if (value === undefined) {
+      throw new ModelFileError(this.path, "output 'out_sample'", "not returned by the run");
+    }
+    return fromOrtFloat(value, `${this.path} output 'out_sample'`);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Classifier-free guidance as StableDiffusionPipeline.__call__ does it: the UNet runs once per
+ * step on `cat([latents] * 2)` (unconditional half first) scaled by `scale_model_input`, and the
+ * two halves are combined as `uncond + scale * (text - uncond)` in float32, in that order.
+ *
+ * @module
+ */
+import type { UNetModel } from "../models/types.ts";
+import type { Scheduler } from "../schedulers/types.ts";
+import { addScaled, concat, sliceBatch, sub } from "../tensor/ops.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { PipelineInputError } from "./errors.ts";
+
+/**
+ * Whether a guidance scale turns classifier-free guidance on (diffusers:
+ * `do_classifier_free_guidance = guidance_scale > 1`).
+ *
+ * @example
+ * ```ts
+ * import { usesGuidance } from "./guidance.ts";
+ * usesGuidance(7.5); // true
+ * usesGuidance(1); // false: one batch, no negative prompt
+ * ```
+ */
+export function usesGuidance(guidanceScale: number): boolean {
+  return guidanceScale > 1;
+}
+
+/**
+ * `uncond + scale * (text - uncond)`, each operation rounded to float32 as torch does; the
+ * Python float `scale` is first rounded to float32, as torch does with a scalar operand of a
+ * float32 tensor.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { classifierFreeGuidance } from "./guidance.ts";
+ * const u = new Tensor(new Float32Array([1]), [1]);
+ * const c = new Tensor(new Float32Array([2]), [1]);
+ * classifierFreeGuidance(u, c, 7.5).data[0]; // 8.5
+ * ```
+ */
+export function classifierFreeGuidance(uncond: Tensor, text: Tensor, scale: number): Tensor {
+  if (!uncond.sameShape(text)) {
+    throw new PipelineInputError(
+      "classifierFreeGuidance",
+      "text",
+      `expected the shape of uncond [${uncond.shape.join(", ")}], got [${text.shape.join(", ")}]`,
+    );
+  }
+  // StableDiffusionPipeline.__call__: noise_pred_uncond + guidance_scale * (text - uncond)
+  return addScaled(uncond, sub(text, uncond), scale);
+}
+
+/**
+ * The UNet's input batch before scaling: `cat([latents] * 2)` with guidance, `latents` alone
+ * without.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { guidanceBatch } from "./guidance.ts";
+ * guidanceBatch(Tensor.zeros([1, 4, 8, 8]), 7.5).shape; // [2, 4, 8, 8]
+ * ```
+ */
+export function guidanceBatch(latents: Tensor, guidanceScale: number): Tensor {
+  return usesGuidance(guidanceScale) ? concat([latents, latents]) : latents;
+}
+
+/**
+ * What one guided model evaluation gives.
+ *
+ * @example
+ * ```ts
+ * import type { GuidedOutput } from "./guidance.ts";
+ * const batchOf = (g: GuidedOutput) => g.modelInput.shape[0]; // 2 with guidance
+ * ```
+ */
+export interface GuidedOutput {
+  /** The batch handed to the UNet (scaled by the scheduler where one scales). */
+  modelInput: Tensor;
+  /** The guided model output, batch 1 (the raw output when guidance is off). */
+  modelOutput: Tensor;
+  /** The UNet's raw output, batch 2 with guidance (uncond first). */
+  rawOutput: Tensor;
+  /** Wall time of the UNet call, milliseconds. */
+  modelMs: number;
+}
+
+/**
+ * Runs the UNet on an already batched (and scaled) `modelInput` at timestep `t` and applies
+ * guidance. `embeds` must have batch 2 (uncond first) when `guidanceScale > 1`, batch 1
+ * otherwise.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { predictGuided } from "./guidance.ts";
+ * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) };
+ * const out = await predictGuided(unet, Tensor.zeros([1, 4, 2, 2]), 981, Tensor.zeros([1, 77, 8]), 1);
+ * console.log(out.modelOutput.shape); // [1, 4, 2, 2]
+ * ```
+ */
+export async function predictGuided(
+  unet: UNetModel,
+  modelInput: Tensor,
+  t: number,
+  embeds: Tensor,
+  guidanceScale: number,
+): Promise<GuidedOutput> {
+  const cfg = usesGuidance(guidanceScale);
+  const batch = cfg ? 2 : 1;
+  if (embeds.shape[0] !== batch) {
+    throw new PipelineInputError(
+      "predictGuided",
+      "embeds",
+      `expected batch ${batch} (guidance scale ${guidanceScale}${
+        cfg ? ", negative prompt first" : ""
+      }), got shape [${embeds.shape.join(", ")}]`,
+    );
+  }
+  if (modelInput.shape[0] !== batch) {
+    throw new PipelineInputError(
+      "predictGuided",
+      "modelInput",
+      `expected batch ${batch}, got shape [${modelInput.shape.join(", ")}]`,
+    );
+  }
+  const start = performance.now();
+  const rawOutput = await unet.predict(modelInput, t, embeds);
+  const modelMs = performance.now() - start;
+  if (!rawOutput.sameShape(modelInput)) {
+    throw new PipelineInputError(
+      "predictGuided",
+      "unet output",
+      `expected the input shape [${modelInput.shape.join(", ")}], got [${
+        rawOutput.shape.join(", ")
+      }]`,
+    );
+  }
+  let modelOutput = rawOutput;
+  if (cfg) {
+    // noise_pred_uncond, noise_pred_text = noise_pred.chunk(2)
+    const uncond = sliceBatch(rawOutput, 0, 1);
+    modelOutput = classifierFreeGuidance(uncond, sliceBatch(rawOutput, 1, 2), guidanceScale);
+  }
+  return { modelInput, modelOutput, rawOutput, modelMs };
+}
+
+/**
+ * One guided model evaluation of a diffusers-style loop: batch the latents for guidance,
+ * `scheduler.scaleModelInput(batch, t)` (called once, as diffusers does), UNet, guidance.
+ *
+ * @example
+ * ```ts
+ * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { guidedModelOutput } from "./guidance.ts";
+ * const scheduler = new DDIMScheduler();
+ * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) };
+ * const embeds = Tensor.zeros([2, 77, 8]); // negative prompt first
+ * const out = await guidedModelOutput(unet, scheduler, Tensor.zeros([1, 4, 2, 2]), 981, embeds, 7.5);
+ * console.log(out.modelInput.shape, out.modelOutput.shape); // [2, 4, 2, 2] [1, 4, 2, 2]
+ * ```
+ */
+export async function guidedModelOutput(
+  unet: UNetModel,
+  scheduler: Pick<Scheduler, "scaleModelInput">,
+  latents: Tensor,
+  t: number,
+  embeds: Tensor,
+  guidanceScale: number,
+): Promise<GuidedOutput> {
+  // StableDiffusionPipeline.__call__: scale_model_input(cat([latents] * 2), t)
+  const modelInput = scheduler.scaleModelInput(guidanceBatch(latents, guidanceScale), t);
+  return await predictGuided(unet, modelInput, t, embeds, guidanceScale);
+}

@@ -1,0 +1,216 @@
+/**
+ * img2img as StableDiffusionImg2ImgPipeline.__call__: encode the prompt, set the timesteps and
+ * start where `strength` (or an explicit `startStep`) says, encode the image to latents with
+ * the VAE's `latent_dist.sample(generator)`, draw the noise, `add_noise` to the first
+ * timestep, run the loop over the remaining timesteps, then the optional decode.
+ *
+ * @module
+ */
+import type { VaeEncoderModel } from "../models/types.ts";
+import type { Scheduler } from "../schedulers/types.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { PipelineInputError } from "./errors.ts";
+import { assertFinite } from "./finite.ts";
+import { denoiseLoop } from "./loop.ts";
+import { promptEmbeddings } from "./prompt.ts";
+import { finishPipeline } from "./result.ts";
+import { isStepSampler } from "./sampler_loop.ts";
+import { checkSteps } from "./text2img.ts";
+import {
+  img2imgTimesteps,
+  type PartialSchedule,
+  type PartialScheduleOptions,
+  type SchedulerStartExtras,
+  startStepTimesteps,
+} from "./timesteps.ts";
+import type { CommonPipelineOptions, NoiseSource, PipelineHooks, PipelineResult } from "./types.ts";
+import { encodeImageLatents, type LatentMode } from "./vae.ts";
+
+/**
+ * Options of {@link img2img} (and of inpaint, which adds a mask).
+ *
+ * @example
+ * ```ts
+ * import type { Img2ImgOptions } from "./img2img.ts";
+ * const settings: Partial<Img2ImgOptions> = { steps: 20, strength: 0.6, guidanceScale: 7.5 };
+ * ```
+ */
+export interface Img2ImgOptions extends CommonPipelineOptions {
+  /** A diffusers-style scheduler (the CompVis / labml samplers run text2img only). */
+  scheduler: Scheduler;
+  /** The VAE encoder. */
+  vaeEncoder: VaeEncoderModel;
+  /** The VAE config's `scaling_factor` (0.18215 for SD 1.x). */
+  scalingFactor: number;
+  /** The input image [1, 3, H, W] in [-1, 1] (see `imageToTensor`). */
+  image: Tensor;
+  /** diffusers' `strength` in (0, 1] (default 0.8, diffusers' default); excludes `startStep`. */
+  strength?: number;
+  /** Start at this index of `scheduler.timesteps` instead (the hand-written loop's `start_step`). */
+  startStep?: number;
+  /** `"sample"` (diffusers) or `"mean"` of the latent distribution; default `"sample"`. */
+  latentMode?: LatentMode;
+}
+
+/**
+ * Throws a {@link PipelineInputError} when `scheduler` is a CompVis / labml `StepSampler`,
+ * which img2img and inpaint do not drive.
+ *
+ * @example
+ * ```ts
+ * import { checkScheduler } from "./img2img.ts";
+ * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * checkScheduler("img2img", new DDIMScheduler());
+ * ```
+ */
+export function checkScheduler(where: string, scheduler: unknown): void {
+  if (isStepSampler(scheduler)) {
+    throw new PipelineInputError(
+      where,
+      "scheduler",
+      "expected a diffusers-style scheduler; the CompVis PLMS and labml DDIM samplers run text2img only",
+    );
+  }
+}
+
+/**
+ * What {@link prepareImg2ImgStart} gives the loop.
+ *
+ * @example
+ * ```ts
+ * import type { Img2ImgStart } from "./img2img.ts";
+ * const firstT = (s: Img2ImgStart) => s.schedule.latentTimestep;
+ * ```
+ */
+export interface Img2ImgStart {
+  /** Timesteps and begin index. */
+  schedule: PartialSchedule;
+  /** `scaling_factor * latent_dist.sample(generator)`. */
+  imageLatents: Tensor;
+  /** The noise drawn after the VAE sample. */
+  noise: Tensor;
+  /** `scheduler.addNoise(imageLatents, noise, schedule.latentTimestep)`: the latents of step 0. */
+  initLatents: Tensor;
+  /** VAE encoder time, milliseconds. */
+  encodeImageMs: number;
+}
+
+/**
+ * The start of img2img / inpaint, as StableDiffusionImg2ImgPipeline (get_timesteps, then
+ * prepare_latents): timesteps from `strength` or `startStep`, then the two draws in this
+ * order: the VAE sample, then the noise; then `add_noise` at the first timestep. `schedule`
+ * is passed to the timesteps function (inpaint: `{ setBeginIndex: false }`).
+ *
+ * @example
+ * ```ts
+ * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * import { prepareImg2ImgStart } from "./img2img.ts";
+ * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
+ * const start = await prepareImg2ImgStart({
+ *   scheduler: new DDIMScheduler(), steps: 10, strength: 0.6, vaeEncoder,
+ *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, generator: new TorchGenerator(0),
+ * });
+ * console.log(start.schedule.timesteps.length); // 6
+ * ```
+ */
+export async function prepareImg2ImgStart(
+  opts:
+    & Pick<
+      Img2ImgOptions,
+      "scheduler" | "steps" | "strength" | "startStep" | "vaeEncoder" | "image" | "scalingFactor"
+    >
+    & { generator: NoiseSource; latentMode?: LatentMode; hooks?: PipelineHooks },
+  schedule: PartialScheduleOptions = {},
+): Promise<Img2ImgStart> {
+  const scheduler = opts.scheduler as Scheduler & SchedulerStartExtras;
+  if (opts.strength !== undefined && opts.startStep !== undefined) {
+    throw new PipelineInputError(
+      "img2img",
+      "startStep",
+      "expected either strength or startStep, not both",
+    );
+  }
+  const partial = opts.startStep !== undefined
+    ? startStepTimesteps(scheduler, opts.steps, opts.startStep, schedule)
+    : img2imgTimesteps(scheduler, opts.steps, opts.strength ?? 0.8, schedule);
+  const encoded = await encodeImageLatents(
+    opts.vaeEncoder,
+    opts.image,
+    opts.generator,
+    opts.scalingFactor,
+    opts.latentMode ?? "sample",
+  );
+  let imageLatents = encoded.latents;
+  const replaced = await opts.hooks?.overrideImageLatents?.();
+  if (replaced !== undefined) {
+    if (!replaced?.sameShape?.(imageLatents)) {
+      throw new PipelineInputError(
+        "img2img",
+        "overrideImageLatents",
+        `expected a tensor of shape [${imageLatents.shape.join(", ")}]`,
+      );
+    }
+    imageLatents = replaced;
+  }
+  assertFinite(imageLatents, { stepIndex: -1, tensor: "imageLatents" });
+  // prepare_latents: noise = randn_tensor(shape, generator); add_noise(init_latents, noise, t0)
+  const noise = opts.generator.randn(imageLatents.shape);
+  const initLatents = scheduler.addNoise(imageLatents, noise, partial.latentTimestep);
+  return {
+    schedule: partial,
+    imageLatents,
+    noise,
+    initLatents,
+    encodeImageMs: encoded.encoderMs,
+  };
+}
+
+/**
+ * Runs img2img. Draw order on `generator`: the VAE sample, the noise, then any noise the
+ * scheduler's `step` draws.
+ *
+ * @example
+ * ```ts
+ * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * import { img2img } from "./img2img.ts";
+ * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) }; // stand-in models
+ * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
+ * const result = await img2img({
+ *   unet, vaeEncoder, scheduler: new DDIMScheduler(), generator: new TorchGenerator(0),
+ *   prompt: { embeds: Tensor.zeros([1, 77, 8]) }, steps: 10, guidanceScale: 1,
+ *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, strength: 0.5,
+ * });
+ * console.log(result.timesteps.length); // 5
+ * ```
+ */
+export async function img2img(opts: Img2ImgOptions): Promise<PipelineResult> {
+  checkSteps("img2img", opts.steps);
+  checkScheduler("img2img", opts.scheduler);
+  const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
+  const start = await prepareImg2ImgStart(opts);
+  const timesteps = start.schedule.timesteps;
+  const loop = await denoiseLoop({
+    unet: opts.unet,
+    scheduler: opts.scheduler,
+    timesteps,
+    latents: start.initLatents,
+    embeds: prompt.embeds,
+    guidanceScale: opts.guidanceScale,
+    generator: opts.generator,
+    eta: opts.eta,
+    hooks: opts.hooks,
+  });
+  return await finishPipeline(opts, {
+    prompt,
+    initLatents: start.initLatents,
+    timesteps,
+    ...loop,
+    imageLatents: start.imageLatents,
+    noise: start.noise,
+    encodeImageMs: start.encodeImageMs,
+  });
+}

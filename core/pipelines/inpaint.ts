@@ -1,0 +1,106 @@
+/**
+ * Inpainting as diffusers' StableDiffusionInpaintPipelineLegacy (diffusers <= 0.19): img2img's
+ * start, and after every step the original latents re-noised to the step's timestep replace
+ * the kept region: `latents = add_noise(orig, noise, t) * keep + latents * (1 - keep)`; after
+ * the loop `latents = orig * keep + latents * (1 - keep)`. Unlike img2img, the legacy
+ * pipeline never calls the scheduler's `set_begin_index`, so LMS / Euler locate each timestep by
+ * value in `step` and `add_noise`.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor/tensor.ts";
+import { PipelineInputError } from "./errors.ts";
+import { assertFinite } from "./finite.ts";
+import { checkScheduler, type Img2ImgOptions, prepareImg2ImgStart } from "./img2img.ts";
+import { denoiseLoop } from "./loop.ts";
+import { blendKept } from "./mask.ts";
+import { promptEmbeddings } from "./prompt.ts";
+import { finishPipeline } from "./result.ts";
+import { checkSteps } from "./text2img.ts";
+import type { PipelineResult } from "./types.ts";
+
+/**
+ * Options of {@link inpaint}.
+ *
+ * @example
+ * ```ts
+ * import type { InpaintOptions } from "./inpaint.ts";
+ * const settings: Partial<InpaintOptions> = { steps: 20, strength: 0.75 };
+ * ```
+ */
+export interface InpaintOptions extends Img2ImgOptions {
+  /** The latent-size mask [1, C, h, w], 1 = keep the original (see `keepMaskFromImage`). */
+  keepMask: Tensor;
+}
+
+/**
+ * Runs inpaint. Draw order on `generator`: the VAE sample, the noise, then any noise the
+ * scheduler's `step` draws. Step records carry the blended latents as `prevSample` and the
+ * scheduler's result as `unblendedPrevSample`.
+ *
+ * @example
+ * ```ts
+ * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * import { inpaint } from "./inpaint.ts";
+ * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) }; // stand-in models
+ * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
+ * const result = await inpaint({
+ *   unet, vaeEncoder, scheduler: new DDIMScheduler(), generator: new TorchGenerator(0),
+ *   prompt: { embeds: Tensor.zeros([1, 77, 8]) }, steps: 10, guidanceScale: 1,
+ *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, strength: 0.5,
+ *   keepMask: Tensor.zeros([1, 4, 2, 2]),
+ * });
+ * ```
+ */
+export async function inpaint(opts: InpaintOptions): Promise<PipelineResult> {
+  checkSteps("inpaint", opts.steps);
+  checkScheduler("inpaint", opts.scheduler);
+  const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
+  // the legacy pipeline's get_timesteps does not call set_begin_index
+  const start = await prepareImg2ImgStart(opts, { setBeginIndex: false });
+  const { scheduler } = opts;
+  const keep = opts.keepMask;
+  if (!keep || !keep.sameShape(start.imageLatents)) {
+    throw new PipelineInputError(
+      "inpaint",
+      "keepMask",
+      `expected shape [${start.imageLatents.shape.join(", ")}] (the image latents), got ${
+        keep ? `[${keep.shape.join(", ")}]` : String(keep)
+      }`,
+    );
+  }
+  assertFinite(keep, { stepIndex: -1, tensor: "keepMask" });
+  const orig = start.imageLatents;
+  const timesteps = start.schedule.timesteps;
+  const loop = await denoiseLoop({
+    unet: opts.unet,
+    scheduler,
+    timesteps,
+    latents: start.initLatents,
+    embeds: prompt.embeds,
+    guidanceScale: opts.guidanceScale,
+    generator: opts.generator,
+    eta: opts.eta,
+    hooks: opts.hooks,
+    afterStep: (latents, _i, t) => {
+      // init_latents_proper = self.scheduler.add_noise(init_latents_orig, noise, torch.tensor([t]))
+      const proper = scheduler.addNoise(orig, start.noise, t);
+      return blendKept(proper, latents, keep);
+    },
+  });
+  // use original latents corresponding to unmasked portions of the image
+  const latents = blendKept(orig, loop.latents, keep);
+  return await finishPipeline(opts, {
+    prompt,
+    initLatents: start.initLatents,
+    timesteps,
+    ...loop,
+    latents,
+    imageLatents: orig,
+    noise: start.noise,
+    keepMask: keep,
+    encodeImageMs: start.encodeImageMs,
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * PNG files to and from 8-bit images through `npm:pngjs`, converting colour types as PIL's
+ * `Image.open(path).convert("RGB")` / `.convert("L")` do (what diffusers reads), and writing
+ * atomically (temporary file, then rename).
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { PNG } from "pngjs";
+import { writeFileAtomic } from "../tensor/atomic_write.ts";
+import { PngError } from "./errors.ts";
+import { checkImage8, type Image8, toGray } from "./image.ts";
+
+/** The label of in-memory PNG data in error messages. */
+const IN_MEMORY = "<bytes>";
+
+/**
+ * Decodes PNG bytes to RGB as PIL's `convert("RGB")`: alpha is dropped (not composited),
+ * gray is replicated, palettes are looked up, 1/2/4-bit samples are scaled to 0..255, and a
+ * tRNS colour key keeps its colour. 16-bit PNGs are refused (PIL reduces them its own way).
+ *
+ * @example
+ * ```ts
+ * import { decodePngRgb, encodePng } from "./png.ts";
+ * const bytes = encodePng({ width: 1, height: 1, channels: 3, data: new Uint8Array([9, 8, 7]) });
+ * console.log([...decodePngRgb(bytes).data]); // [9, 8, 7]
+ * ```
+ */
+export function decodePngRgb(bytes: Uint8Array, file: string = IN_MEMORY): Image8 {
+  const png = decodeRgba(bytes, file);
+  const n = png.width * png.height;
+  const out = new Uint8Array(3 * n);
+  for (let p = 0; p < n; p++) {
+    out[3 * p] = png.rgba[4 * p];
+    out[3 * p + 1] = png.rgba[4 * p + 1];
+    out[3 * p + 2] = png.rgba[4 * p + 2];
+  }
+  return { width: png.width, height: png.height, channels: 3, data: out };
+}
+
+/**
+ * Decodes PNG bytes to gray as PIL's `convert("L")` (gray stays as is, colour uses the
+ * ITU-R 601-2 luma of {@link toGray}). Used for inpaint masks.
+ *
+ * @example
+ * ```ts
+ * import { decodePngGray, encodePng } from "./png.ts";
+ * const bytes = encodePng({ width: 1, height: 1, channels: 1, data: new Uint8Array([200]) });
+ * console.log(decodePngGray(bytes).data[0]); // 200
+ * ```
+ */
+export function decodePngGray(bytes: Uint8Array, file: string = IN_MEMORY): Image8 {
+  return toGray(decodePngRgb(bytes, file));
+}
+
+/**
+ * Encodes an 8-bit RGB or gray image as PNG bytes (colour type 2 or 0, 8 bits per channel).
+ *
+ * @example
+ * ```ts
+ * import { encodePng } from "./png.ts";
+ * const bytes = encodePng({ width: 2, height: 1, channels: 3, data: new Uint8Array(6) });
+ * console.log(bytes[1], bytes[2], bytes[3]); // 80 78 71 ("PNG")
+ * ```
+ */
+export function encodePng(image: Image8): Uint8Array {
+  checkImage8(image, image?.channels === 1 ? 1 : 3, "image");
+  const png = new PNG({ width: image.width, height: image.height });
+  const n = image.width * image.height;
+  for (let p = 0; p < n; p++) {
+    const c = image.channels;
+    png.data[4 * p] = image.data[c * p];
+    png.data[4 * p + 1] = image.data[c * p + (c === 3 ? 1 : 0)];
+    png.data[4 * p + 2] = image.data[c * p + (c === 3 ? 2 : 0)];
+    png.data[4 * p + 3] = 255;
+  }
+  const buf = PNG.sync.write(png, { colorType: image.channels === 3 ? 2 : 0 });
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/**
+ * Reads a PNG file as RGB ({@link decodePngRgb}); errors name the file.
+ *
+ * @example
+ * ```ts
+ * import { readPngRgb } from "./png.ts";
+ * const image = await readPngRgb("fixtures/images/input.png");
+ * console.log(image.width, image.height);
+ * ```
+ */
+export async function readPngRgb(path: string): Promise<Image8> {
+  return decodePngRgb(await readBytes(path), path);
+}
+
+/**
+ * Reads a PNG file as gray ({@link decodePngGray}); errors name the file.
+ *
+ * @example
+ * ```ts
+ * import { readPngGray } from "./png.ts";
+ * const mask = await readPngGray("fixtures/images/mask.png");
+ * console.log(mask.channels); // 1
+ * ```
+ */
+export async function readPngGray(path: string): Promise<Image8> {
+  return decodePngGray(await readBytes(path), path);
+}
+
+/**
+ * Writes an 8-bit image as PNG atomically: a temporary file next to `path`, then a rename, so
+ * a failure never leaves a half-written file. Parent folders are created.
+ *
+ * @example
+ * ```ts
+ * import { writePng } from "./png.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writePng(`${dir}/out.png`, { width: 1, height: 1, channels: 1, data: new Uint8Array([0]) });
+ * ```
+ */
+export async function writePng(path: string, image: Image8): Promise<void> {
+  const bytes = encodePng(image);
+  try {
+    await writeFileAtomic(path, bytes);
+  } catch (err) {
+    throw new PngError(path, "file", `cannot write (${(err as Error).message})`, { cause: err });
+  }
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (err) {
+    throw new PngError(path, "file", `cannot read (${(err as Error).message})`, { cause: err });
+  }
+}
+
+interface Rgba {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+}
+
+function decodeRgba(bytes: Uint8Array, file: string): Rgba {
+  if (!(bytes instanceof Uint8Array) || bytes.length < 8) {
+    throw new PngError(file, "signature", "expected PNG data (at least the 8-byte signature)");
+  }
+  let png: ReturnType<typeof PNG.sync.read> & { transColor?: number[] };
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (err) {
+    throw new PngError(file, "data", `not a readable PNG (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  if (png.depth === 16) {
+    throw new PngError(
+      file,
+      "bit depth",
+      "expected 1, 2, 4 or 8 bits per sample, got 16 (convert the image to 8 bits first)",
+    );
+  }
+  const rgba = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
+  const trns = png.transColor;
+  if (trns && (png.colorType as number) !== 3) { // 3: palette
+    // pngjs zeroes the colour of tRNS-keyed pixels; PIL's convert keeps it. Only keyed pixels
+    // have alpha 0 in a colour type without an alpha channel, so restore them.
+    const max = 2 ** png.depth - 1;
+    const key = (trns.length === 1 ? [trns[0], trns[0], trns[0]] : trns).map((v) =>
+      Math.floor((v * 255) / max + 0.5) // pngjs's scaleDepth rule
+    );
+    for (let p = 0; p < png.width * png.height; p++) {
+      if (rgba[4 * p + 3] === 0) rgba.set(key, 4 * p);
+    }
+  }
+  return { width: png.width, height: png.height, rgba };
+}

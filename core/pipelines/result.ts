@@ -1,0 +1,122 @@
+/**
+ * The end of every pipeline: decode the final latents when a VAE decoder was given (with the
+ * NaN / infinity check on the image) and assemble the {@link PipelineResult}.
+ *
+ * @module
+ */
+import type { VaeDecoderModel } from "../models/types.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { PipelineInputError } from "./errors.ts";
+import { assertFinite } from "./finite.ts";
+import type { CommonPipelineOptions, PipelineResult } from "./types.ts";
+import { decodeLatents } from "./vae.ts";
+
+/**
+ * Decodes `latents` with `vaeDecoder` when one is given (`scalingFactor` is then required) and
+ * checks the image for NaN / infinity (reported as step `stepCount`, tensor `image`).
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { maybeDecode } from "./result.ts";
+ * const { image, decodeMs } = await maybeDecode(undefined, undefined, Tensor.zeros([1, 4, 2, 2]), 10);
+ * console.log(image, decodeMs); // undefined 0
+ * ```
+ */
+export async function maybeDecode(
+  vaeDecoder: VaeDecoderModel | undefined,
+  scalingFactor: number | undefined,
+  latents: Tensor,
+  stepCount: number,
+): Promise<{ image?: Tensor; decodeMs: number }> {
+  if (!vaeDecoder) return { decodeMs: 0 };
+  if (scalingFactor === undefined) {
+    throw new PipelineInputError(
+      "pipeline",
+      "scalingFactor",
+      "required with vaeDecoder (the VAE config's scaling_factor, e.g. 0.18215)",
+    );
+  }
+  const start = performance.now();
+  const image = await decodeLatents(vaeDecoder, latents, scalingFactor);
+  const decodeMs = performance.now() - start;
+  assertFinite(image, { stepIndex: stepCount, tensor: "image" });
+  return { image, decodeMs };
+}
+
+/**
+ * What the loop part of a pipeline hands to {@link finishPipeline}.
+ *
+ * @example
+ * ```ts
+ * import type { PipelineParts } from "./result.ts";
+ * const calls = (p: PipelineParts) => p.timesteps.length;
+ * ```
+ */
+export interface PipelineParts {
+  /** The prompt embeddings, their token ids when encoded here, and the encoder time. */
+  prompt: { embeds: Tensor; inputIds?: number[][]; encoderMs: number };
+  /** The latents entering step 0. */
+  initLatents: Tensor;
+  /** The timesteps visited. */
+  timesteps: number[];
+  /** The final latents (inpaint: after the last blend). */
+  latents: Tensor;
+  /** Loop and UNet wall times. */
+  loopMs: number;
+  /** Sum of the UNet calls. */
+  modelMs: number;
+  /** img2img / inpaint extras. */
+  imageLatents?: Tensor;
+  /** img2img / inpaint: the add_noise noise. */
+  noise?: Tensor;
+  /** inpaint: the keep mask. */
+  keepMask?: Tensor;
+  /** VAE encoder time. */
+  encodeImageMs?: number;
+}
+
+/**
+ * Decodes (when `opts.vaeDecoder` is given) and assembles the result of a pipeline run.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { finishPipeline } from "./result.ts";
+ * const z = Tensor.zeros([1, 4, 2, 2]);
+ * const r = await finishPipeline({}, {
+ *   prompt: { embeds: Tensor.zeros([1, 77, 8]), encoderMs: 0 }, initLatents: z, timesteps: [1],
+ *   latents: z, loopMs: 1, modelMs: 1,
+ * });
+ * ```
+ */
+export async function finishPipeline(
+  opts: Pick<CommonPipelineOptions, "vaeDecoder" | "scalingFactor">,
+  parts: PipelineParts,
+): Promise<PipelineResult> {
+  const decoded = await maybeDecode(
+    opts.vaeDecoder,
+    opts.scalingFactor,
+    parts.latents,
+    parts.timesteps.length,
+  );
+  const result: PipelineResult = {
+    latents: parts.latents,
+    promptEmbeds: parts.prompt.embeds,
+    initLatents: parts.initLatents,
+    timesteps: parts.timesteps,
+    timing: {
+      encodePromptMs: parts.prompt.encoderMs,
+      encodeImageMs: parts.encodeImageMs ?? 0,
+      loopMs: parts.loopMs,
+      modelMs: parts.modelMs,
+      decodeMs: decoded.decodeMs,
+    },
+  };
+  if (parts.prompt.inputIds) result.inputIds = parts.prompt.inputIds;
+  if (decoded.image) result.image = decoded.image;
+  if (parts.imageLatents) result.imageLatents = parts.imageLatents;
+  if (parts.noise) result.noise = parts.noise;
+  if (parts.keepMask) result.keepMask = parts.keepMask;
+  return result;
+}

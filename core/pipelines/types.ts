@@ -1,0 +1,197 @@
+/**
+ * The shapes shared by the denoising loops: the noise source, the per-step record handed to
+ * `onStep`, the replay hooks, and what a pipeline returns.
+ *
+ * @module
+ */
+import type { UNetModel, VaeDecoderModel } from "../models/types.ts";
+import type { StepSampler } from "../schedulers/sampler.ts";
+import type { Scheduler, StepOptions } from "../schedulers/types.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { PromptSource } from "./prompt.ts";
+
+/**
+ * Anything that draws standard normal tensors call after call; `TorchGenerator` (CPU torch
+ * numbers) is the one the pipelines are meant for.
+ *
+ * @example
+ * ```ts
+ * import type { NoiseSource } from "./types.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const zeros: NoiseSource = { randn: (shape) => Tensor.zeros(shape) };
+ * ```
+ */
+export interface NoiseSource {
+  /** Draws a tensor of `shape` from N(0, 1). */
+  randn(shape: readonly number[]): Tensor;
+}
+
+/**
+ * What a loop reports for every model call `index` (diffusers' `for i, t in
+ * enumerate(timesteps)`).
+ *
+ * @example
+ * ```ts
+ * import type { StepRecord } from "./types.ts";
+ * const show = (r: StepRecord) => console.log(r.index, r.t, r.modelMs.toFixed(1));
+ * ```
+ */
+export interface StepRecord {
+  /** The model-call index, from 0. */
+  index: number;
+  /** The timestep given to the model and to the sampler's step. */
+  t: number;
+  /** The latents entering this step (after `overrideSample`). */
+  sample: Tensor;
+  /** The batch given to the UNet: `scale_model_input(cat([sample] * 2), t)` with guidance. */
+  modelInput: Tensor;
+  /** The guided model output handed to the step (after `overrideModelOutput`). */
+  modelOutput: Tensor;
+  /** The sampler's x0 estimate, where it computes one. */
+  predOriginalSample?: Tensor;
+  /** The latents after the step (inpaint: after the mask blend). */
+  prevSample: Tensor;
+  /** Inpaint only: the sampler's result before the mask blend. */
+  unblendedPrevSample?: Tensor;
+  /** True when `overrideSample` replaced the sample. */
+  sampleOverridden: boolean;
+  /** True when `overrideModelOutput` replaced the model output (the UNet was not called). */
+  modelOutputOverridden: boolean;
+  /** Wall time of the UNet call, milliseconds (0 when overridden). */
+  modelMs: number;
+  /** Wall time of the sampler step (and inpaint blend), milliseconds. */
+  stepMs: number;
+}
+
+/**
+ * A value or a promise of it.
+ *
+ * @example
+ * ```ts
+ * import type { MaybePromise } from "./types.ts";
+ * const sync: MaybePromise<number> = 1;
+ * const later: MaybePromise<number> = Promise.resolve(1);
+ * ```
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Observation and replay hooks of a loop. Overrides returning `undefined` change nothing;
+ * a returned tensor must have the shape of what it replaces.
+ *
+ * @example
+ * ```ts
+ * import type { PipelineHooks, StepRecord } from "./types.ts";
+ * const records: StepRecord[] = [];
+ * const hooks: PipelineHooks = {
+ *   onStep: (r) => void records.push(r),
+ *   overrideModelOutput: (i) => undefined, // e.g. a reference tensor for step i
+ * };
+ * ```
+ */
+export interface PipelineHooks {
+  /** Called after every step with its record (awaited). */
+  onStep?(record: StepRecord): MaybePromise<void>;
+  /** Replaces the latents entering step `index` (batch 1, before guidance batching). */
+  overrideSample?(index: number, t: number): MaybePromise<Tensor | undefined>;
+  /** Replaces the guided model output of step `index`; the UNet is then not called. */
+  overrideModelOutput?(index: number, t: number): MaybePromise<Tensor | undefined>;
+  /**
+   * img2img / inpaint: replaces `scaling_factor * latent_dist.sample` after it was drawn (the
+   * generator still makes that draw, so the noise after it is unchanged). Lets a replay take
+   * the reference image latents and isolate the loop from the VAE's float32 `exp`.
+   */
+  overrideImageLatents?(): MaybePromise<Tensor | undefined>;
+}
+
+/**
+ * Wall times of a pipeline run, milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { PipelineTiming } from "./types.ts";
+ * const total = (t: PipelineTiming) => t.encodePromptMs + t.encodeImageMs + t.loopMs + t.decodeMs;
+ * ```
+ */
+export interface PipelineTiming {
+  /** Text encoder calls (0 when embeddings were given). */
+  encodePromptMs: number;
+  /** VAE encoder call (img2img, inpaint). */
+  encodeImageMs: number;
+  /** All steps, hooks excluded. */
+  loopMs: number;
+  /** Sum of the UNet calls. */
+  modelMs: number;
+  /** VAE decoder call (0 when no decoder was given). */
+  decodeMs: number;
+}
+
+/**
+ * What a pipeline run returns.
+ *
+ * @example
+ * ```ts
+ * import type { PipelineResult } from "./types.ts";
+ * const summary = (r: PipelineResult) => `${r.timesteps.length} steps, ${r.latents.shape}`;
+ * ```
+ */
+export interface PipelineResult {
+  /** The final latents (inpaint: after the last blend with the original). */
+  latents: Tensor;
+  /** The decoder output [1, 3, H, W] before postprocessing, when a decoder was given. */
+  image?: Tensor;
+  /** The UNet's `encoder_hidden_states` (negative prompt first with guidance). */
+  promptEmbeds: Tensor;
+  /** The token ids, when the prompt was encoded here. */
+  inputIds?: number[][];
+  /** The latents entering step 0 (after `init_noise_sigma` or `add_noise`). */
+  initLatents: Tensor;
+  /** The timesteps visited, one per model call. */
+  timesteps: number[];
+  /** img2img / inpaint: `scaling_factor * latent_dist.sample` of the input image. */
+  imageLatents?: Tensor;
+  /** img2img / inpaint: the noise given to `add_noise`. */
+  noise?: Tensor;
+  /** inpaint: the latent-size mask, 1 = keep the original (diffusers' `1 - mask`). */
+  keepMask?: Tensor;
+  /** Wall times. */
+  timing: PipelineTiming;
+}
+
+/**
+ * Options every pipeline takes.
+ *
+ * @example
+ * ```ts
+ * import type { CommonPipelineOptions } from "./types.ts";
+ * const withoutModels: Partial<CommonPipelineOptions> = { steps: 20, guidanceScale: 7.5, eta: 0 };
+ * ```
+ */
+export interface CommonPipelineOptions {
+  /** The denoising model. */
+  unet: UNetModel;
+  /**
+   * Any diffusers-style scheduler (the pipeline calls `setTimesteps(steps)`), or for text2img a
+   * CompVis PLMS / labml DDIM `StepSampler` (its steps and eta were fixed at construction).
+   */
+  scheduler: Scheduler | StepSampler;
+  /**
+   * The one CPU torch generator of the run (`TorchGenerator`): initial latents or VAE sample
+   * and noise, then whatever `step` draws.
+   */
+  generator: NonNullable<StepOptions["generator"]>;
+  /** Text (with tokenizer and encoder) or ready embeddings. */
+  prompt: PromptSource;
+  /** Number of inference steps (`num_inference_steps`). */
+  steps: number;
+  /** Classifier-free guidance scale; <= 1 runs one batch without the negative prompt. */
+  guidanceScale: number;
+  /** DDIM's eta (default: the scheduler's default, 0); a `StepSampler` takes it at construction. */
+  eta?: number;
+  /** Observation and replay hooks. */
+  hooks?: PipelineHooks;
+  /** When given, the final latents are decoded into `image`. */
+  vaeDecoder?: VaeDecoderModel;
+  /** The VAE config's `scaling_factor` (0.18215 for SD 1.x); needed with a VAE. */
+  scalingFactor?: number;
+}

@@ -1,0 +1,55 @@
+/**
+ * Static SVG charts of per-step errors, drawn with Observable Plot over linkedom's DOM so they
+ * embed in the HTML report with no script.
+ *
+ * @module
+ */
+import * as Plot from "@observablehq/plot";
+import { parseHTML } from "linkedom";
+
+/** One series of a step chart: a label and (step, value) points. */
+export interface StepSeries {
+  /** Legend label. */
+  label: string;
+  /** Points; zeros are drawn at `floor`. */
+  points: { step: number; value: number }[];
+}
+
+/**
+ * An SVG line chart (log y axis) of per-step error series. Values <= `floor` (exact matches)
+ * are drawn at `floor`, and the axis label says so.
+ *
+ * @example
+ * ```ts
+ * import { stepErrorChart } from "./chart.ts";
+ * const svg = stepErrorChart([{ label: "vs onnx", points: [{ step: 0, value: 0 }, { step: 1, value: 1e-7 }] }], "max |d|");
+ * console.log(svg.startsWith("<svg") || svg.startsWith("<figure"));
+ * ```
+ */
+export function stepErrorChart(series: StepSeries[], yLabel: string, floor = 1e-10): string {
+  const dom = parseHTML("<!DOCTYPE html><html><body></body></html>") as unknown as {
+    document: Plot.PlotOptions["document"];
+  };
+  const rows = series.flatMap((s) =>
+    s.points.map((p) => ({
+      series: s.label,
+      step: p.step,
+      value: Number.isFinite(p.value) ? Math.max(p.value, floor) : NaN,
+    }))
+  );
+  if (rows.length === 0) return "";
+  const chart = Plot.plot({
+    document: dom.document,
+    width: 520,
+    height: 200,
+    marginLeft: 56,
+    y: { type: "log", label: `${yLabel} (exact shown at ${floor})`, grid: true },
+    x: { label: "step", tickFormat: "d" },
+    color: { legend: true },
+    marks: [
+      Plot.line(rows, { x: "step", y: "value", stroke: "series" }),
+      Plot.dot(rows, { x: "step", y: "value", stroke: "series", r: 2 }),
+    ],
+  });
+  return (chart as unknown as { outerHTML: string }).outerHTML;
+}

@@ -1,0 +1,141 @@
+/**
+ * The HTML report: one self-contained page (inline CSS, inline SVG charts, PNG data URLs) with a
+ * verdict per case, every comparison against its tolerance, per-step error charts, the decoded
+ * image and the timing.
+ *
+ * @module
+ */
+import type { CaseResult, ComparisonResult, VerifyResult } from "../harness/results.ts";
+import { fmt } from "../harness/tolerance.ts";
+import { stepErrorChart } from "./chart.ts";
+
+/**
+ * Escapes text for HTML.
+ *
+ * @example
+ * ```ts
+ * import { escapeHtml } from "./html.ts";
+ * escapeHtml("<a & b>"); // "&lt;a &amp; b&gt;"
+ * ```
+ */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+    /"/g,
+    "&quot;",
+  );
+}
+
+const KIND_LABEL: Record<string, string> = {
+  freeRunOnnx: "free run vs diffusers + onnxruntime",
+  freeRunTorch: "free run vs diffusers + PyTorch",
+  replayScheduler: "replay: scheduler only",
+  replayModel: "replay: model only",
+  image: "decoded image vs onnxruntime",
+};
+
+function toleranceText(c: ComparisonResult): string {
+  return Object.entries(c.tolerance).map(([k, v]) => `${k} ${fmt(v as number)}`).join(", ");
+}
+
+function comparisonRow(c: ComparisonResult): string {
+  const w = c.worst;
+  const figures = [
+    `max |d| ${fmt(w.maxAbs)}`,
+    `ulp ${fmt(w.maxUlp)}`,
+    `rel L2 ${fmt(w.relL2)}`,
+    `cos ${fmt(w.cosine)}`,
+    w.psnr !== undefined ? `PSNR ${fmt(w.psnr)} dB` : "",
+    w.ssim !== undefined ? `SSIM ${fmt(w.ssim)}` : "",
+  ].filter((s) => s).join(" · ");
+  const where = w.step === null ? "" : ` (worst at step ${w.step})`;
+  return `<tr class="${c.pass ? "pass" : "fail"}"><td>${
+    escapeHtml(KIND_LABEL[c.kind] ?? c.kind)
+  }</td>` +
+    `<td>${escapeHtml(c.subject)}</td><td>${escapeHtml(figures + where)}</td>` +
+    `<td>${escapeHtml(toleranceText(c))}</td><td>${
+      c.pass ? "ok" : escapeHtml(c.failures.join("; "))
+    }</td>` +
+    `<td class="ref">${escapeHtml(c.reference)}</td></tr>`;
+}
+
+function caseSection(r: CaseResult): string {
+  const head =
+    `<h2 id="${escapeHtml(r.name)}"><span class="badge ${r.status}">${r.status}</span> ${
+      escapeHtml(r.name)
+    }</h2>` +
+    `<p>${escapeHtml(r.description)} — ${escapeHtml(r.pipeline)}, ${escapeHtml(r.sampler)}, ` +
+    `model <code>${escapeHtml(r.model)}</code>, provider <b>${escapeHtml(r.provider)}</b></p>`;
+  if (r.status === "error") {
+    return `<section>${head}<pre class="error">${escapeHtml(r.error ?? "")}</pre></section>`;
+  }
+  const rows = r.comparisons.map(comparisonRow).join("\n");
+  const series = r.comparisons.filter((c) => c.perStep.length > 0 && c.kind !== "image").map((
+    c,
+  ) => ({
+    label: KIND_LABEL[c.kind] ?? c.kind,
+    points: c.perStep.map((s) => ({ step: s.step, value: s.maxAbs })),
+  }));
+  const chart = series.length ? stepErrorChart(series, "max |d| per step") : "";
+  const t = r.timing;
+  const timing = t
+    ? `<p class="timing">load ${fmt(t.loadMs)} ms · ${t.modelCalls} UNet calls, mean ${
+      fmt(t.unetMsMean)
+    } ms, total ${fmt(t.unetMsTotal)} ms · scheduler ${fmt(t.schedulerMsTotal)} ms · decode ${
+      fmt(t.decodeMs)
+    } ms · case total ${fmt(t.totalMs)} ms</p>`
+    : "";
+  const img = r.imagePng
+    ? `<figure><img src="${r.imagePng}" alt="decoded image of ${
+      escapeHtml(r.name)
+    }"><figcaption>decoded (free run)</figcaption></figure>`
+    : "";
+  return `<section>${head}<table><thead><tr><th>comparison</th><th>subject</th><th>worst figures</th><th>tolerance</th><th>verdict</th><th>reference</th></tr></thead><tbody>${rows}</tbody></table>` +
+    `<div class="row">${img}<div class="chart">${chart}</div></div>${timing}` +
+    `<p class="hash">final latents sha256 <code>${
+      escapeHtml(r.latentsSha256 ?? "-")
+    }</code></p></section>`;
+}
+
+/**
+ * Renders a verify run as a self-contained HTML page.
+ *
+ * @example
+ * ```ts
+ * import { renderHtmlReport } from "./html.ts";
+ * const html = renderHtmlReport({ format: "diffparity-results/1", versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0 });
+ * console.log(html.includes("<title>"));
+ * ```
+ */
+export function renderHtmlReport(result: VerifyResult): string {
+  const summaryRows = result.cases.map((r) => {
+    const worst = r.comparisons.filter((c) => !c.pass).flatMap((c) => c.failures)[0] ??
+      (r.error ? r.error.split("\n")[0] : "");
+    return `<tr class="${r.status === "pass" ? "pass" : "fail"}"><td><a href="#${
+      escapeHtml(r.name)
+    }">${escapeHtml(r.name)}</a></td><td>${r.status}</td>` +
+      `<td>${escapeHtml(r.sampler)}</td><td>${escapeHtml(r.provider)}</td><td>${
+        escapeHtml(worst)
+      }</td></tr>`;
+  }).join("\n");
+  const versions = Object.entries(result.versions).map(([k, v]) =>
+    `${escapeHtml(k)} ${escapeHtml(v)}`
+  ).join(" · ");
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>diffparity report: ${result.passed} passed, ${result.failed} failed</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
+table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
+tr.fail td{background:#fff0f0}tr.pass td:nth-child(2){color:#176b28}.badge{font-size:12px;padding:2px 6px;border-radius:4px;color:#fff;vertical-align:middle}
+.badge.pass{background:#2a8a3e}.badge.fail{background:#c0392b}.badge.error{background:#8e44ad}.ref{font-size:11px;color:#666}
+.row{display:flex;gap:1.5em;align-items:flex-start}figure{margin:0}figure img{width:192px;image-rendering:pixelated;border:1px solid #ccc}
+pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.timing,.hash{color:#555;font-size:12px}
+</style></head><body>
+<h1>diffparity: ${result.passed} passed, ${result.failed} failed</h1>
+<p>Requested execution provider: <b>${escapeHtml(result.requestedProvider)}</b>. ${versions}</p>
+<table><thead><tr><th>case</th><th>status</th><th>sampler</th><th>provider</th><th>first failure</th></tr></thead><tbody>
+${summaryRows}
+</tbody></table>
+${result.cases.map(caseSection).join("\n")}
+</body></html>
+`;
+}

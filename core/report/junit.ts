@@ -1,0 +1,41 @@
+/**
+ * JUnit XML for CI systems: one testsuite, one testcase per case, a failure element naming
+ * the violated bounds.
+ *
+ * @module
+ */
+import type { VerifyResult } from "../harness/results.ts";
+import { escapeHtml } from "./html.ts";
+
+/**
+ * Renders a verify run as JUnit XML.
+ *
+ * @example
+ * ```ts
+ * import { renderJunit } from "./junit.ts";
+ * renderJunit({ format: "diffparity-results/1", versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0 });
+ * ```
+ */
+export function renderJunit(result: VerifyResult): string {
+  const cases = result.cases.map((r) => {
+    const time = ((r.timing?.totalMs ?? 0) / 1000).toFixed(3);
+    const open = `  <testcase classname="diffparity.${escapeHtml(r.sampler)}" name="${
+      escapeHtml(r.name)
+    }" time="${time}">`;
+    if (r.status === "pass") return `${open}</testcase>`;
+    if (r.status === "error") {
+      return `${open}\n    <error message="${escapeHtml((r.error ?? "").split("\n")[0])}">${
+        escapeHtml(r.error ?? "")
+      }</error>\n  </testcase>`;
+    }
+    const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
+      `${c.kind}: ${c.failures.join("; ")}`
+    );
+    return `${open}\n    <failure message="${escapeHtml(failures[0] ?? "")}">${
+      escapeHtml(failures.join("\n"))
+    }</failure>\n  </testcase>`;
+  }).join("\n");
+  const errors = result.cases.filter((r) => r.status === "error").length;
+  const failures = result.cases.filter((r) => r.status === "fail").length;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="diffparity verify" tests="${result.cases.length}" failures="${failures}" errors="${errors}">\n${cases}\n</testsuite>\n`;
+}

@@ -1,0 +1,521 @@
+/**
+ * DDPMScheduler: denoising diffusion probabilistic models (arXiv 2006.11239), an exact port of
+ * diffusers 0.42.1 `schedulers/scheduling_ddpm.py` in float32: every variance type (learned
+ * ones split a 2x-channel model output as diffusers does), custom timesteps, and the noise
+ * drawn with a torch-compatible generator in the same order as diffusers' `randn_tensor`.
+ *
+ * @module
+ */
+import { Tensor } from "../tensor/tensor.ts";
+import {
+  addNoiseF32,
+  alphaAt,
+  assertSameShape,
+  clampF32,
+  clipSample,
+  f32,
+  leadingTimesteps,
+  linspaceTimesteps,
+  noiseSchedule,
+  predictOriginalAndEpsilon,
+  sqrtF32,
+  thresholdSample,
+  trailingTimesteps,
+} from "./common.ts";
+import {
+  type ConfigOrigin,
+  parseSchedulerConfig,
+  resolveSchedulerConfig,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  toDiffusersConfig,
+} from "./config.ts";
+import type { Scheduler, StepOptions, StepResult } from "./types.ts";
+
+/** The options of `DDPMScheduler`, as its diffusers `__init__`. */
+export type DDPMConfig = Pick<
+  SchedulerConfig,
+  | "numTrainTimesteps"
+  | "betaStart"
+  | "betaEnd"
+  | "betaSchedule"
+  | "trainedBetas"
+  | "varianceType"
+  | "clipSample"
+  | "predictionType"
+  | "thresholding"
+  | "dynamicThresholdingRatio"
+  | "clipSampleRange"
+  | "sampleMaxValue"
+  | "timestepSpacing"
+  | "stepsOffset"
+  | "rescaleBetasZeroSnr"
+>;
+
+/**
+ * `DDPMScheduler`'s class name and defaults, exactly as diffusers' `DDPMScheduler.__init__`.
+ *
+ * @example
+ * ```ts
+ * import { DDPM_SPEC } from "./ddpm.ts";
+ * DDPM_SPEC.defaults.varianceType; // "fixed_small"
+ * ```
+ */
+export const DDPM_SPEC: SchedulerSpec<DDPMConfig> = {
+  className: "DDPMScheduler",
+  defaults: Object.freeze({
+    numTrainTimesteps: 1000,
+    betaStart: 0.0001,
+    betaEnd: 0.02,
+    betaSchedule: "linear",
+    trainedBetas: null,
+    varianceType: "fixed_small",
+    clipSample: true,
+    predictionType: "epsilon",
+    thresholding: false,
+    dynamicThresholdingRatio: 0.995,
+    clipSampleRange: 1.0,
+    sampleMaxValue: 1.0,
+    timestepSpacing: "leading",
+    stepsOffset: 0,
+    rescaleBetasZeroSnr: false,
+  }),
+};
+
+/** Custom timesteps for {@link DDPMScheduler.setTimesteps}, as diffusers' `timesteps=[...]`. */
+export interface CustomTimesteps {
+  /** Strictly descending integers below `numTrainTimesteps`. */
+  timesteps: readonly number[];
+}
+
+/** torch's `clamp(min=1e-20)` bound, converted to float32. */
+const MIN_VARIANCE = f32(1e-20);
+
+/**
+ * The DDPM ancestral sampler.
+ *
+ * @example
+ * ```ts
+ * import { DDPMScheduler } from "./ddpm.ts";
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const s = new DDPMScheduler();
+ * s.setTimesteps(10);
+ * const generator = new TorchGenerator(0);
+ * let x = generator.randn([1, 3, 4, 4]);
+ * for (const t of s.timesteps) {
+ *   const eps = new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in model
+ *   x = s.step(eps, t, x, { generator }).prevSample;
+ * }
+ * ```
+ */
+export class DDPMScheduler implements Scheduler {
+  /** Class name and defaults. */
+  static readonly spec: SchedulerSpec<DDPMConfig> = DDPM_SPEC;
+  /** diffusers' `order`: model evaluations per step. */
+  readonly order = 1;
+  /** The complete configuration (frozen). */
+  readonly config: Readonly<DDPMConfig>;
+  /** Where the config came from: class name/version in the JSON, kept extra keys, warnings. */
+  readonly configOrigin: ConfigOrigin;
+  /** float32 betas. */
+  readonly betas: Float32Array;
+  /** float32 `1 - betas`. */
+  readonly alphas: Float32Array;
+  /** float32 cumulative product of `alphas`, bit-exact with diffusers' `alphas_cumprod`. */
+  readonly alphasCumprod: Float32Array;
+  /** Standard deviation of the initial noise. */
+  readonly initNoiseSigma = 1.0;
+  /** `null` until `setTimesteps(n)`. */
+  numInferenceSteps: number | null = null;
+  /** True after `setTimesteps({ timesteps })`. */
+  customTimesteps = false;
+  #timesteps: number[];
+
+  /**
+   * @param config options in camelCase; missing ones take diffusers' defaults
+   * @param origin set by {@link DDPMScheduler.fromConfig}
+   * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
+   */
+  constructor(config: Partial<DDPMConfig> = {}, origin?: ConfigOrigin) {
+    this.config = Object.freeze(resolveSchedulerConfig(DDPM_SPEC, config));
+    this.configOrigin = origin ?? { extra: {}, warnings: [] };
+    const schedule = noiseSchedule(this.config);
+    this.betas = schedule.betas;
+    this.alphas = schedule.alphas;
+    this.alphasCumprod = schedule.alphasCumprod;
+    this.#timesteps = [];
+    for (let t = this.config.numTrainTimesteps - 1; t >= 0; t--) this.#timesteps.push(t);
+  }
+
+  /**
+   * A scheduler from a diffusers `scheduler_config.json` object (snake_case keys).
+   *
+   * @throws {SchedulerConfigError} on a wrong type or an unknown enum value.
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * DDPMScheduler.fromConfig({ variance_type: "fixed_large" }).config.varianceType; // "fixed_large"
+   * ```
+   */
+  static fromConfig(json: unknown, source?: string): DDPMScheduler {
+    const parsed = parseSchedulerConfig(json, DDPM_SPEC, source);
+    return new DDPMScheduler(parsed.config, parsed);
+  }
+
+  /** Warnings from reading the config. */
+  get configWarnings(): readonly string[] {
+    return this.configOrigin.warnings;
+  }
+
+  /**
+   * The config as diffusers' `scheduler.config` JSON.
+   *
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * new DDPMScheduler().toDiffusersConfig().variance_type; // "fixed_small"
+   * ```
+   */
+  toDiffusersConfig(): Record<string, unknown> {
+    return toDiffusersConfig(DDPM_SPEC, this.config, this.configOrigin);
+  }
+
+  /** The timesteps of the current schedule, descending (all training steps before `setTimesteps`). */
+  get timesteps(): number[] {
+    return [...this.#timesteps];
+  }
+
+  /**
+   * diffusers' `DDPMScheduler.set_timesteps`: a step count (spaced by `timestep_spacing`) or
+   * custom timesteps, validated as diffusers does (strictly descending, first below
+   * `num_train_timesteps`), and also required to be non-negative integers.
+   *
+   * @throws {RangeError} on an invalid count or invalid custom timesteps.
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * const s = new DDPMScheduler();
+   * s.setTimesteps({ timesteps: [999, 500, 20, 0] });
+   * s.setTimesteps(4); // s.timesteps: [750, 500, 250, 0]
+   * ```
+   */
+  setTimesteps(stepsOrTimesteps: number | CustomTimesteps): void {
+    const { numTrainTimesteps, timestepSpacing, stepsOffset } = this.config;
+    const who = "DDPMScheduler.setTimesteps";
+    if (typeof stepsOrTimesteps !== "number") {
+      const ts = stepsOrTimesteps.timesteps;
+      if (!Array.isArray(ts) || ts.length === 0) {
+        throw new RangeError(`${who}: custom timesteps must be a non-empty array`);
+      }
+      for (let i = 0; i < ts.length; i++) {
+        if (!Number.isSafeInteger(ts[i]) || ts[i] < 0) {
+          throw new RangeError(
+            `${who}: custom timesteps[${i}] = ${ts[i]} (expected a non-negative integer)`,
+          );
+        }
+        if (i > 0 && ts[i] >= ts[i - 1]) {
+          throw new RangeError(`${who}: custom timesteps must be in descending order`);
+        }
+      }
+      if (ts[0] >= numTrainTimesteps) {
+        throw new RangeError(
+          `${who}: custom timesteps must start before num_train_timesteps (${numTrainTimesteps}), ` +
+            `got ${ts[0]}`,
+        );
+      }
+      this.#timesteps = [...ts];
+      this.customTimesteps = true;
+      return;
+    }
+    const n = stepsOrTimesteps;
+    if (timestepSpacing === "linspace") {
+      this.#timesteps = linspaceTimesteps(numTrainTimesteps, n);
+    } else if (timestepSpacing === "leading") {
+      this.#timesteps = leadingTimesteps(numTrainTimesteps, n, stepsOffset);
+    } else {
+      this.#timesteps = trailingTimesteps(numTrainTimesteps, n);
+    }
+    this.numInferenceSteps = n;
+    this.customTimesteps = false;
+  }
+
+  /**
+   * Identity.
+   *
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const x = Tensor.zeros([1]);
+   * new DDPMScheduler().scaleModelInput(x, 0) === x; // true
+   * ```
+   */
+  scaleModelInput(sample: Tensor, _t?: number): Tensor {
+    return sample;
+  }
+
+  /**
+   * diffusers' `DDPMScheduler.previous_timestep`: the next entry of `timesteps` (-1 after
+   * the last) once timesteps are set, else `t - 1`.
+   *
+   * @throws {RangeError} when timesteps are set and `t` is not one of them.
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * const s = new DDPMScheduler();
+   * s.setTimesteps(4);
+   * s.previousTimestep(500); // 250
+   * ```
+   */
+  previousTimestep(t: number): number {
+    if (this.customTimesteps || this.numInferenceSteps) {
+      const index = this.#timesteps.indexOf(t);
+      if (index < 0) {
+        throw new RangeError(
+          `DDPMScheduler: timestep ${t} is not in the current timesteps ` +
+            `[${this.#timesteps.slice(0, 8).join(", ")}${
+              this.#timesteps.length > 8 ? ", ..." : ""
+            }]`,
+        );
+      }
+      return index === this.#timesteps.length - 1 ? -1 : this.#timesteps[index + 1];
+    }
+    return t - 1;
+  }
+
+  /**
+   * diffusers' `DDPMScheduler._get_variance` for timestep `t`: a float32 number for the fixed
+   * variance types, a tensor for `learned` / `learned_range` (computed from
+   * `predictedVariance`). Formulas (6)-(7) of the DDPM paper.
+   *
+   * @throws {Error} when a learned variance type gets no `predictedVariance`.
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * const s = new DDPMScheduler();
+   * s.getVariance(999) as number; // beta-tilde of the last training step
+   * ```
+   */
+  getVariance(t: number, predictedVariance?: Tensor): number | Tensor {
+    const who = "DDPMScheduler.getVariance";
+    const prevT = this.previousTimestep(t);
+    const alphaProdT = alphaAt(this.alphasCumprod, t, who);
+    const alphaProdTPrev = prevT >= 0 ? alphaAt(this.alphasCumprod, prevT, who) : 1.0;
+    const currentBetaT = f32(1 - f32(alphaProdT / alphaProdTPrev));
+    let variance = f32(f32(f32(1 - alphaProdTPrev) / f32(1 - alphaProdT)) * currentBetaT);
+    variance = clampF32(variance, MIN_VARIANCE, Infinity);
+    switch (this.config.varianceType) {
+      case "fixed_small":
+        return variance;
+      case "fixed_small_log":
+        return this.expF32(f32(0.5 * this.logF32(variance)));
+      case "fixed_large":
+        return currentBetaT;
+      case "fixed_large_log":
+        return this.logF32(currentBetaT);
+      case "learned":
+        return this.#requirePredicted(predictedVariance, who);
+      case "learned_range": {
+        const pv = this.#requirePredicted(predictedVariance, who).data;
+        const minLog = this.logF32(variance);
+        const maxLog = this.logF32(currentBetaT);
+        const out = new Float32Array(pv.length);
+        for (let i = 0; i < pv.length; i++) {
+          const frac = f32(f32(pv[i] + 1) / 2);
+          out[i] = f32(frac * maxLog) + f32(f32(1 - frac) * minLog);
+        }
+        return new Tensor(out, predictedVariance!.shape);
+      }
+    }
+  }
+
+  /**
+   * float32 `torch.exp` as this port computes it: the correctly rounded result
+   * (`fround(Math.exp(x))`). torch 2.13 on x86 uses MKL VML, which is within 1 ulp of it but
+   * not always equal, so the `fixed_small_log` and `learned_range` variance types can differ
+   * from diffusers by a few ulp; a subclass may override this (and {@link logF32}) to
+   * reproduce a particular math library.
+   *
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * class WithMyExp extends DDPMScheduler {
+   *   protected override expF32(x: number): number { return Math.fround(Math.exp(x)); }
+   * }
+   * ```
+   */
+  protected expF32(x: number): number {
+    return f32(Math.exp(x));
+  }
+
+  /**
+   * float32 `torch.log` as this port computes it (`fround(Math.log(x))`); see {@link expF32}.
+   *
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * class WithMyLog extends DDPMScheduler {
+   *   protected override logF32(x: number): number { return Math.fround(Math.log(x)); }
+   * }
+   * ```
+   */
+  protected logF32(x: number): number {
+    return f32(Math.log(x));
+  }
+
+  #requirePredicted(predictedVariance: Tensor | undefined, who: string): Tensor {
+    if (predictedVariance === undefined) {
+      throw new Error(
+        `${who}: variance_type "${this.config.varianceType}" needs a model output with twice ` +
+          `the sample's channels (the second half is the predicted variance)`,
+      );
+    }
+    return predictedVariance;
+  }
+
+  /**
+   * One DDPM step (diffusers' `DDPMScheduler.step`, formula (7) of the paper). For `t > 0` the
+   * noise is `opts.varianceNoise` or `opts.generator.randn(shape)` (diffusers' `randn_tensor`
+   * with the model output's shape after the learned-variance split). With variance type
+   * `learned` / `learned_range` and a model output of twice the sample's channels, the output
+   * is split along dimension 1 into the prediction and the variance.
+   *
+   * @throws {Error} on shape mismatches, an out-of-range timestep, or `t > 0` without a noise
+   * source (there is no global generator here).
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new DDPMScheduler();
+   * const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
+   * const eps = new Tensor(new Float32Array([0.1, 0.2]), [1, 2]);
+   * s.step(eps, 0, x).prevSample; // t = 0 draws no noise
+   * ```
+   */
+  step(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions = {}): StepResult {
+    const who = "DDPMScheduler.step";
+    const t = timestep;
+    const prevT = this.previousTimestep(t);
+
+    let output = modelOutput;
+    let predictedVariance: Tensor | undefined;
+    const learned = this.config.varianceType === "learned" ||
+      this.config.varianceType === "learned_range";
+    if (
+      learned && modelOutput.shape.length >= 2 && sample.shape.length >= 2 &&
+      modelOutput.shape[1] === sample.shape[1] * 2
+    ) {
+      [output, predictedVariance] = splitChannels(modelOutput, sample.shape[1]);
+    }
+    assertSameShape(output, sample, "model_output", "sample", who);
+
+    // 1. alphas, betas
+    const alphaProdT = alphaAt(this.alphasCumprod, t, who);
+    const alphaProdTPrev = prevT >= 0 ? alphaAt(this.alphasCumprod, prevT, who) : 1.0;
+    const betaProdT = f32(1 - alphaProdT);
+    const betaProdTPrev = f32(1 - alphaProdTPrev);
+    const currentAlphaT = f32(alphaProdT / alphaProdTPrev);
+    const currentBetaT = f32(1 - currentAlphaT);
+
+    // 2. predicted x0, formula (15)
+    let predOriginalSample = predictOriginalAndEpsilon(
+      this.config.predictionType,
+      output,
+      sample,
+      alphaProdT,
+    ).predOriginalSample;
+
+    // 3. clip or threshold x0
+    if (this.config.thresholding) {
+      predOriginalSample = thresholdSample(
+        predOriginalSample,
+        this.config.dynamicThresholdingRatio,
+        this.config.sampleMaxValue,
+      );
+    } else if (this.config.clipSample) {
+      predOriginalSample = clipSample(predOriginalSample, this.config.clipSampleRange);
+    }
+
+    // 4. coefficients of x0 and x_t, formula (7)
+    const x0Coeff = f32(f32(sqrtF32(alphaProdTPrev) * currentBetaT) / betaProdT);
+    const sampleCoeff = f32(f32(sqrtF32(currentAlphaT) * betaProdTPrev) / betaProdT);
+
+    // 5. predicted previous sample mu_t
+    const x0 = predOriginalSample.data;
+    const x = sample.data;
+    const prev = new Float32Array(sample.size);
+    for (let i = 0; i < prev.length; i++) {
+      prev[i] = f32(x0Coeff * x0[i]) + f32(sampleCoeff * x[i]);
+    }
+
+    // 6. add noise
+    if (t > 0) {
+      const noise = this.#noise(output, opts, who).data;
+      const variance = this.getVariance(t, predictedVariance);
+      const vt = this.config.varianceType;
+      if (typeof variance === "number") {
+        // fixed_small_log: variance * noise; others: variance ** 0.5 * noise
+        const scale = vt === "fixed_small_log" ? variance : sqrtF32(variance);
+        for (let i = 0; i < prev.length; i++) prev[i] = prev[i] + f32(scale * noise[i]);
+      } else if (vt === "learned_range") {
+        const v = variance.data;
+        for (let i = 0; i < prev.length; i++) {
+          prev[i] = prev[i] + f32(this.expF32(f32(0.5 * v[i])) * noise[i]);
+        }
+      } else {
+        const v = variance.data;
+        for (let i = 0; i < prev.length; i++) prev[i] = prev[i] + f32(sqrtF32(v[i]) * noise[i]);
+      }
+    }
+    return { prevSample: new Tensor(prev, sample.shape), predOriginalSample };
+  }
+
+  #noise(output: Tensor, opts: StepOptions, who: string): Tensor {
+    if (opts.varianceNoise !== undefined && opts.generator !== undefined) {
+      throw new Error(
+        `${who}: cannot pass both generator and varianceNoise; leave one of them undefined`,
+      );
+    }
+    if (opts.varianceNoise !== undefined) {
+      assertSameShape(opts.varianceNoise, output, "variance_noise", "model_output", who);
+      return opts.varianceNoise;
+    }
+    if (opts.generator === undefined) {
+      throw new Error(
+        `${who}: a step at t > 0 needs a generator or varianceNoise (no global RNG here)`,
+      );
+    }
+    return opts.generator.randn(output.shape);
+  }
+
+  /**
+   * Forward diffusion `sqrt(a_t) * x0 + sqrt(1 - a_t) * noise` (diffusers' `add_noise`);
+   * `t` is one timestep or one per batch item.
+   *
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "./ddpm.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * new DDPMScheduler().addNoise(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), [10, 500]);
+   * ```
+   */
+  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
+    return addNoiseF32(this.alphasCumprod, original, noise, t);
+  }
+}
+
+/** `torch.split(x, channels, dim=1)` of a [B, 2C, ...] tensor into two [B, C, ...] tensors. */
+function splitChannels(x: Tensor, channels: number): [Tensor, Tensor] {
+  const [batch, twoC, ...rest] = x.shape;
+  const inner = rest.reduce((a, b) => a * b, 1);
+  const shape = [batch, channels, ...rest];
+  const first = new Float32Array(batch * channels * inner);
+  const second = new Float32Array(batch * (twoC - channels) * inner);
+  for (let b = 0; b < batch; b++) {
+    const base = b * twoC * inner;
+    first.set(x.data.subarray(base, base + channels * inner), b * channels * inner);
+    second.set(x.data.subarray(base + channels * inner, base + twoC * inner), b * channels * inner);
+  }
+  return [new Tensor(first, shape), new Tensor(second, shape)];
+}

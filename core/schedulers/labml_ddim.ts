@@ -1,0 +1,269 @@
+/**
+ * The labml.ai DDIM sampler (`labml_nn/diffusion/stable_diffusion/sampler/ddim.py`,
+ * `DDIMSampler`): `uniform` or `quad` timestep discretisation, `ddim_eta`, noise `temperature`,
+ * `repeat_noise` (one noise image for the whole batch), `skip_steps`, and its
+ * `get_x_prev_and_pred_x0` update, float32 in the original's operation order over labml's
+ * float32 `alpha_bar`. The original draws its noise from torch's global generator; here a
+ * {@link TorchGenerator} plays that part.
+ *
+ * @module
+ */
+import { Tensor } from "../tensor/tensor.ts";
+import type { TorchGenerator } from "../tensor/torch_generator.ts";
+import { assertSameShape, f32, sqrtF32 } from "./common.ts";
+import {
+  type DdimDiscretize,
+  ddimTimesteps,
+  type NoiseModel,
+  runSampler,
+  type SamplerStep,
+  type StepSampler,
+} from "./sampler.ts";
+
+/**
+ * Options of {@link LabmlDDIMSampler}.
+ *
+ * @example
+ * ```ts
+ * import type { LabmlDDIMOptions } from "./labml_ddim.ts";
+ * const o: LabmlDDIMOptions = { discretize: "quad", eta: 0.5, temperature: 0.7 };
+ * ```
+ */
+export interface LabmlDDIMOptions {
+  /** `ddim_discretize`: `"uniform"` (default) or `"quad"`. */
+  discretize?: DdimDiscretize;
+  /** `ddim_eta` (default 0: deterministic). */
+  eta?: number;
+  /** Noise multiplier (`temperature`, default 1). */
+  temperature?: number;
+  /** Draw one noise image of shape [1, ...] for the whole batch (`repeat_noise`). */
+  repeatNoise?: boolean;
+  /** Start at the `skipSteps`-th timestep from the end (`skip_steps`, default 0). */
+  skipSteps?: number;
+  /** Source of the step noise when `eta > 0` (torch's global generator in the original). */
+  generator?: TorchGenerator;
+}
+
+/**
+ * labml's DDIMSampler, one `p_sample` per {@link LabmlDDIMSampler.step}.
+ *
+ * @example
+ * ```ts
+ * import { LabmlDDIMSampler } from "./labml_ddim.ts";
+ * import { ldmAlphasCumprod, runSampler } from "./sampler.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * const alphaBar = ldmAlphasCumprod("linear", 0.00085, 0.012, 1000);
+ * const sampler = new LabmlDDIMSampler(alphaBar, 20, {
+ *   discretize: "quad", eta: 0.5, generator: new TorchGenerator(1),
+ * });
+ * const model = (x: Tensor, t: number) =>
+ *   Promise.resolve(new Tensor(x.data.map((v) => 0.1 * v * Math.cos(t / 300)), x.shape));
+ * const out = await runSampler(sampler, model, new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]));
+ * ```
+ */
+export class LabmlDDIMSampler implements StepSampler {
+  /** The DDIM timesteps, ascending (`self.time_steps`). */
+  readonly ddimTimesteps: readonly number[];
+  /** `alpha_bar` at the timesteps (`ddim_alpha`). */
+  readonly ddimAlpha: Float32Array;
+  /** `alpha_bar` at the previous timestep (`ddim_alpha_prev`; the first is `alpha_bar[0]`). */
+  readonly ddimAlphaPrev: Float32Array;
+  /** `ddim_sigma = eta * sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))`, float32. */
+  readonly ddimSigma: Float32Array;
+  /** `(1 - ddim_alpha) ** 0.5`. */
+  readonly ddimSqrtOneMinusAlpha: Float32Array;
+  /** The options in force (defaults filled in). */
+  readonly options: Readonly<Required<Omit<LabmlDDIMOptions, "generator">>>;
+  readonly #generator?: TorchGenerator;
+  #done = 0;
+
+  /**
+   * @param alphaBar the model's float32 `alpha_bar` (see `ldmAlphasCumprod`)
+   * @param steps `n_steps`, the number of DDIM steps asked for
+   * @param options discretisation, eta, temperature, repeat_noise, skip_steps, generator
+   * @throws {RangeError} when a timestep falls outside the training range (an IndexError in the
+   * original), `skipSteps` is out of range, or `eta` / `temperature` are not finite numbers.
+   */
+  constructor(alphaBar: Float32Array, steps: number, options: LabmlDDIMOptions = {}) {
+    const who = "LabmlDDIMSampler";
+    const n = alphaBar.length;
+    this.options = Object.freeze({
+      discretize: options.discretize ?? "uniform",
+      eta: options.eta ?? 0,
+      temperature: options.temperature ?? 1,
+      repeatNoise: options.repeatNoise ?? false,
+      skipSteps: options.skipSteps ?? 0,
+    });
+    const { eta, temperature, skipSteps } = this.options;
+    for (const [name, v] of [["eta", eta], ["temperature", temperature]] as const) {
+      if (!Number.isFinite(v)) {
+        throw new RangeError(`${who}: ${name} must be a finite number, got ${v}`);
+      }
+    }
+    const ts = ddimTimesteps(this.options.discretize, steps, n);
+    const bad = ts.find((t) => t >= n);
+    if (bad !== undefined) {
+      throw new RangeError(
+        `${who}: ${steps} steps give timestep ${bad}, outside the ${n} training timesteps`,
+      );
+    }
+    if (!Number.isSafeInteger(skipSteps) || skipSteps < 0 || skipSteps >= ts.length) {
+      throw new RangeError(
+        `${who}: skipSteps must be an integer in [0, ${ts.length - 1}], got ${skipSteps}`,
+      );
+    }
+    this.ddimTimesteps = Object.freeze(ts);
+    this.ddimAlpha = Float32Array.from(ts, (t) => alphaBar[t]);
+    this.ddimAlphaPrev = Float32Array.from(ts, (_, i) => alphaBar[i === 0 ? 0 : ts[i - 1]]);
+    const e = f32(eta);
+    this.ddimSigma = this.ddimAlpha.map((a, i) => {
+      const ap = this.ddimAlphaPrev[i];
+      const ratio = f32(f32(1 - ap) / f32(1 - a));
+      return e * sqrtF32(f32(ratio * f32(1 - f32(a / ap))));
+    });
+    this.ddimSqrtOneMinusAlpha = this.ddimAlpha.map((a) => sqrtF32(f32(1 - a)));
+    this.#generator = options.generator;
+  }
+
+  /** The timesteps in the order they are visited: `np.flip(time_steps)[skip_steps:]`. */
+  get timesteps(): readonly number[] {
+    return [...this.ddimTimesteps].reverse().slice(this.options.skipSteps);
+  }
+
+  /** Number of steps taken. */
+  get stepsDone(): number {
+    return this.#done;
+  }
+
+  /**
+   * Starts over at the first (non-skipped) timestep.
+   *
+   * @example
+   * ```ts
+   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
+   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10).reset();
+   * ```
+   */
+  reset(): void {
+    this.#done = 0;
+  }
+
+  /**
+   * labml's `get_x_prev_and_pred_x0(e_t, index, x)`: `pred_x0 = (x - sqrt(1 - a) e) / a ** 0.5`,
+   * `x_prev = a_prev ** 0.5 * pred_x0 + sqrt(1 - a_prev - sigma ** 2) e + sigma * noise`, where
+   * `noise` (already times the temperature) is needed only when `sigma != 0`.
+   *
+   * @throws {RangeError} when `sigma != 0` and `noise` is missing, or on shape mismatches.
+   * @example
+   * ```ts
+   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
+   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * const x = new Tensor(new Float32Array([1, -1]), [1, 2]);
+   * s.xPrevAndPredX0(x, x, 9).xPrev;
+   * ```
+   */
+  xPrevAndPredX0(
+    x: Tensor,
+    eps: Tensor,
+    index: number,
+    noise?: Tensor,
+  ): { xPrev: Tensor; predX0: Tensor } {
+    const who = "LabmlDDIMSampler";
+    assertSameShape(eps, x, "e_t", "x", who);
+    const alpha = this.ddimAlpha[index];
+    const alphaPrev = this.ddimAlphaPrev[index];
+    const sigma = this.ddimSigma[index];
+    const sq1m = this.ddimSqrtOneMinusAlpha[index];
+    const sqrtAlpha = sqrtF32(alpha);
+    const dirCoeff = sqrtF32(f32(f32(1 - alphaPrev) - f32(sigma * sigma)));
+    const sqrtAlphaPrev = sqrtF32(alphaPrev);
+    const e = eps.data;
+    const predX0 = x.data.map((v, i) => f32(v - f32(sq1m * e[i])) / sqrtAlpha);
+    let xPrev = predX0.map((p, i) => f32(sqrtAlphaPrev * p) + f32(dirCoeff * e[i]));
+    if (sigma !== 0) {
+      if (noise === undefined) {
+        throw new RangeError(`${who}: sigma is ${sigma}: the step needs noise`);
+      }
+      const per = noise.size;
+      if (per === 0 || x.size % per !== 0 || (noise.size !== x.size && noise.shape[0] !== 1)) {
+        throw new RangeError(
+          `${who}: noise of shape [${noise.shape.join(", ")}] does not broadcast to ` +
+            `[${x.shape.join(", ")}]`,
+        );
+      }
+      const nz = noise.data;
+      xPrev = xPrev.map((v, i) => v + f32(sigma * nz[i % per]));
+    }
+    return { xPrev: new Tensor(xPrev, x.shape), predX0: new Tensor(predX0, x.shape) };
+  }
+
+  /**
+   * One `p_sample`: the model at (x, t), then {@link LabmlDDIMSampler.xPrevAndPredX0} with noise
+   * drawn from the generator when `sigma != 0` (shape [1, ...] with `repeatNoise`) and
+   * multiplied by the temperature.
+   *
+   * @throws {RangeError} when every step has been taken, the model returns a wrong shape, or
+   * noise is needed and no generator was given.
+   * @example
+   * ```ts
+   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
+   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * const rec = await s.step((x) => Promise.resolve(x), new Tensor(new Float32Array([1]), [1, 1]));
+   * rec.t; // 901
+   * ```
+   */
+  async step(model: NoiseModel, x: Tensor): Promise<SamplerStep> {
+    const who = "LabmlDDIMSampler.step";
+    const timeSteps = this.timesteps;
+    const i = this.#done;
+    if (i >= timeSteps.length) {
+      throw new RangeError(
+        `${who}: all ${timeSteps.length} steps are done; call reset() to start over`,
+      );
+    }
+    const index = timeSteps.length - i - 1;
+    const t = timeSteps[i];
+    const eps = await model(x, t);
+    assertSameShape(eps, x, "model output", "x", who);
+    let noise: Tensor | undefined;
+    if (this.ddimSigma[index] !== 0) {
+      if (this.#generator === undefined) {
+        throw new RangeError(`${who}: eta > 0 draws noise: pass options.generator`);
+      }
+      const shape = this.options.repeatNoise ? [1, ...x.shape.slice(1)] : x.shape;
+      const drawn = this.#generator.randn(shape);
+      const temp = f32(this.options.temperature);
+      noise = new Tensor(drawn.data.map((v) => v * temp), shape);
+    }
+    const { xPrev, predX0 } = this.xPrevAndPredX0(x, eps, index, noise);
+    this.#done = i + 1;
+    return { index: i, t, x, eps, epsUsed: eps, predX0, xPrev, extraCalls: [], noise };
+  }
+
+  /**
+   * The whole loop (the original's `sample`): from the current step to the end, starting from
+   * `x` (x_T, or the sample of the first non-skipped step); `onStep` sees every step's record.
+   *
+   * @example
+   * ```ts
+   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
+   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const sampler = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * const x0 = await sampler.sample((x) => Promise.resolve(x), Tensor.zeros([1, 4, 8, 8]));
+   * ```
+   */
+  sample(
+    model: NoiseModel,
+    x: Tensor,
+    onStep?: (step: SamplerStep) => void | Promise<void>,
+  ): Promise<Tensor> {
+    return runSampler(this, model, x, onStep);
+  }
+}

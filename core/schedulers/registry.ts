@@ -1,0 +1,63 @@
+/**
+ * Scheduler classes by diffusers class name, so a `scheduler_config.json` (or a case naming a
+ * class) turns into an instance: `schedulerFromConfig("DDIMScheduler", json)`.
+ *
+ * @module
+ */
+import { SchedulerConfigError } from "./config.ts";
+import { DDIMScheduler } from "./ddim.ts";
+import { DDIMInverseScheduler } from "./ddim_inverse.ts";
+import { DDPMScheduler } from "./ddpm.ts";
+import { EulerDiscreteScheduler } from "./euler_discrete.ts";
+import { LMSDiscreteScheduler } from "./lms_discrete.ts";
+import { PNDMScheduler } from "./pndm.ts";
+import type { Scheduler } from "./types.ts";
+
+/** A scheduler instance with its config warnings (unknown keys kept and reported). */
+export type RegisteredScheduler = Scheduler & { readonly configWarnings: readonly string[] };
+
+/** The constructors by diffusers class name. */
+export const SCHEDULER_CLASSES: Readonly<
+  Record<string, { fromConfig(json: unknown, source?: string): RegisteredScheduler }>
+> = Object.freeze({
+  DDIMScheduler,
+  DDIMInverseScheduler,
+  DDPMScheduler,
+  PNDMScheduler,
+  LMSDiscreteScheduler,
+  EulerDiscreteScheduler,
+});
+
+/**
+ * Builds scheduler `className` from a diffusers config object, with `overrides` (snake_case
+ * keys) applied on top, as `X.from_config(config, **overrides)` does in diffusers. The config's
+ * own `_class_name` may name another class (a DDIM config driving DDPM is common); options the
+ * chosen class lacks become warnings.
+ *
+ * @throws {SchedulerConfigError} for an unknown class name or a bad value.
+ * @example
+ * ```ts
+ * import { schedulerFromConfig } from "./registry.ts";
+ * const s = schedulerFromConfig("DDPMScheduler", { beta_schedule: "scaled_linear" }, { variance_type: "fixed_small" });
+ * s.setTimesteps(50);
+ * console.log(s.timesteps.length); // 50
+ * ```
+ */
+export function schedulerFromConfig(
+  className: string,
+  config: Readonly<Record<string, unknown>>,
+  overrides: Readonly<Record<string, unknown>> = {},
+  source?: string,
+): RegisteredScheduler {
+  const cls = SCHEDULER_CLASSES[className];
+  if (!cls) {
+    throw new SchedulerConfigError(
+      source ?? "<config>",
+      "_class_name",
+      `expected one of ${Object.keys(SCHEDULER_CLASSES).join(", ")}, got ${
+        JSON.stringify(className)
+      }`,
+    );
+  }
+  return cls.fromConfig({ ...config, ...overrides }, source);
+}

@@ -1,0 +1,102 @@
+/**
+ * diffparity: the public API. Everything the CLI does can be done from code.
+ *
+ * @example
+ * ```ts
+ * import { DDIMScheduler, loadCases, runCase, TorchGenerator, verify } from "./mod.ts";
+ * const latents = new TorchGenerator(0).randn([1, 4, 16, 16]); // = torch.randn(..., generator=manual_seed(0))
+ * const ddim = new DDIMScheduler({ betaSchedule: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012 });
+ * ddim.setTimesteps(20);
+ * const [c] = await loadCases("cases", "ddim-eta0");
+ * console.log((await runCase(c)).status); // "pass"
+ * const all = await verify({ outDir: "reports" });
+ * console.log(`${all.passed} passed, ${all.failed} failed`);
+ * ```
+ *
+ * @module
+ */
+
+// core/tensor
+export { shapeSize, Tensor } from "./core/tensor/tensor.ts";
+export { TensorFileError } from "./core/tensor/errors.ts";
+export { encodeNpy, parseNpy, readNpy, writeNpy } from "./core/tensor/npy.ts";
+export {
+  encodeSafetensors,
+  parseSafetensors,
+  readSafetensors,
+  SafetensorsFile,
+  writeSafetensors,
+} from "./core/tensor/safetensors.ts";
+export {
+  type CpuCapability,
+  TorchGenerator,
+  type TorchGeneratorOptions,
+} from "./core/tensor/torch_generator.ts";
+
+// core/schedulers
+export type { Scheduler, StepOptions, StepResult } from "./core/schedulers/types.ts";
+export { type SchedulerConfig, SchedulerConfigError } from "./core/schedulers/config.ts";
+export { DDIMScheduler } from "./core/schedulers/ddim.ts";
+export { DDIMInverseScheduler } from "./core/schedulers/ddim_inverse.ts";
+export { DDPMScheduler } from "./core/schedulers/ddpm.ts";
+export { PNDMScheduler } from "./core/schedulers/pndm.ts";
+export { LMSDiscreteScheduler } from "./core/schedulers/lms_discrete.ts";
+export { EulerDiscreteScheduler } from "./core/schedulers/euler_discrete.ts";
+export { CompVisPLMSSampler } from "./core/schedulers/compvis_plms.ts";
+export { LabmlDDIMSampler } from "./core/schedulers/labml_ddim.ts";
+export {
+  ldmAlphasCumprodForConfig,
+  type NoiseModel,
+  runSampler,
+  type StepSampler,
+} from "./core/schedulers/sampler.ts";
+export { SCHEDULER_CLASSES, schedulerFromConfig } from "./core/schedulers/registry.ts";
+
+// core/models
+export type {
+  PromptTokenizer,
+  TextEncoderModel,
+  UNetModel,
+  VaeDecoderModel,
+  VaeEncoderModel,
+} from "./core/models/types.ts";
+export { ModelFileError } from "./core/models/errors.ts";
+export {
+  type ExecutionProviderName,
+  providerAvailability,
+  ProviderUnavailableError,
+} from "./core/models/execution_provider.ts";
+export { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./core/models/session_options.ts";
+export { OnnxSession } from "./core/models/onnx_session.ts";
+export { OnnxUNet } from "./core/models/onnx_unet.ts";
+export { OnnxTextEncoder } from "./core/models/onnx_text_encoder.ts";
+export { OnnxVaeDecoder, OnnxVaeEncoder } from "./core/models/onnx_vae.ts";
+export { ClipTokenizer } from "./core/models/clip_tokenizer.ts";
+export { readModelFolder } from "./core/models/model_folder.ts";
+export { type LoadedModel, loadModelFolder } from "./core/models/load_model_folder.ts";
+export { type ModelGeometry, readModelGeometry } from "./core/models/geometry.ts";
+
+// core/pipelines
+export * from "./core/pipelines/mod.ts";
+
+// core/harness
+export {
+  type Case,
+  CaseError,
+  type CaseSpec,
+  type CaseTolerances,
+  defaultTolerances,
+  defineCase,
+  type PipelineKind,
+  type SamplerSpec,
+  type Tolerance,
+} from "./core/harness/case.ts";
+export { loadCases } from "./core/harness/cases_loader.ts";
+export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";
+export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
+export { caseLine, verify, type VerifyOptions } from "./core/harness/verify.ts";
+export type { CaseResult, ComparisonResult, VerifyResult } from "./core/harness/results.ts";
+
+// core/report
+export { renderHtmlReport } from "./core/report/html.ts";
+export { renderJunit } from "./core/report/junit.ts";

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import {
+  checkFixtureHashes,
+  FixtureHashError,
+  readFixtureManifest,
+  sha256Hex,
+} from "../../core/harness/fixture_hashes.ts";
+
+const FIXTURE_BUDGET_BYTES = 20 * 1000 * 1000;
+
+async function fixtureFiles(dir = "fixtures", out: string[] = []): Promise<string[]> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory && p !== "fixtures/gen") await fixtureFiles(p, out);
+    else if (e.isFile) out.push(p);
+  }
+  return out;
+}
+
+Deno.test("sha256Hex equals the FIPS 180-2 test vector for 'abc'", async () => {
+  assert.equal(
+    await sha256Hex(new TextEncoder().encode("abc")),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+});
+
+Deno.test("every committed fixture matches fixtures/manifest.json, and none is unlisted", async () => {
+  const manifest = await readFixtureManifest("fixtures/manifest.json");
+  const skip = new Set(["fixtures/manifest.json", "fixtures/README.md", "fixtures/cases.json"]);
+  const files = (await fixtureFiles()).filter((f) => !skip.has(f) && !f.includes("__pycache__"));
+  const checked = await checkFixtureHashes(manifest, files);
+  assert.equal(checked.length, files.length);
+  const listed = [...manifest.sha256.keys()].map((k) => `fixtures/${k}`);
+  const missing = listed.filter((f) => !files.includes(f));
+  assert.deepEqual(missing, [], "files listed in the manifest but absent");
+});
+
+Deno.test(`fixtures/ stays under ${FIXTURE_BUDGET_BYTES / 1e6} MB (it travels to the GPU machine)`, async () => {
+  let total = 0;
+  for (const f of await fixtureFiles()) total += (await Deno.stat(f)).size;
+  console.log(`fixtures/ (without gen/): ${(total / 1e6).toFixed(2)} MB`);
+  assert.ok(total < FIXTURE_BUDGET_BYTES, `${(total / 1e6).toFixed(2)} MB`);
+});
+
+Deno.test("a changed file is named with both hashes and the way to regenerate", async () => {
+  const manifest = await readFixtureManifest("fixtures/manifest.json");
+  const tampered = { ...manifest, sha256: new Map(manifest.sha256) };
+  tampered.sha256.set("images/mask.png", "f".repeat(64));
+  await assert.rejects(
+    checkFixtureHashes(tampered, ["fixtures/images/mask.png"]),
+    (err: unknown) => {
+      assert.ok(err instanceof FixtureHashError);
+      assert.match(
+        err.message,
+        /^fixtures\/images\/mask\.png: sha256 [0-9a-f]{12}… differs from fixtures\/manifest\.json \(ffffffffffff…\).*deno task refs/,
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("files outside the manifest's folder (a user's own export) are not checked", async () => {
+  const manifest = await readFixtureManifest("fixtures/manifest.json");
+  assert.deepEqual(await checkFixtureHashes(manifest, ["deno.json", "/tmp"]), []);
+});
+
+Deno.test("an unlisted fixture and an unreadable manifest are errors", async () => {
+  const manifest = await readFixtureManifest("fixtures/manifest.json");
+  const without = { ...manifest, sha256: new Map() };
+  await assert.rejects(
+    checkFixtureHashes(without, ["fixtures/images/mask.png"]),
+    /not listed in fixtures\/manifest\.json/,
+  );
+  await assert.rejects(
+    readFixtureManifest("fixtures/nope.json"),
+    /fixtures\/nope\.json: cannot read the manifest/,
+  );
+});

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { readCaseReference, ReferenceError } from "../../core/harness/references.ts";
+import { writeSafetensors } from "../../core/tensor/safetensors.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+
+Deno.test("a shipped onnx reference has one model output and sample per model call", async () => {
+  const ref = await readCaseReference("fixtures/refs/cases/pndm-prk.onnx.safetensors");
+  assert.equal(ref.backend, "onnx");
+  assert.equal(ref.steps, ref.timesteps.length);
+  assert.ok(ref.steps > 20, "PRK warm-up adds model calls");
+  assert.equal(ref.sampleIn(0), ref.initLatents);
+  assert.deepEqual(ref.sampleIn(3)!.data, ref.prevSample(2)!.data);
+  assert.deepEqual(ref.prevSample(ref.steps - 1)!.data, ref.latents.data);
+  assert.ok(
+    ref.imageU8 && ref.imageU8.data.every((v) => Number.isInteger(v) && v >= 0 && v <= 255),
+  );
+  assert.equal(ref.inputIds.length, 2 * 77);
+});
+
+Deno.test("a torch reference holds no per-step tensors", async () => {
+  const ref = await readCaseReference("fixtures/refs/cases/ddim-eta0.torch.safetensors");
+  assert.equal(ref.backend, "torch");
+  assert.equal(ref.steps, 0);
+  assert.equal(ref.modelOutput(0), undefined);
+});
+
+Deno.test("a reference lacking a tensor names the file and tensor", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  await writeSafetensors(path, { timesteps: new Tensor(new Float32Array([1]), [1]) });
+  await assert.rejects(readCaseReference(path), (err: unknown) => {
+    assert.ok(err instanceof ReferenceError);
+    assert.equal(
+      err.message,
+      `${path}: tensor 'init_latents' missing; regenerate with \`deno task refs\``,
+    );
+    return true;
+  });
+  await Deno.remove(path);
+});

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { type Case, defineCase } from "../../core/harness/case.ts";
+import { loadCases } from "../../core/harness/cases_loader.ts";
+import { runCase } from "../../core/harness/runner.ts";
+import {
+  readSafetensors,
+  type SafetensorsInput,
+  writeSafetensors,
+} from "../../core/tensor/safetensors.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+
+const [guidance1] = await loadCases("cases", "guidance-1");
+
+/** Copies a reference file with `edit` applied to a few tensors. */
+async function editedReference(
+  path: string,
+  edit: (name: string, t: Tensor) => Tensor,
+): Promise<string> {
+  const file = await readSafetensors(path);
+  const tensors: Record<string, SafetensorsInput> = {};
+  for (const name of file.names()) {
+    const info = file.info(name);
+    tensors[name] = info.dtype === "F32"
+      ? edit(name, file.tensor(name))
+      : { dtype: info.dtype, shape: info.shape, data: file.raw(name) };
+  }
+  const out = await Deno.makeTempFile({ suffix: ".safetensors" });
+  await writeSafetensors(out, tensors, file.metadata);
+  return out;
+}
+
+function withChanges(c: Case, patch: Record<string, unknown>): Case {
+  return defineCase({ ...structuredClone(c), ...patch } as Case);
+}
+
+Deno.test("a shipped case passes every comparison, on the CPU provider", async () => {
+  const r = await runCase(guidance1);
+  assert.equal(r.status, "pass", r.error ?? JSON.stringify(r.comparisons.map((c) => c.failures)));
+  assert.equal(r.provider, "cpu");
+  assert.deepEqual(r.comparisons.map((c) => c.kind).sort(), [
+    "freeRunOnnx",
+    "freeRunTorch",
+    "image",
+    "replayModel",
+    "replayScheduler",
+  ]);
+  const sched = r.comparisons.find((c) => c.kind === "replayScheduler")!;
+  assert.equal(sched.perStep.length, 20);
+  assert.match(r.latentsSha256 ?? "", /^[0-9a-f]{64}$/);
+});
+
+Deno.test("two runs give bit-identical final latents (hash)", async () => {
+  const [eta05] = await loadCases("cases", "ddim-eta05");
+  for (const c of [guidance1, eta05]) {
+    const a = await runCase(c, { keepImage: false });
+    const b = await runCase(c, { keepImage: false });
+    assert.equal(a.status, "pass");
+    assert.equal(a.latentsSha256, b.latentsSha256, `${c.name}: latents differ between runs`);
+  }
+});
+
+Deno.test("an edited reference fails, naming the comparison, the bound and the step", async () => {
+  // Nudge prev_sample.5 of the onnx reference by 1e-3 at one element.
+  const edited = await editedReference(guidance1.references.onnx, (name, t) => {
+    if (name !== "prev_sample.5") return t;
+    const data = t.data.slice();
+    data[17] += 1e-3;
+    return new Tensor(data, t.shape);
+  });
+  const c = withChanges(guidance1, {
+    references: { onnx: edited, torch: guidance1.references.torch },
+  });
+  const r = await runCase(c, { manifest: null });
+  assert.equal(r.status, "fail");
+  const free = r.comparisons.find((x) => x.kind === "freeRunOnnx")!;
+  const sched = r.comparisons.find((x) => x.kind === "replayScheduler")!;
+  assert.equal(free.pass, false);
+  assert.match(free.failures[0], /^maxAbs 1(\.\d+)?e-3 > 1e-5 .* at step 5 \(t=\d+\)$/);
+  // Step 5's reference output is wrong, and step 6 starts from it: replay flags both.
+  assert.match(sched.failures[0], /^maxUlp \d+ > 1 .* at step 5 /);
+  await Deno.remove(edited);
+});
+
+Deno.test("a tolerance tighter than the measured figure fails with both numbers", async () => {
+  const c = withChanges(guidance1, { tolerances: { freeRunTorch: { maxAbs: 1e-9 } } });
+  const r = await runCase(c);
+  const torch = r.comparisons.find((x) => x.kind === "freeRunTorch")!;
+  assert.equal(r.status, "fail");
+  assert.match(torch.failures[0], /^maxAbs [0-9.]+e-5 > 1e-9 \(\d+x\) in final latents$/);
+});
+
+Deno.test("a UNet with a renamed input is refused before the first step, naming file and input", async () => {
+  const c = withChanges(guidance1, { unet: "fixtures/models-test/unet_renamed_input.onnx" });
+  const r = await runCase(c, { manifest: null });
+  assert.equal(r.status, "error");
+  assert.match(r.error ?? "", /fixtures\/models-test\/unet_renamed_input\.onnx/);
+  assert.match(r.error ?? "", /encoder_hidden_states/);
+});
+
+Deno.test("a model whose hash changed is refused with the way to regenerate", async () => {
+  const manifest = JSON.parse(await Deno.readTextFile("fixtures/manifest.json"));
+  manifest.files["models/tiny-sd/unet/model.onnx"].sha256 = "0".repeat(64);
+  const dir = await Deno.makeTempDir();
+  // The manifest's entries are relative to its folder: place the copy beside fixtures/.
+  const path = "fixtures/.manifest-test.json";
+  await Deno.writeTextFile(path, JSON.stringify(manifest));
+  try {
+    const r = await runCase(guidance1, { manifest: path });
+    assert.equal(r.status, "error");
+    assert.match(
+      r.error ?? "",
+      /fixtures\/models\/tiny-sd\/unet\/model\.onnx: sha256 [0-9a-f]{12}… differs from/,
+    );
+    assert.match(r.error ?? "", /deno task refs/);
+  } finally {
+    await Deno.remove(path);
+    await Deno.remove(dir);
+  }
+});
+
+Deno.test("a NaN in the reference model output at step 7 stops the replay naming step and tensor", async () => {
+  const edited = await editedReference(guidance1.references.onnx, (name, t) => {
+    if (name !== "model_output.7") return t;
+    const data = t.data.slice();
+    data[3] = NaN;
+    return new Tensor(data, t.shape);
+  });
+  const c = withChanges(guidance1, {
+    references: { onnx: edited, torch: guidance1.references.torch },
+  });
+  const r = await runCase(c, { manifest: null });
+  assert.equal(r.status, "error");
+  assert.match(r.error ?? "", /step 7/);
+  assert.match(r.error ?? "", /NaN/);
+  assert.match(r.error ?? "", /modelOutput|model output/i);
+  await Deno.remove(edited);
+});
+
+Deno.test("a missing reference file is an error saying how to make it", async () => {
+  const c = withChanges(guidance1, {
+    references: {
+      onnx: "fixtures/refs/cases/nope.onnx.safetensors",
+      torch: guidance1.references.torch,
+    },
+  });
+  const r = await runCase(c, { manifest: null });
+  assert.equal(r.status, "error");
+  assert.equal(
+    r.error,
+    "fixtures/refs/cases/nope.onnx.safetensors: reference file missing; make it with `deno task refs`",
+  );
+});

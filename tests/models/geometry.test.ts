@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { ModelFileError } from "../../core/models/errors.ts";
+import { readModelGeometry } from "../../core/models/geometry.ts";
+import { readModelFolder } from "../../core/models/model_folder.ts";
+
+Deno.test("geometry of the shipped models follows their component configs", async () => {
+  // tiny-sd: vae block_out_channels of 4 levels -> factor 8; tiny-sd-v: 3 levels -> factor 4.
+  assert.deepEqual(await readModelGeometry(await readModelFolder("fixtures/models/tiny-sd")), {
+    latentChannels: 4,
+    vaeScaleFactor: 8,
+    sampleSize: 16,
+    scalingFactor: 0.18215,
+  });
+  const v = await readModelGeometry(await readModelFolder("fixtures/models/tiny-sd-v"));
+  assert.deepEqual(v, {
+    latentChannels: 6,
+    vaeScaleFactor: 4,
+    sampleSize: 12,
+    scalingFactor: 0.13025,
+  });
+});
+
+Deno.test("a missing or wrong vae config names the file and key", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const d of ["text_encoder", "unet", "vae_decoder", "scheduler", "tokenizer"]) {
+    await Deno.mkdir(`${dir}/${d}`, { recursive: true });
+  }
+  const src = "fixtures/models/tiny-sd";
+  for (
+    const f of [
+      "model_index.json",
+      "scheduler/scheduler_config.json",
+      "unet/config.json",
+      "tokenizer/vocab.json",
+      "tokenizer/merges.txt",
+      "tokenizer/tokenizer_config.json",
+      "tokenizer/special_tokens_map.json",
+    ]
+  ) {
+    await Deno.copyFile(`${src}/${f}`, `${dir}/${f}`).catch(() => {});
+  }
+  for (const d of ["text_encoder", "unet", "vae_decoder"]) {
+    await Deno.writeFile(`${dir}/${d}/model.onnx`, new Uint8Array(1));
+  }
+  const folder = await readModelFolder(dir);
+  await assert.rejects(readModelGeometry(folder), (err: unknown) => {
+    assert.ok(err instanceof ModelFileError);
+    assert.match(err.message, /vae_decoder\/config\.json/);
+    return true;
+  });
+  const vae = JSON.parse(await Deno.readTextFile(`${src}/vae_decoder/config.json`));
+  vae.scaling_factor = "big";
+  await Deno.writeTextFile(`${dir}/vae_decoder/config.json`, JSON.stringify(vae));
+  await assert.rejects(
+    readModelGeometry(folder),
+    /vae_decoder\/config\.json: scaling_factor: expected a positive number, got "big"/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { PipelineInputError } from "../../core/pipelines/errors.ts";
+import {
+  classifierFreeGuidance,
+  guidanceBatch,
+  guidedModelOutput,
+  predictGuided,
+  usesGuidance,
+} from "../../core/pipelines/guidance.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+import { StandInUNet } from "./_standins.ts";
+import { assertBitEqual, readRef, type TensorJson, toTensor } from "./_refs.ts";
+
+const f32 = Math.fround;
+
+interface CfgRefs {
+  cfg: { uncond: TensorJson; text: TensorJson; cases: { scale: number; guided: TensorJson }[] };
+}
+
+Deno.test("classifierFreeGuidance equals torch's uncond + scale * (text - uncond) bit for bit", async () => {
+  const { cfg } = await readRef<CfgRefs>("pipeline_ops.json");
+  assert.equal(cfg.cases.length, 4);
+  for (const c of cfg.cases) {
+    const out = classifierFreeGuidance(toTensor(cfg.uncond), toTensor(cfg.text), c.scale);
+    assertBitEqual(out, toTensor(c.guided), `scale ${c.scale}`);
+  }
+});
+
+Deno.test("usesGuidance / guidanceBatch: scale > 1 doubles the batch, <= 1 does not", () => {
+  assert.equal(usesGuidance(1), false);
+  assert.equal(usesGuidance(0.5), false);
+  assert.equal(usesGuidance(1.0001), true);
+  const x = new Tensor(new Float32Array([1, 2, 3, 4]), [1, 1, 2, 2]);
+  assert.deepEqual([...guidanceBatch(x, 7.5).data], [1, 2, 3, 4, 1, 2, 3, 4]);
+  assert.equal(guidanceBatch(x, 1), x);
+});
+
+/** The expected guided output of the stand-in UNet, computed element by element here. */
+function expectedGuided(x: Tensor, t: number, e0: number, e1: number, s: number): number[] {
+  return [...x.data].map((v, i) => {
+    const u = StandInUNet.eps(v, t, e0, i);
+    const c = StandInUNet.eps(v, t, e1, i);
+    return f32(u + f32(f32(s) * f32(c - u)));
+  });
+}
+
+Deno.test("guidedModelOutput: one UNet call on scale_model_input(cat([x, x])), uncond first, then guidance", async () => {
+  const unet = new StandInUNet();
+  const scaled: Tensor[] = [];
+  const scheduler = {
+    scaleModelInput: (s: Tensor, _t: number) => {
+      scaled.push(s);
+      return new Tensor(s.data.map((v) => f32(v * 0.5)), s.shape);
+    },
+  };
+  const x = new Tensor(new Float32Array([0.5, -1, 2, 0.25, 3, -0.75]), [1, 1, 2, 3]);
+  const embeds = new Tensor(new Float32Array([0.2, 9, 0.7, 9]), [2, 2, 1]); // e00: 0.2, 0.7
+  const out = await guidedModelOutput(unet, scheduler, x, 801, embeds, 7.3);
+  assert.equal(unet.calls.length, 1);
+  assert.equal(scaled.length, 1);
+  assert.deepEqual(scaled[0].shape, [2, 1, 2, 3]);
+  const half = new Tensor(x.data.map((v) => f32(v * 0.5)), x.shape);
+  assert.deepEqual([...unet.calls[0].sample.data], [...half.data, ...half.data]);
+  assert.equal(unet.calls[0].t, 801);
+  assert.equal(unet.calls[0].embeds, embeds);
+  assert.equal(out.modelInput, unet.calls[0].sample);
+  assert.deepEqual(out.modelOutput.shape, [1, 1, 2, 3]);
+  assert.deepEqual([...out.modelOutput.data], expectedGuided(half, 801, f32(0.2), f32(0.7), 7.3));
+  assert.deepEqual(out.rawOutput.shape, [2, 1, 2, 3]);
+  assert.ok(out.modelMs >= 0);
+});
+
+Deno.test("predictGuided without guidance: batch 1 in, the raw output out", async () => {
+  const unet = new StandInUNet();
+  const x = new Tensor(new Float32Array([1, 2]), [1, 2, 1, 1]);
+  const out = await predictGuided(unet, x, 10, new Tensor(new Float32Array([3]), [1, 1, 1]), 1);
+  assert.equal(out.modelOutput, out.rawOutput);
+  assert.deepEqual(
+    [...out.modelOutput.data],
+    [0, 1].map((i) => StandInUNet.eps(x.data[i], 10, 3, i)),
+  );
+});
+
+Deno.test("predictGuided refuses embeddings or inputs of the wrong batch, and a UNet output of the wrong shape", async () => {
+  const unet = new StandInUNet();
+  const x1 = Tensor.zeros([1, 4, 2, 2]);
+  await assert.rejects(
+    () => predictGuided(unet, x1, 1, Tensor.zeros([2, 77, 8]), 1),
+    (e: unknown) =>
+      e instanceof PipelineInputError && e.field === "embeds" && /batch 1/.test(e.message),
+  );
+  await assert.rejects(
+    () => predictGuided(unet, x1, 1, Tensor.zeros([2, 77, 8]), 7.5),
+    (e: unknown) => e instanceof PipelineInputError && e.field === "modelInput",
+  );
+  const bad = { predict: () => Promise.resolve(Tensor.zeros([1, 4, 2, 3])) };
+  await assert.rejects(
+    () => predictGuided(bad, x1, 1, Tensor.zeros([1, 77, 8]), 1),
+    (e: unknown) => e instanceof PipelineInputError && e.field === "unet output",
+  );
+  assert.throws(
+    () => classifierFreeGuidance(Tensor.zeros([2]), Tensor.zeros([3]), 2),
+    PipelineInputError,
+  );
+});

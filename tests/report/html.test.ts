@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { escapeHtml, renderHtmlReport } from "../../core/report/html.ts";
+import { sampleResult } from "./fixtures_results.ts";
+
+Deno.test("escapeHtml escapes markup characters", () => {
+  assert.equal(escapeHtml(`<a href="x">&</a>`), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+});
+
+Deno.test("the HTML report shows the verdicts, the failure text, the error and a chart", () => {
+  const html = renderHtmlReport(sampleResult());
+  assert.match(html, /<title>diffparity report: 1 passed, 2 failed<\/title>/);
+  assert.match(html, /maxUlp 7 &gt; 1 \(7x\) at step 3 \(t=921\)/);
+  assert.match(
+    html,
+    /input &#39;encoder_hidden_states&#39; missing|input 'encoder_hidden_states' missing/,
+  );
+  assert.match(html, /DDIM &lt;eta 0&gt;/, "descriptions are escaped");
+  assert.match(html, /<svg/, "the passing case with per-step figures gets a chart");
+  assert.match(html, /20 UNet calls, mean 3 ms/);
+});

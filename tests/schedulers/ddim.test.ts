@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
+import {
+  formatReplay,
+  freeRunReference,
+  listReferenceFiles,
+  loadSchedulerReference,
+  replayReference,
+  standInModel,
+} from "./replay_util.ts";
+
+const DIR = "fixtures/refs/schedulers/ddim";
+const files = await listReferenceFiles(DIR);
+
+Deno.test("DDIMScheduler replays every diffusers reference within 1 ulp", async () => {
+  assert.ok(files.length >= 15, `only ${files.length} reference files in ${DIR}`);
+  let worst = { ulp: 0, x0: 0, file: "" };
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    assert.equal(ref.className, "DDIMScheduler", path);
+    const r = replayReference(ref, DDIMScheduler.fromConfig(ref.config, path));
+    assert.ok(r.timestepsEqual, `${path}: timesteps ${r.oursTimesteps} vs ${ref.timesteps}`);
+    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod differ`);
+    if (r.initialDraw) assert.equal(r.initialDraw.maxUlp, 0, `${path}: generator draw differs`);
+    assert.ok(r.prevSample.maxUlp <= 1, formatReplay(r));
+    assert.ok(r.predOriginalSample.maxUlp <= 1, formatReplay(r));
+    if (r.prevSample.maxUlp >= worst.ulp) {
+      worst = { ...worst, ulp: r.prevSample.maxUlp, file: path };
+    }
+    worst.x0 = Math.max(worst.x0, r.predOriginalSample.maxUlp);
+    // the stored noise (variance_noise.i) gives the same result as the generator
+    if (ref.noise === "generator") {
+      const stored = replayReference(ref, DDIMScheduler.fromConfig(ref.config), {
+        noiseSource: "stored",
+      });
+      assert.ok(
+        stored.prevSample.maxUlp <= 1,
+        `${path} with stored noise: ${formatReplay(stored)}`,
+      );
+    }
+  }
+  console.log(
+    `DDIMScheduler replay: ${files.length} files, largest prev_sample ulp ${worst.ulp}` +
+      (worst.ulp > 0 ? ` (${worst.file})` : "") +
+      `, largest pred_original_sample ulp ${worst.x0}`,
+  );
+});
+
+Deno.test("DDIMScheduler free run (own outputs fed forward, TS stand-in model) drift", async () => {
+  let worst = 0;
+  let worstModel = 0;
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    const r = freeRunReference(
+      ref,
+      DDIMScheduler.fromConfig(ref.config),
+      (x, t) => standInModel(x, t),
+    );
+    worst = Math.max(worst, ...r.perStepUlp);
+    worstModel = Math.max(worstModel, r.modelOutputMaxUlp);
+    assert.equal(r.modelOutputMaxUlp, 0, `${path}: the stand-in model differs from torch's`);
+    assert.ok(Math.max(...r.perStepUlp) <= 1, `${path}: drift ${r.perStepUlp.join(",")}`);
+  }
+  console.log(`DDIMScheduler free run: ${files.length} files, largest drift ${worst} ulp`);
+});
+
+Deno.test("DDIMScheduler.setTimesteps matches diffusers' table for every spacing", async () => {
+  const table = JSON.parse(
+    await Deno.readTextFile("fixtures/refs/schedulers/ddpm/timesteps_table.json"),
+  ) as {
+    entries: {
+      num_train_timesteps: number;
+      num_inference_steps: number;
+      timestep_spacing: "leading" | "trailing" | "linspace";
+      steps_offset: number;
+      classes: string[];
+      timesteps: number[];
+    }[];
+  };
+  let n = 0;
+  for (const e of table.entries) {
+    if (!e.classes.includes("DDIMScheduler")) continue;
+    const s = new DDIMScheduler({
+      numTrainTimesteps: e.num_train_timesteps,
+      timestepSpacing: e.timestep_spacing,
+      stepsOffset: e.steps_offset,
+    });
+    s.setTimesteps(e.num_inference_steps);
+    assert.deepEqual(s.timesteps, e.timesteps, JSON.stringify({ ...e, timesteps: undefined }));
+    n++;
+  }
+  assert.ok(n > 100);
+  // before setTimesteps: every training step, descending
+  const fresh = new DDIMScheduler({ numTrainTimesteps: 5 });
+  assert.deepEqual(fresh.timesteps, [4, 3, 2, 1, 0]);
+});
+
+Deno.test("DDIMScheduler.addNoise matches diffusers' add_noise", async () => {
+  const { readSafetensors } = await import("../../core/tensor/safetensors.ts");
+  const f = await readSafetensors("fixtures/refs/schedulers/ddpm/add_noise.safetensors");
+  const s = DDIMScheduler.fromConfig(JSON.parse(f.metadata.config)); // a DDPM config
+  assert.match(s.configWarnings.join("\n"), /"variance_type" is not an option of DDIMScheduler/);
+  const ours = s.addNoise(f.tensor("original"), f.tensor("noise"), f.ints("timesteps_per_item"));
+  assert.deepEqual([...ours.data], [...f.tensor("noisy_per_item").data]);
+});
+
+Deno.test("DDIMScheduler.step rejects misuse with clear errors", () => {
+  const s = new DDIMScheduler();
+  const x = Tensor.zeros([1, 2, 2, 2]);
+  assert.throws(() => s.step(x, 999, x), /call setTimesteps first/);
+  s.setTimesteps(10);
+  assert.throws(() => s.step(Tensor.zeros([1, 2]), 901, x), /expected equal shapes/);
+  assert.throws(() => s.step(x, 1000, x), /timestep 1000 is outside/);
+  assert.throws(() => s.step(x, 901, x, { eta: 0.5 }), /needs a generator or varianceNoise/);
+  assert.throws(
+    () => s.step(x, 901, x, { eta: 0.5, generator: new TorchGenerator(0), varianceNoise: x }),
+    /cannot pass both generator and varianceNoise/,
+  );
+  assert.throws(
+    () => s.step(x, 901, x, { eta: 0.5, varianceNoise: Tensor.zeros([2]) }),
+    /variance_noise has shape \[2\]/,
+  );
+  // eta 0 ignores noise sources, as diffusers does
+  const out = s.step(x, 901, x, { generator: new TorchGenerator(0), varianceNoise: x });
+  assert.deepEqual(out.prevSample.shape, [1, 2, 2, 2]);
+  assert.throws(() => s.setTimesteps(1001), /cannot be larger than num_train_timesteps/);
+  assert.equal(s.scaleModelInput(x, 901), x);
+  assert.equal(s.initNoiseSigma, 1);
+});
+
+Deno.test("DDIMScheduler's set_alpha_to_one decides the alpha after the last step", () => {
+  const one = new DDIMScheduler({ clipSample: false });
+  const zero = new DDIMScheduler({ clipSample: false, setAlphaToOne: false });
+  assert.equal(one.finalAlphaCumprod, 1);
+  assert.equal(zero.finalAlphaCumprod, zero.alphasCumprod[0]);
+  one.setTimesteps(10);
+  zero.setTimesteps(10);
+  const x = new Tensor(new Float32Array([0.5, -0.25]), [1, 2]);
+  const eps = new Tensor(new Float32Array([0.1, 0.3]), [1, 2]);
+  // last step (t = 0, prev = -100): x0 itself with alpha 1, a re-noised x0 otherwise
+  const a = one.step(eps, 0, x);
+  assert.deepEqual([...a.prevSample.data], [...a.predOriginalSample!.data]);
+  const b = zero.step(eps, 0, x);
+  assert.notDeepEqual([...b.prevSample.data], [...b.predOriginalSample!.data]);
+});

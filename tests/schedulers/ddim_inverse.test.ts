@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { DDIMInverseScheduler } from "../../core/schedulers/ddim_inverse.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+import {
+  formatReplay,
+  freeRunReference,
+  listReferenceFiles,
+  loadSchedulerReference,
+  replayReference,
+  standInModel,
+} from "./replay_util.ts";
+
+const DIR = "fixtures/refs/schedulers/ddim_inverse";
+const files = await listReferenceFiles(DIR);
+
+Deno.test("DDIMInverseScheduler replays every diffusers reference within 1 ulp", async () => {
+  assert.ok(files.length >= 6, `only ${files.length} reference files in ${DIR}`);
+  let worst = 0;
+  let worstX0 = 0;
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    assert.equal(ref.className, "DDIMInverseScheduler", path);
+    const r = replayReference(ref, DDIMInverseScheduler.fromConfig(ref.config, path));
+    assert.ok(r.timestepsEqual, `${path}: timesteps ${r.oursTimesteps} vs ${ref.timesteps}`);
+    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod differ`);
+    assert.ok(r.prevSample.maxUlp <= 1, formatReplay(r));
+    assert.ok(r.predOriginalSample.maxUlp <= 1, formatReplay(r));
+    worst = Math.max(worst, r.prevSample.maxUlp);
+    worstX0 = Math.max(worstX0, r.predOriginalSample.maxUlp);
+  }
+  console.log(
+    `DDIMInverseScheduler replay: ${files.length} files, largest prev_sample ulp ${worst}, ` +
+      `largest pred_original_sample ulp ${worstX0}`,
+  );
+});
+
+Deno.test("DDIMInverseScheduler free run (own outputs fed forward) drift", async () => {
+  let worst = 0;
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    const r = freeRunReference(
+      ref,
+      DDIMInverseScheduler.fromConfig(ref.config),
+      (x, t) => standInModel(x, t),
+    );
+    assert.equal(r.modelOutputMaxUlp, 0, `${path}: the stand-in model differs from torch's`);
+    assert.ok(Math.max(...r.perStepUlp) <= 1, `${path}: drift ${r.perStepUlp.join(",")}`);
+    worst = Math.max(worst, ...r.perStepUlp);
+  }
+  console.log(`DDIMInverseScheduler free run: ${files.length} files, largest drift ${worst} ulp`);
+});
+
+Deno.test("DDIMInverseScheduler.setTimesteps: DDIM's timesteps ascending; no linspace", async () => {
+  const table = JSON.parse(
+    await Deno.readTextFile("fixtures/refs/schedulers/ddpm/timesteps_table.json"),
+  ) as {
+    entries: {
+      num_train_timesteps: number;
+      num_inference_steps: number;
+      timestep_spacing: "leading" | "trailing" | "linspace";
+      steps_offset: number;
+      classes: string[];
+      timesteps: number[];
+    }[];
+  };
+  let n = 0;
+  for (const e of table.entries) {
+    if (!e.classes.includes("DDIMInverseScheduler")) continue;
+    const s = new DDIMInverseScheduler({
+      numTrainTimesteps: e.num_train_timesteps,
+      timestepSpacing: e.timestep_spacing,
+      stepsOffset: e.steps_offset,
+    });
+    s.setTimesteps(e.num_inference_steps);
+    assert.deepEqual(s.timesteps, [...e.timesteps].reverse());
+    n++;
+  }
+  assert.ok(n > 50);
+  const lin = new DDIMInverseScheduler({ timestepSpacing: "linspace" });
+  assert.throws(() => lin.setTimesteps(10), /timestep_spacing "linspace" is not supported/);
+  assert.deepEqual(new DDIMInverseScheduler({ numTrainTimesteps: 3 }).timesteps, [0, 1, 2]);
+});
+
+Deno.test("DDIMInverseScheduler: initial alpha and misuse", () => {
+  const one = new DDIMInverseScheduler();
+  const zero = new DDIMInverseScheduler({ setAlphaToOne: false });
+  assert.equal(one.initialAlphaCumprod, 1);
+  assert.equal(zero.initialAlphaCumprod, zero.alphasCumprod[0]);
+  const x = Tensor.zeros([1, 3]);
+  assert.throws(() => one.step(x, 0, x), /call setTimesteps first/);
+  one.setTimesteps(10);
+  assert.throws(() => one.step(x, 1000, x), /timestep 1000 is outside/);
+  assert.throws(() => one.step(Tensor.zeros([3]), 0, x), /expected equal shapes/);
+  // first step from "timestep -100" with alpha 1: x0 = sample, x_t = sqrt(a0) x0 + sqrt(1 - a0) eps
+  const sample = new Tensor(new Float32Array([0.5, -0.5, 0.25]), [1, 3]);
+  const eps = new Tensor(new Float32Array([0.1, 0.2, 0.3]), [1, 3]);
+  const out = one.step(eps, 0, sample);
+  assert.deepEqual([...out.predOriginalSample!.data], [...sample.data]);
+  const a0 = one.alphasCumprod[0];
+  const sa = Math.fround(Math.sqrt(a0));
+  const sb = Math.fround(Math.sqrt(Math.fround(1 - a0)));
+  assert.deepEqual(
+    [...out.prevSample.data],
+    [...sample.data].map((v, i) =>
+      Math.fround(Math.fround(sa * v) + Math.fround(sb * eps.data[i]))
+    ),
+  );
+});

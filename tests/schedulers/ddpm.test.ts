@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { DDPMScheduler } from "../../core/schedulers/ddpm.ts";
+import type { ConfigOrigin } from "../../core/schedulers/config.ts";
+import { readSafetensors } from "../../core/tensor/safetensors.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
+import {
+  formatReplay,
+  freeRunReference,
+  listReferenceFiles,
+  loadSchedulerReference,
+  replayReference,
+  type SchedulerReference,
+  standInModel,
+  ulpDistance,
+} from "./replay_util.ts";
+
+const DIR = "fixtures/refs/schedulers/ddpm";
+const files = await listReferenceFiles(DIR);
+
+/** Variance types whose step goes through torch.exp / torch.log (MKL VML in the reference). */
+const TRANSCENDENTAL = new Set(["fixed_small_log", "learned_range"]);
+
+/** The float32 exp/log results torch (MKL) returned while the reference was made. */
+interface MathTables {
+  exp: Map<number, number>;
+  log: Map<number, number>;
+  /** Largest ulp distance between fround(Math.exp/log) and MKL over the recorded calls. */
+  maxUlp: number;
+  /** How many recorded calls differ from the correctly rounded result. */
+  differing: number;
+  calls: number;
+}
+
+async function mathTables(path: string): Promise<MathTables> {
+  const f = await readSafetensors(path);
+  const out: MathTables = { exp: new Map(), log: new Map(), maxUlp: 0, differing: 0, calls: 0 };
+  for (const fn of ["exp", "log"] as const) {
+    if (!f.has(`math.${fn}.in`)) continue;
+    const xs = f.tensor(`math.${fn}.in`).data;
+    const ys = f.tensor(`math.${fn}.out`).data;
+    for (let i = 0; i < xs.length; i++) {
+      out[fn].set(xs[i], ys[i]);
+      const d = ulpDistance(Math.fround((fn === "exp" ? Math.exp : Math.log)(xs[i])), ys[i]);
+      out.maxUlp = Math.max(out.maxUlp, d);
+      if (d > 0) out.differing++;
+      out.calls++;
+    }
+  }
+  return out;
+}
+
+/** DDPMScheduler whose exp/log return the reference's recorded MKL results. */
+class DDPMWithRecordedMath extends DDPMScheduler {
+  #tables: MathTables;
+  constructor(
+    tables: MathTables,
+    config: ConstructorParameters<typeof DDPMScheduler>[0],
+    origin?: ConfigOrigin,
+  ) {
+    super(config, origin);
+    this.#tables = tables;
+  }
+  static fromRef(ref: SchedulerReference, tables: MathTables): DDPMWithRecordedMath {
+    const base = DDPMScheduler.fromConfig(ref.config, ref.path);
+    return new DDPMWithRecordedMath(tables, base.config, base.configOrigin);
+  }
+  protected override expF32(x: number): number {
+    return this.#tables.exp.get(x) ?? super.expF32(x);
+  }
+  protected override logF32(x: number): number {
+    return this.#tables.log.get(x) ?? super.logF32(x);
+  }
+}
+
+Deno.test("DDPMScheduler replays every diffusers reference within 1 ulp", async () => {
+  assert.ok(files.length >= 12, `only ${files.length} reference files in ${DIR}`);
+  let worst = 0;
+  let worstX0 = 0;
+  const transcendental: string[] = [];
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    assert.equal(ref.className, "DDPMScheduler", path);
+    assert.equal(ref.noise, "generator", path);
+    const varianceType = String(ref.config.variance_type);
+    const r = replayReference(ref, DDPMScheduler.fromConfig(ref.config, path));
+    assert.ok(r.timestepsEqual, `${path}: timesteps ${r.oursTimesteps} vs ${ref.timesteps}`);
+    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod differ`);
+    assert.equal(r.initialDraw?.maxUlp, 0, `${path}: generator draw differs`);
+    assert.ok(r.predOriginalSample.maxUlp <= 1, formatReplay(r));
+    // the stored noise gives the same result as our TorchGenerator
+    const stored = replayReference(ref, DDPMScheduler.fromConfig(ref.config), {
+      noiseSource: "stored",
+    });
+    assert.equal(stored.prevSample.maxUlp, r.prevSample.maxUlp, path);
+    if (TRANSCENDENTAL.has(varianceType)) {
+      // Not reachable with correctly rounded exp/log: torch's MKL exp/log are up to 1 ulp off,
+      // and prev = mu + sigma * noise turns that into several ulp where the sum cancels.
+      // Measured and shown, and proven to be the only cause: with MKL's recorded results the
+      // replay is exact.
+      const tables = await mathTables(path);
+      assert.ok(tables.calls > 0, `${path}: no recorded exp/log calls`);
+      assert.ok(tables.maxUlp <= 1, `${path}: MKL exp/log differ by ${tables.maxUlp} ulp`);
+      const exact = replayReference(ref, DDPMWithRecordedMath.fromRef(ref, tables));
+      assert.ok(exact.prevSample.maxUlp <= 1, `${path} with MKL's exp/log: ${formatReplay(exact)}`);
+      transcendental.push(
+        `${path.split("/").pop()}: prev_sample max ulp ${r.prevSample.maxUlp} with Math.exp/log ` +
+          `(${tables.differing} of ${tables.calls} MKL exp/log results are 1 ulp from the ` +
+          `correctly rounded value), ${exact.prevSample.maxUlp} with MKL's recorded results`,
+      );
+      continue;
+    }
+    assert.ok(r.prevSample.maxUlp <= 1, formatReplay(r));
+    worst = Math.max(worst, r.prevSample.maxUlp);
+    worstX0 = Math.max(worstX0, r.predOriginalSample.maxUlp);
+  }
+  assert.equal(transcendental.length, 2);
+  console.log(
+    `DDPMScheduler replay: ${files.length} files, largest prev_sample ulp ${worst} ` +
+      `(fixed_small_log/learned_range excluded), largest pred_original_sample ulp ${worstX0}\n` +
+      transcendental.map((l) => `  ${l}`).join("\n"),
+  );
+});
+
+Deno.test("DDPMScheduler free run (own outputs and own generator fed forward) drift", async () => {
+  const lines: string[] = [];
+  let worst = 0;
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    const vt = String(ref.config.variance_type);
+    const model = (x: Tensor, t: number) => standInModel(x, t, vt);
+    const r = freeRunReference(ref, DDPMScheduler.fromConfig(ref.config), model);
+    const drift = Math.max(...r.perStepUlp);
+    if (TRANSCENDENTAL.has(vt)) {
+      // see the replay test: our trajectory leaves diffusers' by a few ulp, so the model
+      // outputs differ too; with MKL's recorded exp/log the whole run is exact
+      lines.push(`  ${path.split("/").pop()}: drift ${drift} ulp (max |d| ${r.final.maxAbs})`);
+      const tables = await mathTables(path);
+      const exact = freeRunReference(ref, DDPMWithRecordedMath.fromRef(ref, tables), model);
+      assert.equal(exact.modelOutputMaxUlp, 0, `${path}: model outputs with MKL's exp/log`);
+      assert.ok(Math.max(...exact.perStepUlp) <= 1, `${path}: drift with MKL's exp/log`);
+      continue;
+    }
+    assert.equal(r.modelOutputMaxUlp, 0, `${path}: the stand-in model differs from torch's`);
+    assert.ok(drift <= 1, `${path}: drift ${r.perStepUlp.join(",")}`);
+    worst = Math.max(worst, drift);
+  }
+  console.log(
+    `DDPMScheduler free run: ${files.length} files, largest drift ${worst} ulp ` +
+      `(fixed_small_log/learned_range excluded)\n${lines.join("\n")}`,
+  );
+});
+
+Deno.test("DDPMScheduler.setTimesteps: spacings, custom timesteps and their validation", async () => {
+  const table = JSON.parse(await Deno.readTextFile(`${DIR}/timesteps_table.json`)) as {
+    entries: {
+      num_train_timesteps: number;
+      num_inference_steps: number;
+      timestep_spacing: "leading" | "trailing" | "linspace";
+      steps_offset: number;
+      classes: string[];
+      timesteps: number[];
+    }[];
+  };
+  let n = 0;
+  for (const e of table.entries) {
+    if (!e.classes.includes("DDPMScheduler")) continue;
+    const s = new DDPMScheduler({
+      numTrainTimesteps: e.num_train_timesteps,
+      timestepSpacing: e.timestep_spacing,
+      stepsOffset: e.steps_offset,
+    });
+    s.setTimesteps(e.num_inference_steps);
+    assert.deepEqual(s.timesteps, e.timesteps);
+    n++;
+  }
+  assert.ok(n > 100);
+  const s = new DDPMScheduler();
+  s.setTimesteps({ timesteps: [999, 500, 20, 0] });
+  assert.deepEqual(s.timesteps, [999, 500, 20, 0]);
+  assert.equal(s.customTimesteps, true);
+  assert.equal(s.previousTimestep(500), 20);
+  assert.equal(s.previousTimestep(0), -1);
+  assert.throws(() => s.previousTimestep(21), /timestep 21 is not in the current timesteps/);
+  assert.throws(() => s.setTimesteps({ timesteps: [10, 10] }), /must be in descending order/);
+  assert.throws(() => s.setTimesteps({ timesteps: [5, 9] }), /must be in descending order/);
+  assert.throws(
+    () => s.setTimesteps({ timesteps: [1000, 3] }),
+    /must start before num_train_timesteps/,
+  );
+  assert.throws(() => s.setTimesteps({ timesteps: [] }), /non-empty/);
+  assert.throws(() => s.setTimesteps({ timesteps: [3, 1.5] }), /non-negative integer/);
+  assert.throws(() => s.setTimesteps({ timesteps: [3, -1] }), /non-negative integer/);
+  assert.throws(() => s.setTimesteps(0), /positive integer/);
+  // without setTimesteps, the previous timestep is t - 1
+  assert.equal(new DDPMScheduler().previousTimestep(500), 499);
+});
+
+Deno.test("DDPMScheduler.step: learned-variance split, noise sources and misuse", () => {
+  const s = new DDPMScheduler({ varianceType: "learned_range" });
+  s.setTimesteps(10);
+  const x = new Tensor(new Float32Array(12).map((_, i) => (i - 6) / 4), [1, 3, 2, 2]);
+  const out6 = standInModel(x, 900, "learned_range"); // [1, 6, 2, 2]
+  const a = s.step(out6, 900, x, { generator: new TorchGenerator(3) });
+  assert.deepEqual(a.prevSample.shape, [1, 3, 2, 2]);
+  // the generator draw has the split shape: the same numbers as passing them explicitly
+  const noise = new TorchGenerator(3).randn([1, 3, 2, 2]);
+  const b = s.step(out6, 900, x, { varianceNoise: noise });
+  assert.deepEqual([...a.prevSample.data], [...b.prevSample.data]);
+  // learned variance without the 2x channels: a clear error, as diffusers cannot go on either
+  assert.throws(
+    () => s.step(standInModel(x, 900), 900, x, { varianceNoise: noise }),
+    /needs a model output with twice the sample's channels/,
+  );
+  assert.throws(() => s.step(out6, 900, x), /needs a generator or varianceNoise/);
+  assert.throws(
+    () => s.step(out6, 900, x, { generator: new TorchGenerator(0), varianceNoise: noise }),
+    /cannot pass both/,
+  );
+  assert.throws(
+    () => s.step(out6, 901, x, { varianceNoise: noise }),
+    /not in the current timesteps/,
+  );
+  // t = 0 adds no noise and needs no generator
+  const last = s.step(out6, 0, x);
+  assert.deepEqual(last.prevSample.shape, [1, 3, 2, 2]);
+});
+
+Deno.test("DDPMScheduler.addNoise matches diffusers' add_noise", async () => {
+  const f = await readSafetensors(`${DIR}/add_noise.safetensors`);
+  const s = DDPMScheduler.fromConfig(JSON.parse(f.metadata.config));
+  for (const kind of ["per_item", "single"]) {
+    const ours = s.addNoise(f.tensor("original"), f.tensor("noise"), f.ints(`timesteps_${kind}`));
+    assert.deepEqual([...ours.data], [...f.tensor(`noisy_${kind}`).data], kind);
+  }
+});

@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import {
+  LMSDiscreteScheduler,
+  lmsIntegrand,
+  type LMSStepOptions,
+  quadQags,
+} from "../../core/schedulers/lms_discrete.ts";
+import { SchedulerConfigError } from "../../core/schedulers/config.ts";
+import { readSafetensors } from "../../core/tensor/safetensors.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+import {
+  freeRunReference,
+  listReferenceFiles,
+  loadSchedulerReference,
+  maxUlpDistance,
+  replayReference,
+  type SchedulerReference,
+} from "./replay_util.ts";
+import { standInEps } from "./stand_in_eps.ts";
+
+const DIR = "fixtures/refs/schedulers/lms_discrete";
+
+function lmsOptions(ref: SchedulerReference): LMSStepOptions {
+  return typeof ref.stepKwargs.order === "number" ? { order: ref.stepKwargs.order } : {};
+}
+
+Deno.test("LMSDiscrete replays every diffusers reference bit for bit, quad coefficients included", async () => {
+  const files = await listReferenceFiles(DIR);
+  assert.ok(files.length >= 15, `expected the LMS references in ${DIR}, found ${files.length}`);
+  let worst = { ulp: 0, where: "" };
+  let coefficients = 0;
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    const file = await readSafetensors(path);
+    const s = LMSDiscreteScheduler.fromConfig(ref.config, path);
+    assert.deepEqual(s.configWarnings, [], path);
+    const ours: number[] = [];
+    const r = replayReference(ref, s, {
+      stepOptions: () => lmsOptions(ref),
+      setTimesteps: (sched) => {
+        (sched as LMSDiscreteScheduler).setTimesteps(ref.steps.length);
+        const step = s.step.bind(s);
+        s.step = (mo, t, x, o) => {
+          const out = step(mo, t, x, o);
+          ours.push(...s.lastCoefficients);
+          return out;
+        };
+      },
+    });
+    assert.ok(r.timestepsEqual, `${path}: timesteps`);
+    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod`);
+    assert.equal(maxUlpDistance(s.sigmas, file.tensor("sigmas").data).maxUlp, 0, `${path}: sigmas`);
+    // the coefficients are the doubles scipy.integrate.quad returned, bit for bit
+    assert.deepEqual(ours, Array.from(file.float64("lms_coeffs")), `${path}: lms coefficients`);
+    coefficients += ours.length;
+    const fresh = LMSDiscreteScheduler.fromConfig(ref.config, path);
+    fresh.setTimesteps(ref.steps.length);
+    assert.equal(fresh.initNoiseSigma, file.tensor("init_noise_sigma").data[0], path);
+    for (
+      const [what, q] of [
+        ["prev_sample", r.prevSample],
+        ["pred_original_sample", r.predOriginalSample],
+        ["model_input", r.modelInput],
+      ] as const
+    ) {
+      if (q.maxUlp > worst.ulp) worst = { ulp: q.maxUlp, where: `${path} ${what} step ${q.step}` };
+      assert.equal(q.maxUlp, 0, `${path}: ${what} ${q.maxUlp} ulp at step ${q.step}`);
+    }
+    const added = fresh.addNoise(
+      file.tensor("add_noise.original"),
+      file.tensor("add_noise.noise"),
+      Array.from(file.tensor("add_noise.timestep").data),
+    );
+    assert.equal(maxUlpDistance(added.data, file.tensor("add_noise.result").data).maxUlp, 0, path);
+  }
+  console.log(
+    `LMSDiscrete replay: largest ulp distance ${worst.ulp}${
+      worst.where ? ` ${worst.where}` : ""
+    }; ` +
+      `${coefficients} quad coefficients bit-identical`,
+  );
+});
+
+Deno.test("LMSDiscrete free run with the stand-in model reproduces diffusers' trajectory", async () => {
+  let worst = 0;
+  for (const path of await listReferenceFiles(DIR)) {
+    const ref = await loadSchedulerReference(path);
+    const s = LMSDiscreteScheduler.fromConfig(ref.config, path);
+    const r = freeRunReference(ref, s, (x, t) => standInEps(x, t), {
+      stepOptions: () => lmsOptions(ref),
+    });
+    assert.equal(r.modelOutputMaxUlp, 0, `${path}: stand-in model outputs`);
+    worst = Math.max(worst, ...r.perStepUlp);
+    assert.equal(Math.max(...r.perStepUlp), 0, `${path}: free-run drift`);
+  }
+  console.log(`LMSDiscrete free run: largest drift ${worst} ulp`);
+});
+
+interface QuadCase {
+  name: string;
+  a: number;
+  b: number;
+  epsabs: number;
+  epsrel: number;
+  limit: number;
+  result: number;
+  abserr: number;
+  ier: number;
+  neval: number;
+  last: number;
+}
+
+// The integrands of QUAD_CASES in fixtures/gen/dump_schedulers_pndm_lms_euler.py.
+const INTEGRANDS: Record<string, (x: number) => number> = {
+  cubic: (x) => x * x * x - 2.0 * x + 1.0,
+  rational: (x) => 1.0 / (1.0 + x * x),
+  inv_sqrt: (x) => 1.0 / Math.sqrt(x),
+  sqrt: (x) => Math.sqrt(x),
+  kink: (x) => Math.abs(x - 1.0 / 3.0),
+  sqrt_kink: (x) => Math.sqrt(Math.abs(x - 0.3)),
+  inv_sqrt_reversed: (x) => 1.0 / Math.sqrt(x),
+  inv_sqrt_limit5: (x) => 1.0 / Math.sqrt(x),
+  spike: (x) => 1.0 / (1e-4 + (x - 0.5) * (x - 0.5)),
+};
+
+Deno.test("quadQags returns scipy.integrate.quad's doubles: bisection, extrapolation, limits", async () => {
+  const json = JSON.parse(await Deno.readTextFile(`${DIR}/quad_cases.json`));
+  const cases = json.cases as QuadCase[];
+  assert.equal(cases.length, Object.keys(INTEGRANDS).length);
+  for (const c of cases) {
+    const r = quadQags(INTEGRANDS[c.name], c.a, c.b, c);
+    assert.deepEqual(
+      { result: r.result, abserr: r.abserr, ier: r.ier, neval: r.neval, last: r.last },
+      { result: c.result, abserr: c.abserr, ier: c.ier, neval: c.neval, last: c.last },
+      c.name,
+    );
+  }
+  // the LMS integrand where float32 noise makes QAGS bisect once
+  const lms = json.lms;
+  const f = lmsIntegrand(Float32Array.from(lms.sigmas), lms.order, lms.t, lms.current_order);
+  const r = quadQags(f, Math.fround(lms.sigmas[lms.t]), Math.fround(lms.sigmas[lms.t + 1]), lms);
+  assert.equal(r.last, 2);
+  assert.deepEqual([r.result, r.abserr, r.neval], [lms.result, lms.abserr, lms.neval]);
+  assert.throws(() => quadQags((x) => x, 0, 1, { limit: 0 }), /limit must be a positive integer/);
+});
+
+Deno.test("LMSDiscrete state and errors", () => {
+  const s = new LMSDiscreteScheduler();
+  assert.equal(s.timesteps.length, 1000); // diffusers' __init__ sets N steps
+  s.setTimesteps(4);
+  assert.deepEqual(s.timesteps, [999, 666, 333, 0]);
+  const x = new Tensor(new Float32Array([1, -1]), [1, 2]);
+  assert.throws(
+    () => s.step(x, s.timesteps[0], x, { order: 0 }),
+    /order must be a positive integer/,
+  );
+  assert.throws(() => s.step(x, 5, x), /timestep 5 is not in the schedule/);
+  for (const t of s.timesteps) s.step(x, t, x);
+  assert.equal(s.stepIndex, 4);
+  assert.throws(() => s.step(x, 0, x), /past the end of the schedule/);
+  s.setTimesteps(4);
+  s.setBeginIndex(2);
+  s.step(x, 999, x); // the begin index wins
+  assert.equal(s.stepIndex, 3);
+  assert.throws(() => lmsIntegrand(new Float32Array([1, 0]), 3, 0, 0), /needs sigmas/);
+});
+
+Deno.test("LMSDiscrete config: own keys checked, unknown keys kept as warnings", () => {
+  assert.throws(
+    () => LMSDiscreteScheduler.fromConfig({ use_exponential_sigmas: 1 }, "s.json"),
+    (e) =>
+      e instanceof SchedulerConfigError &&
+      /s\.json: "use_exponential_sigmas": expected true or false/.test(e.message),
+  );
+  assert.throws(
+    () => LMSDiscreteScheduler.fromConfig({ prediction_type: "flow" }, "s.json"),
+    /"prediction_type"/,
+  );
+  assert.throws(
+    () =>
+      LMSDiscreteScheduler.fromConfig({ use_karras_sigmas: true, use_exponential_sigmas: true }),
+    /only one of/,
+  );
+  assert.throws(() => LMSDiscreteScheduler.fromConfig({ use_beta_sigmas: true }), /not supported/);
+  const s = LMSDiscreteScheduler.fromConfig({ interpolation_type: "linear", foo: [1] }, "s.json");
+  assert.equal(s.configWarnings.length, 2); // interpolation_type is Euler's, foo is unknown
+  assert.deepEqual(s.toDiffusersConfig().foo, [1]);
+});

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { PNDMScheduler } from "../../core/schedulers/pndm.ts";
+import { SchedulerConfigError } from "../../core/schedulers/config.ts";
+import { readSafetensors } from "../../core/tensor/safetensors.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+import {
+  freeRunReference,
+  listReferenceFiles,
+  loadSchedulerReference,
+  maxUlpDistance,
+  replayReference,
+} from "./replay_util.ts";
+import { standInEps } from "./stand_in_eps.ts";
+
+const DIR = "fixtures/refs/schedulers/pndm";
+
+Deno.test("PNDM replays every diffusers reference bit for bit (PRK and PLMS)", async () => {
+  const files = await listReferenceFiles(DIR);
+  assert.ok(files.length >= 15, `expected the PNDM references in ${DIR}, found ${files.length}`);
+  let worst = 0;
+  let prk = 0;
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    const file = await readSafetensors(path);
+    const s = PNDMScheduler.fromConfig(ref.config, path);
+    assert.deepEqual(s.configWarnings, [], path);
+    const r = replayReference(ref, s);
+    assert.ok(r.timestepsEqual, `${path}: timesteps ${r.oursTimesteps} vs ${ref.timesteps}`);
+    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod`);
+    assert.equal(s.counter, ref.steps.length);
+    if (s.prkTimesteps.length > 0) prk++;
+    worst = Math.max(worst, r.prevSample.maxUlp);
+    assert.equal(
+      r.prevSample.maxUlp,
+      0,
+      `${path}: ${r.prevSample.maxUlp} ulp at ${r.prevSample.step}`,
+    );
+    assert.equal(s.initNoiseSigma, file.tensor("init_noise_sigma").data[0]);
+    const added = s.addNoise(
+      file.tensor("add_noise.original"),
+      file.tensor("add_noise.noise"),
+      file.ints("add_noise.timestep"),
+    );
+    assert.equal(maxUlpDistance(added.data, file.tensor("add_noise.result").data).maxUlp, 0, path);
+  }
+  assert.ok(prk >= 8, "the Runge-Kutta start is covered");
+  console.log(`PNDM replay: largest ulp distance ${worst} over ${files.length} files`);
+});
+
+Deno.test("PNDM free run with the stand-in model reproduces diffusers' trajectory", async () => {
+  let worst = 0;
+  for (const path of await listReferenceFiles(DIR)) {
+    const ref = await loadSchedulerReference(path);
+    const r = freeRunReference(
+      ref,
+      PNDMScheduler.fromConfig(ref.config),
+      (x, t) => standInEps(x, t),
+    );
+    assert.equal(r.modelOutputMaxUlp, 0, `${path}: stand-in model outputs`);
+    worst = Math.max(worst, ...r.perStepUlp);
+    assert.equal(Math.max(...r.perStepUlp), 0, `${path}: free-run drift`);
+  }
+  console.log(`PNDM free run: largest drift ${worst} ulp`);
+});
+
+Deno.test("PNDM timestep layouts match diffusers' set_timesteps", () => {
+  const prk = new PNDMScheduler();
+  prk.setTimesteps(10);
+  assert.deepEqual(prk.prkTimesteps, [900, 850, 850, 800, 800, 750, 750, 700, 700, 650, 650, 600]);
+  assert.deepEqual(prk.plmsTimesteps, [600, 500, 400, 300, 200, 100, 0]);
+  const plms = new PNDMScheduler({ skipPrkSteps: true, stepsOffset: 1 });
+  plms.setTimesteps(4);
+  assert.deepEqual(plms.timesteps, [751, 501, 501, 251, 1]);
+  plms.setTimesteps(1);
+  assert.deepEqual(plms.timesteps, [1]);
+  assert.throws(() => prk.setTimesteps(3), /needs num_inference_steps >= 4/);
+  assert.throws(() => prk.setTimesteps(0), /positive integer/);
+});
+
+Deno.test("PNDM errors: before setTimesteps, shapes, timesteps outside the training range", () => {
+  const s = new PNDMScheduler();
+  const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
+  assert.throws(() => s.step(x, 900, x), /call setTimesteps first/);
+  s.setTimesteps(10);
+  assert.throws(() => s.step(Tensor.zeros([2]), 900, x), /shape/);
+  const small = new PNDMScheduler({
+    trainedBetas: [0.1, 0.2],
+    numTrainTimesteps: 2,
+    skipPrkSteps: true,
+  });
+  small.setTimesteps(1);
+  assert.throws(() => small.step(x, 5, x), /timestep 5 is outside the 2 training timesteps/);
+});
+
+Deno.test("PNDM config: own keys checked, unknown keys kept as warnings", () => {
+  assert.throws(
+    () => PNDMScheduler.fromConfig({ skip_prk_steps: "yes" }, "sched.json"),
+    (e) =>
+      e instanceof SchedulerConfigError &&
+      /sched\.json: "skip_prk_steps": expected true or false/.test(e.message),
+  );
+  assert.throws(
+    () => PNDMScheduler.fromConfig({ prediction_type: "sample" }, "sched.json"),
+    /"prediction_type": expected one of "epsilon", "v_prediction"/,
+  );
+  assert.throws(() => PNDMScheduler.fromConfig({ set_alpha_to_one: 1 }), /"set_alpha_to_one"/);
+  assert.throws(() => PNDMScheduler.fromConfig({ steps_offset: 0.5 }), /"steps_offset"/);
+  const s = PNDMScheduler.fromConfig(
+    { _class_name: "PNDMScheduler", _diffusers_version: "0.6.0", clip_sample: false, bar: 2 },
+    "sched.json",
+  );
+  assert.equal(s.configWarnings.length, 2);
+  assert.equal(s.toDiffusersConfig()._diffusers_version, "0.6.0");
+  assert.equal(s.toDiffusersConfig().clip_sample, false);
+});

@@ -1,0 +1,542 @@
+/**
+ * Replays scheduler reference files (fixtures/refs/schedulers/<scheduler>/<case>.safetensors,
+ * format `diffparity-scheduler-replay/1`, written by fixtures/gen/dump_schedulers_*.py) through
+ * a TypeScript scheduler and measures the float32 ulp distance of every step's outputs.
+ *
+ * File format (see fixtures/gen/dump_schedulers_ddim_ddpm.py):
+ * - tensors `timesteps` (I64, or F32 for sigma schedulers), `alphas_cumprod` (F32, optional),
+ *   `initial_sample`, and per step i `model_output.i`, `prev_sample.i`, optional
+ *   `pred_original_sample.i`, `variance_noise.i` (noise the step added) and `model_input.i`
+ *   (`scale_model_input` output). The sample entering step i is `prev_sample.(i-1)`, or
+ *   `initial_sample` for step 0.
+ * - metadata: `class_name`, `config` (diffusers `to_json_string()`), `set_timesteps`
+ *   (`{"num_inference_steps": n}` or `{"timesteps": [...]}`), `step_kwargs` (snake_case:
+ *   `eta`, `use_clipped_model_output`), `noise` (`none` | `generator` | `variance_noise`),
+ *   `seed`. With `generator`, ONE torch CPU generator seeded with `seed` drew `initial_sample`
+ *   (`randn(initial_sample.shape)`) and then every noise of the steps, in order.
+ *
+ * Usage:
+ * ```ts
+ * import { formatReplay, loadSchedulerReference, replayReference } from "./replay_util.ts";
+ * import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
+ * const ref = await loadSchedulerReference("fixtures/refs/schedulers/ddim/default_10.safetensors");
+ * const report = replayReference(ref, DDIMScheduler.fromConfig(ref.config, ref.path));
+ * console.log(formatReplay(report)); // report.prevSample.maxUlp, report.timestepsEqual, ...
+ * ```
+ *
+ * @module
+ */
+import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safetensors.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
+import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
+import type { Scheduler, StepOptions } from "../../core/schedulers/types.ts";
+
+/** The format tag of scheduler replay files. */
+export const REPLAY_FORMAT = "diffparity-scheduler-replay/1";
+
+const F32_BOX = new Float32Array(1);
+const I32_BOX = new Int32Array(F32_BOX.buffer);
+
+/** A float32's bits mapped to an integer that orders like the numbers (-0 and +0 both 0). */
+function orderedBits(x: number): number {
+  F32_BOX[0] = x;
+  const b = I32_BOX[0];
+  return b < 0 ? -2147483648 - b : b;
+}
+
+/**
+ * The distance between two float32 values in units in the last place: how many float32
+ * numbers lie between them, plus one (0 when equal; +0 and -0 are equal; two NaNs are 0 apart,
+ * a NaN and a number are `Infinity` apart).
+ *
+ * @example
+ * ```ts
+ * import { ulpDistance } from "./replay_util.ts";
+ * ulpDistance(1, Math.fround(1 + 2 ** -23)); // 1
+ * ```
+ */
+export function ulpDistance(a: number, b: number): number {
+  const an = Number.isNaN(a);
+  const bn = Number.isNaN(b);
+  if (an || bn) return an && bn ? 0 : Infinity;
+  return Math.abs(orderedBits(a) - orderedBits(b));
+}
+
+/** The largest ulp distance over two equally long arrays, where it is, and the values there. */
+export interface UlpSummary {
+  /** Largest {@link ulpDistance} (0 for empty arrays). */
+  maxUlp: number;
+  /** Index of the (first) largest distance, -1 when none. */
+  index: number;
+  /** The two values at `index`. */
+  ours: number;
+  reference: number;
+  /** Largest absolute difference (NaN pairs count as 0). */
+  maxAbs: number;
+}
+
+/**
+ * The largest float32 ulp distance between `ours` and `reference`.
+ *
+ * @throws {RangeError} when the lengths differ.
+ * @example
+ * ```ts
+ * import { maxUlpDistance } from "./replay_util.ts";
+ * maxUlpDistance(new Float32Array([1, 2]), new Float32Array([1, 2])).maxUlp; // 0
+ * ```
+ */
+export function maxUlpDistance(ours: ArrayLike<number>, reference: ArrayLike<number>): UlpSummary {
+  if (ours.length !== reference.length) {
+    throw new RangeError(`maxUlpDistance: lengths differ (${ours.length} vs ${reference.length})`);
+  }
+  const out: UlpSummary = { maxUlp: 0, index: -1, ours: NaN, reference: NaN, maxAbs: 0 };
+  for (let i = 0; i < ours.length; i++) {
+    const d = ulpDistance(ours[i], reference[i]);
+    if (out.index < 0 || d > out.maxUlp) {
+      out.maxUlp = d;
+      out.index = i;
+      out.ours = ours[i];
+      out.reference = reference[i];
+    }
+    const abs = Math.abs(ours[i] - reference[i]);
+    if (abs > out.maxAbs) out.maxAbs = abs;
+  }
+  return out;
+}
+
+/** One step of a reference file. */
+export interface ReferenceStep {
+  modelOutput: Tensor;
+  prevSample: Tensor;
+  predOriginalSample?: Tensor;
+  varianceNoise?: Tensor;
+  modelInput?: Tensor;
+}
+
+/** How `set_timesteps` was called: a count or custom timesteps. */
+export interface ReferenceSetTimesteps {
+  numInferenceSteps?: number;
+  timesteps?: number[];
+}
+
+/** A loaded reference file (see the module documentation for the format). */
+export interface SchedulerReference {
+  path: string;
+  /** diffusers class name (`class_name` metadata). */
+  className: string;
+  /** The scheduler config as diffusers serialized it (snake_case, with `_class_name`). */
+  config: Record<string, unknown>;
+  setTimesteps: ReferenceSetTimesteps;
+  /** `step_kwargs` metadata (snake_case keys). */
+  stepKwargs: Record<string, unknown>;
+  noise: "none" | "generator" | "variance_noise";
+  seed?: number;
+  timesteps: number[];
+  alphasCumprod?: Float32Array;
+  initialSample: Tensor;
+  steps: ReferenceStep[];
+  /** All metadata strings. */
+  metadata: Record<string, string>;
+}
+
+function parseJsonMeta(file: SafetensorsFile, key: string, fallback: unknown): unknown {
+  const text = file.metadata[key];
+  if (text === undefined) return fallback;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file.path}: metadata "${key}" is not valid JSON (${String(err)})`);
+  }
+}
+
+/**
+ * Reads a `diffparity-scheduler-replay/1` file.
+ *
+ * @throws {Error} naming the file when the format tag or a required tensor is missing.
+ * @example
+ * ```ts
+ * import { loadSchedulerReference } from "./replay_util.ts";
+ * const ref = await loadSchedulerReference("fixtures/refs/schedulers/ddim/default_10.safetensors");
+ * ref.steps.length; // 10
+ * ```
+ */
+export async function loadSchedulerReference(path: string): Promise<SchedulerReference> {
+  const file = await readSafetensors(path);
+  if (file.metadata.format !== REPLAY_FORMAT) {
+    throw new Error(
+      `${path}: metadata "format" is ${JSON.stringify(file.metadata.format)} ` +
+        `(expected ${JSON.stringify(REPLAY_FORMAT)})`,
+    );
+  }
+  const timestepsInfo = file.info("timesteps");
+  const timesteps = timestepsInfo.dtype.startsWith("F")
+    ? Array.from(file.tensor("timesteps").data)
+    : file.ints("timesteps");
+  const steps: ReferenceStep[] = [];
+  for (let i = 0; i < timesteps.length; i++) {
+    const opt = (name: string) =>
+      file.has(`${name}.${i}`) ? file.tensor(`${name}.${i}`) : undefined;
+    steps.push({
+      modelOutput: file.tensor(`model_output.${i}`),
+      prevSample: file.tensor(`prev_sample.${i}`),
+      predOriginalSample: opt("pred_original_sample"),
+      varianceNoise: opt("variance_noise"),
+      modelInput: opt("model_input"),
+    });
+  }
+  const setRaw = parseJsonMeta(file, "set_timesteps", {}) as Record<string, unknown>;
+  const noise = file.metadata.noise ?? "none";
+  if (noise !== "none" && noise !== "generator" && noise !== "variance_noise") {
+    throw new Error(`${path}: metadata "noise" is ${JSON.stringify(noise)}`);
+  }
+  return {
+    path,
+    className: file.metadata.class_name ?? "",
+    config: parseJsonMeta(file, "config", {}) as Record<string, unknown>,
+    setTimesteps: {
+      numInferenceSteps: setRaw.num_inference_steps as number | undefined,
+      timesteps: setRaw.timesteps as number[] | undefined,
+    },
+    stepKwargs: parseJsonMeta(file, "step_kwargs", {}) as Record<string, unknown>,
+    noise,
+    seed: file.metadata.seed === undefined ? undefined : Number(file.metadata.seed),
+    timesteps,
+    alphasCumprod: file.has("alphas_cumprod") ? file.tensor("alphas_cumprod").data : undefined,
+    initialSample: file.tensor("initial_sample"),
+    steps,
+    metadata: { ...file.metadata },
+  };
+}
+
+/**
+ * The sorted paths of the replay files (`*.safetensors` with the replay format tag) in `dir`.
+ *
+ * @example
+ * ```ts
+ * import { listReferenceFiles } from "./replay_util.ts";
+ * const files = await listReferenceFiles("fixtures/refs/schedulers/ddpm");
+ * ```
+ */
+export async function listReferenceFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !entry.name.endsWith(".safetensors")) continue;
+    const path = `${dir}/${entry.name}`;
+    const file = await readSafetensors(path);
+    if (file.metadata.format === REPLAY_FORMAT) out.push(path);
+  }
+  return out.sort();
+}
+
+/** A scheduler the replay can drive: the {@link Scheduler} interface plus optional extras. */
+export type ReplayScheduler = Scheduler & {
+  readonly alphasCumprod?: Float32Array;
+  setTimesteps(arg: never): void;
+};
+
+/** Options of {@link replayReference} and {@link freeRunReference}. */
+export interface ReplayOptions {
+  /**
+   * Where step noise comes from. `"auto"` (default): as the reference did it (a TorchGenerator
+   * seeded with `seed` for `noise: "generator"`, the stored tensors for `"variance_noise"`).
+   * `"stored"`: always pass the stored `variance_noise.i` as `varianceNoise` (isolates the
+   * scheduler's arithmetic from the generator).
+   */
+  noiseSource?: "auto" | "stored";
+  /** Calls `setTimesteps`; default: `setTimesteps(n)` or `setTimesteps({ timesteps })`. */
+  setTimesteps?: (scheduler: ReplayScheduler, ref: SchedulerReference) => void;
+  /** Extra step options merged over those derived from `step_kwargs` (per step). */
+  stepOptions?: (ref: SchedulerReference, step: number) => StepOptions;
+}
+
+/** Per-quantity result of a replay: the worst step and element. */
+export interface QuantityReport extends UlpSummary {
+  /** The step holding the largest distance (-1 when nothing was compared). */
+  step: number;
+}
+
+/** What {@link replayReference} measured. */
+export interface ReplayReport {
+  file: string;
+  steps: number;
+  /** Our `timesteps` equal the reference's exactly. */
+  timestepsEqual: boolean;
+  oursTimesteps: number[];
+  /** Our `alphasCumprod` is bit-identical (undefined when either side has none). */
+  alphasCumprodEqual?: boolean;
+  /** ulp distance of the generator's first draw from `initial_sample` (generator files only). */
+  initialDraw?: UlpSummary;
+  prevSample: QuantityReport;
+  predOriginalSample: QuantityReport;
+  modelInput: QuantityReport;
+  /** Largest ulp distance per step of `prevSample`. */
+  perStepPrevUlp: number[];
+}
+
+function emptyQuantity(): QuantityReport {
+  return { maxUlp: 0, index: -1, ours: NaN, reference: NaN, maxAbs: 0, step: -1 };
+}
+
+function merge(into: QuantityReport, s: UlpSummary, step: number): void {
+  const maxAbs = Math.max(into.maxAbs, s.maxAbs);
+  if (into.step < 0 || s.maxUlp > into.maxUlp) Object.assign(into, s, { step });
+  into.maxAbs = maxAbs;
+}
+
+function defaultSetTimesteps(scheduler: ReplayScheduler, ref: SchedulerReference): void {
+  const set = scheduler.setTimesteps as (arg: unknown) => void;
+  if (ref.setTimesteps.timesteps !== undefined) {
+    set.call(scheduler, { timesteps: ref.setTimesteps.timesteps });
+  } else if (ref.setTimesteps.numInferenceSteps !== undefined) {
+    set.call(scheduler, ref.setTimesteps.numInferenceSteps);
+  } else {
+    throw new Error(`${ref.path}: metadata "set_timesteps" has neither a count nor timesteps`);
+  }
+}
+
+function baseStepOptions(ref: SchedulerReference): StepOptions {
+  const opts: StepOptions = {};
+  const k = ref.stepKwargs;
+  if (typeof k.eta === "number") opts.eta = k.eta;
+  if (typeof k.use_clipped_model_output === "boolean") {
+    opts.useClippedModelOutput = k.use_clipped_model_output;
+  }
+  return opts;
+}
+
+/** The generator of a generator-noise file, advanced past the `initial_sample` draw. */
+function startGenerator(ref: SchedulerReference): { generator: TorchGenerator; draw: UlpSummary } {
+  if (ref.seed === undefined || !Number.isSafeInteger(ref.seed)) {
+    throw new Error(`${ref.path}: noise "generator" needs an integer "seed" in the metadata`);
+  }
+  const generator = new TorchGenerator(ref.seed);
+  const first = generator.randn(ref.initialSample.shape);
+  return { generator, draw: maxUlpDistance(first.data, ref.initialSample.data) };
+}
+
+function noiseOptions(
+  ref: SchedulerReference,
+  i: number,
+  source: "auto" | "stored",
+  generator: TorchGenerator | undefined,
+): StepOptions {
+  const stored = ref.steps[i].varianceNoise;
+  if (source === "stored") return stored ? { varianceNoise: stored } : {};
+  if (ref.noise === "generator") return { generator };
+  if (ref.noise === "variance_noise" && stored) return { varianceNoise: stored };
+  return {};
+}
+
+/**
+ * Replays `ref` through `scheduler` (fresh, built from `ref.config`): sets the timesteps as the
+ * reference did, then feeds step i the reference's sample and model output and compares what
+ * comes out. Nothing is asserted; the caller checks the report.
+ *
+ * @example
+ * ```ts
+ * import { loadSchedulerReference, replayReference } from "./replay_util.ts";
+ * import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
+ * const ref = await loadSchedulerReference("fixtures/refs/schedulers/ddim/default_10.safetensors");
+ * const r = replayReference(ref, DDIMScheduler.fromConfig(ref.config, ref.path));
+ * r.prevSample.maxUlp; // 0 when bit-exact
+ * ```
+ */
+export function replayReference(
+  ref: SchedulerReference,
+  scheduler: ReplayScheduler,
+  options: ReplayOptions = {},
+): ReplayReport {
+  (options.setTimesteps ?? defaultSetTimesteps)(scheduler, ref);
+  const ours = [...scheduler.timesteps];
+  const report: ReplayReport = {
+    file: ref.path,
+    steps: ref.steps.length,
+    timestepsEqual: ours.length === ref.timesteps.length &&
+      ours.every((t, i) => t === ref.timesteps[i]),
+    oursTimesteps: ours,
+    prevSample: emptyQuantity(),
+    predOriginalSample: emptyQuantity(),
+    modelInput: emptyQuantity(),
+    perStepPrevUlp: [],
+  };
+  if (ref.alphasCumprod && scheduler.alphasCumprod) {
+    const a = scheduler.alphasCumprod;
+    const b = ref.alphasCumprod;
+    report.alphasCumprodEqual = a.length === b.length &&
+      maxUlpDistance(a, b).maxUlp === 0 && a.every((v, i) => Object.is(v, b[i]));
+  }
+  const source = options.noiseSource ?? "auto";
+  let generator: TorchGenerator | undefined;
+  if (ref.noise === "generator" && source === "auto") {
+    const started = startGenerator(ref);
+    generator = started.generator;
+    report.initialDraw = started.draw;
+  }
+  for (let i = 0; i < ref.steps.length; i++) {
+    const step = ref.steps[i];
+    const t = ref.timesteps[i];
+    const sampleIn = i === 0 ? ref.initialSample : ref.steps[i - 1].prevSample;
+    if (step.modelInput) {
+      merge(
+        report.modelInput,
+        maxUlpDistance(scheduler.scaleModelInput(sampleIn, t).data, step.modelInput.data),
+        i,
+      );
+    }
+    const opts: StepOptions = {
+      ...baseStepOptions(ref),
+      ...noiseOptions(ref, i, source, generator),
+      ...(options.stepOptions?.(ref, i) ?? {}),
+    };
+    const out = scheduler.step(step.modelOutput, t, sampleIn, opts);
+    const prev = maxUlpDistance(out.prevSample.data, step.prevSample.data);
+    merge(report.prevSample, prev, i);
+    report.perStepPrevUlp.push(prev.maxUlp);
+    if (step.predOriginalSample && out.predOriginalSample) {
+      merge(
+        report.predOriginalSample,
+        maxUlpDistance(out.predOriginalSample.data, step.predOriginalSample.data),
+        i,
+      );
+    }
+  }
+  return report;
+}
+
+/** A model for free runs: the model output for `sample` at timestep `t`. */
+export type ReplayModel = (sample: Tensor, t: number, ref: SchedulerReference) => Tensor;
+
+/** What {@link freeRunReference} measured: how far our own trajectory drifts. */
+export interface FreeRunReport {
+  file: string;
+  steps: number;
+  /** Largest ulp distance of our sample from the reference's, per step. */
+  perStepUlp: number[];
+  /** Largest absolute difference per step. */
+  perStepAbs: number[];
+  /** The final sample's comparison. */
+  final: UlpSummary;
+  /** Largest ulp distance of our model outputs from the reference's (when a model is given). */
+  modelOutputMaxUlp: number;
+}
+
+/**
+ * Free run: starts from `initial_sample` and feeds each step OUR previous output, with model
+ * outputs from `model` (or the reference's `model_output.i` when no model is given), and
+ * compares every sample with the reference trajectory.
+ *
+ * @example
+ * ```ts
+ * import { freeRunReference, loadSchedulerReference } from "./replay_util.ts";
+ * import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
+ * const ref = await loadSchedulerReference("fixtures/refs/schedulers/ddim/default_10.safetensors");
+ * const r = freeRunReference(ref, DDIMScheduler.fromConfig(ref.config));
+ * r.final.maxUlp;
+ * ```
+ */
+export function freeRunReference(
+  ref: SchedulerReference,
+  scheduler: ReplayScheduler,
+  model?: ReplayModel,
+  options: ReplayOptions = {},
+): FreeRunReport {
+  (options.setTimesteps ?? defaultSetTimesteps)(scheduler, ref);
+  const source = options.noiseSource ?? "auto";
+  const generator = ref.noise === "generator" && source === "auto"
+    ? startGenerator(ref).generator
+    : undefined;
+  const report: FreeRunReport = {
+    file: ref.path,
+    steps: ref.steps.length,
+    perStepUlp: [],
+    perStepAbs: [],
+    final: { maxUlp: 0, index: -1, ours: NaN, reference: NaN, maxAbs: 0 },
+    modelOutputMaxUlp: 0,
+  };
+  let sample = ref.initialSample;
+  const timesteps = scheduler.timesteps;
+  for (let i = 0; i < ref.steps.length; i++) {
+    const t = timesteps[i];
+    let modelOutput = ref.steps[i].modelOutput;
+    if (model) {
+      modelOutput = model(scheduler.scaleModelInput(sample, t), t, ref);
+      const d = maxUlpDistance(modelOutput.data, ref.steps[i].modelOutput.data).maxUlp;
+      report.modelOutputMaxUlp = Math.max(report.modelOutputMaxUlp, d);
+    }
+    const opts: StepOptions = {
+      ...baseStepOptions(ref),
+      ...noiseOptions(ref, i, source, generator),
+      ...(options.stepOptions?.(ref, i) ?? {}),
+    };
+    sample = scheduler.step(modelOutput, t, sample, opts).prevSample;
+    const d = maxUlpDistance(sample.data, ref.steps[i].prevSample.data);
+    report.perStepUlp.push(d.maxUlp);
+    report.perStepAbs.push(d.maxAbs);
+    report.final = d;
+  }
+  return report;
+}
+
+/**
+ * The stand-in model of fixtures/gen/dump_schedulers_ddim_ddpm.py, in the same float32
+ * operation order: with Python floats `a = 0.9 - t / 2500`, `b = 0.2 + t / 5000`,
+ * `out = a * x + b * (x / (1 + x * x))`; for `learned` a second half of channels
+ * `0.0004 + 0.0002 * (x * x)`, for `learned_range` a second half `x / (1 + x * x)`
+ * (concatenated along dimension 1).
+ *
+ * @example
+ * ```ts
+ * import { standInModel } from "./replay_util.ts";
+ * import { Tensor } from "../../core/tensor/tensor.ts";
+ * standInModel(new Tensor(new Float32Array([1]), [1, 1]), 0).data; // [1] (0.9 * 1 + 0.2 * 0.5)
+ * ```
+ */
+export function standInModel(x: Tensor, t: number, varianceType?: string): Tensor {
+  const f = Math.fround;
+  const a = f(0.9 - t / 2500); // Python float, converted to float32 by the tensor op
+  const b = f(0.2 + t / 5000);
+  const n = x.size;
+  const main = new Float32Array(n);
+  const second = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = x.data[i];
+    const sq = f(v * v);
+    const ratio = f(v / f(1 + sq));
+    main[i] = f(a * v) + f(b * ratio);
+    if (varianceType === "learned") second[i] = f(0.0004) + f(f(0.0002) * sq);
+    else second[i] = ratio;
+  }
+  if (varianceType !== "learned" && varianceType !== "learned_range") {
+    return new Tensor(main, x.shape);
+  }
+  if (x.shape.length < 2) throw new RangeError("standInModel: learned variance needs [B, C, ...]");
+  const [batch, channels, ...rest] = x.shape;
+  const inner = rest.reduce((p, d) => p * d, 1);
+  const out = new Float32Array(2 * n);
+  const block = channels * inner;
+  for (let bIdx = 0; bIdx < batch; bIdx++) {
+    out.set(main.subarray(bIdx * block, (bIdx + 1) * block), 2 * bIdx * block);
+    out.set(second.subarray(bIdx * block, (bIdx + 1) * block), (2 * bIdx + 1) * block);
+  }
+  return new Tensor(out, [batch, 2 * channels, ...rest]);
+}
+
+/**
+ * One line summarizing a replay report.
+ *
+ * @example
+ * ```ts
+ * import { formatReplay, type ReplayReport } from "./replay_util.ts";
+ * function show(r: ReplayReport) { console.log(formatReplay(r)); }
+ * ```
+ */
+export function formatReplay(r: ReplayReport): string {
+  const name = r.file.split("/").slice(-2).join("/");
+  const x0 = r.predOriginalSample.step < 0 ? "-" : String(r.predOriginalSample.maxUlp);
+  return `${name}: ${r.steps} steps, prev_sample max ulp ${r.prevSample.maxUlp}` +
+    (r.prevSample.maxUlp > 0 ? ` (step ${r.prevSample.step}, index ${r.prevSample.index})` : "") +
+    `, pred_original_sample max ulp ${x0}, timesteps ${r.timestepsEqual ? "equal" : "DIFFER"}` +
+    (r.alphasCumprodEqual === undefined
+      ? ""
+      : `, alphas_cumprod ${r.alphasCumprodEqual ? "bit-equal" : "DIFFER"}`);
+}

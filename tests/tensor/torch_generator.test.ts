@@ -1,0 +1,356 @@
+import assert from "node:assert/strict";
+import { readSafetensors } from "../../core/tensor/safetensors.ts";
+import {
+  avxLogf,
+  avxSincosf,
+  type CpuCapability,
+  fma,
+  fmaf,
+  glibcLogf,
+  type GlibcMathVariant,
+  glibcSincosf,
+  TorchGenerator,
+} from "../../core/tensor/torch_generator.ts";
+
+const REFS = new URL("../../fixtures/refs/rng/", import.meta.url);
+const refPath = (name: string) => decodeURIComponent(new URL(name, REFS).pathname);
+
+/** The dumps: one per torch kernel path (see fixtures/gen/dump_rng.py). */
+const VARIANTS = ["dispatch", "avx2", "avx512", "default", "default_sse2"];
+
+interface Case {
+  name: string;
+  seed: string;
+  calls: [string, number[] | string][];
+}
+
+/** Our kernel for the one torch reported when it made the dump. */
+function capabilityOf(torchCapability: string, file: string): CpuCapability {
+  if (torchCapability === "DEFAULT") return "default";
+  if (torchCapability === "AVX2" || torchCapability === "AVX512") return "avx2";
+  throw new Error(
+    `${file}: cpu_capability: got ${torchCapability} (expected DEFAULT, AVX2, AVX512)`,
+  );
+}
+
+function bitsOf(a: Float32Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.length);
+}
+
+/** Elements whose bits differ, and the total number of differing bits. */
+function bitMismatches(actual: Float32Array, expected: Float32Array): [number, number] {
+  assert.equal(actual.length, expected.length);
+  const x = bitsOf(actual);
+  const y = bitsOf(expected);
+  let elements = 0;
+  let bits = 0;
+  for (let i = 0; i < x.length; i++) {
+    let d = (x[i] ^ y[i]) >>> 0;
+    if (d !== 0) elements++;
+    while (d !== 0) {
+      bits += d & 1;
+      d >>>= 1;
+    }
+  }
+  return [elements, bits];
+}
+
+function runCase(c: Case, cpuCapability: CpuCapability): Float32Array {
+  const g = new TorchGenerator(BigInt(c.seed), { cpuCapability });
+  const parts: Float32Array[] = [];
+  for (const [op, arg] of c.calls) {
+    if (op === "seed") g.manualSeed(BigInt(arg as string));
+    else if (op === "randn") parts.push(g.randn(arg as number[]).data);
+    else if (op === "rand") parts.push(g.rand(arg as number[]).data);
+    else throw new Error(`unknown op ${op}`);
+  }
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let k = 0;
+  for (const p of parts) {
+    out.set(p, k);
+    k += p.length;
+  }
+  return out;
+}
+
+async function sha256Hex(data: Float32Array): Promise<string> {
+  const bytes = new Uint8Array(data.byteLength);
+  bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+for (const variant of VARIANTS) {
+  Deno.test(`TorchGenerator: randn/rand are bit-exact against torch (${variant} kernel)`, async () => {
+    const file = refPath(`randn_${variant}.safetensors`);
+    const f = await readSafetensors(file);
+    const cap = capabilityOf(f.metadata.cpu_capability, file);
+    const cases: Case[] = JSON.parse(f.metadata.cases);
+    let compared = 0;
+    let badElements = 0;
+    let badBits = 0;
+    const failing: string[] = [];
+    for (const c of cases) {
+      const [elements, bits] = bitMismatches(runCase(c, cap), f.tensor(c.name).data);
+      compared += f.info(c.name).shape[0];
+      badElements += elements;
+      badBits += bits;
+      if (elements > 0) failing.push(`${c.name} (${elements})`);
+    }
+    console.log(
+      `${variant} (torch ${f.metadata.torch}, ${f.metadata.cpu_capability}, glibc ` +
+        `${f.metadata.libm_variant}; ours: ${cap}): ${cases.length} cases, ${compared} elements ` +
+        `compared, ${badElements} mismatching elements, ${badBits} mismatching bits`,
+    );
+    assert.equal(badElements, 0, `mismatching cases: ${failing.join(", ")}`);
+    assert.ok(compared > 2000);
+  });
+
+  Deno.test(`TorchGenerator: large randn draws match torch's sha256 (${variant} kernel)`, async () => {
+    const file = refPath(`randn_${variant}.safetensors`);
+    const f = await readSafetensors(file);
+    const cap = capabilityOf(f.metadata.cpu_capability, file);
+    const hashes: { seed: string; shape: number[]; sha256: string }[] = JSON.parse(
+      f.metadata.hashes,
+    );
+    let compared = 0;
+    for (const h of hashes) {
+      const x = new TorchGenerator(BigInt(h.seed), { cpuCapability: cap }).randn(h.shape);
+      assert.equal(await sha256Hex(x.data), h.sha256, `seed ${h.seed}, shape [${h.shape}]`);
+      compared += x.size;
+    }
+    console.log(`${variant}: ${compared} elements hashed, all equal to torch's`);
+  });
+}
+
+Deno.test("glibcLogf / glibcSincosf equal glibc's logf / sincosf on the kernel's arguments", async () => {
+  const f = await readSafetensors(refPath("libm.safetensors"));
+  const variants: GlibcMathVariant[] = JSON.parse(f.metadata.variants);
+  assert.ok(variants.length > 0, "the dump must hold at least one glibc build");
+  const logIn = f.tensor("logf_in").data;
+  const sinIn = f.tensor("sincosf_in").data;
+  for (const v of variants) {
+    const logs = logIn.map((x) => glibcLogf(x, v));
+    const sins = new Float32Array(sinIn.length);
+    const coss = new Float32Array(sinIn.length);
+    sinIn.forEach((x, i) => [sins[i], coss[i]] = glibcSincosf(x, v));
+    const [l] = bitMismatches(logs, f.tensor(`logf_${v}`).data);
+    const [s] = bitMismatches(sins, f.tensor(`sinf_${v}`).data);
+    const [c] = bitMismatches(coss, f.tensor(`cosf_${v}`).data);
+    console.log(
+      `glibc ${f.metadata.glibc} ${v}: logf ${logIn.length} compared, ${l} mismatching; ` +
+        `sincosf ${sinIn.length} compared, ${s} + ${c} mismatching`,
+    );
+    assert.deepEqual([l, s, c], [0, 0, 0]);
+  }
+});
+
+Deno.test("glibcLogf / glibcSincosf: special arguments", () => {
+  assert.equal(glibcLogf(1, "fma"), 0);
+  assert.equal(glibcLogf(0, "fma"), -Infinity);
+  assert.equal(glibcLogf(Infinity, "sse2"), Infinity);
+  assert.ok(Number.isNaN(glibcLogf(-1, "fma")));
+  // a subnormal argument is normalized first: log(2^-140) = -140 ln 2
+  assert.equal(glibcLogf(2 ** -140, "fma"), Math.fround(-140 * Math.LN2));
+  assert.deepEqual(glibcSincosf(2 ** -20, "fma"), [2 ** -20, 1]);
+  assert.throws(() => glibcSincosf(200, "fma"), /glibcSincosf: x: got 200 \(expected \|x\| < 120/);
+});
+
+Deno.test("avxLogf / avxSincosf stay within 2 ulp of the true values on the kernel's range", () => {
+  // Not the parity check (the dumps are); this catches a broken port on arguments the dumps
+  // may not reach: 4096 evenly spread uniforms of 24 bits.
+  let worst = 0;
+  for (let k = 1; k < 1 << 24; k += 4096) {
+    const u1 = Math.fround(1 - k / 2 ** 24);
+    const ulp = (v: number) => 2 ** (Math.floor(Math.log2(Math.max(Math.abs(v), 2 ** -126))) - 23);
+    const l = Math.log(u1);
+    worst = Math.max(worst, Math.abs(avxLogf(u1) - l) / ulp(l));
+    const theta = Math.fround(Math.fround(2 * Math.PI) * (k / 2 ** 24));
+    const [s, c] = avxSincosf(theta);
+    // absolute error against float32's ulp at 1: both polynomials are absolute-accurate
+    worst = Math.max(worst, Math.abs(s - Math.sin(theta)) / 2 ** -24);
+    worst = Math.max(worst, Math.abs(c - Math.cos(theta)) / 2 ** -24);
+  }
+  assert.ok(worst <= 2, `worst error ${worst} ulp`);
+  assert.equal(avxLogf(1), 0);
+  assert.ok(Number.isNaN(avxLogf(0)));
+  assert.deepEqual(avxSincosf(0), [0, 1]);
+  const [s, c] = avxSincosf(-1);
+  const [s1, c1] = avxSincosf(1);
+  assert.deepEqual([s, c], [-s1, c1]);
+});
+
+// ---- fused multiply-add emulation, against exact rational arithmetic ----
+
+/** x = m * 2^e exactly, for a finite nonzero double. */
+function decompose(x: number): [bigint, number] {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const exp = Number((bits >> 52n) & 0x7ffn);
+  let m = bits & ((1n << 52n) - 1n);
+  let e: number;
+  if (exp === 0) {
+    e = -1074;
+  } else {
+    m |= 1n << 52n;
+    e = exp - 1075;
+  }
+  return [x < 0 ? -m : m, e];
+}
+
+/** a * b + c computed exactly, then rounded once to `precision` bits (nearest, ties to even). */
+function exactFma(a: number, b: number, c: number, precision: number): number {
+  const [ma, ea] = decompose(a);
+  const [mb, eb] = decompose(b);
+  const [mc, ec] = decompose(c);
+  const e = Math.min(ea + eb, ec);
+  const total = ((ma * mb) << BigInt(ea + eb - e)) + (mc << BigInt(ec - e));
+  if (total === 0n) return 0;
+  const negative = total < 0n;
+  let t = negative ? -total : total;
+  let shift = t.toString(2).length - precision;
+  if (shift > 0) {
+    const q = t >> BigInt(shift);
+    const rem = t - (q << BigInt(shift));
+    const half = 1n << BigInt(shift - 1);
+    t = rem > half || (rem === half && (q & 1n) === 1n) ? q + 1n : q;
+  } else {
+    shift = 0;
+  }
+  const v = Number(t) * 2 ** (e + shift);
+  return negative ? -v : v;
+}
+
+/** A deterministic stream of doubles in [0, 1) (mulberry32). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("fmaf / fma round once: cases where a * b + c rounds twice", () => {
+  const a = Math.fround(1 + 2 ** -12);
+  assert.equal(fmaf(a, a, Math.fround(-(1 + 2 ** -11))), 2 ** -24);
+  // exact a*a + 2^-80 lies just above a float32 tie: double rounding would go to even (down)
+  assert.equal(fmaf(a, a, 2 ** -80), Math.fround(1 + 2 ** -11 + 2 ** -23));
+  assert.equal(Math.fround(a * a + 2 ** -80), Math.fround(1 + 2 ** -11)); // the naive result
+  assert.equal(fmaf(a, a, -(2 ** -80)), Math.fround(1 + 2 ** -11));
+  const d = 1 + 2 ** -27;
+  assert.equal(fma(d, d, -(1 + 2 ** -26)), 2 ** -54);
+  const e = 1 + 2 ** -26; // d * e = 1 + 3 * 2^-27 + 2^-53: a float64 tie
+  assert.equal(fma(d, e, 2 ** -100), 1 + 3 * 2 ** -27 + 2 ** -52);
+  assert.equal(d * e + 2 ** -100, 1 + 3 * 2 ** -27); // the naive result
+  assert.equal(fma(d, e, -(2 ** -100)), 1 + 3 * 2 ** -27);
+  assert.ok(Object.is(fmaf(-0, 1, 0), 0)); // -0 + +0 is +0, as in torch's fmadd(n, std, mean)
+});
+
+Deno.test("fmaf / fma equal exact rounding on 20000 random (often cancelling) triples", () => {
+  const rnd = random(12345);
+  const value = (scale: number) => (rnd() - 0.5) * 2 ** Math.floor((rnd() - 0.5) * scale);
+  let checked = 0;
+  for (let i = 0; i < 10000; i++) {
+    const a = Math.fround(value(40));
+    const b = Math.fround(value(40));
+    // c cancels most of the product half of the time
+    const c = Math.fround(i % 2 === 0 ? -a * b * (1 + (rnd() - 0.5) * 2 ** -20) : value(60));
+    assert.equal(fmaf(a, b, c), exactFma(a, b, c, 24), `fmaf(${a}, ${b}, ${c})`);
+    const x = value(60);
+    const y = value(60);
+    const z = i % 2 === 0 ? -x * y * (1 + (rnd() - 0.5) * 2 ** -45) : value(100);
+    assert.equal(fma(x, y, z), exactFma(x, y, z, 53), `fma(${x}, ${y}, ${z})`);
+    checked += 2;
+  }
+  assert.equal(checked, 20000);
+});
+
+// ---- stream behaviour and the API ----
+
+Deno.test("TorchGenerator: the first numbers of seed 0 are torch's well-known ones", () => {
+  // torch.manual_seed(0); torch.randn(4) -> tensor([1.5410, -0.2934, -2.1788, 0.5684])
+  const x = new TorchGenerator(0).randn([4]).data;
+  assert.deepEqual(Array.from(x, (v) => Math.round(v * 1e4) / 1e4), [
+    1.541,
+    -0.2934,
+    -2.1788,
+    0.5684,
+  ]);
+});
+
+Deno.test("TorchGenerator: an empty draw consumes nothing; the Box-Muller cache survives big draws", () => {
+  const g = new TorchGenerator(11);
+  assert.equal(g.randn([0]).size, 0);
+  assert.equal(g.randn([2, 0, 3]).size, 0);
+  assert.deepEqual(g.randn([3]).data, new TorchGenerator(11).randn([3]).data);
+  // randn([1]) leaves the pair's second value cached; a 16-element draw does not touch it
+  const h = new TorchGenerator(4);
+  h.randn([1]);
+  const cached = h.getState().nextDoubleNormal;
+  assert.ok(cached !== null);
+  h.randn([16]);
+  assert.equal(h.randn([1]).data[0], Math.fround(cached));
+  assert.equal(h.getState().nextDoubleNormal, null);
+});
+
+Deno.test("TorchGenerator: manualSeed clears the cache; getState/setState replays", () => {
+  const g = new TorchGenerator(8);
+  g.randn([1]); // caches a value
+  g.manualSeed(8);
+  assert.deepEqual(g.randn([5]).data, new TorchGenerator(8).randn([5]).data);
+  const saved = g.getState();
+  const a = [g.randn([3]).data, g.randn([20]).data, g.rand([2]).data];
+  const other = new TorchGenerator(1, { cpuCapability: "avx2" });
+  other.setState(saved);
+  assert.deepEqual([other.randn([3]).data, other.randn([20]).data, other.rand([2]).data], a);
+});
+
+Deno.test("TorchGenerator: seeds map to torch's initial_seed (negative ones modulo 2^64)", () => {
+  assert.equal(new TorchGenerator(-1).initialSeed, (1n << 64n) - 1n);
+  assert.equal(new TorchGenerator(-(2n ** 63n)).initialSeed, 2n ** 63n);
+  assert.equal(new TorchGenerator(2n ** 64n - 1n).initialSeed, 2n ** 64n - 1n);
+  assert.equal(new TorchGenerator(42).initialSeed, 42n);
+  assert.equal(new TorchGenerator(1).manualSeed(7n).initialSeed, 7n);
+});
+
+Deno.test("TorchGenerator: bad arguments are RangeErrors naming the argument", () => {
+  assert.throws(
+    () => new TorchGenerator(1.5),
+    /TorchGenerator: seed: got 1.5 \(expected a safe integer/,
+  );
+  assert.throws(
+    () => new TorchGenerator(2 ** 60),
+    /seed: got 1152921504606847000 \(expected a safe integer, or a bigint/,
+  );
+  assert.throws(
+    () => new TorchGenerator(2n ** 64n),
+    /seed: got 18446744073709551616 \(expected an integer in \[-2\^63, 2\^64 - 1\]\)/,
+  );
+  assert.throws(() => new TorchGenerator(-(2n ** 63n) - 1n), /expected an integer in/);
+  assert.throws(() => new TorchGenerator("3" as unknown as number), /seed: got string/);
+  assert.throws(
+    () => new TorchGenerator(0, { cpuCapability: "neon" as CpuCapability }),
+    /TorchGenerator: options.cpuCapability: got neon \(expected "avx2", "avx512" or "default"\)/,
+  );
+  const g = new TorchGenerator(0);
+  assert.throws(
+    () => g.randn([2, -1]),
+    /TorchGenerator.randn: shape\[1\]: got -1 \(expected a non-negative integer\)/,
+  );
+  assert.throws(() => g.rand([1.5]), /TorchGenerator.rand: shape\[0\]: got 1.5/);
+  assert.throws(() => g.randn(3 as unknown as number[]), /TorchGenerator.randn: shape: got 3/);
+  assert.throws(() => g.manualSeed(NaN), /TorchGenerator.manualSeed: seed: got NaN/);
+  const state = g.getState();
+  assert.throws(
+    () => g.setState({ ...state, nextDoubleNormal: "x" as unknown as number }),
+    /TorchGenerator.setState: state.nextDoubleNormal: got string/,
+  );
+  assert.throws(
+    () => g.setState({ ...state, engine: { ...state.engine, left: 9999 } }),
+    /Mt19937.setState: state.left: got 9999/,
+  );
+});
