@@ -12,10 +12,13 @@ import { CaseError } from "./harness/case.ts";
 import { loadCases } from "./harness/cases_loader.ts";
 import type { VerifyResult } from "./harness/results.ts";
 import { fmt } from "./harness/tolerance.ts";
-import { caseLine, verify } from "./harness/verify.ts";
 import { EXECUTION_PROVIDERS } from "./models/execution_provider.ts";
 import { renderHtmlReport } from "./report/html.ts";
 import { writeTextFileAtomic } from "./tensor/atomic_write.ts";
+
+// verify (and through it onnxruntime-node, which needs --allow-ffi) loads only for the
+// commands that run models, so `list` and `cases-json` need read/write access alone.
+const harness = () => import("./harness/verify.ts");
 
 /** A problem with what the user gave (bad option, unreadable file): printed without a trace. */
 class UsageError extends Error {}
@@ -44,6 +47,7 @@ program.command("verify")
       console.error(`no case matches --filter ${JSON.stringify(opts.filter)}`);
       Deno.exit(2);
     }
+    const { verify } = await harness();
     const result = await verify({
       cases,
       executionProvider: opts.ep as "cpu",
@@ -67,6 +71,7 @@ program.command("run")
     if (cases.length === 0) {
       throw new UsageError(`no case named '${name}' in ${program.opts().cases}/`);
     }
+    const { verify } = await harness();
     const result = await verify({
       cases,
       executionProvider: opts.ep as "cpu",
@@ -133,6 +138,7 @@ program.command("report")
     }
     await writeTextFileAtomic(opts.out, renderHtmlReport(result));
     console.log(`wrote ${opts.out}`);
+    const { caseLine } = await harness();
     for (const r of result.cases) console.log(caseLine(r));
   });
 

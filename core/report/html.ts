@@ -125,14 +125,14 @@ export function renderHtmlReport(result: VerifyResult): string {
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
-tr.fail td{background:#fff0f0}tr.pass td:nth-child(2){color:#176b28}.badge{font-size:12px;padding:2px 6px;border-radius:4px;color:#fff;vertical-align:middle}
+tr.fail td{background:#fff0f0}table.summary tr.pass td:nth-child(2){color:#176b28}.badge{font-size:12px;padding:2px 6px;border-radius:4px;color:#fff;vertical-align:middle}
 .badge.pass{background:#2a8a3e}.badge.fail{background:#c0392b}.badge.error{background:#8e44ad}.ref{font-size:11px;color:#666}
 .row{display:flex;gap:1.5em;align-items:flex-start}figure{margin:0}figure img{width:192px;image-rendering:pixelated;border:1px solid #ccc}
 pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.timing,.hash{color:#555;font-size:12px}
 </style></head><body>
 <h1>diffparity: ${result.passed} passed, ${result.failed} failed</h1>
 <p>Requested execution provider: <b>${escapeHtml(result.requestedProvider)}</b>. ${versions}</p>
-<table><thead><tr><th>case</th><th>status</th><th>sampler</th><th>provider</th><th>first failure</th></tr></thead><tbody>
+<table class="summary"><thead><tr><th>case</th><th>status</th><th>sampler</th><th>provider</th><th>first failure</th></tr></thead><tbody>
 ${summaryRows}
 </tbody></table>
 ${result.cases.map(caseSection).join("\n")}

@@ -67,12 +67,32 @@ Deno.test("the built JSON is CLIP's pipeline, as transformers' CLIPTokenizer set
   );
 });
 
-Deno.test("the built JSON equals the fixture's tokenizer.json (saved by transformers)", async () => {
-  const dir = "fixtures/models/tiny-sd/tokenizer";
-  const vocab = JSON.parse(await Deno.readTextFile(`${dir}/vocab.json`));
-  const merges = parseMerges(await Deno.readTextFile(`${dir}/merges.txt`));
-  const saved = JSON.parse(await Deno.readTextFile(`${dir}/tokenizer.json`));
-  assert.deepEqual(buildClipTokenizerJson(vocab, merges), saved);
+interface TokenizerJsonReference {
+  source: string;
+  tokenizer_json: Record<string, unknown> & { model: Record<string, unknown> };
+  model_vocab: { size: number };
+  model_merges: { count: number; first: string[][]; last: string[][] };
+}
+
+Deno.test("built from tiny-sd's vocab.json + merges.txt, it is the tokenizer.json transformers builds", async () => {
+  // fixtures/gen/dump_tokenizer_json.py: transformers' tokenizer.json for the same SD 1.x folder,
+  // without its vocabulary and merges (checked there to be vocab.json and merges.txt).
+  const ref: TokenizerJsonReference = JSON.parse(
+    await Deno.readTextFile("fixtures/refs/tokenizer_json/tiny-sd.json"),
+  );
+  const vocab = JSON.parse(await Deno.readTextFile(`${ref.source}/vocab.json`));
+  const merges = parseMerges(await Deno.readTextFile(`${ref.source}/merges.txt`));
+  const built = buildClipTokenizerJson(vocab, merges);
+  const { vocab: builtVocab, merges: builtMerges, ...builtModel } = built.model as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual({ ...built, model: builtModel }, ref.tokenizer_json);
+  assert.equal(Object.keys(builtVocab as object).length, ref.model_vocab.size);
+  const pairs = builtMerges as string[][];
+  assert.equal(pairs.length, ref.model_merges.count);
+  assert.deepEqual(pairs.slice(0, ref.model_merges.first.length), ref.model_merges.first);
+  assert.deepEqual(pairs.slice(-ref.model_merges.last.length), ref.model_merges.last);
 });
 
 Deno.test("a special token missing from the vocabulary is named", () => {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type LoadedModel, loadModelFolder } from "../../core/models/load_model_folder.ts";
-import { imageToTensor } from "../../core/pipelines/image.ts";
+import { imageToTensor, tensorToImage } from "../../core/pipelines/image.ts";
 import { inpaint } from "../../core/pipelines/inpaint.ts";
 import { latentShape } from "../../core/pipelines/latents.ts";
 import { keepMaskFromImage } from "../../core/pipelines/mask.ts";
@@ -17,7 +17,7 @@ import { CompVisPLMSSampler } from "../../core/schedulers/compvis_plms.ts";
 import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
 import { ldmAlphasCumprodForConfig } from "../../core/schedulers/sampler.ts";
 import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safetensors.ts";
-import type { Tensor } from "../../core/tensor/tensor.ts";
+import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { assertBitEqual } from "./_refs.ts";
 
@@ -61,7 +61,15 @@ function assertRunEqual(name: string, ref: SafetensorsFile, r: PipelineResult, r
     assertBitEqual(rec.prevSample, ref.tensor(`prev_sample.${i}`), `${name} prev_sample.${i}`);
   });
   assertBitEqual(r.latents, ref.tensor("latents"), `${name} latents`);
-  assertBitEqual(r.image!, ref.tensor("image"), `${name} image`);
+  // image_u8: NCHW uint8, diffusers' VaeImageProcessor.postprocess; tensorToImage gives HWC bytes
+  const img = tensorToImage(r.image!);
+  const u8 = ref.tensor("image_u8");
+  const [, channels, height, width] = u8.shape;
+  const chw = new Float32Array(u8.size);
+  for (let c = 0; c < channels; c++) {
+    for (let p = 0; p < height * width; p++) chw[c * height * width + p] = img.data[p * 3 + c];
+  }
+  assertBitEqual(new Tensor(chw, u8.shape), u8, `${name} image_u8`);
 }
 
 async function withModel(c: CaseMeta, run: (m: LoadedModel) => Promise<void>) {
