@@ -39,6 +39,10 @@ program.command("verify")
   .option("--filter <text>", "only cases whose name contains this")
   .addOption(epOption())
   .option("--fallback", "fall back to the CPU provider when the asked one cannot run")
+  .addOption(
+    new Option("--webgpu-layout <layout>", "WebGPU tensor layout (onnxruntime's preferredLayout)")
+      .choices(["default", "NCHW", "NHWC"] as const).default("default" as const),
+  )
   .option("--out <dir>", "report folder", "reports")
   .option("--no-hash-check", "skip the fixture sha256 check against fixtures/manifest.json")
   .action(async (opts) => {
@@ -52,6 +56,7 @@ program.command("verify")
       cases,
       executionProvider: opts.ep as "cpu",
       fallback: opts.fallback ?? false,
+      webgpuLayout: opts.webgpuLayout,
       outDir: opts.out,
       manifest: opts.hashCheck ? "fixtures/manifest.json" : null,
     });

@@ -58,6 +58,8 @@ export interface RunCaseOptions {
   executionProvider?: ExecutionProviderName;
   /** Fall back to CPU when the provider cannot run (recorded in the result). */
   fallback?: boolean;
+  /** WebGPU only: onnxruntime's preferred tensor layout (default: onnxruntime's choice). */
+  webgpuLayout?: "default" | "NCHW" | "NHWC";
   /** Intra-op threads (default 1, as the references were made). */
   intraOpNumThreads?: number;
   /** The fixture manifest to check hashes against; null skips the check. */
@@ -370,6 +372,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
         executionProvider: options.executionProvider ?? "cpu",
         fallback: options.fallback ?? false,
         intraOpNumThreads: options.intraOpNumThreads ?? 1,
+        webgpuLayout: options.webgpuLayout ?? "default",
       },
     });
     const loadMs = performance.now() - tLoad;

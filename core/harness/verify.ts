@@ -38,6 +38,8 @@ export interface VerifyOptions {
   executionProvider?: ExecutionProviderName;
   /** Fall back to CPU when the provider cannot run. */
   fallback?: boolean;
+  /** WebGPU only: onnxruntime's preferred tensor layout (default: onnxruntime's choice). */
+  webgpuLayout?: "default" | "NCHW" | "NHWC";
   /** Where results.json, index.html and junit.xml go (default "reports"); null writes nothing. */
   outDir?: string | null;
   /** The fixture manifest (default "fixtures/manifest.json"); null skips hash checks. */
@@ -130,6 +132,7 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyResult>
     const r = await runCase(c, {
       executionProvider: provider,
       fallback: options.fallback,
+      webgpuLayout: options.webgpuLayout,
       manifest: options.manifest,
       progress,
     });

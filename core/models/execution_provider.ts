@@ -206,23 +206,28 @@ export function providerAvailability(name: ExecutionProviderName): ProviderAvail
  * @example
  * ```ts
  * import { explainProviderFailure } from "./execution_provider.ts";
- * console.log(explainProviderFailure("webgpu", "Failed to get a WebGPU adapter: No supported adapters"));
+ * const ort = "/src/webgpu_context.cc:136 Initialize() adapter_ok was false. " +
+ *   "Failed to get a WebGPU adapter: No supported adapters";
+ * console.log(explainProviderFailure("webgpu", ort)); // onnxruntime could not start WebGPU (Failed to get ...
  * ```
  */
 export function explainProviderFailure(
   provider: ExecutionProviderName,
   ortMessage: string,
 ): string {
-  const firstLine = ortMessage.split("\n").map((l) => l.trim()).filter((l) => l !== "").pop() ??
+  const lastLine = ortMessage.split("\n").map((l) => l.trim()).filter((l) => l !== "").pop() ??
     ortMessage;
+  // onnxruntime's ORT_ENFORCE text: "<file>:<line> <function> <condition> was false. <message>"
+  const gist = lastLine.replace(/^\S+:\d+ .*? was false\. (?=\S)/, "");
   if (provider === "webgpu") {
-    return `onnxruntime could not start WebGPU (${firstLine}); it needs a GPU adapter: ` +
-      `on Linux a Vulkan loader (libvulkan.so.1) and a driver (a GPU's, or mesa's lavapipe ` +
-      `software driver)`;
+    return `onnxruntime could not start WebGPU (${gist}); it needs a GPU adapter: ` +
+      `on Linux a Vulkan loader (libvulkan.so.1) and a driver, a GPU's or Mesa's lavapipe ` +
+      `software driver (Debian 12: \`apt-get install -t bookworm-backports ` +
+      `mesa-vulkan-drivers libvulkan1\`, Mesa 25)`;
   }
   if (provider === "cuda") {
-    return `onnxruntime could not start CUDA (${firstLine}); it needs an NVIDIA GPU with a ` +
+    return `onnxruntime could not start CUDA (${gist}); it needs an NVIDIA GPU with a ` +
       `CUDA 12 runtime and cuDNN 9 on the library path`;
   }
-  return `onnxruntime could not create a session on '${provider}' (${firstLine})`;
+  return `onnxruntime could not create a session on '${provider}' (${gist})`;
 }

@@ -126,6 +126,13 @@ export class OnnxSession {
    * fell back to CPU shows both providers here.
    */
   placement?: Record<string, number>;
+  /**
+   * The same nodes per onnxruntime provider name and then per operator type (e.g.
+   * `{ WebGpuExecutionProvider: { Conv: 27, ... }, CPUExecutionProvider: { Gather: 29, ... } }`),
+   * so that a check can tell shape arithmetic kept on CPU from compute that fell back to it;
+   * filled with `placement`.
+   */
+  placementOps?: Record<string, Record<string, number>>;
   /** Called after every run with its milliseconds (for harness timing). */
   onRun?: (ms: number) => void;
 
@@ -311,6 +318,7 @@ export class OnnxSession {
     try {
       await this.#session.endProfiling();
       const counts: Record<string, number> = {};
+      const ops: Record<string, Record<string, number>> = {};
       for await (const entry of Deno.readDir(dir)) {
         if (!entry.isFile || !entry.name.endsWith(".json")) continue;
         const events = JSON.parse(await Deno.readTextFile(join(dir, entry.name)));
@@ -320,9 +328,13 @@ export class OnnxSession {
           if (e?.cat !== "Node" || typeof provider !== "string" || seen.has(e.name)) continue;
           seen.add(e.name);
           counts[provider] = (counts[provider] ?? 0) + 1;
+          const op = typeof e.args.op_name === "string" ? e.args.op_name : "(unknown)";
+          const perOp = ops[provider] ??= {};
+          perOp[op] = (perOp[op] ?? 0) + 1;
         }
       }
       this.placement = counts;
+      this.placementOps = ops;
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

@@ -39,6 +39,13 @@ export interface SessionSettings {
    * Writes a temporary profile file (needs write permission to the temp folder).
    */
   checkPlacement: boolean;
+  /**
+   * WebGPU only: the tensor layout onnxruntime's WebGPU kernels use (its `preferredLayout`).
+   * "default" leaves onnxruntime's choice (NHWC in onnxruntime-node 1.30.0, whose NHWC Conv
+   * reads wrong channels when the input channel count is a multiple of 3 but not of 4);
+   * "NCHW" avoids that bug.
+   */
+  webgpuLayout: "default" | "NCHW" | "NHWC";
 }
 
 /**
@@ -59,6 +66,7 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
   executionMode: "sequential",
   logSeverityLevel: 3,
   checkPlacement: false,
+  webgpuLayout: "default",
 });
 
 /**
@@ -96,6 +104,7 @@ const CHOICES = {
   graphOptimizationLevel: ["disabled", "basic", "extended", "all"],
   executionMode: ["sequential", "parallel"],
   logSeverityLevel: [0, 1, 2, 3, 4],
+  webgpuLayout: ["default", "NCHW", "NHWC"],
 } as const;
 
 /**
@@ -160,8 +169,12 @@ export function toOrtSessionOptions(
   provider: ExecutionProviderName,
   profilePrefix?: string,
 ): ort.InferenceSession.SessionOptions {
+  const ep: ort.InferenceSession.ExecutionProviderConfig =
+    provider === "webgpu" && settings.webgpuLayout !== "default"
+      ? { name: "webgpu", preferredLayout: settings.webgpuLayout }
+      : provider;
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: [provider],
+    executionProviders: [ep],
     intraOpNumThreads: settings.intraOpNumThreads,
     interOpNumThreads: settings.interOpNumThreads,
     graphOptimizationLevel: settings.graphOptimizationLevel,

@@ -12,7 +12,7 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
-import type { BetaSchedule, SchedulerConfig } from "./config.ts";
+import type { BetaSchedule, SchedulerConfig, TimestepSpacing } from "./config.ts";
 
 /**
  * Rounds a double to the nearest float32 (ties to even): one float32 operation's rounding.
@@ -421,6 +421,32 @@ export function linspaceTimesteps(numTrainTimesteps: number, numInferenceSteps: 
 }
 
 /**
+ * The timesteps of DDIM's and DDPM's `set_timesteps` (descending) for a `timestep_spacing`:
+ * {@link linspaceTimesteps}, {@link leadingTimesteps} (with `steps_offset`) or
+ * {@link trailingTimesteps}.
+ *
+ * @throws {RangeError} when `numInferenceSteps` is not a positive integer or exceeds
+ * `numTrainTimesteps`.
+ * @example
+ * ```ts
+ * import { spacedTimesteps } from "./common.ts";
+ * spacedTimesteps(1000, 4, "leading", 1); // [751, 501, 251, 1]
+ * ```
+ */
+export function spacedTimesteps(
+  numTrainTimesteps: number,
+  numInferenceSteps: number,
+  spacing: TimestepSpacing,
+  stepsOffset: number,
+): number[] {
+  if (spacing === "linspace") return linspaceTimesteps(numTrainTimesteps, numInferenceSteps);
+  if (spacing === "leading") {
+    return leadingTimesteps(numTrainTimesteps, numInferenceSteps, stepsOffset);
+  }
+  return trailingTimesteps(numTrainTimesteps, numInferenceSteps);
+}
+
+/**
  * torch's `clamp(-range, range)` of the predicted x0 (`clip_sample`), in float32.
  *
  * @example
@@ -495,6 +521,43 @@ export function thresholdSample(sample: Tensor, ratio: number, sampleMaxValue: n
     for (let i = 0; i < row; i++) out[b * row + i] = clampF32(x[i], -s, s) / s;
   }
   return new Tensor(out, sample.shape);
+}
+
+/**
+ * The options of the predicted-x0 clipping of DDIM's and DDPM's `step`.
+ *
+ * @example
+ * ```ts
+ * import type { ClipConfig } from "./common.ts";
+ * const c: ClipConfig = { thresholding: false, dynamicThresholdingRatio: 0.995,
+ *   sampleMaxValue: 1, clipSample: true, clipSampleRange: 1 };
+ * ```
+ */
+export type ClipConfig = Pick<
+  SchedulerConfig,
+  "thresholding" | "dynamicThresholdingRatio" | "sampleMaxValue" | "clipSample" | "clipSampleRange"
+>;
+
+/**
+ * "Clip or threshold predicted x_0", a step of diffusers' `DDIMScheduler.step` and
+ * `DDPMScheduler.step`: {@link thresholdSample} with `thresholding`, else {@link clipSample}
+ * with `clip_sample`, else x0 itself.
+ *
+ * @example
+ * ```ts
+ * import { clipOrThreshold } from "./common.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const x0 = new Tensor(new Float32Array([-3, 0.5, 2]), [3]);
+ * clipOrThreshold(x0, { thresholding: false, dynamicThresholdingRatio: 0.995,
+ *   sampleMaxValue: 1, clipSample: true, clipSampleRange: 1 }).data; // [-1, 0.5, 1]
+ * ```
+ */
+export function clipOrThreshold(predOriginal: Tensor, config: ClipConfig): Tensor {
+  if (config.thresholding) {
+    return thresholdSample(predOriginal, config.dynamicThresholdingRatio, config.sampleMaxValue);
+  }
+  if (config.clipSample) return clipSample(predOriginal, config.clipSampleRange);
+  return predOriginal;
 }
 
 /**
@@ -636,6 +699,31 @@ export function epsilonFromOriginal(
 }
 
 /**
+ * DDIM's deterministic update, formula (12) of arXiv 2010.02502 (diffusers'
+ * `DDIMScheduler.step` steps 6-7, CompVis' and labml's `get_x_prev_and_pred_x0`):
+ * `sqrt(a_prev) * x0 + direction * eps` in float32, given `sqrt(a_prev)` and the direction
+ * coefficient `sqrt(1 - a_prev - sigma^2)`.
+ *
+ * @example
+ * ```ts
+ * import { ddimPrevSample } from "./common.ts";
+ * ddimPrevSample(new Float32Array([2]), new Float32Array([1]), 0.5, 0.25); // [1.25]
+ * ```
+ */
+export function ddimPrevSample(
+  predOriginal: Float32Array,
+  epsilon: Float32Array,
+  sqrtAlphaProdPrev: number,
+  directionCoeff: number,
+): Float32Array {
+  const out = new Float32Array(predOriginal.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = f32(sqrtAlphaProdPrev * predOriginal[i]) + f32(directionCoeff * epsilon[i]);
+  }
+  return out;
+}
+
+/**
  * diffusers' `DDPMScheduler.add_noise` (shared by DDIM, PNDM, ...), float32:
  * `sqrt(a[t]) * x0 + sqrt(1 - a[t]) * noise`. `timesteps` is one timestep for the whole
  * batch, or one per batch item (as diffusers broadcasts `alphas_cumprod[timesteps]` over
@@ -658,6 +746,37 @@ export function addNoiseF32(
   noise: Tensor,
   timesteps: number | readonly number[],
 ): Tensor {
+  return noisePerBatchItem(original, noise, timesteps, (t) => {
+    const a = alphaAt(alphasCumprod, t, "add_noise");
+    const sqrtA = sqrtF32(a);
+    const sqrtB = sqrtF32(f32(1 - a));
+    return (x0, n) => f32(sqrtA * x0) + f32(sqrtB * n);
+  });
+}
+
+/**
+ * The frame of diffusers' `add_noise` methods: checks that `original` and `noise` have one
+ * shape and that `timesteps` is one timestep for the whole batch or one per batch item
+ * (diffusers broadcasts the per-timestep coefficient over dimension 0), then writes each batch
+ * item's elements as `mixFor(its timestep)(x0, noise)`, rounded to float32.
+ *
+ * @throws {RangeError} on mismatched shapes or a timestep count that is neither 1 nor the
+ * batch size (and whatever `mixFor` throws).
+ * @example
+ * ```ts
+ * import { noisePerBatchItem } from "./common.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const x0 = new Tensor(new Float32Array([1, 1]), [2, 1]);
+ * const noise = new Tensor(new Float32Array([1, 1]), [2, 1]);
+ * noisePerBatchItem(x0, noise, [1, 2], (t) => (x, n) => x + t * n).data; // [2, 3]
+ * ```
+ */
+export function noisePerBatchItem(
+  original: Tensor,
+  noise: Tensor,
+  timesteps: number | readonly number[],
+  mixFor: (t: number) => (x0: number, noise: number) => number,
+): Tensor {
   const who = "add_noise";
   assertSameShape(original, noise, "original_samples", "noise", who);
   const ts = typeof timesteps === "number" ? [timesteps] : timesteps;
@@ -670,12 +789,8 @@ export function addNoiseF32(
   const per = batch === 0 ? 0 : original.size / batch;
   const out = new Float32Array(original.size);
   for (let b = 0; b < batch; b++) {
-    const a = alphaAt(alphasCumprod, ts[ts.length === 1 ? 0 : b], who);
-    const sqrtA = sqrtF32(a);
-    const sqrtB = sqrtF32(f32(1 - a));
-    for (let i = b * per; i < (b + 1) * per; i++) {
-      out[i] = f32(sqrtA * original.data[i]) + f32(sqrtB * noise.data[i]);
-    }
+    const mix = mixFor(ts[ts.length === 1 ? 0 : b]);
+    for (let i = b * per; i < (b + 1) * per; i++) out[i] = mix(original.data[i], noise.data[i]);
   }
   return new Tensor(out, original.shape);
 }

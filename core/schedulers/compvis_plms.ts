@@ -9,14 +9,13 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape, f32, sqrtF32 } from "./common.ts";
+import { assertSameShape, ddimPrevSample, f32, sqrtF32 } from "./common.ts";
 import {
   type DdimDiscretize,
-  ddimTimesteps,
+  ddimSchedule,
+  LoopSampler,
   type NoiseModel,
-  runSampler,
   type SamplerStep,
-  type StepSampler,
 } from "./sampler.ts";
 
 /**
@@ -49,7 +48,7 @@ export interface CompVisPLMSOptions {
  * const out = await runSampler(sampler, model, new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]));
  * ```
  */
-export class CompVisPLMSSampler implements StepSampler {
+export class CompVisPLMSSampler extends LoopSampler {
   /** The DDIM timesteps, ascending, as `self.ddim_timesteps`. */
   readonly ddimTimesteps: readonly number[];
   /** `alphas_cumprod` at the DDIM timesteps (`ddim_alphas`, float32). */
@@ -59,7 +58,6 @@ export class CompVisPLMSSampler implements StepSampler {
   /** `np.sqrt(1. - ddim_alphas)` (float32). */
   readonly ddimSqrtOneMinusAlphas: Float32Array;
   #oldEps: Float32Array[] = [];
-  #done = 0;
 
   /**
    * @param alphasCumprod the model's float32 `alphas_cumprod` (see `ldmAlphasCumprod`)
@@ -69,32 +67,24 @@ export class CompVisPLMSSampler implements StepSampler {
    * fails there with an IndexError, e.g. S = 3 for 1000 training steps gives timestep 1000).
    */
   constructor(alphasCumprod: Float32Array, steps: number, options: CompVisPLMSOptions = {}) {
-    const n = alphasCumprod.length;
-    const ts = ddimTimesteps(options.discretize ?? "uniform", steps, n);
-    const bad = ts.find((t) => t >= n);
-    if (bad !== undefined) {
-      throw new RangeError(
-        `CompVisPLMSSampler: ${steps} steps give DDIM timestep ${bad}, outside the ${n} ` +
-          `training timesteps (make_ddim_timesteps adds 1 to range(0, ${n}, ${
-            Math.floor(n / steps)
-          }))`,
-      );
-    }
-    this.ddimTimesteps = Object.freeze(ts);
-    // make_ddim_sampling_parameters with eta = 0 (sigmas are all 0)
-    this.ddimAlphas = Float32Array.from(ts, (t) => alphasCumprod[t]);
-    this.ddimAlphasPrev = Float32Array.from(ts, (_, i) => alphasCumprod[i === 0 ? 0 : ts[i - 1]]);
-    this.ddimSqrtOneMinusAlphas = this.ddimAlphas.map((a) => sqrtF32(f32(1 - a)));
+    super();
+    // make_schedule: make_ddim_timesteps, then make_ddim_sampling_parameters with eta = 0
+    // (sigmas are all 0)
+    const schedule = ddimSchedule(
+      alphasCumprod,
+      steps,
+      options.discretize ?? "uniform",
+      "CompVisPLMSSampler",
+    );
+    this.ddimTimesteps = schedule.timesteps;
+    this.ddimAlphas = schedule.alphas;
+    this.ddimAlphasPrev = schedule.alphasPrev;
+    this.ddimSqrtOneMinusAlphas = schedule.sqrtOneMinusAlphas;
   }
 
   /** The timesteps in the order they are visited (`np.flip(ddim_timesteps)`). */
   get timesteps(): readonly number[] {
     return [...this.ddimTimesteps].reverse();
-  }
-
-  /** Number of steps taken. */
-  get stepsDone(): number {
-    return this.#done;
   }
 
   /**
@@ -108,9 +98,9 @@ export class CompVisPLMSSampler implements StepSampler {
    * s.reset();
    * ```
    */
-  reset(): void {
+  override reset(): void {
+    super.reset();
     this.#oldEps = [];
-    this.#done = 0;
   }
 
   /**
@@ -133,11 +123,10 @@ export class CompVisPLMSSampler implements StepSampler {
     const aPrev = this.ddimAlphasPrev[index];
     const sq1m = this.ddimSqrtOneMinusAlphas[index];
     const dirCoeff = sqrtF32(f32(1 - aPrev)); // (1. - a_prev - sigma_t**2).sqrt(), sigma_t = 0
-    const sqrtAPrev = sqrtF32(aPrev);
     const e = eps.data;
     const predX0 = x.data.map((v, i) => f32(v - f32(sq1m * e[i])) / sqrtAt);
     // x_prev = a_prev.sqrt() * pred_x0 + dir_xt + noise, with noise = 0 * randn
-    const xPrev = predX0.map((p, i) => f32(sqrtAPrev * p) + f32(dirCoeff * e[i]));
+    const xPrev = ddimPrevSample(predX0, e, sqrtF32(aPrev), dirCoeff);
     return { xPrev: new Tensor(xPrev, x.shape), predX0: new Tensor(predX0, x.shape) };
   }
 
@@ -159,15 +148,8 @@ export class CompVisPLMSSampler implements StepSampler {
    * ```
    */
   async step(model: NoiseModel, x: Tensor): Promise<SamplerStep> {
+    const { i, index, t } = this.nextStep("CompVisPLMSSampler.step");
     const timeRange = this.timesteps;
-    const i = this.#done;
-    if (i >= timeRange.length) {
-      throw new RangeError(
-        `CompVisPLMSSampler.step: all ${timeRange.length} steps are done; call reset() to start over`,
-      );
-    }
-    const index = timeRange.length - i - 1;
-    const t = timeRange[i];
     const tNext = timeRange[Math.min(i + 1, timeRange.length - 1)];
     const eps = await model(x, t);
     assertSameShape(eps, x, "model output", "x", "CompVisPLMSSampler.step");
@@ -199,28 +181,7 @@ export class CompVisPLMSSampler implements StepSampler {
     const { xPrev, predX0 } = this.xPrevAndPredX0(x, epsUsed, index);
     old.push(e.slice());
     if (old.length >= 4) old.shift();
-    this.#done = i + 1;
+    this.stepDone(i);
     return { index: i, t, x, eps, epsUsed, predX0, xPrev, extraCalls };
-  }
-
-  /**
-   * The whole loop (the original's `sample`): from the current step to the end, starting from
-   * `x` (x_T, or the sample of the first non-skipped step); `onStep` sees every step's record.
-   *
-   * @example
-   * ```ts
-   * import { CompVisPLMSSampler } from "./compvis_plms.ts";
-   * import { ldmAlphasCumprod } from "./sampler.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const sampler = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
-   * const x0 = await sampler.sample((x) => Promise.resolve(x), Tensor.zeros([1, 4, 8, 8]));
-   * ```
-   */
-  sample(
-    model: NoiseModel,
-    x: Tensor,
-    onStep?: (step: SamplerStep) => void | Promise<void>,
-  ): Promise<Tensor> {
-    return runSampler(this, model, x, onStep);
   }
 }

@@ -79,6 +79,24 @@ export interface SchedulerConfig {
   interpolationType: InterpolationType;
 }
 
+/**
+ * The options every scheduler has, those that make its betas (`num_train_timesteps`,
+ * `beta_start`, `beta_end`, `beta_schedule`, `trained_betas`): the first keys of each class's
+ * config type.
+ *
+ * @example
+ * ```ts
+ * import type { BetaOption, SchedulerConfig } from "./config.ts";
+ * type MyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
+ * ```
+ */
+export type BetaOption =
+  | "numTrainTimesteps"
+  | "betaStart"
+  | "betaEnd"
+  | "betaSchedule"
+  | "trainedBetas";
+
 /** The JSON value kinds a config field may hold. */
 export type FieldKind = "int" | "float" | "boolean" | "enum" | "floatArray" | "string";
 
@@ -159,6 +177,37 @@ export interface SchedulerSpec<C extends object> {
   readonly defaults: Readonly<C>;
   /** Descriptions of options that {@link CONFIG_FIELDS} lacks (or overrides for this class). */
   readonly fields?: { readonly [K in keyof C]?: ConfigField };
+}
+
+/** diffusers' defaults of the {@link BetaOption}s, the same in every scheduler's `__init__`. */
+const BETA_DEFAULTS: Readonly<Pick<SchedulerConfig, BetaOption>> = Object.freeze({
+  numTrainTimesteps: 1000,
+  betaStart: 0.0001,
+  betaEnd: 0.02,
+  betaSchedule: "linear",
+  trainedBetas: null,
+});
+
+/**
+ * A scheduler class's {@link SchedulerSpec}: its `defaults` are the {@link BetaOption}s with
+ * diffusers' defaults (1000 training steps of the `linear` schedule from 0.0001 to 0.02, the
+ * same and first in every scheduler's `__init__`) followed by `defaults`, frozen.
+ *
+ * @example
+ * ```ts
+ * import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+ * type MyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
+ * const spec = schedulerSpec<MyConfig>("MyScheduler", { stepsOffset: 0 });
+ * Object.keys(spec.defaults); // ["numTrainTimesteps", "betaStart", "betaEnd", "betaSchedule", "trainedBetas", "stepsOffset"]
+ * ```
+ */
+export function schedulerSpec<C extends Pick<SchedulerConfig, BetaOption>>(
+  className: string,
+  defaults: Omit<C, BetaOption>,
+  fields?: SchedulerSpec<C>["fields"],
+): SchedulerSpec<C> {
+  const all = Object.freeze({ ...BETA_DEFAULTS, ...defaults } as C);
+  return fields === undefined ? { className, defaults: all } : { className, defaults: all, fields };
 }
 
 /**

@@ -7,46 +7,35 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
+import { AlphaScheduler } from "./alpha_scheduler.ts";
+import { fromDiffusersConfig } from "./scheduler_base.ts";
 import {
-  addNoiseF32,
   alphaAt,
   assertSameShape,
   clampF32,
-  clipSample,
+  type ClipConfig,
+  clipOrThreshold,
   f32,
-  leadingTimesteps,
-  linspaceTimesteps,
-  noiseSchedule,
   predictOriginalAndEpsilon,
+  spacedTimesteps,
   sqrtF32,
-  thresholdSample,
-  trailingTimesteps,
 } from "./common.ts";
 import {
+  type BetaOption,
   type ConfigOrigin,
-  parseSchedulerConfig,
-  resolveSchedulerConfig,
   type SchedulerConfig,
-  type SchedulerSpec,
-  toDiffusersConfig,
+  schedulerSpec,
 } from "./config.ts";
+import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 /** The options of `DDPMScheduler`, as its diffusers `__init__`. */
 export type DDPMConfig = Pick<
   SchedulerConfig,
-  | "numTrainTimesteps"
-  | "betaStart"
-  | "betaEnd"
-  | "betaSchedule"
-  | "trainedBetas"
+  | BetaOption
+  | keyof ClipConfig
   | "varianceType"
-  | "clipSample"
   | "predictionType"
-  | "thresholding"
-  | "dynamicThresholdingRatio"
-  | "clipSampleRange"
-  | "sampleMaxValue"
   | "timestepSpacing"
   | "stepsOffset"
   | "rescaleBetasZeroSnr"
@@ -61,26 +50,18 @@ export type DDPMConfig = Pick<
  * DDPM_SPEC.defaults.varianceType; // "fixed_small"
  * ```
  */
-export const DDPM_SPEC: SchedulerSpec<DDPMConfig> = {
-  className: "DDPMScheduler",
-  defaults: Object.freeze({
-    numTrainTimesteps: 1000,
-    betaStart: 0.0001,
-    betaEnd: 0.02,
-    betaSchedule: "linear",
-    trainedBetas: null,
-    varianceType: "fixed_small",
-    clipSample: true,
-    predictionType: "epsilon",
-    thresholding: false,
-    dynamicThresholdingRatio: 0.995,
-    clipSampleRange: 1.0,
-    sampleMaxValue: 1.0,
-    timestepSpacing: "leading",
-    stepsOffset: 0,
-    rescaleBetasZeroSnr: false,
-  }),
-};
+export const DDPM_SPEC = schedulerSpec<DDPMConfig>("DDPMScheduler", {
+  varianceType: "fixed_small",
+  clipSample: true,
+  predictionType: "epsilon",
+  thresholding: false,
+  dynamicThresholdingRatio: 0.995,
+  clipSampleRange: 1.0,
+  sampleMaxValue: 1.0,
+  timestepSpacing: "leading",
+  stepsOffset: 0,
+  rescaleBetasZeroSnr: false,
+});
 
 /** Custom timesteps for {@link DDPMScheduler.setTimesteps}, as diffusers' `timesteps=[...]`. */
 export interface CustomTimesteps {
@@ -109,49 +90,25 @@ const MIN_VARIANCE = f32(1e-20);
  * }
  * ```
  */
-export class DDPMScheduler implements Scheduler {
+export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec: SchedulerSpec<DDPMConfig> = DDPM_SPEC;
-  /** diffusers' `order`: model evaluations per step. */
-  readonly order = 1;
-  /** The complete configuration (frozen). */
-  readonly config: Readonly<DDPMConfig>;
-  /** Where the config came from: class name/version in the JSON, kept extra keys, warnings. */
-  readonly configOrigin: ConfigOrigin;
-  /** float32 betas. */
-  readonly betas: Float32Array;
-  /** float32 `1 - betas`. */
-  readonly alphas: Float32Array;
-  /** float32 cumulative product of `alphas`, bit-exact with diffusers' `alphas_cumprod`. */
-  readonly alphasCumprod: Float32Array;
-  /** Standard deviation of the initial noise. */
-  readonly initNoiseSigma = 1.0;
-  /** `null` until `setTimesteps(n)`. */
-  numInferenceSteps: number | null = null;
+  static readonly spec = DDPM_SPEC;
   /** True after `setTimesteps({ timesteps })`. */
   customTimesteps = false;
-  #timesteps: number[];
 
   /**
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by {@link DDPMScheduler.fromConfig}
+   * @param origin set by `DDPMScheduler.fromConfig`
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    */
   constructor(config: Partial<DDPMConfig> = {}, origin?: ConfigOrigin) {
-    this.config = Object.freeze(resolveSchedulerConfig(DDPM_SPEC, config));
-    this.configOrigin = origin ?? { extra: {}, warnings: [] };
-    const schedule = noiseSchedule(this.config);
-    this.betas = schedule.betas;
-    this.alphas = schedule.alphas;
-    this.alphasCumprod = schedule.alphasCumprod;
-    this.#timesteps = [];
-    for (let t = this.config.numTrainTimesteps - 1; t >= 0; t--) this.#timesteps.push(t);
+    super(DDPM_SPEC, config, origin);
+    for (let t = this.config.numTrainTimesteps - 1; t >= 0; t--) this.timestepList.push(t);
   }
 
   /**
-   * A scheduler from a diffusers `scheduler_config.json` object (snake_case keys).
+   * A scheduler from a diffusers `scheduler_config.json` object ({@link fromDiffusersConfig}).
    *
-   * @throws {SchedulerConfigError} on a wrong type or an unknown enum value.
    * @example
    * ```ts
    * import { DDPMScheduler } from "./ddpm.ts";
@@ -159,31 +116,7 @@ export class DDPMScheduler implements Scheduler {
    * ```
    */
   static fromConfig(json: unknown, source?: string): DDPMScheduler {
-    const parsed = parseSchedulerConfig(json, DDPM_SPEC, source);
-    return new DDPMScheduler(parsed.config, parsed);
-  }
-
-  /** Warnings from reading the config. */
-  get configWarnings(): readonly string[] {
-    return this.configOrigin.warnings;
-  }
-
-  /**
-   * The config as diffusers' `scheduler.config` JSON.
-   *
-   * @example
-   * ```ts
-   * import { DDPMScheduler } from "./ddpm.ts";
-   * new DDPMScheduler().toDiffusersConfig().variance_type; // "fixed_small"
-   * ```
-   */
-  toDiffusersConfig(): Record<string, unknown> {
-    return toDiffusersConfig(DDPM_SPEC, this.config, this.configOrigin);
-  }
-
-  /** The timesteps of the current schedule, descending (all training steps before `setTimesteps`). */
-  get timesteps(): number[] {
-    return [...this.#timesteps];
+    return fromDiffusersConfig(DDPMScheduler, json, source);
   }
 
   /**
@@ -224,35 +157,14 @@ export class DDPMScheduler implements Scheduler {
             `got ${ts[0]}`,
         );
       }
-      this.#timesteps = [...ts];
+      this.timestepList = [...ts];
       this.customTimesteps = true;
       return;
     }
     const n = stepsOrTimesteps;
-    if (timestepSpacing === "linspace") {
-      this.#timesteps = linspaceTimesteps(numTrainTimesteps, n);
-    } else if (timestepSpacing === "leading") {
-      this.#timesteps = leadingTimesteps(numTrainTimesteps, n, stepsOffset);
-    } else {
-      this.#timesteps = trailingTimesteps(numTrainTimesteps, n);
-    }
+    this.timestepList = spacedTimesteps(numTrainTimesteps, n, timestepSpacing, stepsOffset);
     this.numInferenceSteps = n;
     this.customTimesteps = false;
-  }
-
-  /**
-   * Identity.
-   *
-   * @example
-   * ```ts
-   * import { DDPMScheduler } from "./ddpm.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const x = Tensor.zeros([1]);
-   * new DDPMScheduler().scaleModelInput(x, 0) === x; // true
-   * ```
-   */
-  scaleModelInput(sample: Tensor, _t?: number): Tensor {
-    return sample;
   }
 
   /**
@@ -270,16 +182,16 @@ export class DDPMScheduler implements Scheduler {
    */
   previousTimestep(t: number): number {
     if (this.customTimesteps || this.numInferenceSteps) {
-      const index = this.#timesteps.indexOf(t);
+      const index = this.timestepList.indexOf(t);
       if (index < 0) {
         throw new RangeError(
           `DDPMScheduler: timestep ${t} is not in the current timesteps ` +
-            `[${this.#timesteps.slice(0, 8).join(", ")}${
-              this.#timesteps.length > 8 ? ", ..." : ""
+            `[${this.timestepList.slice(0, 8).join(", ")}${
+              this.timestepList.length > 8 ? ", ..." : ""
             }]`,
         );
       }
-      return index === this.#timesteps.length - 1 ? -1 : this.#timesteps[index + 1];
+      return index === this.timestepList.length - 1 ? -1 : this.timestepList[index + 1];
     }
     return t - 1;
   }
@@ -301,7 +213,7 @@ export class DDPMScheduler implements Scheduler {
     const who = "DDPMScheduler.getVariance";
     const prevT = this.previousTimestep(t);
     const alphaProdT = alphaAt(this.alphasCumprod, t, who);
-    const alphaProdTPrev = prevT >= 0 ? alphaAt(this.alphasCumprod, prevT, who) : 1.0;
+    const alphaProdTPrev = this.alphaProd(prevT, 1.0, who);
     const currentBetaT = f32(1 - f32(alphaProdT / alphaProdTPrev));
     let variance = f32(f32(f32(1 - alphaProdTPrev) / f32(1 - alphaProdT)) * currentBetaT);
     variance = clampF32(variance, MIN_VARIANCE, Infinity);
@@ -412,30 +324,21 @@ export class DDPMScheduler implements Scheduler {
 
     // 1. alphas, betas
     const alphaProdT = alphaAt(this.alphasCumprod, t, who);
-    const alphaProdTPrev = prevT >= 0 ? alphaAt(this.alphasCumprod, prevT, who) : 1.0;
+    const alphaProdTPrev = this.alphaProd(prevT, 1.0, who);
     const betaProdT = f32(1 - alphaProdT);
     const betaProdTPrev = f32(1 - alphaProdTPrev);
     const currentAlphaT = f32(alphaProdT / alphaProdTPrev);
     const currentBetaT = f32(1 - currentAlphaT);
 
     // 2. predicted x0, formula (15)
-    let predOriginalSample = predictOriginalAndEpsilon(
+    const predicted = predictOriginalAndEpsilon(
       this.config.predictionType,
       output,
       sample,
       alphaProdT,
-    ).predOriginalSample;
-
+    );
     // 3. clip or threshold x0
-    if (this.config.thresholding) {
-      predOriginalSample = thresholdSample(
-        predOriginalSample,
-        this.config.dynamicThresholdingRatio,
-        this.config.sampleMaxValue,
-      );
-    } else if (this.config.clipSample) {
-      predOriginalSample = clipSample(predOriginalSample, this.config.clipSampleRange);
-    }
+    const predOriginalSample = clipOrThreshold(predicted.predOriginalSample, this.config);
 
     // 4. coefficients of x0 and x_t, formula (7)
     const x0Coeff = f32(f32(sqrtF32(alphaProdTPrev) * currentBetaT) / betaProdT);
@@ -451,7 +354,7 @@ export class DDPMScheduler implements Scheduler {
 
     // 6. add noise
     if (t > 0) {
-      const noise = this.#noise(output, opts, who).data;
+      const noise = stepNoise(output, opts, who, "a step at t > 0").data;
       const variance = this.getVariance(t, predictedVariance);
       const vt = this.config.varianceType;
       if (typeof variance === "number") {
@@ -469,39 +372,6 @@ export class DDPMScheduler implements Scheduler {
       }
     }
     return { prevSample: new Tensor(prev, sample.shape), predOriginalSample };
-  }
-
-  #noise(output: Tensor, opts: StepOptions, who: string): Tensor {
-    if (opts.varianceNoise !== undefined && opts.generator !== undefined) {
-      throw new Error(
-        `${who}: cannot pass both generator and varianceNoise; leave one of them undefined`,
-      );
-    }
-    if (opts.varianceNoise !== undefined) {
-      assertSameShape(opts.varianceNoise, output, "variance_noise", "model_output", who);
-      return opts.varianceNoise;
-    }
-    if (opts.generator === undefined) {
-      throw new Error(
-        `${who}: a step at t > 0 needs a generator or varianceNoise (no global RNG here)`,
-      );
-    }
-    return opts.generator.randn(output.shape);
-  }
-
-  /**
-   * Forward diffusion `sqrt(a_t) * x0 + sqrt(1 - a_t) * noise` (diffusers' `add_noise`);
-   * `t` is one timestep or one per batch item.
-   *
-   * @example
-   * ```ts
-   * import { DDPMScheduler } from "./ddpm.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * new DDPMScheduler().addNoise(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), [10, 500]);
-   * ```
-   */
-  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    return addNoiseF32(this.alphasCumprod, original, noise, t);
   }
 }
 

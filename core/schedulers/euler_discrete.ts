@@ -11,28 +11,17 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape, f32, noiseSchedule, sqrtF32, torchLinspaceF32 } from "./common.ts";
+import { assertSameShape, f32, sqrtF32, torchLinspaceF32 } from "./common.ts";
 import {
+  type BetaOption,
   type ConfigOrigin,
-  parseSchedulerConfig,
-  resolveSchedulerConfig,
   type SchedulerConfig,
-  type SchedulerSpec,
-  toDiffusersConfig,
+  schedulerSpec,
 } from "./config.ts";
-import {
-  addNoiseBySigma,
-  checkSigmaSpacing,
-  exponentialSigmas,
-  indexForTimestep,
-  initNoiseSigmaOf,
-  karrasSigmas,
-  npInterp,
-  npLogF32,
-  sigmaSchedulerTimesteps,
-  sigmasFromAlphasCumprod,
-  sigmaToT,
-} from "./interp.ts";
+import { npInterp, npLogF32, sigmasFromAlphasCumprod } from "./interp.ts";
+import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions, SigmaScheduler } from "./sigma_scheduler.ts";
+import { fromDiffusersConfig } from "./scheduler_base.ts";
+import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 /**
@@ -58,11 +47,7 @@ export type FinalSigmasType = "zero" | "sigma_min";
 export type EulerDiscreteConfig =
   & Pick<
     SchedulerConfig,
-    | "numTrainTimesteps"
-    | "betaStart"
-    | "betaEnd"
-    | "betaSchedule"
-    | "trainedBetas"
+    | BetaOption
     | "predictionType"
     | "interpolationType"
     | "useKarrasSigmas"
@@ -71,11 +56,8 @@ export type EulerDiscreteConfig =
     | "stepsOffset"
     | "rescaleBetasZeroSnr"
   >
+  & ExtraSigmaOptions
   & {
-    /** Exponential sigma spacing (k-diffusion's `get_sigmas_exponential`). */
-    useExponentialSigmas: boolean;
-    /** Beta-distribution sigma spacing (arXiv 2407.12173); not supported here (needs scipy.stats). */
-    useBetaSigmas: boolean;
     /** Smallest sigma of the Karras / exponential schedules; `null`: the table's. */
     sigmaMin: number | null;
     /** Largest sigma of the Karras / exponential schedules; `null`: the table's. */
@@ -94,35 +76,25 @@ export type EulerDiscreteConfig =
  * EULER_DISCRETE_SPEC.defaults.timestepSpacing; // "linspace"
  * ```
  */
-export const EULER_DISCRETE_SPEC: SchedulerSpec<EulerDiscreteConfig> = {
-  className: "EulerDiscreteScheduler",
-  defaults: Object.freeze({
-    numTrainTimesteps: 1000,
-    betaStart: 0.0001,
-    betaEnd: 0.02,
-    betaSchedule: "linear",
-    trainedBetas: null,
-    predictionType: "epsilon",
-    interpolationType: "linear",
-    useKarrasSigmas: false,
-    useExponentialSigmas: false,
-    useBetaSigmas: false,
-    sigmaMin: null,
-    sigmaMax: null,
-    timestepSpacing: "linspace",
-    timestepType: "discrete",
-    stepsOffset: 0,
-    rescaleBetasZeroSnr: false,
-    finalSigmasType: "zero",
-  }),
-  fields: {
-    useExponentialSigmas: { key: "use_exponential_sigmas", kind: "boolean" },
-    useBetaSigmas: { key: "use_beta_sigmas", kind: "boolean" },
-    sigmaMin: { key: "sigma_min", kind: "float", nullable: true },
-    sigmaMax: { key: "sigma_max", kind: "float", nullable: true },
-    finalSigmasType: { key: "final_sigmas_type", kind: "enum", values: ["zero", "sigma_min"] },
-  },
-};
+export const EULER_DISCRETE_SPEC = schedulerSpec<EulerDiscreteConfig>("EulerDiscreteScheduler", {
+  predictionType: "epsilon",
+  interpolationType: "linear",
+  useKarrasSigmas: false,
+  useExponentialSigmas: false,
+  useBetaSigmas: false,
+  sigmaMin: null,
+  sigmaMax: null,
+  timestepSpacing: "linspace",
+  timestepType: "discrete",
+  stepsOffset: 0,
+  rescaleBetasZeroSnr: false,
+  finalSigmasType: "zero",
+}, {
+  ...EXTRA_SIGMA_FIELDS,
+  sigmaMin: { key: "sigma_min", kind: "float", nullable: true },
+  sigmaMax: { key: "sigma_max", kind: "float", nullable: true },
+  finalSigmasType: { key: "final_sigmas_type", kind: "enum", values: ["zero", "sigma_min"] },
+});
 
 /**
  * Options of {@link EulerDiscreteScheduler.step}: diffusers' `s_churn`, `s_tmin`, `s_tmax`,
@@ -164,40 +136,22 @@ export interface EulerStepOptions extends StepOptions {
  * }
  * ```
  */
-export class EulerDiscreteScheduler implements Scheduler {
+export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
+  implements Scheduler {
   /** Class name, defaults and extra fields. */
-  static readonly spec: SchedulerSpec<EulerDiscreteConfig> = EULER_DISCRETE_SPEC;
-  /** diffusers' `order`: model evaluations per step. */
-  readonly order = 1;
-  /** The complete configuration (frozen). */
-  readonly config: Readonly<EulerDiscreteConfig>;
-  /** Where the config came from: class name/version in the JSON, kept extra keys, warnings. */
-  readonly configOrigin: ConfigOrigin;
-  /** float32 betas, as diffusers' `self.betas`. */
-  readonly betas: Float32Array;
-  /** float32 cumulative product of `1 - betas` (last one 2^-24 with zero-terminal-SNR). */
-  readonly alphasCumprod: Float32Array;
-  /** `null` until `setTimesteps`. */
-  numInferenceSteps: number | null = null;
-  #sigmas: Float32Array;
-  #timesteps: number[];
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
+  static readonly spec = EULER_DISCRETE_SPEC;
 
   /**
+   * With `rescaleBetasZeroSnr` the last `alphasCumprod` is 2^-24, as diffusers sets it.
+   *
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by {@link EulerDiscreteScheduler.fromConfig}
+   * @param origin set by `EulerDiscreteScheduler.fromConfig`
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    * @throws {RangeError} on more than one of the Karras / exponential / beta sigma options, or
    * on `useBetaSigmas` (not supported).
    */
   constructor(config: Partial<EulerDiscreteConfig> = {}, origin?: ConfigOrigin) {
-    this.config = Object.freeze(resolveSchedulerConfig(EULER_DISCRETE_SPEC, config));
-    this.configOrigin = origin ?? { extra: {}, warnings: [] };
-    checkSigmaSpacing(this.config, origin?.source ?? "new EulerDiscreteScheduler()");
-    const schedule = noiseSchedule(this.config);
-    this.betas = schedule.betas;
-    this.alphasCumprod = schedule.alphasCumprod;
+    super(EULER_DISCRETE_SPEC, config, origin);
     if (this.config.rescaleBetasZeroSnr) {
       // diffusers: "Close to 0 without being 0 so first sigma is not inf"
       this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
@@ -205,22 +159,18 @@ export class EulerDiscreteScheduler implements Scheduler {
     // __init__: the training sigmas, descending, then 0; timesteps N-1 .. 0
     const n = this.config.numTrainTimesteps;
     const table = sigmasFromAlphasCumprod(this.alphasCumprod).reverse();
-    this.#sigmas = new Float32Array(n + 1);
-    this.#sigmas.set(table);
-    if (this.#continuous()) {
-      this.#timesteps = Array.from(table, (s) => f32(0.25 * f32(Math.log(s))));
-    } else {
-      // np.linspace(0, N - 1, N)[::-1] as float32: the integers N - 1 .. 0
-      this.#timesteps = Array.from({ length: n }, (_, i) => n - 1 - i);
-    }
+    this.setSchedule(
+      this.#continuous()
+        ? Array.from(table, (s) => f32(0.25 * f32(Math.log(s))))
+        // np.linspace(0, N - 1, N)[::-1] as float32: the integers N - 1 .. 0
+        : Array.from({ length: n }, (_, i) => n - 1 - i),
+      table,
+    );
   }
 
   /**
-   * A scheduler from a diffusers `scheduler_config.json` object (snake_case keys).
+   * A scheduler from a diffusers `scheduler_config.json` object ({@link fromDiffusersConfig}).
    *
-   * @param json the parsed JSON
-   * @param source the file name, for errors and warnings
-   * @throws {SchedulerConfigError} on a wrong type or an unknown enum value.
    * @example
    * ```ts
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
@@ -229,72 +179,12 @@ export class EulerDiscreteScheduler implements Scheduler {
    * ```
    */
   static fromConfig(json: unknown, source?: string): EulerDiscreteScheduler {
-    const parsed = parseSchedulerConfig(json, EULER_DISCRETE_SPEC, source);
-    return new EulerDiscreteScheduler(parsed.config, parsed);
-  }
-
-  /** Warnings from reading the config (unknown keys, options of other classes). */
-  get configWarnings(): readonly string[] {
-    return this.configOrigin.warnings;
-  }
-
-  /**
-   * The config as diffusers' `scheduler.config` JSON (snake_case, `_class_name` first).
-   *
-   * @example
-   * ```ts
-   * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
-   * new EulerDiscreteScheduler().toDiffusersConfig().final_sigmas_type; // "zero"
-   * ```
-   */
-  toDiffusersConfig(): Record<string, unknown> {
-    return toDiffusersConfig(EULER_DISCRETE_SPEC, this.config, this.configOrigin);
+    return fromDiffusersConfig(EulerDiscreteScheduler, json, source);
   }
 
   #continuous(): boolean {
     return this.config.timestepType === "continuous" &&
       this.config.predictionType === "v_prediction";
-  }
-
-  /** The timesteps of the current schedule (float32 values), in the order they are visited. */
-  get timesteps(): number[] {
-    return [...this.#timesteps];
-  }
-
-  /** The float32 sigmas of the schedule, one more than the timesteps (the last is the final sigma). */
-  get sigmas(): Float32Array {
-    return this.#sigmas.slice();
-  }
-
-  /** Standard deviation of the initial noise (diffusers' `init_noise_sigma` property). */
-  get initNoiseSigma(): number {
-    return initNoiseSigmaOf(this.#sigmas, this.config.timestepSpacing);
-  }
-
-  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
-  get stepIndex(): number | null {
-    return this.#stepIndex;
-  }
-
-  /** The first step's index when set by {@link EulerDiscreteScheduler.setBeginIndex}. */
-  get beginIndex(): number | null {
-    return this.#beginIndex;
-  }
-
-  /**
-   * diffusers' `set_begin_index`: where the first step starts (pipelines that start
-   * mid-schedule, e.g. img2img, call it).
-   *
-   * @example
-   * ```ts
-   * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
-   * const s = new EulerDiscreteScheduler();
-   * s.setTimesteps(10);
-   * s.setBeginIndex(3);
-   * ```
-   */
-  setBeginIndex(beginIndex = 0): void {
-    this.#beginIndex = beginIndex;
   }
 
   /**
@@ -313,90 +203,29 @@ export class EulerDiscreteScheduler implements Scheduler {
    */
   setTimesteps(numInferenceSteps: number): void {
     const c = this.config;
-    let timesteps: number[] = sigmaSchedulerTimesteps(
-      c.numTrainTimesteps,
-      numInferenceSteps,
-      c.timestepSpacing,
-      c.stepsOffset,
-    );
-    this.numInferenceSteps = numInferenceSteps;
-    const table = sigmasFromAlphasCumprod(this.alphasCumprod); // float32, ascending
-    let sigmas: ArrayLike<number>;
-    if (c.interpolationType === "linear") {
-      sigmas = npInterp(timesteps, Array.from(table, (_, i) => i), table);
-    } else {
+    const start = this.startSchedule(numInferenceSteps);
+    const table = start.table; // float32, ascending
+    const sigmas = c.interpolationType === "linear"
+      ? npInterp(start.timesteps, Array.from(table, (_, i) => i), table)
       // torch.linspace(np.log(sigmas[-1]), np.log(sigmas[0]), n + 1).exp(): float32 throughout
-      sigmas = torchLinspaceF32(
+      : torchLinspaceF32(
         npLogF32(table[table.length - 1]),
         npLogF32(table[0]),
         numInferenceSteps + 1,
       ).map((v) => Math.exp(v));
-    }
-    if (c.useKarrasSigmas || c.useExponentialSigmas) {
-      const sigmaMin = c.sigmaMin ?? sigmas[sigmas.length - 1];
-      const sigmaMax = c.sigmaMax ?? sigmas[0];
-      sigmas = c.useKarrasSigmas
-        ? karrasSigmas(sigmaMin, sigmaMax, numInferenceSteps)
-        : exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps);
-      const logSigmas = table.map(npLogF32);
-      timesteps = Array.from(sigmas, (s) => f32(sigmaToT(s, logSigmas)));
-    }
+    const spaced = this.respaceSigmas(
+      sigmas,
+      start,
+      c.sigmaMin ?? undefined,
+      c.sigmaMax ?? undefined,
+    );
     const sigmaLast = c.finalSigmasType === "sigma_min"
       ? sqrtF32(f32(f32(1 - this.alphasCumprod[0]) / this.alphasCumprod[0]))
       : 0;
-    const all = new Float32Array(sigmas.length + 1);
-    all.set(sigmas);
-    all[sigmas.length] = sigmaLast;
-    this.#sigmas = all;
-    if (this.#continuous()) {
-      timesteps = Array.from(all.subarray(0, all.length - 1), (s) => f32(0.25 * f32(Math.log(s))));
-    }
-    this.#timesteps = timesteps;
-    this.#stepIndex = null;
-    this.#beginIndex = null;
-  }
-
-  /**
-   * diffusers' `index_for_timestep`: the position of `timestep` in `timesteps` (the second one
-   * when it appears twice).
-   *
-   * @throws {RangeError} when `timestep` is not in the schedule.
-   * @example
-   * ```ts
-   * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
-   * const s = new EulerDiscreteScheduler();
-   * s.setTimesteps(10);
-   * s.indexForTimestep(s.timesteps[3]); // 3
-   * ```
-   */
-  indexForTimestep(timestep: number): number {
-    return indexForTimestep(this.#timesteps, timestep, "EulerDiscreteScheduler");
-  }
-
-  #initStepIndex(timestep: number): number {
-    if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
-    }
-    return this.#stepIndex;
-  }
-
-  /**
-   * diffusers' `scale_model_input`: `sample / (sigma ** 2 + 1) ** 0.5` (float32) with the sigma
-   * of the current step (found from `t` on the first call).
-   *
-   * @example
-   * ```ts
-   * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new EulerDiscreteScheduler();
-   * s.setTimesteps(10);
-   * const scaled = s.scaleModelInput(new Tensor(new Float32Array([1]), [1]), s.timesteps[0]);
-   * ```
-   */
-  scaleModelInput(sample: Tensor, t: number): Tensor {
-    const sigma = this.#sigmas[this.#initStepIndex(t)];
-    const denom = sqrtF32(f32(f32(sigma * sigma) + 1));
-    return new Tensor(sample.data.map((v) => v / denom), sample.shape);
+    const timesteps = this.#continuous()
+      ? Array.from(Float32Array.from(spaced.sigmas), (s) => f32(0.25 * f32(Math.log(s))))
+      : spaced.timesteps;
+    this.setSchedule(timesteps, spaced.sigmas, sigmaLast);
   }
 
   /**
@@ -427,85 +256,32 @@ export class EulerDiscreteScheduler implements Scheduler {
   ): StepResult {
     const who = "EulerDiscreteScheduler.step";
     assertSameShape(modelOutput, sample, "model_output", "sample", who);
-    const index = this.#initStepIndex(timestep);
-    if (index + 1 >= this.#sigmas.length) {
-      throw new RangeError(
-        `${who}: step ${index} is past the end of the schedule (${this.#timesteps.length} steps); ` +
-          `call setTimesteps again`,
-      );
-    }
+    const index = this.currentStepIndex(timestep, who);
     const sChurn = opts.sChurn ?? 0;
     const sTmin = opts.sTmin ?? 0;
     const sTmax = opts.sTmax ?? Infinity;
     const sNoise = opts.sNoise ?? 1;
-    const sigma = this.#sigmas[index];
+    const sigma = this.sigmaList[index];
     // gamma: a Python float; the comparisons cast s_tmin / s_tmax to float32
     const gamma = f32(sTmin) <= sigma && sigma <= f32(sTmax)
-      ? Math.min(sChurn / (this.#sigmas.length - 1), Math.SQRT2 - 1)
+      ? Math.min(sChurn / (this.sigmaList.length - 1), Math.SQRT2 - 1)
       : 0.0;
     const sigmaHat = f32(sigma * f32(gamma + 1));
     let x = sample.data;
     if (gamma > 0) {
-      const noise = this.#noise(modelOutput, opts, who);
+      const noise = stepNoise(modelOutput, opts, who, "s_churn > 0 draws noise and");
       const scale = sqrtF32(f32(f32(sigmaHat * sigmaHat) - f32(sigma * sigma)));
       const noiseScale = f32(sNoise);
       x = x.map((v, i) => v + f32(f32(noise.data[i] * noiseScale) * scale));
     }
-    const mo = modelOutput.data;
-    let pred: Float32Array;
-    const p = this.config.predictionType;
-    if (p === "sample") {
-      pred = mo.slice();
-    } else if (p === "epsilon") {
-      pred = x.map((v, i) => v - f32(sigmaHat * mo[i]));
-    } else {
-      // denoised = model_output * c_out + input * c_skip (with sigma, not sigma_hat)
-      const s2p1 = f32(f32(sigma * sigma) + 1);
-      const cOut = f32(-sigma / sqrtF32(s2p1));
-      pred = x.map((v, i) => f32(mo[i] * cOut) + f32(v / s2p1));
-    }
-    const dt = f32(this.#sigmas[index + 1] - sigmaHat);
+    // v_prediction: denoised = model_output * c_out + input * c_skip (with sigma, not sigma_hat)
+    const pred = this.predictOriginal(x, modelOutput.data, sigma, sigmaHat);
+    const dt = f32(this.sigmaList[index + 1] - sigmaHat);
     const prev = x.map((v, i) => v + f32(f32(f32(v - pred[i]) / sigmaHat) * dt));
-    this.#stepIndex = index + 1;
+    this.advanceStepIndex();
     return {
       prevSample: new Tensor(prev, sample.shape),
       predOriginalSample: new Tensor(pred, sample.shape),
     };
-  }
-
-  #noise(modelOutput: Tensor, opts: StepOptions, who: string): Tensor {
-    if (opts.varianceNoise !== undefined && opts.generator !== undefined) {
-      throw new Error(`${who}: pass either generator or varianceNoise, not both`);
-    }
-    if (opts.varianceNoise !== undefined) {
-      assertSameShape(opts.varianceNoise, modelOutput, "variance_noise", "model_output", who);
-      return opts.varianceNoise;
-    }
-    if (opts.generator === undefined) {
-      throw new Error(
-        `${who}: s_churn > 0 draws noise: pass opts.generator or opts.varianceNoise ` +
-          `(there is no global RNG here)`,
-      );
-    }
-    return opts.generator.randn(modelOutput.shape);
-  }
-
-  /**
-   * diffusers' `add_noise` for sigma schedulers: `original + noise * sigma`, with the sigma of
-   * `t` (one per batch item, or one for all) looked up as diffusers does: by timestep before
-   * any `setBeginIndex`, else at the current step index (or the begin index).
-   *
-   * @example
-   * ```ts
-   * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new EulerDiscreteScheduler();
-   * s.setTimesteps(10);
-   * const x0 = new Tensor(new Float32Array([1, 2]), [1, 2]);
-   * const noisy = s.addNoise(x0, new Tensor(new Float32Array([1, 1]), [1, 2]), s.timesteps[0]);
-   * ```
-   */
-  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    return addNoiseBySigma(this, original, noise, t);
   }
 }

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 import { fma } from "../tensor/torch_generator.ts";
-import { assertSameShape, f32, fmaF32, npArange, npLinspace, roundHalfEven } from "./common.ts";
+import { f32, fmaF32, noisePerBatchItem, npArange, npLinspace, roundHalfEven } from "./common.ts";
 
 /**
  * `np.interp(x, xp, fp)` in float64 (numpy's `arr_interp`, numpy/_core/src/multiarray/
@@ -414,27 +414,13 @@ export function addNoiseBySigma(
   noise: Tensor,
   t: number | readonly number[],
 ): Tensor {
-  const who = "add_noise";
-  assertSameShape(original, noise, "original_samples", "noise", who);
-  const ts = typeof t === "number" ? [t] : t;
-  const batch = original.shape.length === 0 ? 1 : original.shape[0];
-  if (ts.length !== 1 && ts.length !== batch) {
-    throw new RangeError(
-      `${who}: got ${ts.length} timesteps for a batch of ${batch} (expected 1 or ${batch})`,
-    );
-  }
   const { sigmas, timesteps } = scheduler;
   const indexOf = (time: number): number => {
-    if (scheduler.beginIndex === null) return indexForTimestep(timesteps, time, who);
+    if (scheduler.beginIndex === null) return indexForTimestep(timesteps, time, "add_noise");
     return scheduler.stepIndex ?? scheduler.beginIndex;
   };
-  const per = batch === 0 ? 0 : original.size / batch;
-  const out = new Float32Array(original.size);
-  for (let b = 0; b < batch; b++) {
-    const sigma = sigmas[indexOf(ts[ts.length === 1 ? 0 : b])];
-    for (let i = b * per; i < (b + 1) * per; i++) {
-      out[i] = original.data[i] + f32(noise.data[i] * sigma);
-    }
-  }
-  return new Tensor(out, original.shape);
+  return noisePerBatchItem(original, noise, t, (time) => {
+    const sigma = sigmas[indexOf(time)];
+    return (x0, n) => x0 + f32(n * sigma);
+  });
 }

@@ -10,14 +10,13 @@
  */
 import { Tensor } from "../tensor/tensor.ts";
 import type { TorchGenerator } from "../tensor/torch_generator.ts";
-import { assertSameShape, f32, sqrtF32 } from "./common.ts";
+import { assertSameShape, ddimPrevSample, f32, sqrtF32 } from "./common.ts";
 import {
   type DdimDiscretize,
-  ddimTimesteps,
+  ddimSchedule,
+  LoopSampler,
   type NoiseModel,
-  runSampler,
   type SamplerStep,
-  type StepSampler,
 } from "./sampler.ts";
 
 /**
@@ -62,7 +61,7 @@ export interface LabmlDDIMOptions {
  * const out = await runSampler(sampler, model, new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]));
  * ```
  */
-export class LabmlDDIMSampler implements StepSampler {
+export class LabmlDDIMSampler extends LoopSampler {
   /** The DDIM timesteps, ascending (`self.time_steps`). */
   readonly ddimTimesteps: readonly number[];
   /** `alpha_bar` at the timesteps (`ddim_alpha`). */
@@ -76,7 +75,6 @@ export class LabmlDDIMSampler implements StepSampler {
   /** The options in force (defaults filled in). */
   readonly options: Readonly<Required<Omit<LabmlDDIMOptions, "generator">>>;
   readonly #generator?: TorchGenerator;
-  #done = 0;
 
   /**
    * @param alphaBar the model's float32 `alpha_bar` (see `ldmAlphasCumprod`)
@@ -86,8 +84,8 @@ export class LabmlDDIMSampler implements StepSampler {
    * original), `skipSteps` is out of range, or `eta` / `temperature` are not finite numbers.
    */
   constructor(alphaBar: Float32Array, steps: number, options: LabmlDDIMOptions = {}) {
+    super();
     const who = "LabmlDDIMSampler";
-    const n = alphaBar.length;
     this.options = Object.freeze({
       discretize: options.discretize ?? "uniform",
       eta: options.eta ?? 0,
@@ -101,53 +99,29 @@ export class LabmlDDIMSampler implements StepSampler {
         throw new RangeError(`${who}: ${name} must be a finite number, got ${v}`);
       }
     }
-    const ts = ddimTimesteps(this.options.discretize, steps, n);
-    const bad = ts.find((t) => t >= n);
-    if (bad !== undefined) {
+    const schedule = ddimSchedule(alphaBar, steps, this.options.discretize, who);
+    const n = schedule.timesteps.length;
+    if (!Number.isSafeInteger(skipSteps) || skipSteps < 0 || skipSteps >= n) {
       throw new RangeError(
-        `${who}: ${steps} steps give timestep ${bad}, outside the ${n} training timesteps`,
+        `${who}: skipSteps must be an integer in [0, ${n - 1}], got ${skipSteps}`,
       );
     }
-    if (!Number.isSafeInteger(skipSteps) || skipSteps < 0 || skipSteps >= ts.length) {
-      throw new RangeError(
-        `${who}: skipSteps must be an integer in [0, ${ts.length - 1}], got ${skipSteps}`,
-      );
-    }
-    this.ddimTimesteps = Object.freeze(ts);
-    this.ddimAlpha = Float32Array.from(ts, (t) => alphaBar[t]);
-    this.ddimAlphaPrev = Float32Array.from(ts, (_, i) => alphaBar[i === 0 ? 0 : ts[i - 1]]);
+    this.ddimTimesteps = schedule.timesteps;
+    this.ddimAlpha = schedule.alphas;
+    this.ddimAlphaPrev = schedule.alphasPrev;
+    this.ddimSqrtOneMinusAlpha = schedule.sqrtOneMinusAlphas;
     const e = f32(eta);
     this.ddimSigma = this.ddimAlpha.map((a, i) => {
       const ap = this.ddimAlphaPrev[i];
       const ratio = f32(f32(1 - ap) / f32(1 - a));
       return e * sqrtF32(f32(ratio * f32(1 - f32(a / ap))));
     });
-    this.ddimSqrtOneMinusAlpha = this.ddimAlpha.map((a) => sqrtF32(f32(1 - a)));
     this.#generator = options.generator;
   }
 
   /** The timesteps in the order they are visited: `np.flip(time_steps)[skip_steps:]`. */
   get timesteps(): readonly number[] {
     return [...this.ddimTimesteps].reverse().slice(this.options.skipSteps);
-  }
-
-  /** Number of steps taken. */
-  get stepsDone(): number {
-    return this.#done;
-  }
-
-  /**
-   * Starts over at the first (non-skipped) timestep.
-   *
-   * @example
-   * ```ts
-   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
-   * import { ldmAlphasCumprod } from "./sampler.ts";
-   * new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10).reset();
-   * ```
-   */
-  reset(): void {
-    this.#done = 0;
   }
 
   /**
@@ -180,10 +154,9 @@ export class LabmlDDIMSampler implements StepSampler {
     const sq1m = this.ddimSqrtOneMinusAlpha[index];
     const sqrtAlpha = sqrtF32(alpha);
     const dirCoeff = sqrtF32(f32(f32(1 - alphaPrev) - f32(sigma * sigma)));
-    const sqrtAlphaPrev = sqrtF32(alphaPrev);
     const e = eps.data;
     const predX0 = x.data.map((v, i) => f32(v - f32(sq1m * e[i])) / sqrtAlpha);
-    let xPrev = predX0.map((p, i) => f32(sqrtAlphaPrev * p) + f32(dirCoeff * e[i]));
+    let xPrev = ddimPrevSample(predX0, e, sqrtF32(alphaPrev), dirCoeff);
     if (sigma !== 0) {
       if (noise === undefined) {
         throw new RangeError(`${who}: sigma is ${sigma}: the step needs noise`);
@@ -220,15 +193,7 @@ export class LabmlDDIMSampler implements StepSampler {
    */
   async step(model: NoiseModel, x: Tensor): Promise<SamplerStep> {
     const who = "LabmlDDIMSampler.step";
-    const timeSteps = this.timesteps;
-    const i = this.#done;
-    if (i >= timeSteps.length) {
-      throw new RangeError(
-        `${who}: all ${timeSteps.length} steps are done; call reset() to start over`,
-      );
-    }
-    const index = timeSteps.length - i - 1;
-    const t = timeSteps[i];
+    const { i, index, t } = this.nextStep(who);
     const eps = await model(x, t);
     assertSameShape(eps, x, "model output", "x", who);
     let noise: Tensor | undefined;
@@ -242,28 +207,7 @@ export class LabmlDDIMSampler implements StepSampler {
       noise = new Tensor(drawn.data.map((v) => v * temp), shape);
     }
     const { xPrev, predX0 } = this.xPrevAndPredX0(x, eps, index, noise);
-    this.#done = i + 1;
+    this.stepDone(i);
     return { index: i, t, x, eps, epsUsed: eps, predX0, xPrev, extraCalls: [], noise };
-  }
-
-  /**
-   * The whole loop (the original's `sample`): from the current step to the end, starting from
-   * `x` (x_T, or the sample of the first non-skipped step); `onStep` sees every step's record.
-   *
-   * @example
-   * ```ts
-   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
-   * import { ldmAlphasCumprod } from "./sampler.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const sampler = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
-   * const x0 = await sampler.sample((x) => Promise.resolve(x), Tensor.zeros([1, 4, 8, 8]));
-   * ```
-   */
-  sample(
-    model: NoiseModel,
-    x: Tensor,
-    onStep?: (step: SamplerStep) => void | Promise<void>,
-  ): Promise<Tensor> {
-    return runSampler(this, model, x, onStep);
   }
 }

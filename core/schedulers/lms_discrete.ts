@@ -11,28 +11,16 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape, f32, noiseSchedule, sqrtF32 } from "./common.ts";
+import { assertSameShape, f32 } from "./common.ts";
 import {
+  type BetaOption,
   type ConfigOrigin,
-  parseSchedulerConfig,
-  resolveSchedulerConfig,
   type SchedulerConfig,
-  type SchedulerSpec,
-  toDiffusersConfig,
+  schedulerSpec,
 } from "./config.ts";
-import {
-  addNoiseBySigma,
-  checkSigmaSpacing,
-  exponentialSigmas,
-  indexForTimestep,
-  initNoiseSigmaOf,
-  karrasSigmas,
-  npInterp,
-  npLogF32,
-  sigmaSchedulerTimesteps,
-  sigmasFromAlphasCumprod,
-  sigmaToT,
-} from "./interp.ts";
+import { npInterp } from "./interp.ts";
+import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions, SigmaScheduler } from "./sigma_scheduler.ts";
+import { fromDiffusersConfig } from "./scheduler_base.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -637,22 +625,13 @@ export function lmsCoefficient(
 export type LMSDiscreteConfig =
   & Pick<
     SchedulerConfig,
-    | "numTrainTimesteps"
-    | "betaStart"
-    | "betaEnd"
-    | "betaSchedule"
-    | "trainedBetas"
+    | BetaOption
     | "useKarrasSigmas"
     | "predictionType"
     | "timestepSpacing"
     | "stepsOffset"
   >
-  & {
-    /** Exponential sigma spacing (k-diffusion's `get_sigmas_exponential`). */
-    useExponentialSigmas: boolean;
-    /** Beta-distribution sigma spacing; not supported here (needs scipy.stats). */
-    useBetaSigmas: boolean;
-  };
+  & ExtraSigmaOptions;
 
 /**
  * `LMSDiscreteScheduler`'s class name, defaults (diffusers' `__init__`, in its order) and the
@@ -664,26 +643,18 @@ export type LMSDiscreteConfig =
  * LMS_DISCRETE_SPEC.defaults.timestepSpacing; // "linspace"
  * ```
  */
-export const LMS_DISCRETE_SPEC: SchedulerSpec<LMSDiscreteConfig> = {
-  className: "LMSDiscreteScheduler",
-  defaults: Object.freeze({
-    numTrainTimesteps: 1000,
-    betaStart: 0.0001,
-    betaEnd: 0.02,
-    betaSchedule: "linear",
-    trainedBetas: null,
+export const LMS_DISCRETE_SPEC = schedulerSpec<LMSDiscreteConfig>(
+  "LMSDiscreteScheduler",
+  {
     useKarrasSigmas: false,
     useExponentialSigmas: false,
     useBetaSigmas: false,
     predictionType: "epsilon",
     timestepSpacing: "linspace",
     stepsOffset: 0,
-  }),
-  fields: {
-    useExponentialSigmas: { key: "use_exponential_sigmas", kind: "boolean" },
-    useBetaSigmas: { key: "use_beta_sigmas", kind: "boolean" },
   },
-};
+  EXTRA_SIGMA_FIELDS,
+);
 
 /**
  * Options of {@link LMSDiscreteScheduler.step}: diffusers' `order` (default 4).
@@ -718,51 +689,29 @@ export interface LMSStepOptions extends StepOptions {
  * }
  * ```
  */
-export class LMSDiscreteScheduler implements Scheduler {
+export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> implements Scheduler {
   /** Class name, defaults and extra fields. */
-  static readonly spec: SchedulerSpec<LMSDiscreteConfig> = LMS_DISCRETE_SPEC;
-  /** diffusers' `order` attribute: model evaluations per step (not the multistep order). */
-  readonly order = 1;
-  /** The complete configuration (frozen). */
-  readonly config: Readonly<LMSDiscreteConfig>;
-  /** Where the config came from: class name/version in the JSON, kept extra keys, warnings. */
-  readonly configOrigin: ConfigOrigin;
-  /** float32 betas, as diffusers' `self.betas`. */
-  readonly betas: Float32Array;
-  /** float32 cumulative product of `1 - betas`. */
-  readonly alphasCumprod: Float32Array;
-  /** `null` until `setTimesteps` (the constructor sets `numTrainTimesteps` steps, as diffusers). */
-  numInferenceSteps: number | null = null;
+  static readonly spec = LMS_DISCRETE_SPEC;
   /** The coefficients of the last `step`, in `current_order` order (diffusers does not keep them). */
   lastCoefficients: number[] = [];
-  #sigmas: Float32Array = new Float32Array(0);
-  #timesteps: number[] = [];
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
   #derivatives: Float32Array[] = [];
 
   /**
+   * Sets `numTrainTimesteps` inference steps, as diffusers' `__init__` does.
+   *
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by {@link LMSDiscreteScheduler.fromConfig}
+   * @param origin set by `LMSDiscreteScheduler.fromConfig`
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    * @throws {RangeError} on more than one sigma-spacing option, or `useBetaSigmas`.
    */
   constructor(config: Partial<LMSDiscreteConfig> = {}, origin?: ConfigOrigin) {
-    this.config = Object.freeze(resolveSchedulerConfig(LMS_DISCRETE_SPEC, config));
-    this.configOrigin = origin ?? { extra: {}, warnings: [] };
-    checkSigmaSpacing(this.config, origin?.source ?? "new LMSDiscreteScheduler()");
-    const schedule = noiseSchedule(this.config);
-    this.betas = schedule.betas;
-    this.alphasCumprod = schedule.alphasCumprod;
+    super(LMS_DISCRETE_SPEC, config, origin);
     this.setTimesteps(this.config.numTrainTimesteps); // as diffusers' __init__
   }
 
   /**
-   * A scheduler from a diffusers `scheduler_config.json` object (snake_case keys).
+   * A scheduler from a diffusers `scheduler_config.json` object ({@link fromDiffusersConfig}).
    *
-   * @param json the parsed JSON
-   * @param source the file name, for errors and warnings
-   * @throws {SchedulerConfigError} on a wrong type or an unknown enum value.
    * @example
    * ```ts
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
@@ -771,66 +720,7 @@ export class LMSDiscreteScheduler implements Scheduler {
    * ```
    */
   static fromConfig(json: unknown, source?: string): LMSDiscreteScheduler {
-    const parsed = parseSchedulerConfig(json, LMS_DISCRETE_SPEC, source);
-    return new LMSDiscreteScheduler(parsed.config, parsed);
-  }
-
-  /** Warnings from reading the config (unknown keys, options of other classes). */
-  get configWarnings(): readonly string[] {
-    return this.configOrigin.warnings;
-  }
-
-  /**
-   * The config as diffusers' `scheduler.config` JSON (snake_case, `_class_name` first).
-   *
-   * @example
-   * ```ts
-   * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
-   * new LMSDiscreteScheduler().toDiffusersConfig().timestep_spacing; // "linspace"
-   * ```
-   */
-  toDiffusersConfig(): Record<string, unknown> {
-    return toDiffusersConfig(LMS_DISCRETE_SPEC, this.config, this.configOrigin);
-  }
-
-  /** The timesteps of the current schedule (float32 values), in the order they are visited. */
-  get timesteps(): number[] {
-    return [...this.#timesteps];
-  }
-
-  /** The float32 sigmas of the schedule, followed by 0. */
-  get sigmas(): Float32Array {
-    return this.#sigmas.slice();
-  }
-
-  /** Standard deviation of the initial noise (diffusers' `init_noise_sigma` property). */
-  get initNoiseSigma(): number {
-    return initNoiseSigmaOf(this.#sigmas, this.config.timestepSpacing);
-  }
-
-  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
-  get stepIndex(): number | null {
-    return this.#stepIndex;
-  }
-
-  /** The first step's index when set by {@link LMSDiscreteScheduler.setBeginIndex}. */
-  get beginIndex(): number | null {
-    return this.#beginIndex;
-  }
-
-  /**
-   * diffusers' `set_begin_index`.
-   *
-   * @example
-   * ```ts
-   * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
-   * const s = new LMSDiscreteScheduler();
-   * s.setTimesteps(10);
-   * s.setBeginIndex(2);
-   * ```
-   */
-  setBeginIndex(beginIndex = 0): void {
-    this.#beginIndex = beginIndex;
+    return fromDiffusersConfig(LMSDiscreteScheduler, json, source);
   }
 
   /**
@@ -848,74 +738,12 @@ export class LMSDiscreteScheduler implements Scheduler {
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
-    const c = this.config;
-    let timesteps = sigmaSchedulerTimesteps(
-      c.numTrainTimesteps,
-      numInferenceSteps,
-      c.timestepSpacing,
-      c.stepsOffset,
-    );
-    this.numInferenceSteps = numInferenceSteps;
-    const table = sigmasFromAlphasCumprod(this.alphasCumprod);
-    let sigmas: ArrayLike<number> = npInterp(timesteps, Array.from(table, (_, i) => i), table);
-    if (c.useKarrasSigmas || c.useExponentialSigmas) {
-      const sigmaMin = sigmas[sigmas.length - 1];
-      const sigmaMax = sigmas[0];
-      sigmas = c.useKarrasSigmas
-        ? karrasSigmas(sigmaMin, sigmaMax, numInferenceSteps)
-        : exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps);
-      const logSigmas = table.map(npLogF32);
-      timesteps = Array.from(sigmas, (s) => f32(sigmaToT(s, logSigmas)));
-    }
-    const all = new Float32Array(sigmas.length + 1);
-    all.set(sigmas);
-    this.#sigmas = all;
-    this.#timesteps = timesteps;
-    this.#stepIndex = null;
-    this.#beginIndex = null;
+    const start = this.startSchedule(numInferenceSteps);
+    const { timesteps, table } = start;
+    const interpolated = npInterp(timesteps, Array.from(table, (_, i) => i), table);
+    const spaced = this.respaceSigmas(interpolated, start);
+    this.setSchedule(spaced.timesteps, spaced.sigmas);
     this.#derivatives = [];
-  }
-
-  /**
-   * diffusers' `index_for_timestep`: the position of `timestep` in `timesteps` (the second one
-   * when it appears twice).
-   *
-   * @throws {RangeError} when `timestep` is not in the schedule.
-   * @example
-   * ```ts
-   * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
-   * const s = new LMSDiscreteScheduler();
-   * s.setTimesteps(10);
-   * s.indexForTimestep(s.timesteps[3]); // 3
-   * ```
-   */
-  indexForTimestep(timestep: number): number {
-    return indexForTimestep(this.#timesteps, timestep, "LMSDiscreteScheduler");
-  }
-
-  #initStepIndex(timestep: number): number {
-    if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
-    }
-    return this.#stepIndex;
-  }
-
-  /**
-   * diffusers' `scale_model_input`: `sample / (sigma ** 2 + 1) ** 0.5` in float32.
-   *
-   * @example
-   * ```ts
-   * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new LMSDiscreteScheduler();
-   * s.setTimesteps(10);
-   * s.scaleModelInput(new Tensor(new Float32Array([1]), [1]), s.timesteps[0]);
-   * ```
-   */
-  scaleModelInput(sample: Tensor, t: number): Tensor {
-    const sigma = this.#sigmas[this.#initStepIndex(t)];
-    const denom = sqrtF32(f32(f32(sigma * sigma) + 1));
-    return new Tensor(sample.data.map((v) => v / denom), sample.shape);
   }
 
   /**
@@ -930,7 +758,7 @@ export class LMSDiscreteScheduler implements Scheduler {
    * ```
    */
   getLmsCoefficient(order: number, t: number, currentOrder: number): number {
-    return lmsCoefficient(this.#sigmas, order, t, currentOrder);
+    return lmsCoefficient(this.sigmaList, order, t, currentOrder);
   }
 
   /**
@@ -964,27 +792,10 @@ export class LMSDiscreteScheduler implements Scheduler {
     if (!Number.isSafeInteger(orderParam) || orderParam < 1) {
       throw new RangeError(`${who}: order must be a positive integer, got ${orderParam}`);
     }
-    const index = this.#initStepIndex(timestep);
-    if (index + 1 >= this.#sigmas.length) {
-      throw new RangeError(
-        `${who}: step ${index} is past the end of the schedule (${this.#timesteps.length} steps); ` +
-          `call setTimesteps again`,
-      );
-    }
-    const sigma = this.#sigmas[index];
+    const index = this.currentStepIndex(timestep, who);
+    const sigma = this.sigmaList[index];
     const x = sample.data;
-    const mo = modelOutput.data;
-    let pred: Float32Array;
-    const p = this.config.predictionType;
-    if (p === "epsilon") {
-      pred = x.map((v, i) => v - f32(sigma * mo[i]));
-    } else if (p === "v_prediction") {
-      const s2p1 = f32(f32(sigma * sigma) + 1);
-      const cOut = f32(-sigma / sqrtF32(s2p1));
-      pred = x.map((v, i) => f32(mo[i] * cOut) + f32(v / s2p1));
-    } else {
-      pred = mo.slice();
-    }
+    const pred = this.predictOriginal(x, modelOutput.data, sigma);
     const derivative = x.map((v, i) => f32(v - pred[i]) / sigma);
     this.#derivatives.push(derivative);
     if (this.#derivatives.length > orderParam) this.#derivatives.shift();
@@ -1003,26 +814,10 @@ export class LMSDiscreteScheduler implements Scheduler {
       }
     }
     const prev = x.map((v, i) => v + sum[i]);
-    this.#stepIndex = index + 1;
+    this.advanceStepIndex();
     return {
       prevSample: new Tensor(prev, sample.shape),
       predOriginalSample: new Tensor(pred, sample.shape),
     };
-  }
-
-  /**
-   * diffusers' `add_noise` for sigma schedulers: `original + noise * sigma` (float32).
-   *
-   * @example
-   * ```ts
-   * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new LMSDiscreteScheduler();
-   * s.setTimesteps(10);
-   * s.addNoise(Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, 1]), [1, 2]), s.timesteps[0]);
-   * ```
-   */
-  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    return addNoiseBySigma(this, original, noise, t);
   }
 }

@@ -10,24 +10,22 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
+import { AlphaScheduler } from "./alpha_scheduler.ts";
+import { fromDiffusersConfig } from "./scheduler_base.ts";
 import {
-  addNoiseF32,
   alphaAt,
   assertSameShape,
   f32,
-  noiseSchedule,
   npArange,
   npLinspace,
   roundHalfEven,
   sqrtF32,
 } from "./common.ts";
 import {
+  type BetaOption,
   type ConfigOrigin,
-  parseSchedulerConfig,
-  resolveSchedulerConfig,
   type SchedulerConfig,
-  type SchedulerSpec,
-  toDiffusersConfig,
+  schedulerSpec,
 } from "./config.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
@@ -42,11 +40,7 @@ import type { Scheduler, StepOptions, StepResult } from "./types.ts";
  */
 export type PNDMConfig = Pick<
   SchedulerConfig,
-  | "numTrainTimesteps"
-  | "betaStart"
-  | "betaEnd"
-  | "betaSchedule"
-  | "trainedBetas"
+  | BetaOption
   | "skipPrkSteps"
   | "setAlphaToOne"
   | "predictionType"
@@ -64,24 +58,15 @@ export type PNDMConfig = Pick<
  * PNDM_SPEC.defaults.skipPrkSteps; // false
  * ```
  */
-export const PNDM_SPEC: SchedulerSpec<PNDMConfig> = {
-  className: "PNDMScheduler",
-  defaults: Object.freeze({
-    numTrainTimesteps: 1000,
-    betaStart: 0.0001,
-    betaEnd: 0.02,
-    betaSchedule: "linear",
-    trainedBetas: null,
-    skipPrkSteps: false,
-    setAlphaToOne: false,
-    predictionType: "epsilon",
-    timestepSpacing: "leading",
-    stepsOffset: 0,
-  }),
-  fields: {
-    predictionType: { key: "prediction_type", kind: "enum", values: ["epsilon", "v_prediction"] },
-  },
-};
+export const PNDM_SPEC = schedulerSpec<PNDMConfig>("PNDMScheduler", {
+  skipPrkSteps: false,
+  setAlphaToOne: false,
+  predictionType: "epsilon",
+  timestepSpacing: "leading",
+  stepsOffset: 0,
+}, {
+  predictionType: { key: "prediction_type", kind: "enum", values: ["epsilon", "v_prediction"] },
+});
 
 /** F-PNDM's order: four Runge–Kutta stages, then four-step Adams–Bashforth. */
 const PNDM_ORDER = 4;
@@ -104,30 +89,15 @@ const PNDM_ORDER = 4;
  * }
  * ```
  */
-export class PNDMScheduler implements Scheduler {
+export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec: SchedulerSpec<PNDMConfig> = PNDM_SPEC;
-  /** diffusers' `order`: model evaluations per step. */
-  readonly order = 1;
-  /** The complete configuration (frozen). */
-  readonly config: Readonly<PNDMConfig>;
-  /** Where the config came from: class name/version in the JSON, kept extra keys, warnings. */
-  readonly configOrigin: ConfigOrigin;
-  /** float32 betas, as diffusers' `self.betas`. */
-  readonly betas: Float32Array;
-  /** float32 cumulative product of `1 - betas`, bit-exact with diffusers' `alphas_cumprod`. */
-  readonly alphasCumprod: Float32Array;
+  static readonly spec = PNDM_SPEC;
   /** The alpha product after the last step: 1 (`set_alpha_to_one`) or `alphasCumprod[0]`. */
   readonly finalAlphaCumprod: number;
-  /** Standard deviation of the initial noise. */
-  readonly initNoiseSigma = 1.0;
-  /** `null` until `setTimesteps`. */
-  numInferenceSteps: number | null = null;
   /** The PRK part of `timesteps` (empty with `skip_prk_steps`). */
   prkTimesteps: number[] = [];
   /** The PLMS part of `timesteps`. */
   plmsTimesteps: number[] = [];
-  #timesteps: number[] = [];
   // running values, as diffusers' cur_model_output / counter / cur_sample / ets
   #curModelOutput: Float32Array | null = null; // null: the Python int 0
   #counter = 0;
@@ -136,24 +106,17 @@ export class PNDMScheduler implements Scheduler {
 
   /**
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by {@link PNDMScheduler.fromConfig}
+   * @param origin set by `PNDMScheduler.fromConfig`
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    */
   constructor(config: Partial<PNDMConfig> = {}, origin?: ConfigOrigin) {
-    this.config = Object.freeze(resolveSchedulerConfig(PNDM_SPEC, config));
-    this.configOrigin = origin ?? { extra: {}, warnings: [] };
-    const schedule = noiseSchedule(this.config);
-    this.betas = schedule.betas;
-    this.alphasCumprod = schedule.alphasCumprod;
+    super(PNDM_SPEC, config, origin);
     this.finalAlphaCumprod = this.config.setAlphaToOne ? 1.0 : this.alphasCumprod[0];
   }
 
   /**
-   * A scheduler from a diffusers `scheduler_config.json` object (snake_case keys).
+   * A scheduler from a diffusers `scheduler_config.json` object ({@link fromDiffusersConfig}).
    *
-   * @param json the parsed JSON
-   * @param source the file name, for errors and warnings
-   * @throws {SchedulerConfigError} on a wrong type or an unknown enum value.
    * @example
    * ```ts
    * import { PNDMScheduler } from "./pndm.ts";
@@ -162,31 +125,7 @@ export class PNDMScheduler implements Scheduler {
    * ```
    */
   static fromConfig(json: unknown, source?: string): PNDMScheduler {
-    const parsed = parseSchedulerConfig(json, PNDM_SPEC, source);
-    return new PNDMScheduler(parsed.config, parsed);
-  }
-
-  /** Warnings from reading the config (unknown keys, options of other classes). */
-  get configWarnings(): readonly string[] {
-    return this.configOrigin.warnings;
-  }
-
-  /**
-   * The config as diffusers' `scheduler.config` JSON (snake_case, `_class_name` first).
-   *
-   * @example
-   * ```ts
-   * import { PNDMScheduler } from "./pndm.ts";
-   * new PNDMScheduler().toDiffusersConfig().skip_prk_steps; // false
-   * ```
-   */
-  toDiffusersConfig(): Record<string, unknown> {
-    return toDiffusersConfig(PNDM_SPEC, this.config, this.configOrigin);
-  }
-
-  /** The timesteps to call `step` with: the PRK ones, then the PLMS ones (empty before `setTimesteps`). */
-  get timesteps(): number[] {
-    return [...this.#timesteps];
+    return fromDiffusersConfig(PNDMScheduler, json, source);
   }
 
   /** How many `step` calls have been made since `setTimesteps` (diffusers' `counter`). */
@@ -250,26 +189,11 @@ export class PNDMScheduler implements Scheduler {
       this.prkTimesteps = repeated.slice(1, -1).reverse();
       this.plmsTimesteps = ts.slice(0, -3).reverse();
     }
-    this.#timesteps = [...this.prkTimesteps, ...this.plmsTimesteps];
+    this.timestepList = [...this.prkTimesteps, ...this.plmsTimesteps];
     this.numInferenceSteps = n;
     this.#ets = [];
     this.#counter = 0;
     this.#curModelOutput = null;
-  }
-
-  /**
-   * Identity (PNDM does not scale the model input).
-   *
-   * @example
-   * ```ts
-   * import { PNDMScheduler } from "./pndm.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const x = Tensor.zeros([1, 4, 8, 8]);
-   * new PNDMScheduler().scaleModelInput(x, 999) === x; // true
-   * ```
-   */
-  scaleModelInput(sample: Tensor, _t?: number): Tensor {
-    return sample;
   }
 
   /**
@@ -291,9 +215,7 @@ export class PNDMScheduler implements Scheduler {
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, _opts: StepOptions = {}): StepResult {
     const who = "PNDMScheduler.step";
-    if (this.numInferenceSteps === null) {
-      throw new Error(`${who}: number of inference steps is not set; call setTimesteps first`);
-    }
+    this.requireInferenceSteps(who);
     assertSameShape(modelOutput, sample, "model_output", "sample", who);
     if (this.#counter < this.prkTimesteps.length && !this.config.skipPrkSteps) {
       return this.#stepPrk(modelOutput, timestep, sample);
@@ -400,9 +322,7 @@ export class PNDMScheduler implements Scheduler {
   ): Float32Array {
     const who = "PNDMScheduler.step";
     const at = alphaAt(this.alphasCumprod, timestep, who);
-    const ap = prevTimestep >= 0
-      ? alphaAt(this.alphasCumprod, prevTimestep, who)
-      : this.finalAlphaCumprod;
+    const ap = this.alphaProd(prevTimestep, this.finalAlphaCumprod, who);
     const bt = f32(1 - at);
     const bp = f32(1 - ap);
     let mo = modelOutput;
@@ -415,21 +335,5 @@ export class PNDMScheduler implements Scheduler {
     const denom = f32(f32(at * sqrtF32(bp)) + sqrtF32(f32(f32(at * bt) * ap)));
     const diff = f32(ap - at);
     return sample.map((v, i) => f32(sampleCoeff * v) - f32(f32(diff * mo[i]) / denom));
-  }
-
-  /**
-   * Forward diffusion `sqrt(a_t) * x0 + sqrt(1 - a_t) * noise` (diffusers' `add_noise`, DDPM's);
-   * `t` is one timestep or one per batch item.
-   *
-   * @example
-   * ```ts
-   * import { PNDMScheduler } from "./pndm.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const x0 = new Tensor(new Float32Array([1, 2]), [1, 2]);
-   * new PNDMScheduler().addNoise(x0, Tensor.zeros([1, 2]), 10);
-   * ```
-   */
-  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    return addNoiseF32(this.alphasCumprod, original, noise, t);
   }
 }

@@ -4,11 +4,13 @@
  * labml.ai traditions a sampler owns its loop and calls the model itself (PLMS calls it twice on
  * its first step), so it is driven with a {@link NoiseModel} rather than fed model outputs.
  * Also the noise schedule those code bases register (LDM's `make_beta_schedule`, float64, stored
- * as float32), and a loop that runs any {@link StepSampler} to the end.
+ * as float32), their DDIM timesteps and alpha tables, a loop that runs any {@link StepSampler}
+ * to the end, and the step bookkeeping both samplers share ({@link LoopSampler}).
  *
  * @module
  */
-import { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { f32, sqrtF32 } from "./common.ts";
 import { torchLinspaceF64 } from "./interp.ts";
 
 /**
@@ -279,4 +281,158 @@ export function ddimTimesteps(
     `ddimTimesteps: ddim_discretize ${JSON.stringify(discretize)} is not supported ` +
       `(expected "uniform" or "quad")`,
   );
+}
+
+/**
+ * The DDIM schedule an LDM-style sampler holds: `timesteps` (ascending, {@link ddimTimesteps}),
+ * `alphas_cumprod` at each (`alphas`) and at the previous one (`alphasPrev`, the first being
+ * `alphas_cumprod[0]`), and `sqrt(1 - alphas)`, all float32: LDM's
+ * `make_ddim_sampling_parameters` (`ddim_alphas`, `ddim_alphas_prev`,
+ * `ddim_sqrt_one_minus_alphas`) and labml's `ddim_alpha`, `ddim_alpha_prev`,
+ * `ddim_sqrt_one_minus_alpha`.
+ *
+ * @example
+ * ```ts
+ * import type { DdimSchedule } from "./sampler.ts";
+ * function first(s: DdimSchedule): number { return s.timesteps[0]; }
+ * ```
+ */
+export interface DdimSchedule {
+  /** The DDIM timesteps, ascending. */
+  timesteps: readonly number[];
+  /** `alphas_cumprod[timesteps[i]]`. */
+  alphas: Float32Array;
+  /** `alphas_cumprod[timesteps[i - 1]]`, and `alphas_cumprod[0]` for i = 0. */
+  alphasPrev: Float32Array;
+  /** `sqrt(1 - alphas[i])` in float32. */
+  sqrtOneMinusAlphas: Float32Array;
+}
+
+/**
+ * The {@link DdimSchedule} of `steps` DDIM steps over `alphasCumprod`.
+ *
+ * @param who the sampler, for messages
+ * @throws {RangeError} when `steps` is not a positive integer, exceeds the training timesteps,
+ * or gives a timestep outside the training range (an IndexError in the originals: `"uniform"`
+ * with 3 steps of 1000 gives timestep 1000).
+ * @example
+ * ```ts
+ * import { ddimSchedule, ldmAlphasCumprod } from "./sampler.ts";
+ * const s = ddimSchedule(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 4, "uniform", "demo");
+ * s.timesteps; // [1, 251, 501, 751]
+ * ```
+ */
+export function ddimSchedule(
+  alphasCumprod: Float32Array,
+  steps: number,
+  discretize: DdimDiscretize,
+  who: string,
+): DdimSchedule {
+  const n = alphasCumprod.length;
+  const ts = ddimTimesteps(discretize, steps, n);
+  const bad = ts.find((t) => t >= n);
+  if (bad !== undefined) {
+    throw new RangeError(
+      `${who}: ${steps} steps give DDIM timestep ${bad}, outside the ${n} training timesteps ` +
+        `(${discretize} discretisation: ${ts.join(", ")})`,
+    );
+  }
+  const alphas = Float32Array.from(ts, (t) => alphasCumprod[t]);
+  return {
+    timesteps: Object.freeze(ts),
+    alphas,
+    alphasPrev: Float32Array.from(ts, (_, i) => alphasCumprod[i === 0 ? 0 : ts[i - 1]]),
+    sqrtOneMinusAlphas: alphas.map((a) => sqrtF32(f32(1 - a))),
+  };
+}
+
+/**
+ * What the LDM-style samplers share: the step counter, `reset`, the whole loop `sample`, and
+ * the start of each step (which timestep comes next, or an error when all are done).
+ * Subclasses provide `timesteps` and `step`.
+ *
+ * @example
+ * ```ts
+ * import { LoopSampler, type NoiseModel, type SamplerStep } from "./sampler.ts";
+ * import type { Tensor } from "../tensor/tensor.ts";
+ * class Identity extends LoopSampler {
+ *   readonly timesteps = [3, 2, 1];
+ *   async step(model: NoiseModel, x: Tensor): Promise<SamplerStep> {
+ *     const { i, t } = this.nextStep("Identity.step");
+ *     const eps = await model(x, t);
+ *     this.stepDone(i);
+ *     return { index: i, t, x, eps, epsUsed: eps, predX0: x, xPrev: x, extraCalls: [] };
+ *   }
+ * }
+ * ```
+ */
+export abstract class LoopSampler implements StepSampler {
+  /** The timesteps in the order they are visited. */
+  abstract readonly timesteps: readonly number[];
+  #done = 0;
+
+  /** Runs the next step from `x`, calling `model` as the original code does. */
+  abstract step(model: NoiseModel, x: Tensor): Promise<SamplerStep>;
+
+  /** Number of steps taken since construction or {@link LoopSampler.reset}. */
+  get stepsDone(): number {
+    return this.#done;
+  }
+
+  /**
+   * Starts over at the first timestep.
+   *
+   * @example
+   * ```ts
+   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
+   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10).reset();
+   * ```
+   */
+  reset(): void {
+    this.#done = 0;
+  }
+
+  /**
+   * The whole loop (the originals' `sample`): from the current step to the end, starting from
+   * `x` (x_T, or the sample of the first non-skipped step); `onStep` sees every step's record.
+   *
+   * @example
+   * ```ts
+   * import { CompVisPLMSSampler } from "./compvis_plms.ts";
+   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const sampler = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * const x0 = await sampler.sample((x) => Promise.resolve(x), Tensor.zeros([1, 4, 8, 8]));
+   * ```
+   */
+  sample(
+    model: NoiseModel,
+    x: Tensor,
+    onStep?: (step: SamplerStep) => void | Promise<void>,
+  ): Promise<Tensor> {
+    return runSampler(this, model, x, onStep);
+  }
+
+  /**
+   * The next step: its number `i`, its index `index` into the ascending DDIM tables, and its
+   * timestep `t`.
+   *
+   * @throws {RangeError} naming `who` when every step has been taken.
+   */
+  protected nextStep(who: string): { i: number; index: number; t: number } {
+    const timesteps = this.timesteps;
+    const i = this.#done;
+    if (i >= timesteps.length) {
+      throw new RangeError(
+        `${who}: all ${timesteps.length} steps are done; call reset() to start over`,
+      );
+    }
+    return { i, index: timesteps.length - i - 1, t: timesteps[i] };
+  }
+
+  /** Counts step `i` as taken (call it once the step has succeeded). */
+  protected stepDone(i: number): void {
+    this.#done = i + 1;
+  }
 }

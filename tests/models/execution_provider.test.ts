@@ -80,6 +80,25 @@ Deno.test("explainProviderFailure keeps onnxruntime's last line and says what is
   );
   assert.match(w, /\(Failed to get a WebGPU adapter: No supported adapters\)/);
   assert.match(w, /Vulkan/);
+  assert.match(w, /apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1/);
   assert.match(explainProviderFailure("cuda", "x"), /CUDA 12/);
   assert.equal(ORT_PROVIDER_NAMES.cpu, "CPUExecutionProvider");
+});
+
+Deno.test("explainProviderFailure drops the source location of onnxruntime's ORT_ENFORCE text", () => {
+  // The message onnxruntime-node 1.30.0 gives on a machine with no Vulkan driver.
+  const ortMessage = "/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 " +
+    "onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::" +
+    "WebGpuContextConfig&)::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::" +
+    "Success was false. Failed to get a WebGPU adapter: No supported adapters";
+  const w = explainProviderFailure("webgpu", ortMessage);
+  assert.ok(
+    w.startsWith(
+      "onnxruntime could not start WebGPU (Failed to get a WebGPU adapter: No supported " +
+        "adapters); it needs a GPU adapter",
+    ),
+    w,
+  );
+  // Text without that shape is kept whole.
+  assert.match(explainProviderFailure("cuda", "a.cc:1 no was in it"), /\(a\.cc:1 no was in it\)/);
 });

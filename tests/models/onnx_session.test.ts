@@ -69,8 +69,10 @@ Deno.test("checkPlacement profiles the first run and counts nodes per provider",
   });
   try {
     assert.equal(s.record().placement, undefined);
+    assert.equal(s.placementOps, undefined);
     await s.run(latentFeed());
     assert.deepEqual(s.placement, { CPUExecutionProvider: 2 });
+    assert.deepEqual(s.placementOps, { CPUExecutionProvider: { Conv: 1, Resize: 1 } });
     assert.deepEqual(s.record().placement, { CPUExecutionProvider: 2 });
   } finally {
     await s.release();

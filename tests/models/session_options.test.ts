@@ -16,6 +16,7 @@ Deno.test("defaults are deterministic: one thread each, sequential, onnxruntime'
     executionMode: "sequential",
     logSeverityLevel: 3,
     checkPlacement: false,
+    webgpuLayout: "default",
   });
   assert.ok(Object.isFrozen(DEFAULT_SESSION_SETTINGS));
 });
@@ -68,4 +69,19 @@ Deno.test("toOrtSessionOptions maps every setting and turns profiling on only wh
   const p = toOrtSessionOptions(s, "cpu", "/tmp/x/profile");
   assert.equal(p.enableProfiling, true);
   assert.equal(p.profileFilePrefix, "/tmp/x/profile");
+});
+
+Deno.test("webgpuLayout becomes the WebGPU provider's preferredLayout, and only there", () => {
+  const nchw = resolveSessionSettings({ webgpuLayout: "NCHW" });
+  assert.deepEqual(toOrtSessionOptions(nchw, "webgpu").executionProviders, [
+    { name: "webgpu", preferredLayout: "NCHW" },
+  ]);
+  assert.deepEqual(toOrtSessionOptions(nchw, "cpu").executionProviders, ["cpu"]);
+  assert.deepEqual(toOrtSessionOptions(resolveSessionSettings(), "webgpu").executionProviders, [
+    "webgpu",
+  ]);
+  assert.throws(
+    () => resolveSessionSettings({ webgpuLayout: "nchw" as never }),
+    /webgpuLayout: got "nchw" \(expected one of "default", "NCHW", "NHWC"\)/,
+  );
 });

@@ -5,16 +5,20 @@ import {
   alphasFromBetas,
   betasForAlphaBar,
   clampF32,
+  clipOrThreshold,
   clipSample,
   cumprodF32,
+  ddimPrevSample,
   fmaF32,
   leadingTimesteps,
   linspaceTimesteps,
+  noisePerBatchItem,
   npArange,
   npLinspace,
   predictOriginalAndEpsilon,
   rescaleZeroTerminalSnr,
   roundHalfEven,
+  spacedTimesteps,
   thresholdSample,
   torchLinspaceF32,
   torchQuantileF32,
@@ -22,22 +26,12 @@ import {
 } from "../../core/schedulers/common.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
-import { maxUlpDistance } from "./replay_util.ts";
+import { maxUlpDistance, timestepsTable } from "./replay_util.ts";
 
 const REFS = "fixtures/refs/schedulers/ddpm";
 const common = await readSafetensors(`${REFS}/common.safetensors`);
 
-interface TimestepsEntry {
-  num_train_timesteps: number;
-  num_inference_steps: number;
-  timestep_spacing: "leading" | "trailing" | "linspace";
-  steps_offset: number;
-  classes: string[];
-  timesteps: number[];
-}
-const table = JSON.parse(await Deno.readTextFile(`${REFS}/timesteps_table.json`)) as {
-  entries: TimestepsEntry[];
-};
+const table = await timestepsTable("DDIMScheduler");
 
 function bitEqual(a: Float32Array, b: Float32Array): boolean {
   return a.length === b.length && maxUlpDistance(a, b).maxUlp === 0;
@@ -205,8 +199,8 @@ Deno.test("npLinspace and npArange follow numpy's float64 formulas", () => {
 });
 
 Deno.test("spacing helpers reproduce diffusers' set_timesteps table", () => {
-  assert.ok(table.entries.length > 100);
-  for (const e of table.entries) {
+  assert.ok(table.length > 100);
+  for (const e of table) {
     const N = e.num_train_timesteps;
     const n = e.num_inference_steps;
     const ours = e.timestep_spacing === "leading"
@@ -214,15 +208,17 @@ Deno.test("spacing helpers reproduce diffusers' set_timesteps table", () => {
       : e.timestep_spacing === "trailing"
       ? trailingTimesteps(N, n)
       : linspaceTimesteps(N, n);
-    assert.deepEqual(
-      ours,
-      e.timesteps,
-      `${e.timestep_spacing} N=${N} n=${n} off=${e.steps_offset}`,
-    );
+    const label = `${e.timestep_spacing} N=${N} n=${n} off=${e.steps_offset}`;
+    assert.deepEqual(ours, e.timesteps, label);
+    assert.deepEqual(spacedTimesteps(N, n, e.timestep_spacing, e.steps_offset), e.timesteps, label);
   }
+  // trailing and linspace ignore steps_offset, as diffusers does
+  assert.deepEqual(spacedTimesteps(1000, 3, "trailing", 1), [999, 666, 332]);
+  assert.deepEqual(spacedTimesteps(1000, 3, "linspace", 1), [999, 500, 0]);
   assert.throws(() => leadingTimesteps(1000, 1001), /cannot be larger than/);
   assert.throws(() => trailingTimesteps(1000, 0), /positive integer/);
   assert.throws(() => linspaceTimesteps(1000, 2.5), /positive integer/);
+  assert.throws(() => spacedTimesteps(10, 11, "leading", 0), /cannot be larger than/);
 });
 
 // ---- x0 helpers and add_noise ----
@@ -257,6 +253,63 @@ Deno.test("addNoiseF32 matches diffusers' add_noise for per-item and single time
   assert.throws(
     () => addNoiseF32(s.alphasCumprod, original, Tensor.zeros([3, 2]), 1),
     /expected equal shapes/,
+  );
+});
+
+Deno.test("noisePerBatchItem mixes each batch item with its own timestep, rounded to float32", () => {
+  const x0 = new Tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [3, 2]);
+  const noise = new Tensor(new Float32Array([0.5, 0.5, 0.25, 0.25, 1, 1]), [3, 2]);
+  const seen: number[] = [];
+  const mixFor = (t: number) => {
+    seen.push(t);
+    return (x: number, n: number) => x + t * n + 0.1; // a double result, stored as float32
+  };
+  const out = noisePerBatchItem(x0, noise, [10, 20, 30], mixFor);
+  assert.deepEqual(seen, [10, 20, 30]);
+  assert.deepEqual([...out.data], [6.1, 7.1, 8.1, 9.1, 35.1, 36.1].map(Math.fround));
+  assert.deepEqual(out.shape, [3, 2]);
+  seen.length = 0;
+  const single = noisePerBatchItem(x0, noise, 2, mixFor);
+  assert.deepEqual(seen, [2, 2, 2]); // one timestep for the whole batch
+  assert.deepEqual([...single.data], [2.1, 3.1, 3.6, 4.6, 7.1, 8.1].map(Math.fround));
+  assert.throws(
+    () => noisePerBatchItem(x0, noise, [1, 2], mixFor),
+    /got 2 timesteps for a batch of 3/,
+  );
+  assert.throws(
+    () => noisePerBatchItem(x0, Tensor.zeros([6]), 1, mixFor),
+    /add_noise: original_samples has shape \[3, 2\] but noise has shape \[6\]/,
+  );
+});
+
+Deno.test("ddimPrevSample is formula (12): float32 sqrt(a_prev) * x0 + direction * eps", () => {
+  const x0 = new Float32Array([0.3, -1.7, 2.5]);
+  const eps = new Float32Array([0.1, 0.2, -0.9]);
+  const sa = Math.fround(Math.sqrt(0.7));
+  const dir = Math.fround(Math.sqrt(0.3));
+  const f = Math.fround;
+  const expected = [...x0].map((v, i) => f(f(sa * v) + f(dir * eps[i])));
+  assert.deepEqual([...ddimPrevSample(x0, eps, sa, dir)], expected);
+});
+
+Deno.test("clipOrThreshold: thresholding first, else clip_sample, else x0 unchanged", () => {
+  const x0 = new Tensor(new Float32Array([0.5, -3, 2, 1.25]), [1, 4]);
+  const base = {
+    thresholding: false,
+    dynamicThresholdingRatio: 0.995,
+    sampleMaxValue: 2,
+    clipSample: false,
+    clipSampleRange: 1.5,
+  };
+  assert.equal(clipOrThreshold(x0, base), x0);
+  assert.deepEqual(
+    [...clipOrThreshold(x0, { ...base, clipSample: true }).data],
+    [...clipSample(x0, 1.5).data],
+  );
+  // thresholding wins over clip_sample, as in diffusers' step
+  assert.deepEqual(
+    [...clipOrThreshold(x0, { ...base, clipSample: true, thresholding: true }).data],
+    [...thresholdSample(x0, 0.995, 2).data],
   );
 });
 

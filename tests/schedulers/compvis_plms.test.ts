@@ -3,42 +3,32 @@ import { CompVisPLMSSampler } from "../../core/schedulers/compvis_plms.ts";
 import {
   ddimTimesteps,
   ldmAlphasCumprod,
-  ldmAlphasCumprodForConfig,
   type LdmBetaSchedule,
   type NoiseModel,
   type SamplerStep,
 } from "../../core/schedulers/sampler.ts";
-import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safetensors.ts";
-import { Tensor } from "../../core/tensor/tensor.ts";
-import { maxUlpDistance } from "./replay_util.ts";
-import { firstValue, safetensorsIn, standInEps } from "./stand_in_eps.ts";
+import type { Tensor } from "../../core/tensor/tensor.ts";
+import { ulpBetween } from "./replay_util.ts";
+import { loadSamplerRun, safetensorsIn, type SamplerRun, standInEps } from "./stand_in_eps.ts";
 
 const DIR = "fixtures/refs/samplers/compvis_plms";
 
-interface PlmsCase {
-  path: string;
-  file: SafetensorsFile;
+interface PlmsCase extends SamplerRun {
   steps: number;
+  /** Our LDM alphas_cumprod for the run's schedule. */
   alphas: Float32Array;
 }
 
 async function loadCase(path: string): Promise<PlmsCase> {
-  const file = await readSafetensors(path);
-  const params = JSON.parse(file.metadata.params);
-  const schedule = JSON.parse(file.metadata.schedule);
+  const run = await loadSamplerRun(path);
+  const { beta_schedule, linear_start, linear_end, timesteps } = run.schedule;
   const alphas = ldmAlphasCumprod(
-    schedule.beta_schedule as LdmBetaSchedule,
-    schedule.linear_start,
-    schedule.linear_end,
-    schedule.timesteps,
+    beta_schedule as LdmBetaSchedule,
+    linear_start,
+    linear_end,
+    timesteps,
   );
-  return { path, file, steps: params.steps, alphas };
-}
-
-function ulp(a: Tensor | Float32Array, b: Tensor | Float32Array): number {
-  const x = a instanceof Tensor ? a.data : a;
-  const y = b instanceof Tensor ? b.data : b;
-  return maxUlpDistance(x, y).maxUlp;
+  return { ...run, steps: run.params.steps as number, alphas };
 }
 
 Deno.test("LDM alphas_cumprod and the PLMS schedule match the original's buffers bit for bit", async () => {
@@ -46,54 +36,34 @@ Deno.test("LDM alphas_cumprod and the PLMS schedule match the original's buffers
   assert.ok(files.length >= 8, `expected the PLMS references in ${DIR}`);
   for (const path of files) {
     const c = await loadCase(path);
-    assert.equal(ulp(c.alphas, c.file.tensor("alphas_cumprod")), 0, `${path}: alphas_cumprod`);
+    assert.equal(ulpBetween(c.alphas, c.alphasCumprod), 0, `${path}: alphas_cumprod`);
     const s = new CompVisPLMSSampler(c.alphas, c.steps);
     assert.deepEqual([...s.ddimTimesteps], c.file.ints("ddim_timesteps"), path);
-    assert.equal(ulp(s.ddimAlphas, c.file.tensor("ddim_alphas")), 0, `${path}: ddim_alphas`);
-    assert.equal(ulp(s.ddimAlphasPrev, c.file.tensor("ddim_alphas_prev")), 0, path);
+    assert.equal(ulpBetween(s.ddimAlphas, c.file.tensor("ddim_alphas")), 0, `${path}: ddim_alphas`);
+    assert.equal(ulpBetween(s.ddimAlphasPrev, c.file.tensor("ddim_alphas_prev")), 0, path);
     assert.equal(
-      ulp(s.ddimSqrtOneMinusAlphas, c.file.tensor("ddim_sqrt_one_minus_alphas")),
+      ulpBetween(s.ddimSqrtOneMinusAlphas, c.file.tensor("ddim_sqrt_one_minus_alphas")),
       0,
       path,
     );
     assert.ok(c.file.tensor("ddim_sigmas").data.every((v) => v === 0));
   }
-  // diffusers' scaled_linear is LDM's linear
-  const sd = ldmAlphasCumprodForConfig({
-    betaSchedule: "scaled_linear",
-    betaStart: 0.00085,
-    betaEnd: 0.012,
-    numTrainTimesteps: 1000,
-  });
-  const c = await loadCase(`${DIR}/sd_linear_10.safetensors`);
-  assert.equal(ulp(sd, c.file.tensor("alphas_cumprod")), 0);
-  assert.throws(
-    () =>
-      ldmAlphasCumprodForConfig({
-        betaSchedule: "squaredcos_cap_v2",
-        betaStart: 0,
-        betaEnd: 0,
-        numTrainTimesteps: 10,
-      }),
-    /no LDM equivalent/,
-  );
-  assert.throws(() => ldmAlphasCumprod("cosine" as never, 0, 1, 10), /not supported/);
 });
 
 /**
  * A model that answers with the reference's outputs in call order and keeps what it was given:
- * step i calls it at (x.i, t.i) and, on step 0, again at (x_euler.0, t_next.0).
+ * step i calls it at (x_i, t_i) and, on step 0, again at (x_euler, t_next).
  */
-function replayModel(file: SafetensorsFile, calls: { x: Tensor; t: number }[]): NoiseModel {
+function replayModel(c: SamplerRun, calls: { x: Tensor; t: number }[]): NoiseModel {
   let step = 0;
   let second = false;
   return (x, t) => {
     calls.push({ x, t });
     if (step === 0 && second) {
       step++;
-      return Promise.resolve(file.tensor("eps_next.0"));
+      return Promise.resolve(c.file.tensor("eps_next"));
     }
-    const out = file.tensor(`eps.${step}`);
+    const out = c.at("eps", step);
     if (step === 0) second = true;
     else step++;
     return Promise.resolve(out);
@@ -107,28 +77,32 @@ Deno.test("CompVis PLMS replays the original sampler's steps bit for bit", async
     const c = await loadCase(path);
     const s = new CompVisPLMSSampler(c.alphas, c.steps);
     const calls: { x: Tensor; t: number }[] = [];
-    const model = replayModel(c.file, calls);
+    const model = replayModel(c, calls);
     const n = s.timesteps.length;
+    assert.equal(c.t.length, n, `${path}: the reference has exactly ${n} steps`);
     for (let i = 0; i < n; i++) {
-      const rec = await s.step(model, c.file.tensor(`x.${i}`)); // reference x in: replay
-      assert.equal(rec.t, firstValue(c.file, `t.${i}`), `${path}: t at step ${i}`);
+      const rec = await s.step(model, c.at("x", i)); // reference x in: replay
+      assert.equal(rec.t, c.t[i], `${path}: t at step ${i}`);
       const d = Math.max(
-        ulp(rec.predX0, c.file.tensor(`pred_x0.${i}`)),
-        ulp(rec.xPrev, c.file.tensor(`x_prev.${i}`)),
+        ulpBetween(rec.predX0, c.at("pred_x0", i)),
+        ulpBetween(rec.xPrev, c.at("x_prev", i)),
       );
       worst = Math.max(worst, d);
       assert.equal(d, 0, `${path}: step ${i} ${d} ulp`);
       if (i === 0) {
         assert.equal(rec.extraCalls.length, 1);
-        assert.equal(rec.extraCalls[0].t, firstValue(c.file, "t_next.0"));
-        assert.equal(ulp(rec.extraCalls[0].x, c.file.tensor("x_euler.0")), 0, `${path}: x_euler`);
+        assert.equal(rec.extraCalls[0].t, c.file.ints("t_next")[0]);
+        assert.equal(
+          ulpBetween(rec.extraCalls[0].x, c.file.tensor("x_euler")),
+          0,
+          `${path}: x_euler`,
+        );
       } else {
         assert.equal(rec.extraCalls.length, 0);
       }
       steps++;
     }
     assert.equal(calls.length, n + 1, `${path}: model calls`);
-    assert.ok(!c.file.has(`x.${n}`), `${path}: the reference has exactly ${n} steps`);
     await assert.rejects(() => s.step(model, c.file.tensor("x_T")), /all \d+ steps are done/);
   }
   console.log(`CompVis PLMS replay: ${steps} steps, largest ulp distance ${worst}`);
@@ -146,19 +120,19 @@ Deno.test("CompVis PLMS free run with the stand-in model reproduces the original
     });
     for (const r of records) {
       const d = Math.max(
-        ulp(r.eps, c.file.tensor(`eps.${r.index}`)),
-        ulp(r.xPrev, c.file.tensor(`x_prev.${r.index}`)),
-        ulp(r.predX0, c.file.tensor(`pred_x0.${r.index}`)),
+        ulpBetween(r.eps, c.at("eps", r.index)),
+        ulpBetween(r.xPrev, c.at("x_prev", r.index)),
+        ulpBetween(r.predX0, c.at("pred_x0", r.index)),
       );
       worst = Math.max(worst, d);
       assert.equal(d, 0, `${path}: free run step ${r.index}: ${d} ulp`);
     }
-    assert.equal(ulp(out, c.file.tensor(`x_prev.${records.length - 1}`)), 0);
+    assert.equal(ulpBetween(out, c.at("x_prev", records.length - 1)), 0);
     // reset starts over with an empty old_eps: the first step calls the model twice again
     s.reset();
     const again = await s.step(model, c.file.tensor("x_T"));
     assert.equal(again.extraCalls.length, 1);
-    assert.equal(ulp(again.xPrev, c.file.tensor("x_prev.0")), 0);
+    assert.equal(ulpBetween(again.xPrev, c.at("x_prev", 0)), 0);
   }
   console.log(`CompVis PLMS free run: largest drift ${worst} ulp`);
 });

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  type BetaOption,
   CONFIG_FIELDS,
   parseSchedulerConfig,
   resolveSchedulerConfig,
   type SchedulerConfig,
   SchedulerConfigError,
   type SchedulerSpec,
+  schedulerSpec,
   toDiffusersConfig,
 } from "../../core/schedulers/config.ts";
 import { DDIM_SPEC, DDIMScheduler } from "../../core/schedulers/ddim.ts";
@@ -245,4 +247,34 @@ Deno.test("DDIMInverseScheduler honours the deprecated set_alpha_to_zero as diff
     () => DDIMInverseScheduler.fromConfig({ set_alpha_to_zero: 1 }),
     /expected true or false/,
   );
+});
+
+Deno.test("schedulerSpec puts diffusers' beta defaults first, then the class's, frozen", async () => {
+  type C = Pick<SchedulerConfig, BetaOption | "stepsOffset" | "clipSample">;
+  const spec = schedulerSpec<C>("X", { stepsOffset: 0, clipSample: true }, {
+    clipSample: { key: "clip", kind: "boolean" },
+  });
+  assert.equal(spec.className, "X");
+  assert.deepEqual(Object.keys(spec.defaults), [
+    "numTrainTimesteps",
+    "betaStart",
+    "betaEnd",
+    "betaSchedule",
+    "trainedBetas",
+    "stepsOffset",
+    "clipSample",
+  ]);
+  assert.ok(Object.isFrozen(spec.defaults));
+  assert.equal(spec.fields?.clipSample?.key, "clip");
+  assert.equal(schedulerSpec<C>("Y", { stepsOffset: 1, clipSample: false }).fields, undefined);
+  // the beta defaults are those diffusers' save_config writes for a default scheduler
+  const json = JSON.parse(
+    await Deno.readTextFile(`${REFS}/ddim_inverse/configs/default.json`),
+  ) as Record<string, unknown>;
+  for (
+    const name of ["numTrainTimesteps", "betaStart", "betaEnd", "betaSchedule", "trainedBetas"]
+  ) {
+    const field = CONFIG_FIELDS[name as keyof SchedulerConfig];
+    assert.equal(spec.defaults[name as keyof C], json[field.key], field.key);
+  }
 });

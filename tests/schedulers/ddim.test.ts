@@ -3,41 +3,39 @@ import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import {
+  assertFreeRuns,
+  checkTimestepsTable,
   formatReplay,
-  freeRunReference,
+  freeRunAll,
   listReferenceFiles,
-  loadSchedulerReference,
+  replayAll,
   replayReference,
   standInModel,
 } from "./replay_util.ts";
 
 const DIR = "fixtures/refs/schedulers/ddim";
 const files = await listReferenceFiles(DIR);
+const make = (ref: { config: Record<string, unknown>; path: string }) =>
+  DDIMScheduler.fromConfig(ref.config, ref.path);
 
 Deno.test("DDIMScheduler replays every diffusers reference within 1 ulp", async () => {
   assert.ok(files.length >= 15, `only ${files.length} reference files in ${DIR}`);
   let worst = { ulp: 0, x0: 0, file: "" };
-  for (const path of files) {
-    const ref = await loadSchedulerReference(path);
-    assert.equal(ref.className, "DDIMScheduler", path);
-    const r = replayReference(ref, DDIMScheduler.fromConfig(ref.config, path));
-    assert.ok(r.timestepsEqual, `${path}: timesteps ${r.oursTimesteps} vs ${ref.timesteps}`);
-    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod differ`);
-    if (r.initialDraw) assert.equal(r.initialDraw.maxUlp, 0, `${path}: generator draw differs`);
+  const runs = await replayAll(files, "DDIMScheduler", make);
+  assert.ok(runs.some((r) => r.report.predOriginalSample.step >= 0), "x0 is compared somewhere");
+  for (const { ref, report: r } of runs) {
     assert.ok(r.prevSample.maxUlp <= 1, formatReplay(r));
     assert.ok(r.predOriginalSample.maxUlp <= 1, formatReplay(r));
     if (r.prevSample.maxUlp >= worst.ulp) {
-      worst = { ...worst, ulp: r.prevSample.maxUlp, file: path };
+      worst = { ...worst, ulp: r.prevSample.maxUlp, file: ref.path };
     }
     worst.x0 = Math.max(worst.x0, r.predOriginalSample.maxUlp);
-    // the stored noise (variance_noise.i) gives the same result as the generator
+    // the stored noise (variance_noise rows) gives the same result as the generator
     if (ref.noise === "generator") {
-      const stored = replayReference(ref, DDIMScheduler.fromConfig(ref.config), {
-        noiseSource: "stored",
-      });
+      const stored = replayReference(ref, make(ref), { noiseSource: "stored" });
       assert.ok(
         stored.prevSample.maxUlp <= 1,
-        `${path} with stored noise: ${formatReplay(stored)}`,
+        `${ref.path} with stored noise: ${formatReplay(stored)}`,
       );
     }
   }
@@ -49,49 +47,13 @@ Deno.test("DDIMScheduler replays every diffusers reference within 1 ulp", async 
 });
 
 Deno.test("DDIMScheduler free run (own outputs fed forward, TS stand-in model) drift", async () => {
-  let worst = 0;
-  let worstModel = 0;
-  for (const path of files) {
-    const ref = await loadSchedulerReference(path);
-    const r = freeRunReference(
-      ref,
-      DDIMScheduler.fromConfig(ref.config),
-      (x, t) => standInModel(x, t),
-    );
-    worst = Math.max(worst, ...r.perStepUlp);
-    worstModel = Math.max(worstModel, r.modelOutputMaxUlp);
-    assert.equal(r.modelOutputMaxUlp, 0, `${path}: the stand-in model differs from torch's`);
-    assert.ok(Math.max(...r.perStepUlp) <= 1, `${path}: drift ${r.perStepUlp.join(",")}`);
-  }
+  const runs = await freeRunAll(files, make, (x, t) => standInModel(x, t));
+  const worst = assertFreeRuns(runs, 1);
   console.log(`DDIMScheduler free run: ${files.length} files, largest drift ${worst} ulp`);
 });
 
 Deno.test("DDIMScheduler.setTimesteps matches diffusers' table for every spacing", async () => {
-  const table = JSON.parse(
-    await Deno.readTextFile("fixtures/refs/schedulers/ddpm/timesteps_table.json"),
-  ) as {
-    entries: {
-      num_train_timesteps: number;
-      num_inference_steps: number;
-      timestep_spacing: "leading" | "trailing" | "linspace";
-      steps_offset: number;
-      classes: string[];
-      timesteps: number[];
-    }[];
-  };
-  let n = 0;
-  for (const e of table.entries) {
-    if (!e.classes.includes("DDIMScheduler")) continue;
-    const s = new DDIMScheduler({
-      numTrainTimesteps: e.num_train_timesteps,
-      timestepSpacing: e.timestep_spacing,
-      stepsOffset: e.steps_offset,
-    });
-    s.setTimesteps(e.num_inference_steps);
-    assert.deepEqual(s.timesteps, e.timesteps, JSON.stringify({ ...e, timesteps: undefined }));
-    n++;
-  }
-  assert.ok(n > 100);
+  assert.ok(await checkTimestepsTable("DDIMScheduler", (o) => new DDIMScheduler(o)) > 100);
   // before setTimesteps: every training step, descending
   const fresh = new DDIMScheduler({ numTrainTimesteps: 5 });
   assert.deepEqual(fresh.timesteps, [4, 3, 2, 1, 0]);

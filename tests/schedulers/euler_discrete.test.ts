@@ -4,16 +4,17 @@ import {
   type EulerStepOptions,
 } from "../../core/schedulers/euler_discrete.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config.ts";
-import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import {
-  freeRunReference,
+  addNoiseUlp,
+  freeRunAll,
   listReferenceFiles,
   loadSchedulerReference,
-  maxUlpDistance,
-  replayReference,
+  replayAll,
+  replayQuantities,
   type SchedulerReference,
+  ulpBetween,
 } from "./replay_util.ts";
 import { standInEps } from "./stand_in_eps.ts";
 
@@ -44,16 +45,17 @@ Deno.test("EulerDiscrete replays every diffusers reference bit for bit (1 ulp: M
   const files = await listReferenceFiles(DIR);
   assert.ok(files.length >= 15, `expected the Euler references in ${DIR}, found ${files.length}`);
   let worst = { ulp: 0, where: "" };
-  for (const path of files) {
-    const ref = await loadSchedulerReference(path);
-    const file = await readSafetensors(path);
-    const s = EulerDiscreteScheduler.fromConfig(ref.config, path);
+  const runs = await replayAll(
+    files,
+    "EulerDiscreteScheduler",
+    (ref) => EulerDiscreteScheduler.fromConfig(ref.config, ref.path),
+    (ref) => ({ stepOptions: () => eulerOptions(ref) }),
+  );
+  for (const { ref, scheduler: s, report: r } of runs) {
+    const path = ref.path;
     assert.deepEqual(s.configWarnings, [], path);
-    const r = replayReference(ref, s, { stepOptions: () => eulerOptions(ref) });
-    assert.ok(r.timestepsEqual, `${path}: timesteps ${r.oursTimesteps} vs ${ref.timesteps}`);
-    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod`);
     const known = MKL_EXP_FILES[path.split("/").at(-1)!];
-    const sigmaUlp = maxUlpDistance(s.sigmas, file.tensor("sigmas").data).maxUlp;
+    const sigmaUlp = ulpBetween(s.sigmas, ref.file.tensor("sigmas"));
     assert.equal(sigmaUlp, known?.sigmaUlp ?? 0, `${path}: sigmas ${sigmaUlp} ulp`);
     // bit-exact step arithmetic where the sigma tables agree; 1 ulp (the issue's bar) where not
     const bar = known ? 1 : 0;
@@ -61,48 +63,39 @@ Deno.test("EulerDiscrete replays every diffusers reference bit for bit (1 ulp: M
     const fresh = EulerDiscreteScheduler.fromConfig(ref.config, path);
     fresh.setTimesteps(ref.steps.length);
     assert.equal(s.timesteps.length, ref.steps.length);
-    assert.equal(fresh.initNoiseSigma, file.tensor("init_noise_sigma").data[0], path);
-    const noise = file.tensor("initial_noise");
+    assert.equal(fresh.initNoiseSigma, ref.file.tensor("init_noise_sigma").data[0], path);
+    const noise = ref.file.tensor("initial_noise");
     const scaled = noise.data.map((v) => v * fresh.initNoiseSigma);
-    assert.equal(maxUlpDistance(scaled, ref.initialSample.data).maxUlp, 0, `${path}: x_T`);
-    for (
-      const [what, q] of [
-        ["prev_sample", r.prevSample],
-        ["pred_original_sample", r.predOriginalSample],
-        ["model_input", r.modelInput],
-      ] as const
-    ) {
+    assert.equal(ulpBetween(scaled, ref.initialSample), 0, `${path}: x_T`);
+    for (const [what, q] of replayQuantities(r)) {
       if (q.maxUlp > worst.ulp) worst = { ulp: q.maxUlp, where: `${path} ${what} step ${q.step}` };
       assert.ok(q.maxUlp <= bar, `${path}: ${what} ${q.maxUlp} ulp at step ${q.step}`);
     }
-    // add_noise on a fresh scheduler
-    const added = fresh.addNoise(
-      file.tensor("add_noise.original"),
-      file.tensor("add_noise.noise"),
-      Array.from(file.tensor("add_noise.timestep").data),
-    );
-    assert.equal(maxUlpDistance(added.data, file.tensor("add_noise.result").data).maxUlp, 0, path);
+    assert.equal(addNoiseUlp(ref, fresh), 0, `${path}: add_noise on a fresh scheduler`);
   }
+  assert.ok(runs.some((r) => r.report.modelInput.step >= 0), "model inputs are compared");
+  assert.ok(runs.some((r) => r.report.predOriginalSample.step >= 0), "x0 is compared");
   console.log(`EulerDiscrete replay: largest ulp distance ${worst.ulp} (${worst.where})`);
 });
 
 Deno.test("EulerDiscrete free run with the stand-in model follows diffusers' trajectory", async () => {
   let worst = { ulp: 0, where: "" };
   let exactFiles = 0;
-  for (const path of await listReferenceFiles(DIR)) {
-    const ref = await loadSchedulerReference(path);
-    const s = EulerDiscreteScheduler.fromConfig(ref.config, path);
-    const r = freeRunReference(ref, s, (x, t) => standInEps(x, t), {
-      stepOptions: () => eulerOptions(ref),
-    });
-    const drift = Math.max(...r.perStepUlp);
+  const runs = await freeRunAll(
+    await listReferenceFiles(DIR),
+    (ref) => EulerDiscreteScheduler.fromConfig(ref.config, ref.path),
+    (x, t) => standInEps(x, t),
+    (ref) => ({ stepOptions: () => eulerOptions(ref) }),
+  );
+  for (const { ref, report, drift } of runs) {
+    const path = ref.path;
     if (drift > worst.ulp) worst = { ulp: drift, where: path };
     const known = MKL_EXP_FILES[path.split("/").at(-1)!];
     if (known) {
       // the 1-ulp sigma moves the model input, hence the model output, then the trajectory
       assert.ok(drift <= known.freeRunUlp, `${path}: free-run drift ${drift} ulp`);
     } else {
-      assert.equal(r.modelOutputMaxUlp, 0, `${path}: stand-in model outputs`);
+      assert.equal(report.modelOutputMaxUlp, 0, `${path}: stand-in model outputs`);
       assert.equal(drift, 0, `${path}: free-run drift ${drift} ulp`);
       exactFiles++;
     }
@@ -127,7 +120,7 @@ Deno.test("EulerDiscrete churn draws its noise from the generator after the init
     x = s.step(ref.steps[i].modelOutput, t, x, { sChurn: 1.0, generator: g }).prevSample;
     assert.ok(ref.steps[i].varianceNoise, `step ${i} drew noise`);
   }
-  assert.equal(maxUlpDistance(x.data, ref.steps.at(-1)!.prevSample.data).maxUlp, 0);
+  assert.equal(ulpBetween(x, ref.steps.at(-1)!.prevSample), 0);
   const noisy = new EulerDiscreteScheduler();
   noisy.setTimesteps(4);
   const xs = Tensor.zeros([1, 2]);

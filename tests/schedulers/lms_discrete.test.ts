@@ -6,15 +6,16 @@ import {
   quadQags,
 } from "../../core/schedulers/lms_discrete.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config.ts";
-import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import {
-  freeRunReference,
+  addNoiseUlp,
+  assertFreeRuns,
+  freeRunAll,
   listReferenceFiles,
-  loadSchedulerReference,
-  maxUlpDistance,
-  replayReference,
+  replayAll,
+  replayQuantities,
   type SchedulerReference,
+  ulpBetween,
 } from "./replay_util.ts";
 import { standInEps } from "./stand_in_eps.ts";
 
@@ -29,50 +30,45 @@ Deno.test("LMSDiscrete replays every diffusers reference bit for bit, quad coeff
   assert.ok(files.length >= 15, `expected the LMS references in ${DIR}, found ${files.length}`);
   let worst = { ulp: 0, where: "" };
   let coefficients = 0;
-  for (const path of files) {
-    const ref = await loadSchedulerReference(path);
-    const file = await readSafetensors(path);
-    const s = LMSDiscreteScheduler.fromConfig(ref.config, path);
+  const ours = new Map<LMSDiscreteScheduler, number[]>();
+  const make = (ref: SchedulerReference) => {
+    const s = LMSDiscreteScheduler.fromConfig(ref.config, ref.path);
+    const coeffs: number[] = [];
+    ours.set(s, coeffs);
+    const step = s.step.bind(s);
+    s.step = (mo, t, x, o) => {
+      const out = step(mo, t, x, o);
+      coeffs.push(...s.lastCoefficients);
+      return out;
+    };
+    return s;
+  };
+  const runs = await replayAll(files, "LMSDiscreteScheduler", make, (ref) => ({
+    stepOptions: () => lmsOptions(ref),
+  }));
+  for (const { ref, scheduler: s, report: r } of runs) {
+    const path = ref.path;
     assert.deepEqual(s.configWarnings, [], path);
-    const ours: number[] = [];
-    const r = replayReference(ref, s, {
-      stepOptions: () => lmsOptions(ref),
-      setTimesteps: (sched) => {
-        (sched as LMSDiscreteScheduler).setTimesteps(ref.steps.length);
-        const step = s.step.bind(s);
-        s.step = (mo, t, x, o) => {
-          const out = step(mo, t, x, o);
-          ours.push(...s.lastCoefficients);
-          return out;
-        };
-      },
-    });
-    assert.ok(r.timestepsEqual, `${path}: timesteps`);
-    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod`);
-    assert.equal(maxUlpDistance(s.sigmas, file.tensor("sigmas").data).maxUlp, 0, `${path}: sigmas`);
+    assert.equal(ulpBetween(s.sigmas, ref.file.tensor("sigmas")), 0, `${path}: sigmas`);
     // the coefficients are the doubles scipy.integrate.quad returned, bit for bit
-    assert.deepEqual(ours, Array.from(file.float64("lms_coeffs")), `${path}: lms coefficients`);
-    coefficients += ours.length;
+    const coeffs = ours.get(s)!;
+    assert.deepEqual(
+      coeffs,
+      Array.from(ref.file.float64("lms_coeffs")),
+      `${path}: lms coefficients`,
+    );
+    coefficients += coeffs.length;
     const fresh = LMSDiscreteScheduler.fromConfig(ref.config, path);
     fresh.setTimesteps(ref.steps.length);
-    assert.equal(fresh.initNoiseSigma, file.tensor("init_noise_sigma").data[0], path);
-    for (
-      const [what, q] of [
-        ["prev_sample", r.prevSample],
-        ["pred_original_sample", r.predOriginalSample],
-        ["model_input", r.modelInput],
-      ] as const
-    ) {
+    assert.equal(fresh.initNoiseSigma, ref.file.tensor("init_noise_sigma").data[0], path);
+    for (const [what, q] of replayQuantities(r)) {
       if (q.maxUlp > worst.ulp) worst = { ulp: q.maxUlp, where: `${path} ${what} step ${q.step}` };
       assert.equal(q.maxUlp, 0, `${path}: ${what} ${q.maxUlp} ulp at step ${q.step}`);
     }
-    const added = fresh.addNoise(
-      file.tensor("add_noise.original"),
-      file.tensor("add_noise.noise"),
-      Array.from(file.tensor("add_noise.timestep").data),
-    );
-    assert.equal(maxUlpDistance(added.data, file.tensor("add_noise.result").data).maxUlp, 0, path);
+    assert.equal(addNoiseUlp(ref, fresh), 0, `${path}: add_noise`);
   }
+  assert.ok(runs.some((r) => r.report.modelInput.step >= 0), "model inputs are compared");
+  assert.ok(runs.some((r) => r.report.predOriginalSample.step >= 0), "x0 is compared");
   console.log(
     `LMSDiscrete replay: largest ulp distance ${worst.ulp}${
       worst.where ? ` ${worst.where}` : ""
@@ -82,18 +78,13 @@ Deno.test("LMSDiscrete replays every diffusers reference bit for bit, quad coeff
 });
 
 Deno.test("LMSDiscrete free run with the stand-in model reproduces diffusers' trajectory", async () => {
-  let worst = 0;
-  for (const path of await listReferenceFiles(DIR)) {
-    const ref = await loadSchedulerReference(path);
-    const s = LMSDiscreteScheduler.fromConfig(ref.config, path);
-    const r = freeRunReference(ref, s, (x, t) => standInEps(x, t), {
-      stepOptions: () => lmsOptions(ref),
-    });
-    assert.equal(r.modelOutputMaxUlp, 0, `${path}: stand-in model outputs`);
-    worst = Math.max(worst, ...r.perStepUlp);
-    assert.equal(Math.max(...r.perStepUlp), 0, `${path}: free-run drift`);
-  }
-  console.log(`LMSDiscrete free run: largest drift ${worst} ulp`);
+  const runs = await freeRunAll(
+    await listReferenceFiles(DIR),
+    (ref) => LMSDiscreteScheduler.fromConfig(ref.config, ref.path),
+    (x, t) => standInEps(x, t),
+    (ref) => ({ stepOptions: () => lmsOptions(ref) }),
+  );
+  console.log(`LMSDiscrete free run: largest drift ${assertFreeRuns(runs, 0)} ulp`);
 });
 
 interface QuadCase {

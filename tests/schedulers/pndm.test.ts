@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { PNDMScheduler } from "../../core/schedulers/pndm.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config.ts";
-import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import {
-  freeRunReference,
+  addNoiseUlp,
+  assertFreeRuns,
+  freeRunAll,
   listReferenceFiles,
-  loadSchedulerReference,
-  maxUlpDistance,
-  replayReference,
+  replayAll,
 } from "./replay_util.ts";
 import { standInEps } from "./stand_in_eps.ts";
 
@@ -17,50 +16,39 @@ const DIR = "fixtures/refs/schedulers/pndm";
 Deno.test("PNDM replays every diffusers reference bit for bit (PRK and PLMS)", async () => {
   const files = await listReferenceFiles(DIR);
   assert.ok(files.length >= 15, `expected the PNDM references in ${DIR}, found ${files.length}`);
-  let worst = 0;
-  let prk = 0;
-  for (const path of files) {
-    const ref = await loadSchedulerReference(path);
-    const file = await readSafetensors(path);
-    const s = PNDMScheduler.fromConfig(ref.config, path);
+  const runs = await replayAll(
+    files,
+    "PNDMScheduler",
+    (ref) => PNDMScheduler.fromConfig(ref.config, ref.path),
+  );
+  for (const { ref, scheduler: s, report: r } of runs) {
+    const path = ref.path;
     assert.deepEqual(s.configWarnings, [], path);
-    const r = replayReference(ref, s);
-    assert.ok(r.timestepsEqual, `${path}: timesteps ${r.oursTimesteps} vs ${ref.timesteps}`);
-    assert.equal(r.alphasCumprodEqual, true, `${path}: alphas_cumprod`);
     assert.equal(s.counter, ref.steps.length);
-    if (s.prkTimesteps.length > 0) prk++;
-    worst = Math.max(worst, r.prevSample.maxUlp);
     assert.equal(
       r.prevSample.maxUlp,
       0,
       `${path}: ${r.prevSample.maxUlp} ulp at ${r.prevSample.step}`,
     );
-    assert.equal(s.initNoiseSigma, file.tensor("init_noise_sigma").data[0]);
-    const added = s.addNoise(
-      file.tensor("add_noise.original"),
-      file.tensor("add_noise.noise"),
-      file.ints("add_noise.timestep"),
-    );
-    assert.equal(maxUlpDistance(added.data, file.tensor("add_noise.result").data).maxUlp, 0, path);
+    assert.equal(s.initNoiseSigma, ref.file.tensor("init_noise_sigma").data[0]);
+    assert.equal(addNoiseUlp(ref, s), 0, `${path}: add_noise`);
   }
-  assert.ok(prk >= 8, "the Runge-Kutta start is covered");
+  assert.ok(
+    runs.filter((r) => r.scheduler.prkTimesteps.length > 0).length >= 8,
+    "the Runge-Kutta start is covered",
+  );
+  const worst = Math.max(...runs.map((r) => r.report.prevSample.maxUlp));
   console.log(`PNDM replay: largest ulp distance ${worst} over ${files.length} files`);
 });
 
 Deno.test("PNDM free run with the stand-in model reproduces diffusers' trajectory", async () => {
-  let worst = 0;
-  for (const path of await listReferenceFiles(DIR)) {
-    const ref = await loadSchedulerReference(path);
-    const r = freeRunReference(
-      ref,
-      PNDMScheduler.fromConfig(ref.config),
-      (x, t) => standInEps(x, t),
-    );
-    assert.equal(r.modelOutputMaxUlp, 0, `${path}: stand-in model outputs`);
-    worst = Math.max(worst, ...r.perStepUlp);
-    assert.equal(Math.max(...r.perStepUlp), 0, `${path}: free-run drift`);
-  }
-  console.log(`PNDM free run: largest drift ${worst} ulp`);
+  const files = await listReferenceFiles(DIR);
+  const runs = await freeRunAll(
+    files,
+    (ref) => PNDMScheduler.fromConfig(ref.config),
+    (x, t) => standInEps(x, t),
+  );
+  console.log(`PNDM free run: largest drift ${assertFreeRuns(runs, 0)} ulp`);
 });
 
 Deno.test("PNDM timestep layouts match diffusers' set_timesteps", () => {

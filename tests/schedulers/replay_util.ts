@@ -1,13 +1,16 @@
 /**
  * Replays scheduler reference files (fixtures/refs/schedulers/<scheduler>/<case>.safetensors,
- * format `diffparity-scheduler-replay/1`, written by fixtures/gen/dump_schedulers_*.py) through
- * a TypeScript scheduler and measures the float32 ulp distance of every step's outputs.
+ * format `diffparity-scheduler-replay/2`, written by fixtures/gen/dump_schedulers_*.py) through
+ * a TypeScript scheduler and measures the float32 ulp distance of every step's outputs; also the
+ * loops and checks the scheduler tests share.
  *
  * File format (see fixtures/gen/dump_schedulers_ddim_ddpm.py):
- * - tensors `timesteps` (I64, or F32 for sigma schedulers), `alphas_cumprod` (F32, optional),
- *   `initial_sample`, and per step i `model_output.i`, `prev_sample.i`, optional
- *   `pred_original_sample.i`, `variance_noise.i` (noise the step added) and `model_input.i`
- *   (`scale_model_input` output). The sample entering step i is `prev_sample.(i-1)`, or
+ * - tensors `timesteps` (I64, or F32 for sigma schedulers), `alphas_cumprod` (F32; or the
+ *   metadata `alphas_cumprod_in` naming the file of the same folder that holds the same values),
+ *   `initial_sample`, and stacked over the steps (row i = step i): `model_output`,
+ *   `prev_sample`, optional `pred_original_sample` and `model_input` (`scale_model_input`
+ *   output), and `variance_noise` (noise the steps added) with `variance_noise_steps` (I64, the
+ *   steps its rows belong to). The sample entering step i is row i - 1 of `prev_sample`, or
  *   `initial_sample` for step 0.
  * - metadata: `class_name`, `config` (diffusers `to_json_string()`), `set_timesteps`
  *   (`{"num_inference_steps": n}` or `{"timesteps": [...]}`), `step_kwargs` (snake_case:
@@ -26,13 +29,14 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import type { Scheduler, StepOptions } from "../../core/schedulers/types.ts";
 
 /** The format tag of scheduler replay files. */
-export const REPLAY_FORMAT = "diffparity-scheduler-replay/1";
+export const REPLAY_FORMAT = "diffparity-scheduler-replay/2";
 
 const F32_BOX = new Float32Array(1);
 const I32_BOX = new Int32Array(F32_BOX.buffer);
@@ -137,6 +141,8 @@ export interface SchedulerReference {
   steps: ReferenceStep[];
   /** All metadata strings. */
   metadata: Record<string, string>;
+  /** The file itself, for the tensors a test reads beyond the replay's. */
+  file: SafetensorsFile;
 }
 
 function parseJsonMeta(file: SafetensorsFile, key: string, fallback: unknown): unknown {
@@ -150,7 +156,89 @@ function parseJsonMeta(file: SafetensorsFile, key: string, fallback: unknown): u
 }
 
 /**
- * Reads a `diffparity-scheduler-replay/1` file.
+ * The rows of a tensor stacked over steps (`[rows, ...shape]`), one tensor of `shape` per step
+ * of `steps`: row i for step i, or, when `<name>_steps` lists the steps the rows belong to, those
+ * steps' rows (the others `undefined`). All `undefined` when the file lacks `name`.
+ *
+ * @example
+ * ```ts
+ * import { stepRows } from "./replay_util.ts";
+ * import { readSafetensors } from "../../core/tensor/safetensors.ts";
+ * const f = await readSafetensors("fixtures/refs/schedulers/ddim/default_10.safetensors");
+ * stepRows(f, "prev_sample", 10)[3]?.shape; // [2, 4, 2, 2]
+ * ```
+ */
+export function stepRows(
+  file: SafetensorsFile,
+  name: string,
+  steps: number,
+): (Tensor | undefined)[] {
+  const out: (Tensor | undefined)[] = new Array(steps).fill(undefined);
+  if (!file.has(name)) return out;
+  const stacked = file.tensor(name);
+  const [rows, ...shape] = stacked.shape;
+  const at = file.has(`${name}_steps`) ? file.ints(`${name}_steps`) : out.map((_, i) => i);
+  if (at.length !== rows || at.some((s) => !Number.isInteger(s) || s < 0 || s >= steps)) {
+    throw new Error(
+      `${file.path}: "${name}" has ${rows} rows for steps [${at.join(", ")}] of ${steps}`,
+    );
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  at.forEach((step, r) => {
+    out[step] = new Tensor(stacked.data.slice(r * size, (r + 1) * size), shape);
+  });
+  return out;
+}
+
+/**
+ * The `alphas_cumprod` of a reference file: its own tensor, or that of the file of the same
+ * folder that its metadata `alphas_cumprod_in` names; `undefined` when it has neither.
+ *
+ * @example
+ * ```ts
+ * import { referenceAlphasCumprod } from "./replay_util.ts";
+ * import { readSafetensors } from "../../core/tensor/safetensors.ts";
+ * const f = await readSafetensors("fixtures/refs/schedulers/ddim/sd15_50.safetensors");
+ * (await referenceAlphasCumprod(f))?.length; // 1000
+ * ```
+ */
+export async function referenceAlphasCumprod(
+  file: SafetensorsFile,
+): Promise<Float32Array | undefined> {
+  if (file.has("alphas_cumprod")) return file.tensor("alphas_cumprod").data;
+  const other = file.metadata.alphas_cumprod_in;
+  if (other === undefined) return undefined;
+  const path = `${file.path.slice(0, file.path.lastIndexOf("/") + 1)}${other}`;
+  const holder = await readSafetensors(path);
+  if (!holder.has("alphas_cumprod")) {
+    throw new Error(`${file.path}: "alphas_cumprod_in" names ${path}, which has no alphas_cumprod`);
+  }
+  return holder.tensor("alphas_cumprod").data;
+}
+
+/**
+ * Reads a fixture .safetensors file whose metadata `format` must be `format`.
+ *
+ * @throws {Error} naming the file, the format found and the one expected.
+ * @example
+ * ```ts
+ * import { readTagged, REPLAY_FORMAT } from "./replay_util.ts";
+ * const f = await readTagged("fixtures/refs/schedulers/ddim/default_10.safetensors", REPLAY_FORMAT);
+ * ```
+ */
+export async function readTagged(path: string, format: string): Promise<SafetensorsFile> {
+  const file = await readSafetensors(path);
+  if (file.metadata.format !== format) {
+    throw new Error(
+      `${path}: metadata "format" is ${JSON.stringify(file.metadata.format)} ` +
+        `(expected ${JSON.stringify(format)})`,
+    );
+  }
+  return file;
+}
+
+/**
+ * Reads a `diffparity-scheduler-replay/2` file.
  *
  * @throws {Error} naming the file when the format tag or a required tensor is missing.
  * @example
@@ -161,29 +249,31 @@ function parseJsonMeta(file: SafetensorsFile, key: string, fallback: unknown): u
  * ```
  */
 export async function loadSchedulerReference(path: string): Promise<SchedulerReference> {
-  const file = await readSafetensors(path);
-  if (file.metadata.format !== REPLAY_FORMAT) {
-    throw new Error(
-      `${path}: metadata "format" is ${JSON.stringify(file.metadata.format)} ` +
-        `(expected ${JSON.stringify(REPLAY_FORMAT)})`,
-    );
-  }
+  const file = await readTagged(path, REPLAY_FORMAT);
   const timestepsInfo = file.info("timesteps");
   const timesteps = timestepsInfo.dtype.startsWith("F")
     ? Array.from(file.tensor("timesteps").data)
     : file.ints("timesteps");
-  const steps: ReferenceStep[] = [];
-  for (let i = 0; i < timesteps.length; i++) {
-    const opt = (name: string) =>
-      file.has(`${name}.${i}`) ? file.tensor(`${name}.${i}`) : undefined;
-    steps.push({
-      modelOutput: file.tensor(`model_output.${i}`),
-      prevSample: file.tensor(`prev_sample.${i}`),
-      predOriginalSample: opt("pred_original_sample"),
-      varianceNoise: opt("variance_noise"),
-      modelInput: opt("model_input"),
-    });
-  }
+  const n = timesteps.length;
+  const rows = (name: string) => stepRows(file, name, n);
+  const [modelOutput, prevSample] = [rows("model_output"), rows("prev_sample")];
+  const [predOriginalSample, varianceNoise, modelInput] = [
+    rows("pred_original_sample"),
+    rows("variance_noise"),
+    rows("model_input"),
+  ];
+  const steps: ReferenceStep[] = timesteps.map((_, i) => {
+    if (!modelOutput[i] || !prevSample[i]) {
+      throw new Error(`${path}: no model_output / prev_sample row for step ${i}`);
+    }
+    return {
+      modelOutput: modelOutput[i]!,
+      prevSample: prevSample[i]!,
+      predOriginalSample: predOriginalSample[i],
+      varianceNoise: varianceNoise[i],
+      modelInput: modelInput[i],
+    };
+  });
   const setRaw = parseJsonMeta(file, "set_timesteps", {}) as Record<string, unknown>;
   const noise = file.metadata.noise ?? "none";
   if (noise !== "none" && noise !== "generator" && noise !== "variance_noise") {
@@ -201,10 +291,11 @@ export async function loadSchedulerReference(path: string): Promise<SchedulerRef
     noise,
     seed: file.metadata.seed === undefined ? undefined : Number(file.metadata.seed),
     timesteps,
-    alphasCumprod: file.has("alphas_cumprod") ? file.tensor("alphas_cumprod").data : undefined,
+    alphasCumprod: await referenceAlphasCumprod(file),
     initialSample: file.tensor("initial_sample"),
     steps,
     metadata: { ...file.metadata },
+    file,
   };
 }
 
@@ -232,6 +323,7 @@ export async function listReferenceFiles(dir: string): Promise<string[]> {
 export type ReplayScheduler = Scheduler & {
   readonly alphasCumprod?: Float32Array;
   setTimesteps(arg: never): void;
+  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor;
 };
 
 /** Options of {@link replayReference} and {@link freeRunReference}. */
@@ -239,8 +331,8 @@ export interface ReplayOptions {
   /**
    * Where step noise comes from. `"auto"` (default): as the reference did it (a TorchGenerator
    * seeded with `seed` for `noise: "generator"`, the stored tensors for `"variance_noise"`).
-   * `"stored"`: always pass the stored `variance_noise.i` as `varianceNoise` (isolates the
-   * scheduler's arithmetic from the generator).
+   * `"stored"`: always pass the step's stored `variance_noise` row as `varianceNoise`
+   * (isolates the scheduler's arithmetic from the generator).
    */
   noiseSource?: "auto" | "stored";
   /** Calls `setTimesteps`; default: `setTimesteps(n)` or `setTimesteps({ timesteps })`. */
@@ -304,14 +396,21 @@ function baseStepOptions(ref: SchedulerReference): StepOptions {
   return opts;
 }
 
-/** The generator of a generator-noise file, advanced past the `initial_sample` draw. */
+/**
+ * The generator of a generator-noise file, advanced past the draw of the initial sample, and
+ * how far that draw is from the file's (`initial_noise` where stored, else `initial_sample`).
+ */
 function startGenerator(ref: SchedulerReference): { generator: TorchGenerator; draw: UlpSummary } {
   if (ref.seed === undefined || !Number.isSafeInteger(ref.seed)) {
     throw new Error(`${ref.path}: noise "generator" needs an integer "seed" in the metadata`);
   }
   const generator = new TorchGenerator(ref.seed);
   const first = generator.randn(ref.initialSample.shape);
-  return { generator, draw: maxUlpDistance(first.data, ref.initialSample.data) };
+  // sigma schedulers start from the draw times init_noise_sigma and store the draw itself
+  const drawn = ref.file.has("initial_noise")
+    ? ref.file.tensor("initial_noise")
+    : ref.initialSample;
+  return { generator, draw: maxUlpDistance(first.data, drawn.data) };
 }
 
 function noiseOptions(
@@ -422,7 +521,7 @@ export interface FreeRunReport {
 
 /**
  * Free run: starts from `initial_sample` and feeds each step OUR previous output, with model
- * outputs from `model` (or the reference's `model_output.i` when no model is given), and
+ * outputs from `model` (or the reference's `model_output` rows when no model is given), and
  * compares every sample with the reference trajectory.
  *
  * @example
@@ -539,4 +638,241 @@ export function formatReplay(r: ReplayReport): string {
     (r.alphasCumprodEqual === undefined
       ? ""
       : `, alphas_cumprod ${r.alphasCumprodEqual ? "bit-equal" : "DIFFER"}`);
+}
+
+/**
+ * The largest float32 ulp distance between two tensors (or arrays) of equal length.
+ *
+ * @example
+ * ```ts
+ * import { ulpBetween } from "./replay_util.ts";
+ * ulpBetween(new Float32Array([1]), new Float32Array([1])); // 0
+ * ```
+ */
+export function ulpBetween(a: Tensor | ArrayLike<number>, b: Tensor | ArrayLike<number>): number {
+  return maxUlpDistance(a instanceof Tensor ? a.data : a, b instanceof Tensor ? b.data : b).maxUlp;
+}
+
+/**
+ * The per-step quantities a replay compares, with diffusers' names: `prev_sample`,
+ * `pred_original_sample`, `model_input`.
+ *
+ * @example
+ * ```ts
+ * import { replayQuantities, type ReplayReport } from "./replay_util.ts";
+ * function worst(r: ReplayReport) { return Math.max(...replayQuantities(r).map(([, q]) => q.maxUlp)); }
+ * ```
+ */
+export function replayQuantities(r: ReplayReport): [string, QuantityReport][] {
+  return [
+    ["prev_sample", r.prevSample],
+    ["pred_original_sample", r.predOriginalSample],
+    ["model_input", r.modelInput],
+  ];
+}
+
+/** One replayed reference: the file, the scheduler it ran through, and what was measured. */
+export interface ReplayedReference<S extends ReplayScheduler = ReplayScheduler> {
+  ref: SchedulerReference;
+  scheduler: S;
+  report: ReplayReport;
+}
+
+/**
+ * Replays every reference file of `files` through a scheduler built by `make`, asserting what
+ * holds for every scheduler port: the file is of class `className`, our timesteps equal the
+ * reference's, our `alphas_cumprod` is bit-equal, and (generator files) our generator's first
+ * draw is the reference's `initial_sample`. The test then checks the step figures it expects.
+ *
+ * @example
+ * ```ts
+ * import { listReferenceFiles, replayAll } from "./replay_util.ts";
+ * import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
+ * const files = await listReferenceFiles("fixtures/refs/schedulers/ddim");
+ * const runs = await replayAll(files, "DDIMScheduler", (ref) => DDIMScheduler.fromConfig(ref.config));
+ * Math.max(...runs.map((r) => r.report.prevSample.maxUlp)); // 0
+ * ```
+ */
+export async function replayAll<S extends ReplayScheduler>(
+  files: readonly string[],
+  className: string,
+  make: (ref: SchedulerReference) => S,
+  options: (ref: SchedulerReference, scheduler: S) => ReplayOptions = () => ({}),
+): Promise<ReplayedReference<S>[]> {
+  const out: ReplayedReference<S>[] = [];
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    assert.equal(ref.className, className, path);
+    const scheduler = make(ref);
+    const report = replayReference(ref, scheduler, options(ref, scheduler));
+    assert.ok(
+      report.timestepsEqual,
+      `${path}: timesteps ${report.oursTimesteps} vs ${ref.timesteps}`,
+    );
+    assert.equal(report.alphasCumprodEqual, true, `${path}: alphas_cumprod differ`);
+    if (report.initialDraw) assert.equal(report.initialDraw.maxUlp, 0, `${path}: generator draw`);
+    out.push({ ref, scheduler, report });
+  }
+  return out;
+}
+
+/** One free run of a reference: the file and how far our own trajectory drifted. */
+export interface FreeRun {
+  ref: SchedulerReference;
+  report: FreeRunReport;
+  /** Largest per-step ulp distance of our samples from the reference's. */
+  drift: number;
+}
+
+/**
+ * Free-runs every reference of `files` ({@link freeRunReference}) through a scheduler built by
+ * `make`, with model outputs from `model`. Nothing is asserted; the test checks the drift.
+ *
+ * @example
+ * ```ts
+ * import { freeRunAll, listReferenceFiles, standInModel } from "./replay_util.ts";
+ * import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
+ * const files = await listReferenceFiles("fixtures/refs/schedulers/ddim");
+ * const runs = await freeRunAll(files, (ref) => DDIMScheduler.fromConfig(ref.config), (x, t) =>
+ *   standInModel(x, t));
+ * ```
+ */
+export async function freeRunAll(
+  files: readonly string[],
+  make: (ref: SchedulerReference) => ReplayScheduler,
+  model: ReplayModel,
+  options: (ref: SchedulerReference) => ReplayOptions = () => ({}),
+): Promise<FreeRun[]> {
+  const out: FreeRun[] = [];
+  for (const path of files) {
+    const ref = await loadSchedulerReference(path);
+    const report = freeRunReference(ref, make(ref), model, options(ref));
+    out.push({ ref, report, drift: Math.max(0, ...report.perStepUlp) });
+  }
+  return out;
+}
+
+/**
+ * The largest ulp distance of `scheduler.addNoise` from diffusers' `add_noise` stored in the
+ * reference (`add_noise.original`, `.noise`, `.timestep`, `.result`: a fresh scheduler after
+ * `set_timesteps`, one timestep per batch item).
+ *
+ * @example
+ * ```ts
+ * import { addNoiseUlp, loadSchedulerReference } from "./replay_util.ts";
+ * import { PNDMScheduler } from "../../core/schedulers/pndm.ts";
+ * const ref = await loadSchedulerReference("fixtures/refs/schedulers/pndm/prk_4.safetensors");
+ * const s = PNDMScheduler.fromConfig(ref.config);
+ * s.setTimesteps(4);
+ * addNoiseUlp(ref, s); // 0
+ * ```
+ */
+export function addNoiseUlp(ref: SchedulerReference, scheduler: ReplayScheduler): number {
+  const f = ref.file;
+  const t = f.info("add_noise.timestep").dtype.startsWith("F")
+    ? Array.from(f.tensor("add_noise.timestep").data)
+    : f.ints("add_noise.timestep");
+  const added = scheduler.addNoise(
+    f.tensor("add_noise.original"),
+    f.tensor("add_noise.noise"),
+    t[0],
+  );
+  const perItem = scheduler.addNoise(
+    f.tensor("add_noise.original"),
+    f.tensor("add_noise.noise"),
+    t,
+  );
+  return Math.max(
+    ulpBetween(added, f.tensor("add_noise.result")),
+    ulpBetween(perItem, f.tensor("add_noise.result")),
+  );
+}
+
+/** One entry of fixtures/refs/schedulers/ddpm/timesteps_table.json (diffusers' `set_timesteps`). */
+export interface TimestepsTableEntry {
+  num_train_timesteps: number;
+  num_inference_steps: number;
+  timestep_spacing: "leading" | "trailing" | "linspace";
+  steps_offset: number;
+  /** The classes whose `set_timesteps` gave these timesteps (DDIMInverse: reversed). */
+  classes: string[];
+  /** DDIM's and DDPM's timesteps, descending. */
+  timesteps: number[];
+}
+
+/**
+ * The entries of diffusers' `set_timesteps` table (fixtures/refs/schedulers/ddpm/timesteps_table.json)
+ * that apply to `className`.
+ *
+ * @example
+ * ```ts
+ * import { timestepsTable } from "./replay_util.ts";
+ * (await timestepsTable("DDIMScheduler")).length > 100; // true
+ * ```
+ */
+export async function timestepsTable(className: string): Promise<TimestepsTableEntry[]> {
+  const table = JSON.parse(
+    await Deno.readTextFile("fixtures/refs/schedulers/ddpm/timesteps_table.json"),
+  ) as { entries: TimestepsTableEntry[] };
+  return table.entries.filter((e) => e.classes.includes(className));
+}
+
+/**
+ * Asserts that every free run fed the stand-in model exactly the inputs diffusers did (its
+ * outputs equal the reference's) and drifted at most `maxDrift` ulp; returns the largest drift.
+ *
+ * @example
+ * ```ts
+ * import { assertFreeRuns, freeRunAll, listReferenceFiles } from "./replay_util.ts";
+ * import { PNDMScheduler } from "../../core/schedulers/pndm.ts";
+ * import { standInEps } from "./stand_in_eps.ts";
+ * const files = await listReferenceFiles("fixtures/refs/schedulers/pndm");
+ * const runs = await freeRunAll(files, (ref) => PNDMScheduler.fromConfig(ref.config), standInEps);
+ * assertFreeRuns(runs, 0); // 0
+ * ```
+ */
+export function assertFreeRuns(runs: readonly FreeRun[], maxDrift: number): number {
+  assert.ok(runs.length > 0, "no free runs");
+  for (const { ref, report, drift } of runs) {
+    assert.equal(report.modelOutputMaxUlp, 0, `${ref.path}: the stand-in model's outputs differ`);
+    assert.ok(drift <= maxDrift, `${ref.path}: drift ${report.perStepUlp.join(",")} ulp`);
+  }
+  return Math.max(...runs.map((r) => r.drift));
+}
+
+/** The options a `timesteps_table.json` entry sets. */
+export interface TimestepsTableOptions {
+  numTrainTimesteps: number;
+  timestepSpacing: "leading" | "trailing" | "linspace";
+  stepsOffset: number;
+}
+
+/**
+ * Checks a class's `setTimesteps` against diffusers' table: for every entry of `className`, a
+ * scheduler from `make(entry's options)` given `setTimesteps(n)` must hold `expected(entry)`
+ * (default: the entry's timesteps). Returns the number of entries checked.
+ *
+ * @example
+ * ```ts
+ * import { checkTimestepsTable } from "./replay_util.ts";
+ * import { DDPMScheduler } from "../../core/schedulers/ddpm.ts";
+ * await checkTimestepsTable("DDPMScheduler", (o) => new DDPMScheduler(o)); // > 100
+ * ```
+ */
+export async function checkTimestepsTable(
+  className: string,
+  make: (options: TimestepsTableOptions) => { setTimesteps(n: number): void; timesteps: number[] },
+  expected: (entry: TimestepsTableEntry) => number[] = (e) => e.timesteps,
+): Promise<number> {
+  const entries = await timestepsTable(className);
+  for (const e of entries) {
+    const s = make({
+      numTrainTimesteps: e.num_train_timesteps,
+      timestepSpacing: e.timestep_spacing,
+      stepsOffset: e.steps_offset,
+    });
+    s.setTimesteps(e.num_inference_steps);
+    assert.deepEqual(s.timesteps, expected(e), JSON.stringify({ ...e, timesteps: undefined }));
+  }
+  return entries.length;
 }

@@ -1,12 +1,14 @@
 /**
  * The TypeScript twin of the stand-in model of fixtures/gen/dump_schedulers_pndm_lms_euler.py
  * and fixtures/gen/dump_samplers_compvis_labml.py, for the free-run tests of PNDM, LMSDiscrete,
- * EulerDiscrete, CompVis PLMS and labml DDIM, plus the small readers those tests share.
+ * EulerDiscrete, CompVis PLMS and labml DDIM, plus the reader of the recorded CompVis / labml
+ * sampler runs.
  *
  * @module
  */
 import type { SafetensorsFile } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
+import { readTagged, referenceAlphasCumprod, stepRows } from "./replay_util.ts";
 
 /**
  * `eps(x, t) = a * x + b * (x / (1 + x * x))` with Python floats `a = 0.9 * cos(t / 300)` and
@@ -29,19 +31,65 @@ export function standInEps(x: Tensor, t: number): Tensor {
 }
 
 /**
- * The integers of a 1-element I64 tensor or a float tensor's first value.
+ * A run of an LDM-style sampler recorded by fixtures/gen/dump_samplers_compvis_labml.py (format
+ * `diffparity-sampler-run/2`): the file, its parsed `params` and `schedule`, the model's
+ * `alphas_cumprod`, and the per-step tensors (`x`, `eps`, `pred_x0`, `x_prev`, `noise`) by step.
+ */
+export interface SamplerRun {
+  path: string;
+  file: SafetensorsFile;
+  /** The sampler's parameters (`steps`, `ddim_discretize`, `ddim_eta`, `seed`, ...). */
+  params: Record<string, unknown>;
+  /** The noise schedule: `linear_start`, `linear_end`, `timesteps` (and LDM's `beta_schedule`). */
+  schedule: { beta_schedule?: string; linear_start: number; linear_end: number; timesteps: number };
+  /** The `alphas_cumprod` the original model registered. */
+  alphasCumprod: Float32Array;
+  /** The timestep of every step taken, in order. */
+  t: number[];
+  /** Step `i`'s row of a stacked tensor (`undefined` where that step has none, e.g. `noise`). */
+  row(name: string, i: number): Tensor | undefined;
+  /** Step `i`'s row of a tensor every step has (`x`, `eps`, `pred_x0`, `x_prev`); throws if absent. */
+  at(name: string, i: number): Tensor;
+}
+
+/** The sampler-run format tag. */
+export const SAMPLER_RUN_FORMAT = "diffparity-sampler-run/2";
+
+/**
+ * Reads a recorded sampler run.
  *
+ * @throws {Error} naming the file when its format tag is not {@link SAMPLER_RUN_FORMAT}.
  * @example
  * ```ts
- * import { firstValue } from "./stand_in_eps.ts";
- * // firstValue(file, "t.0") === 981
+ * import { loadSamplerRun } from "./stand_in_eps.ts";
+ * const run = await loadSamplerRun("fixtures/refs/samplers/labml_ddim/steps_1.safetensors");
+ * run.row("x_prev", 0)?.shape; // [2, 4, 2, 2]
  * ```
  */
-export function firstValue(file: SafetensorsFile, name: string): number {
-  const dtype = file.info(name).dtype;
-  if (dtype.startsWith("I") || dtype.startsWith("U")) return file.ints(name)[0];
-  if (dtype === "F64") return file.float64(name)[0];
-  return file.tensor(name).data[0];
+export async function loadSamplerRun(path: string): Promise<SamplerRun> {
+  const file = await readTagged(path, SAMPLER_RUN_FORMAT);
+  const t = file.ints("t");
+  const cache = new Map<string, (Tensor | undefined)[]>();
+  const alphasCumprod = await referenceAlphasCumprod(file);
+  if (alphasCumprod === undefined) throw new Error(`${path}: no alphas_cumprod`);
+  const row = (name: string, i: number): Tensor | undefined => {
+    if (!cache.has(name)) cache.set(name, stepRows(file, name, t.length));
+    return cache.get(name)![i];
+  };
+  return {
+    path,
+    file,
+    params: JSON.parse(file.metadata.params),
+    schedule: JSON.parse(file.metadata.schedule),
+    alphasCumprod,
+    t,
+    row,
+    at(name, i) {
+      const found = row(name, i);
+      if (found === undefined) throw new Error(`${path}: no "${name}" row for step ${i}`);
+      return found;
+    },
+  };
 }
 
 /**

@@ -350,14 +350,16 @@ Deno.test("readSafetensors / readNpy name the path, also for missing files", asy
   await Deno.writeFile(stPath, SAFETENSORS_CASES[2][1]);
   await Deno.writeFile(npyPath, NPY_CASES[1][1]);
   for (
-    const [promise, path] of [
-      [readSafetensors(stPath), stPath],
-      [readNpy(npyPath), npyPath],
-      [readSafetensors(`${dir}/missing.safetensors`), `${dir}/missing.safetensors`],
-      [readNpy(`${dir}/missing.npy`), `${dir}/missing.npy`],
+    // Each read starts only when awaited: a rejection created early and awaited later would be
+    // an unhandled rejection in between.
+    const [read, path] of [
+      [() => readSafetensors(stPath), stPath],
+      [() => readNpy(npyPath), npyPath],
+      [() => readSafetensors(`${dir}/missing.safetensors`), `${dir}/missing.safetensors`],
+      [() => readNpy(`${dir}/missing.npy`), `${dir}/missing.npy`],
     ] as const
   ) {
-    await assert.rejects(promise, (e: unknown) => {
+    await assert.rejects(read(), (e: unknown) => {
       assert.ok(e instanceof TensorFileError);
       assert.equal(e.file, path);
       assert.ok(e.message.startsWith(`${path}: `), e.message);

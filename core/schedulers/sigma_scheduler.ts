@@ -1,0 +1,335 @@
+/**
+ * The base of the schedulers that step in sigma space (LMSDiscrete, EulerDiscrete), on top of
+ * {@link SchedulerBase}: the sigma table, `init_noise_sigma`, `scale_model_input`, the sigma
+ * `add_noise`, and diffusers' step-index bookkeeping (`_step_index`, `_begin_index`,
+ * `set_begin_index`, `index_for_timestep`, `_init_step_index`), which the two diffusers
+ * classes share line for line.
+ *
+ * @module
+ */
+import { Tensor } from "../tensor/tensor.ts";
+import { type BetaConfig, f32, sqrtF32 } from "./common.ts";
+import type {
+  ConfigField,
+  ConfigOrigin,
+  PredictionType,
+  SchedulerSpec,
+  TimestepSpacing,
+} from "./config.ts";
+import {
+  addNoiseBySigma,
+  checkSigmaSpacing,
+  exponentialSigmas,
+  indexForTimestep,
+  initNoiseSigmaOf,
+  karrasSigmas,
+  npLogF32,
+  sigmaSchedulerTimesteps,
+  sigmasFromAlphasCumprod,
+  type SigmaSpacingOptions,
+  sigmaToT,
+} from "./interp.ts";
+import { SchedulerBase } from "./scheduler_base.ts";
+
+/**
+ * The sigma-spacing options that LMSDiscrete and EulerDiscrete have beyond
+ * `use_karras_sigmas` (which every config knows).
+ *
+ * @example
+ * ```ts
+ * import type { ExtraSigmaOptions } from "./sigma_scheduler.ts";
+ * const o: ExtraSigmaOptions = { useExponentialSigmas: true, useBetaSigmas: false };
+ * ```
+ */
+export interface ExtraSigmaOptions {
+  /** Exponential sigma spacing (k-diffusion's `get_sigmas_exponential`). */
+  useExponentialSigmas: boolean;
+  /** Beta-distribution sigma spacing (arXiv 2407.12173); not supported here (needs scipy.stats). */
+  useBetaSigmas: boolean;
+}
+
+/**
+ * The config fields of {@link ExtraSigmaOptions}, for the specs of LMSDiscrete and
+ * EulerDiscrete.
+ *
+ * @example
+ * ```ts
+ * import { EXTRA_SIGMA_FIELDS } from "./sigma_scheduler.ts";
+ * EXTRA_SIGMA_FIELDS.useBetaSigmas.key; // "use_beta_sigmas"
+ * ```
+ */
+export const EXTRA_SIGMA_FIELDS: { readonly [K in keyof ExtraSigmaOptions]: ConfigField } = {
+  useExponentialSigmas: { key: "use_exponential_sigmas", kind: "boolean" },
+  useBetaSigmas: { key: "use_beta_sigmas", kind: "boolean" },
+};
+
+/**
+ * The options a sigma scheduler needs beyond the betas: the spacing of its timesteps and
+ * sigmas, and what the model predicts.
+ *
+ * @example
+ * ```ts
+ * import type { SigmaSchedulerConfig } from "./sigma_scheduler.ts";
+ * import type { EulerDiscreteConfig } from "./euler_discrete.ts";
+ * const c: SigmaSchedulerConfig = {} as EulerDiscreteConfig;
+ * ```
+ */
+export type SigmaSchedulerConfig = BetaConfig & SigmaSpacingOptions & {
+  timestepSpacing: TimestepSpacing;
+  stepsOffset: number;
+  predictionType: PredictionType;
+};
+
+/**
+ * What the start of a sigma scheduler's `set_timesteps` computes: the step count, the spaced
+ * float32 timesteps, and the training sigma table (ascending in training timestep).
+ *
+ * @example
+ * ```ts
+ * import type { ScheduleStart } from "./sigma_scheduler.ts";
+ * function steps(s: ScheduleStart): number { return s.timesteps.length; }
+ * ```
+ */
+export interface ScheduleStart {
+  /** The number of inference steps asked for. */
+  numInferenceSteps: number;
+  /** The timesteps by `timestep_spacing` (float32 values, descending). */
+  timesteps: number[];
+  /** `((1 - alphas_cumprod) / alphas_cumprod) ** 0.5`, float32. */
+  table: Float32Array;
+}
+
+/**
+ * A scheduler over a float32 sigma table (one sigma per timestep, then the final one), with
+ * diffusers' step index: found from the first timestep given to `scaleModelInput` or `step`
+ * (or set by `setBeginIndex`), then advanced by one per step.
+ *
+ * @example
+ * ```ts
+ * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
+ * import type { SigmaScheduler, SigmaSchedulerConfig } from "./sigma_scheduler.ts";
+ * const s: SigmaScheduler<SigmaSchedulerConfig> = new EulerDiscreteScheduler();
+ * s.setTimesteps(10);
+ * s.indexForTimestep(s.timesteps[2]); // 2
+ * ```
+ */
+export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends SchedulerBase<C> {
+  /** The float32 sigmas of the schedule, then the final sigma; subclasses set it. */
+  protected sigmaList: Float32Array = new Float32Array(0);
+  #stepIndex: number | null = null;
+  #beginIndex: number | null = null;
+
+  /**
+   * @param spec the class's name and defaults
+   * @param config options in camelCase; missing ones take diffusers' defaults
+   * @param origin set by `fromConfig`
+   * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
+   * @throws {RangeError} on more than one sigma-spacing option, or `useBetaSigmas`.
+   */
+  protected constructor(spec: SchedulerSpec<C>, config: Partial<C>, origin?: ConfigOrigin) {
+    super(spec, config, origin);
+    checkSigmaSpacing(this.config, origin?.source ?? `new ${spec.className}()`);
+  }
+
+  /** Abstract here: the subclass computes its sigmas and timesteps, then calls `setSchedule`. */
+  abstract setTimesteps(numInferenceSteps: number): void;
+
+  /** The float32 sigmas of the schedule, one more than the timesteps (the last is the final sigma). */
+  get sigmas(): Float32Array {
+    return this.sigmaList.slice();
+  }
+
+  /** Standard deviation of the initial noise (diffusers' `init_noise_sigma` property). */
+  get initNoiseSigma(): number {
+    return initNoiseSigmaOf(this.sigmaList, this.config.timestepSpacing);
+  }
+
+  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
+  get stepIndex(): number | null {
+    return this.#stepIndex;
+  }
+
+  /** The first step's index when set by {@link SigmaScheduler.setBeginIndex}. */
+  get beginIndex(): number | null {
+    return this.#beginIndex;
+  }
+
+  /**
+   * diffusers' `set_begin_index`: where the first step starts (pipelines that start
+   * mid-schedule, e.g. img2img, call it).
+   *
+   * @example
+   * ```ts
+   * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
+   * const s = new EulerDiscreteScheduler();
+   * s.setTimesteps(10);
+   * s.setBeginIndex(3);
+   * ```
+   */
+  setBeginIndex(beginIndex = 0): void {
+    this.#beginIndex = beginIndex;
+  }
+
+  /**
+   * diffusers' `index_for_timestep`: the position of `timestep` in `timesteps` (the second one
+   * when it appears twice).
+   *
+   * @throws {RangeError} when `timestep` is not in the schedule.
+   * @example
+   * ```ts
+   * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
+   * const s = new LMSDiscreteScheduler();
+   * s.setTimesteps(10);
+   * s.indexForTimestep(s.timesteps[3]); // 3
+   * ```
+   */
+  indexForTimestep(timestep: number): number {
+    return indexForTimestep(this.timestepList, timestep, this.className);
+  }
+
+  /**
+   * diffusers' `scale_model_input`: `sample / (sigma ** 2 + 1) ** 0.5` (float32) with the sigma
+   * of the current step (found from `t` on the first call).
+   *
+   * @example
+   * ```ts
+   * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new EulerDiscreteScheduler();
+   * s.setTimesteps(10);
+   * const scaled = s.scaleModelInput(new Tensor(new Float32Array([1]), [1]), s.timesteps[0]);
+   * ```
+   */
+  scaleModelInput(sample: Tensor, t: number): Tensor {
+    const sigma = this.sigmaList[this.#initStepIndex(t)];
+    const denom = sqrtF32(f32(f32(sigma * sigma) + 1));
+    return new Tensor(sample.data.map((v) => v / denom), sample.shape);
+  }
+
+  /**
+   * diffusers' `add_noise` for sigma schedulers: `original + noise * sigma`, with the sigma of
+   * `t` (one per batch item, or one for all) looked up as diffusers does: by timestep before
+   * any `setBeginIndex`, else at the current step index (or the begin index).
+   *
+   * @example
+   * ```ts
+   * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new LMSDiscreteScheduler();
+   * s.setTimesteps(10);
+   * s.addNoise(Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, 1]), [1, 2]), s.timesteps[0]);
+   * ```
+   */
+  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
+    return addNoiseBySigma(this, original, noise, t);
+  }
+
+  /**
+   * Step 1 of diffusers' LMS and Euler `step`, x0 from the model output (float32): `epsilon`:
+   * `x - sigmaEps * out`; `v_prediction`: `out * (-sigma / (sigma^2 + 1)^0.5) + x / (sigma^2 +
+   * 1)`; `sample`: `out`. Euler passes its `sigma_hat` as `epsilonSigma`.
+   */
+  protected predictOriginal(
+    sample: Float32Array,
+    modelOutput: Float32Array,
+    sigma: number,
+    epsilonSigma = sigma,
+  ): Float32Array {
+    const p = this.config.predictionType;
+    if (p === "epsilon") return sample.map((v, i) => v - f32(epsilonSigma * modelOutput[i]));
+    if (p === "v_prediction") {
+      const s2p1 = f32(f32(sigma * sigma) + 1);
+      const cOut = f32(-sigma / sqrtF32(s2p1));
+      return sample.map((v, i) => f32(modelOutput[i] * cOut) + f32(v / s2p1));
+    }
+    return modelOutput.slice();
+  }
+
+  /**
+   * The start of diffusers' `set_timesteps`: the float32 timesteps by `timestep_spacing` (with
+   * `steps_offset`) and the training sigma table `((1 - a) / a) ** 0.5` (ascending); sets
+   * `numInferenceSteps`.
+   *
+   * @throws {RangeError} when `numInferenceSteps` is not a positive integer.
+   */
+  protected startSchedule(numInferenceSteps: number): ScheduleStart {
+    const c = this.config;
+    const timesteps = sigmaSchedulerTimesteps(
+      c.numTrainTimesteps,
+      numInferenceSteps,
+      c.timestepSpacing,
+      c.stepsOffset,
+    );
+    this.numInferenceSteps = numInferenceSteps;
+    return { numInferenceSteps, timesteps, table: sigmasFromAlphasCumprod(this.alphasCumprod) };
+  }
+
+  /**
+   * `use_karras_sigmas` / `use_exponential_sigmas` in `set_timesteps`: k-diffusion's sigmas
+   * from `sigmaMax` down to `sigmaMin` (diffusers' `_convert_to_karras` /
+   * `_convert_to_exponential`) and their timesteps (`_sigma_to_t` over numpy's float32 log of
+   * the training sigma table); `sigmas` and the spaced timesteps unchanged otherwise.
+   */
+  protected respaceSigmas(
+    sigmas: ArrayLike<number>,
+    start: ScheduleStart,
+    sigmaMin: number = sigmas[sigmas.length - 1],
+    sigmaMax: number = sigmas[0],
+  ): { sigmas: ArrayLike<number>; timesteps: number[] } {
+    const c = this.config;
+    if (!c.useKarrasSigmas && !c.useExponentialSigmas) {
+      return { sigmas, timesteps: start.timesteps };
+    }
+    const n = start.numInferenceSteps;
+    const respaced = c.useKarrasSigmas
+      ? karrasSigmas(sigmaMin, sigmaMax, n)
+      : exponentialSigmas(sigmaMin, sigmaMax, n);
+    const logSigmas = start.table.map(npLogF32);
+    return {
+      sigmas: respaced,
+      timesteps: Array.from(respaced, (s) => f32(sigmaToT(s, logSigmas))),
+    };
+  }
+
+  /**
+   * The end of `set_timesteps`: installs `timesteps` and the float32 `sigmas` followed by
+   * `finalSigma`, and resets the step and begin indices.
+   */
+  protected setSchedule(timesteps: number[], sigmas: ArrayLike<number>, finalSigma = 0): void {
+    const all = new Float32Array(sigmas.length + 1);
+    all.set(sigmas);
+    all[sigmas.length] = finalSigma;
+    this.timestepList = timesteps;
+    this.sigmaList = all;
+    this.#stepIndex = null;
+    this.#beginIndex = null;
+  }
+
+  /**
+   * The index of the step at `timestep` (diffusers' `_init_step_index` on the first step).
+   *
+   * @throws {RangeError} when the schedule has been stepped through, or `timestep` is not in it.
+   */
+  protected currentStepIndex(timestep: number, who: string): number {
+    const index = this.#initStepIndex(timestep);
+    if (index + 1 >= this.sigmaList.length) {
+      throw new RangeError(
+        `${who}: step ${index} is past the end of the schedule (${this.timestepList.length} ` +
+          `steps); call setTimesteps again`,
+      );
+    }
+    return index;
+  }
+
+  /** Moves the step index past the step just taken (`self._step_index += 1`). */
+  protected advanceStepIndex(): void {
+    this.#stepIndex = (this.#stepIndex ?? 0) + 1;
+  }
+
+  #initStepIndex(timestep: number): number {
+    if (this.#stepIndex === null) {
+      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
+    }
+    return this.#stepIndex;
+  }
+}
