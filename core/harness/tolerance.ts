@@ -62,5 +62,8 @@ export function fmt(x: number): string {
   if (a !== 0 && (a < 1e-3 || a >= 1e5)) {
     return Number(x.toPrecision(3)).toExponential().replace("e+", "e");
   }
-  return String(Number(x.toPrecision(3)));
+  // More digits where 3 would round a non-integer to an integer (0.99999 must not read "1").
+  let digits = 3;
+  while (a < 1 && digits < 9 && Number.isInteger(Number(x.toPrecision(digits)))) digits++;
+  return String(Number(x.toPrecision(digits)));
 }

@@ -69,13 +69,18 @@ function caseSection(r: CaseResult): string {
     return `<section>${head}<pre class="error">${escapeHtml(r.error ?? "")}</pre></section>`;
   }
   const rows = r.comparisons.map(comparisonRow).join("\n");
-  const series = r.comparisons.filter((c) => c.perStep.length > 0 && c.kind !== "image").map((
-    c,
-  ) => ({
+  const stepwise = r.comparisons.filter((c) => c.perStep.length > 0 && c.kind !== "image");
+  const exact = stepwise.filter((c) => c.perStep.every((s) => s.maxAbs === 0));
+  const series = stepwise.filter((c) => !exact.includes(c)).map((c) => ({
     label: KIND_LABEL[c.kind] ?? c.kind,
     points: c.perStep.map((s) => ({ step: s.step, value: s.maxAbs })),
   }));
-  const chart = series.length ? stepErrorChart(series, "max |d| per step") : "";
+  const exactNote = exact.length
+    ? `<p class="exact">0 difference at every step: ${
+      exact.map((c) => escapeHtml(KIND_LABEL[c.kind] ?? c.kind)).join("; ")
+    }</p>`
+    : "";
+  const chart = (series.length ? stepErrorChart(series, "max |d| per step") : "") + exactNote;
   const t = r.timing;
   const timing = t
     ? `<p class="timing">load ${fmt(t.loadMs)} ms · ${t.modelCalls} UNet calls, mean ${
@@ -128,7 +133,7 @@ table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #
 tr.fail td{background:#fff0f0}table.summary tr.pass td:nth-child(2){color:#176b28}.badge{font-size:12px;padding:2px 6px;border-radius:4px;color:#fff;vertical-align:middle}
 .badge.pass{background:#2a8a3e}.badge.fail{background:#c0392b}.badge.error{background:#8e44ad}.ref{font-size:11px;color:#666}
 .row{display:flex;gap:1.5em;align-items:flex-start}figure{margin:0}figure img{width:192px;image-rendering:pixelated;border:1px solid #ccc}
-pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.timing,.hash{color:#555;font-size:12px}
+pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.timing,.hash{color:#555;font-size:12px}.exact{color:#176b28;font-size:13px}
 </style></head><body>
 <h1>diffparity: ${result.passed} passed, ${result.failed} failed</h1>
 <p>Requested execution provider: <b>${escapeHtml(result.requestedProvider)}</b>. ${versions}</p>

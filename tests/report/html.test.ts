@@ -18,3 +18,12 @@ Deno.test("the HTML report shows the verdicts, the failure text, the error and a
   assert.match(html, /<svg/, "the passing case with per-step figures gets a chart");
   assert.match(html, /20 UNet calls, mean 3 ms/);
 });
+
+Deno.test("comparisons exact at every step are named instead of drawn at the floor", () => {
+  const result = sampleResult();
+  const c = result.cases[0].comparisons[0];
+  c.perStep = c.perStep.map((s) => ({ ...s, maxAbs: 0 }));
+  const html = renderHtmlReport(result);
+  assert.match(html, /0 difference at every step: free run vs diffusers \+ onnxruntime/);
+  assert.doesNotMatch(html.split('id="ddim-eta0"')[1].split("<section>")[0], /<svg/);
+});
