@@ -30,6 +30,7 @@ import type { Scheduler } from "../schedulers/types.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { TorchGenerator } from "../tensor/torch_generator.ts";
 import type { Case, Tolerance } from "./case.ts";
+import type { ModelPool } from "./model_pool.ts";
 import { checkFixtureHashes, readFixtureManifest, sha256Hex } from "./fixture_hashes.ts";
 import { compareTensors } from "./metrics.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
@@ -60,6 +61,8 @@ export interface RunCaseOptions {
   fallback?: boolean;
   /** WebGPU only: onnxruntime's preferred tensor layout (default: onnxruntime's choice). */
   webgpuLayout?: "default" | "NCHW" | "NHWC";
+  /** Loaded models shared across cases (verify passes one); without it the case loads and frees its own. */
+  models?: ModelPool;
   /** Intra-op threads (default 1, as the references were made). */
   intraOpNumThreads?: number;
   /** The fixture manifest to check hashes against; null skips the check. */
@@ -348,6 +351,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     latentsSha256: null,
   };
   let model: LoadedModel | null = null;
+  let owned: LoadedModel | null = null; // loaded here (no pool): released here
   try {
     // 1. Hashes: a changed model or reference invalidates the comparison.
     if (options.manifest !== null) {
@@ -365,16 +369,18 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
 
     // 2. Model, geometry, inputs.
     const tLoad = performance.now();
-    model = await loadModelFolder(c.model, {
+    const loadOptions = {
       unet: c.unet,
-      vaeEncoder: c.pipeline !== "text2img",
       session: {
         executionProvider: options.executionProvider ?? "cpu",
         fallback: options.fallback ?? false,
         intraOpNumThreads: options.intraOpNumThreads ?? 1,
         webgpuLayout: options.webgpuLayout ?? "default",
       },
-    });
+    };
+    model = options.models
+      ? await options.models.get(c.model, loadOptions)
+      : (owned = await loadModelFolder(c.model, loadOptions));
     const loadMs = performance.now() - tLoad;
     base.provider = model.records().unet.provider;
     const geometry = await readModelGeometry(model.folder);
@@ -537,6 +543,6 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
   } catch (err) {
     return { ...base, status: "error", error: errorMessage(err), timing: null };
   } finally {
-    await model?.release().catch(() => {});
+    await owned?.release().catch(() => {});
   }
 }

@@ -15,6 +15,7 @@ import { loadCases } from "./cases_loader.ts";
 import { join } from "./paths.ts";
 import { type ProgressSink, silentProgress, terminalProgress } from "./progress.ts";
 import type { CaseResult, ComparisonResult, VerifyResult } from "./results.ts";
+import { ModelPool } from "./model_pool.ts";
 import { runCase } from "./runner.ts";
 import { fmt } from "./tolerance.ts";
 
@@ -127,18 +128,24 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyResult>
     : await loadCases(options.casesDir ?? "cases", options.filter);
   const provider = options.executionProvider ?? "cpu";
   const results: CaseResult[] = [];
-  for (const [i, c] of cases.entries()) {
-    progress.caseStart(c.name, i + 1, cases.length);
-    const r = await runCase(c, {
-      executionProvider: provider,
-      fallback: options.fallback,
-      webgpuLayout: options.webgpuLayout,
-      manifest: options.manifest,
-      progress,
-    });
-    progress.caseEnd();
-    results.push(r);
-    log(caseLine(r));
+  const models = new ModelPool();
+  try {
+    for (const [i, c] of cases.entries()) {
+      progress.caseStart(c.name, i + 1, cases.length);
+      const r = await runCase(c, {
+        executionProvider: provider,
+        fallback: options.fallback,
+        webgpuLayout: options.webgpuLayout,
+        manifest: options.manifest,
+        progress,
+        models,
+      });
+      progress.caseEnd();
+      results.push(r);
+      log(caseLine(r));
+    }
+  } finally {
+    await models.releaseAll();
   }
   const passed = results.filter((r) => r.status === "pass").length;
   const result: VerifyResult = {
