@@ -33,8 +33,22 @@ export {
   type TorchGeneratorOptions,
 } from "./core/tensor/torch_generator.ts";
 
+// core/numerics
+export {
+  f32Step,
+  type Float32Math,
+  ieeeMath,
+  type MathDeviation,
+  type MathOp,
+  MathTable,
+  mathTableFromTensors,
+  UsageMath,
+} from "./core/numerics/f32_math.ts";
+
 // core/schedulers
 export type { Scheduler, StepOptions, StepResult } from "./core/schedulers/types.ts";
+export type { SchedulerOptions } from "./core/schedulers/scheduler_base.ts";
+export type { ConfigOrigin } from "./core/schedulers/config.ts";
 export { type SchedulerConfig, SchedulerConfigError } from "./core/schedulers/config.ts";
 export { DDIMScheduler } from "./core/schedulers/ddim.ts";
 export { DDIMInverseScheduler } from "./core/schedulers/ddim_inverse.ts";
@@ -88,6 +102,7 @@ export {
   defaultTolerances,
   defineCase,
   type PipelineKind,
+  type ReferenceMathMode,
   type SamplerSpec,
   type Tolerance,
 } from "./core/harness/case.ts";
@@ -95,7 +110,20 @@ export { loadCases } from "./core/harness/cases_loader.ts";
 export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
 export { caseLine, verify, type VerifyOptions } from "./core/harness/verify.ts";
-export type { CaseResult, ComparisonResult, VerifyResult } from "./core/harness/results.ts";
+export type {
+  CaseResult,
+  ComparisonResult,
+  ReferenceMathSummary,
+  VerifyResult,
+} from "./core/harness/results.ts";
+export {
+  type ElementwiseInference,
+  inferElementwise,
+  type InferredStep,
+  inferStepMath,
+  type StepMathInference,
+  type StepMathOptions,
+} from "./core/harness/reference_math.ts";
 
 // core/report
 export { renderHtmlReport } from "./core/report/html.ts";

@@ -3,12 +3,11 @@ import { defineCase } from "../mod.ts";
 /**
  * Inpainting by re-noising the original under the mask each step (diffusers' legacy method).
  *
- * Free-run tolerance against diffusers + onnxruntime: 2e-5 instead of the default 1e-5. The
- * VAE sample `mean + exp(0.5 * logvar) * noise` uses torch's float32 exp, which on x86 goes
- * through MKL and is not correctly rounded (1 ulp off on about 4.6% of inputs; ours is), so the
- * image latents differ by up to 6e-8 (the report's "image latents" row); re-noising the
- * original at every step carries that into the final latents: measured 1.19e-5. Given the
- * reference image latents, the scheduler replay is 0 ulp and the model replay 0.
+ * The VAE sample `mean + exp(0.5 * logvar) * noise` uses torch's float32 exp, which on x86 goes
+ * through MKL and is not correctly rounded (99 of the reference's 2048 exp results are 1 ulp
+ * off); re-noising the original at every step carries that into the final latents: 1.19e-5 with
+ * IEEE exp. With the reference's recorded exp the free run is exact, so the default tolerance
+ * holds (the verdict shows the IEEE figure beside it).
  */
 export default defineCase({
   name: "inpaint-ddim",
@@ -23,5 +22,4 @@ export default defineCase({
   prompt: "a wooden bench in a park",
   guidanceScale: 7.5,
   seed: 7,
-  tolerances: { freeRunOnnx: { maxAbs: 2e-5 } },
 });

@@ -141,7 +141,23 @@ export interface CaseSpec {
   references?: { onnx?: string; torch?: string };
   /** Tolerances per comparison (merged over `defaultTolerances`). */
   tolerances?: CaseTolerances;
+  /**
+   * Which float32 sqrt/exp/log the reference-math runs use: `"auto"` (default) the table the
+   * reference recorded, else one inferred from its tensors; `"recorded"` requires a recorded
+   * table; `"inferred"` ignores a recorded table and infers one (what a reference captured by
+   * plain diffusers or optimum gets); `"ieee"` compares with correctly rounded math only.
+   */
+  referenceMath?: ReferenceMathMode;
+  /**
+   * For the reference dumper: make this case's references with deliberately non-IEEE torch
+   * sqrt/exp/log (fixtures/gen/ref_math.py), as a machine whose math is not correctly rounded
+   * would, on any machine. Ignored by the runner.
+   */
+  mathSkew?: boolean;
 }
+
+/** How a case takes the reference machine's math: see {@link CaseSpec.referenceMath}. */
+export type ReferenceMathMode = "auto" | "recorded" | "inferred" | "ieee";
 
 /** A case after `defineCase`: validated, frozen, with its reference paths filled in. */
 export type Case = Readonly<
@@ -150,18 +166,19 @@ export type Case = Readonly<
 
 /**
  * Default tolerances per comparison kind. Same ONNX file under the same onnxruntime version:
- * a few ulp; PyTorch vs ONNX: kernel-order differences accumulate over steps.
+ * a few ulp; PyTorch vs ONNX: kernel-order differences accumulate over steps. The scheduler
+ * replay is exact (0 ulp) once the reference machine's math is used (recorded or inferred).
  *
  * @example
  * ```ts
  * import { defaultTolerances } from "./case.ts";
- * console.log(defaultTolerances.replayScheduler); // { maxUlp: 1 }
+ * console.log(defaultTolerances.replayScheduler); // { maxUlp: 0 }
  * ```
  */
 export const defaultTolerances: Readonly<Required<CaseTolerances>> = Object.freeze({
   freeRunOnnx: { maxAbs: 1e-5 },
   freeRunTorch: { maxAbs: 1e-3, cosineMin: 0.99999 },
-  replayScheduler: { maxUlp: 1 },
+  replayScheduler: { maxUlp: 0 },
   replayModel: { maxAbs: 1e-5 },
   image: { psnrMin: 60 },
 });
@@ -260,6 +277,15 @@ export function defineCase(spec: CaseSpec): Case {
   }
   if (spec.pipeline === "inpaint" && typeof spec.mask !== "string") {
     fail("mask", "required by pipeline 'inpaint'");
+  }
+  if (
+    spec.referenceMath !== undefined &&
+    !["auto", "recorded", "inferred", "ieee"].includes(spec.referenceMath)
+  ) {
+    fail("referenceMath", "expected 'auto', 'recorded', 'inferred' or 'ieee'");
+  }
+  if (spec.mathSkew !== undefined && typeof spec.mathSkew !== "boolean") {
+    fail("mathSkew", "expected a boolean");
   }
   const tolerances: CaseTolerances = {};
   for (const [kind, dflt] of Object.entries(defaultTolerances)) {

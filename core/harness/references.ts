@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type MathTable, mathTableFromTensors } from "../numerics/f32_math.ts";
 import { readSafetensors, type SafetensorsFile } from "../tensor/safetensors.ts";
 import { TensorFileError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -65,6 +66,8 @@ export interface CaseReference {
   imageLatents?: Tensor;
   /** Postprocessed image [1, 3, H, W] as 0..255 values, when stored. */
   imageU8?: Tensor;
+  /** The reference machine's float32 math (`math.*` tensors), when recorded. */
+  math: MathTable | null;
 }
 
 function need(file: SafetensorsFile, name: string, path: string): Tensor {
@@ -122,5 +125,6 @@ export async function readCaseReference(path: string): Promise<CaseReference> {
     latents: need(file, "latents", path),
     imageLatents: get("image_latents"),
     imageU8: get("image_u8"),
+    math: mathTableFromTensors((name) => get(name)?.data, path),
   };
 }

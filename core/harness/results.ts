@@ -82,6 +82,45 @@ export interface ComparisonResult {
   perStep: StepFigures[];
   /** Human-readable bound violations: which bound, at which step, by how much. */
   failures: string[];
+  /**
+   * The same comparison with correctly rounded (IEEE) math, when the reference machine's math
+   * differs from it: what a port computing IEEE math gets. Informational; `pass` is decided
+   * with the reference's math.
+   */
+  ieee?: { worst: ErrorFigures & { step: number | null }; pass: boolean };
+}
+
+/**
+ * The float32 sqrt/exp/log a case compared with: recorded in the reference, inferred from it,
+ * or IEEE; and what the reference machine's math explains.
+ *
+ * @example
+ * ```ts
+ * import type { ReferenceMathSummary } from "./results.ts";
+ * const noted = (m: ReferenceMathSummary) => m.nonIeee > 0;
+ * ```
+ */
+export interface ReferenceMathSummary {
+  /** "recorded", "inferred" or "ieee". */
+  source: "recorded" | "inferred" | "ieee";
+  /** Entries of the table (recorded pairs, or inferred results). */
+  pairs: number;
+  /** Entries that differ from the correctly rounded result. */
+  nonIeee: number;
+  /** Recorded tables: calls of the runs whose input the table lacks (answered IEEE). */
+  misses: number;
+  /** Recorded tables: distinct missed inputs. */
+  missedInputs: number;
+  /** Inferred tables: steps (-1: initial latents) no combination within the bounds explained. */
+  unexplainedSteps: number[];
+  /** Inferred tables: entries dropped because they made the unexplained steps worse than IEEE. */
+  discarded?: number;
+  /** Inferred tables: elements of the VAE sample explained / left unexplained. */
+  elementwise?: { changed: number; unexplained: number; elements: number };
+  /** Per op, how the reference's results differ from IEEE and at how many steps they matter. */
+  lines: string[];
+  /** The reference's own description of its math (torch version, CPU capability), if any. */
+  machine?: string;
 }
 
 /**
@@ -140,6 +179,8 @@ export interface CaseResult {
   comparisons: ComparisonResult[];
   /** Timing. */
   timing: CaseTiming | null;
+  /** The float32 math the comparisons used (absent for a case that errored early). */
+  math?: ReferenceMathSummary;
   /** sha256 of the free run's final latents (float32 little-endian bytes). */
   latentsSha256: string | null;
   /** The decoded image as a PNG data URL, for the HTML report. */

@@ -10,6 +10,9 @@
  * @module
  */
 import type { ExecutionProviderName } from "../models/execution_provider.ts";
+import type { VaeEncoderModel } from "../models/types.ts";
+import { type Float32Math, ieeeMath, UsageMath } from "../numerics/f32_math.ts";
+import { latentDistribution, sampleLatentDistribution } from "../pipelines/vae.ts";
 import { readModelGeometry } from "../models/geometry.ts";
 import { type LoadedModel, loadModelFolder } from "../models/load_model_folder.ts";
 import { readModelFolder } from "../models/model_folder.ts";
@@ -27,9 +30,11 @@ import { LabmlDDIMSampler } from "../schedulers/labml_ddim.ts";
 import { schedulerFromConfig } from "../schedulers/registry.ts";
 import { ldmAlphasCumprodForConfig, type StepSampler } from "../schedulers/sampler.ts";
 import type { Scheduler } from "../schedulers/types.ts";
+import { scale } from "../tensor/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { TorchGenerator } from "../tensor/torch_generator.ts";
 import type { Case, Tolerance } from "./case.ts";
+import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
 import type { ModelPool } from "./model_pool.ts";
 import { checkFixtureHashes, readFixtureManifest, sha256Hex } from "./fixture_hashes.ts";
 import { compareTensors } from "./metrics.ts";
@@ -83,6 +88,8 @@ interface Run {
 interface CaseContext {
   c: Case;
   model: LoadedModel;
+  /** The model's VAE encoder, its output kept per image (replays encode the same image). */
+  vaeEncoder?: VaeEncoderModel;
   image?: Tensor;
   keepMask?: Tensor;
   shape: number[];
@@ -90,19 +97,24 @@ interface CaseContext {
   schedulerSource: string;
 }
 
-function makeSampler(ctx: CaseContext, generator: TorchGenerator): Scheduler | StepSampler {
+function makeSampler(
+  ctx: CaseContext,
+  generator: TorchGenerator,
+  math: Float32Math,
+): Scheduler | StepSampler {
   const { c, model } = ctx;
   const spec = c.sampler;
   if (spec.type === "CompVisPLMS" || spec.type === "LabmlDDIM") {
     // Both read the model's betas; the LDM helpers map diffusers' beta_schedule names.
     const cfg = DDIMScheduler.fromConfig(model.schedulerConfig, ctx.schedulerSource).config;
     const alphas = ldmAlphasCumprodForConfig(cfg);
-    if (spec.type === "CompVisPLMS") return new CompVisPLMSSampler(alphas, c.steps);
+    if (spec.type === "CompVisPLMS") return new CompVisPLMSSampler(alphas, c.steps, { math });
     return new LabmlDDIMSampler(alphas, c.steps, {
       discretize: spec.discretize,
       temperature: spec.temperature,
       eta: c.eta ?? 0,
       generator,
+      math,
     });
   }
   return schedulerFromConfig(
@@ -110,6 +122,7 @@ function makeSampler(ctx: CaseContext, generator: TorchGenerator): Scheduler | S
     model.schedulerConfig,
     spec.config ?? {},
     ctx.schedulerSource,
+    math,
   );
 }
 
@@ -118,10 +131,11 @@ async function runPipeline(
   hooks: PipelineHooks,
   prompt: { embeds: Tensor } | null,
   decode: boolean,
+  math: Float32Math,
 ): Promise<Run> {
   const { c, model } = ctx;
   const generator = new TorchGenerator(c.seed);
-  const sampler = makeSampler(ctx, generator);
+  const sampler = makeSampler(ctx, generator, math);
   const records: StepRecord[] = [];
   const onStep = hooks.onStep;
   const common = {
@@ -157,9 +171,10 @@ async function runPipeline(
     const opts = {
       ...common,
       scheduler: sampler as Scheduler,
-      vaeEncoder: model.vaeEncoder,
+      vaeEncoder: ctx.vaeEncoder ?? model.vaeEncoder,
       image: ctx.image!,
       strength: c.strength,
+      math,
     };
     result = c.pipeline === "img2img"
       ? await img2img(opts)
@@ -321,6 +336,93 @@ async function folderFiles(root: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Thrown from a replay's `onStep` to stop it once the step of interest is done. */
+const STOP_REPLAY = Symbol("stop replay");
+
+/**
+ * Step `step` of the scheduler replay (-1: the initial latents, from the reference's image
+ * latents for img2img / inpaint) with `math`: the output to compare with the reference's; with
+ * `what` "model", the guided model output of that step (one model call).
+ */
+async function replayOneStep(
+  ctx: CaseContext,
+  ref: CaseReference,
+  math: Float32Math,
+  step: number,
+  what: "scheduler" | "model" = "scheduler",
+): Promise<Float32Array | undefined> {
+  let out: Float32Array | undefined;
+  try {
+    await runPipeline(
+      ctx,
+      {
+        overrideSample: (i) => (step === -1 ? undefined : ref.sampleIn(i)),
+        // the model runs only at the step of interest of a model replay
+        overrideModelOutput: (
+          i,
+        ) => (what === "model" && i === step ? undefined : ref.modelOutput(i)),
+        overrideImageLatents: () => ref.imageLatents,
+        onStep: (r) => {
+          if (step === -1 || r.index === step) {
+            out = step === -1
+              ? r.sample.data
+              : what === "model"
+              ? r.modelOutput.data
+              : r.prevSample.data;
+            throw STOP_REPLAY;
+          }
+        },
+      },
+      { embeds: ref.promptEmbeds },
+      false,
+      math,
+    );
+  } catch (err) {
+    if (err !== STOP_REPLAY) throw err;
+  }
+  return out;
+}
+
+/** A VAE encoder that encodes each image once (the replays encode the same image). */
+function memoEncoder(encoder: VaeEncoderModel): VaeEncoderModel {
+  const seen = new Map<Tensor, Promise<Tensor>>();
+  return {
+    ...encoder,
+    encode: (image: Tensor) => {
+      let out = seen.get(image);
+      if (!out) seen.set(image, out = encoder.encode(image));
+      return out;
+    },
+  };
+}
+
+/**
+ * The VAE sample as an elementwise problem: `scaling * (mean + exp(0.5 * logvar) * noise)` with
+ * the first draw of the case's generator, against the reference's image latents.
+ */
+async function vaeSampleProblem(ctx: CaseContext, ref: CaseReference) {
+  const params = await ctx.vaeEncoder!.encode(ctx.image!);
+  const dist = latentDistribution(params);
+  const noise = new TorchGenerator(ctx.c.seed).randn(dist.mean.shape);
+  const half = scale(dist.logvar, 0.5).data; // 0.5 * logvar
+  return {
+    inputs: half,
+    outputs: (std: Float32Array) =>
+      scale(
+        sampleLatentDistribution({ ...dist, std: new Tensor(std, dist.mean.shape) }, {
+          randn: () => noise,
+        }),
+        ctx.scalingFactor,
+      ).data,
+    expected: ref.imageLatents!.data,
+  };
+}
+
+/** `primary` with the IEEE run's worst figures attached, when there was one. */
+function withIeee(primary: ComparisonResult, ieee: ComparisonResult | null): ComparisonResult {
+  return ieee ? { ...primary, ieee: { worst: ieee.worst, pass: ieee.pass } } : primary;
+}
+
 /**
  * Runs one case (free run, scheduler replay, model replay) and compares it with its
  * references. Never throws for a problem of the case itself: such problems come back as
@@ -402,40 +504,55 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       );
     }
     const total = refOnnx.steps;
+    if (model.vaeEncoder) ctx.vaeEncoder = memoEncoder(model.vaeEncoder);
 
-    // 3. Free run.
+    // 3. The reference machine's math: recorded in the reference, or inferred from it.
+    progress.phase("reference math", 0, total);
+    const resolved = await resolveReferenceMath(
+      c.referenceMath ?? "auto",
+      refOnnx,
+      (math, step) => replayOneStep(ctx, refOnnx, math, step),
+      ctx.image && refOnnx.imageLatents ? await vaeSampleProblem(ctx, refOnnx) : undefined,
+      (math, step) => replayOneStep(ctx, refOnnx, math, step, "model"),
+    );
+    resolved.table?.resetCounts();
+    const differs = (resolved.table?.deviations().length ?? 0) > 0;
+
+    // 4. Free run with the reference's math; again with IEEE math when the two differ.
     progress.phase("free run", 0, total);
-    const free = await runPipeline(
-      ctx,
-      { onStep: (r) => progress.phase("free run", r.index + 1, total) },
-      null,
-      true,
-    );
+    const freeHooks: PipelineHooks = {
+      onStep: (r) => progress.phase("free run", r.index + 1, total),
+    };
+    const free = await runPipeline(ctx, freeHooks, null, true, resolved.math);
     checkCallCount(free.records, refOnnx, "free run");
-    const freeOnnxSteps = stepFigures(
-      free.records,
-      (r) => r.prevSample,
-      refOnnx.prevSample,
-      refOnnx.path,
-      "prev_sample",
-    );
+    const freeIeee = differs ? await runPipeline(ctx, freeHooks, null, true, ieeeMath) : null;
     const comparisons: ComparisonResult[] = [];
-    comparisons.push(comparison(
-      "freeRunOnnx",
-      refOnnx.path,
-      "latents after every step, and the final latents",
-      c.tolerances.freeRunOnnx!,
-      freeOnnxSteps,
-      [
-        ...(free.result.imageLatents && refOnnx.imageLatents
-          ? [{
-            label: "image latents (VAE encode + sample)",
-            figures: figures(free.result.imageLatents, refOnnx.imageLatents),
-          }]
-          : []),
-        { label: "final latents", figures: figures(free.result.latents, refOnnx.latents) },
-      ],
-    ));
+    const prevSampleFigures = (run: Run) =>
+      stepFigures(
+        run.records,
+        (r) => r.prevSample,
+        refOnnx.prevSample,
+        refOnnx.path,
+        "prev_sample",
+      );
+    const freeOnnx = (run: Run) =>
+      comparison(
+        "freeRunOnnx",
+        refOnnx.path,
+        "latents after every step, and the final latents",
+        c.tolerances.freeRunOnnx!,
+        prevSampleFigures(run),
+        [
+          ...(run.result.imageLatents && refOnnx.imageLatents
+            ? [{
+              label: "image latents (VAE encode + sample)",
+              figures: figures(run.result.imageLatents, refOnnx.imageLatents),
+            }]
+            : []),
+          { label: "final latents", figures: figures(run.result.latents, refOnnx.latents) },
+        ],
+      );
+    comparisons.push(withIeee(freeOnnx(free), freeIeee && freeOnnx(freeIeee)));
     comparisons.push(comparison(
       "freeRunTorch",
       refTorch.path,
@@ -458,35 +575,47 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       ));
     }
 
-    // 4. Replay the scheduler: reference sample and model output in, our step out.
+    // 5. Replay the scheduler: reference sample and model output in, our step out (with the
+    // reference's math, noting which step used which result; again with IEEE when they differ).
     progress.phase("replay scheduler", 0, total);
-    const replaySched = await runPipeline(
-      ctx,
-      {
-        overrideSample: (i) => refOnnx.sampleIn(i),
-        overrideModelOutput: (i) => refOnnx.modelOutput(i),
-        overrideImageLatents: () => refOnnx.imageLatents,
-        onStep: (r) => progress.phase("replay scheduler", r.index + 1, total),
-      },
-      { embeds: refOnnx.promptEmbeds },
-      false,
-    );
-    checkCallCount(replaySched.records, refOnnx, "scheduler replay");
-    comparisons.push(comparison(
-      "replayScheduler",
-      refOnnx.path,
-      "prevSample per step, given the reference sample and model output",
-      c.tolerances.replayScheduler!,
-      stepFigures(
-        replaySched.records,
-        (r) => r.prevSample,
-        refOnnx.prevSample,
+    const usage = new UsageMath(resolved.math);
+    const replaySched = (math: Float32Math, counted?: UsageMath) =>
+      runPipeline(
+        ctx,
+        {
+          overrideSample: (i) => {
+            if (counted) counted.phase = i;
+            return refOnnx.sampleIn(i);
+          },
+          overrideModelOutput: (i) => refOnnx.modelOutput(i),
+          overrideImageLatents: () => refOnnx.imageLatents,
+          onStep: (r) => progress.phase("replay scheduler", r.index + 1, total),
+        },
+        { embeds: refOnnx.promptEmbeds },
+        false,
+        math,
+      );
+    usage.phase = -1;
+    const sched = await replaySched(usage, usage);
+    checkCallCount(sched.records, refOnnx, "scheduler replay");
+    const schedComparison = (run: Run) =>
+      comparison(
+        "replayScheduler",
         refOnnx.path,
-        "prev_sample",
-      ),
-    ));
+        "prevSample per step, given the reference sample and model output",
+        c.tolerances.replayScheduler!,
+        prevSampleFigures(run),
+      );
+    const schedIeee = differs ? await replaySched(ieeeMath) : null;
+    comparisons.push(withIeee(schedComparison(sched), schedIeee && schedComparison(schedIeee)));
+    const mathSummary = summarizeMath(
+      resolved,
+      usage,
+      total,
+      describeMachine(refOnnx.metadata["math"]),
+    );
 
-    // 5. Replay the model: reference sample and embeddings in, our guided model output out.
+    // 6. Replay the model: reference sample and embeddings in, our guided model output out.
     progress.phase("replay model", 0, total);
     const replayModel = await runPipeline(
       ctx,
@@ -497,6 +626,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       },
       { embeds: refOnnx.promptEmbeds },
       false,
+      resolved.math,
     );
     checkCallCount(replayModel.records, refOnnx, "model replay");
     comparisons.push(comparison(
@@ -533,6 +663,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       status: comparisons.every((x) => x.pass) ? "pass" : "fail",
       comparisons,
       timing,
+      math: mathSummary,
       latentsSha256: await sha256Hex(
         new Uint8Array(latents.buffer, latents.byteOffset, latents.byteLength),
       ),

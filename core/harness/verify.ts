@@ -70,7 +70,54 @@ function headline(c: ComparisonResult): string {
     : c.tolerance.relL2 !== undefined
     ? [`relL2 <= ${fmt(c.tolerance.relL2)}`, `relL2 ${fmt(w.relL2)}`]
     : ["", fmt(w.maxAbs)];
-  return `${SHORT[c.kind] ?? c.kind} ${value}${bound ? ` (${bound})` : ""}${c.pass ? "" : " FAIL"}`;
+  const ieee = c.ieee
+    ? ` [IEEE math ${
+      c.tolerance.maxUlp !== undefined
+        ? `${fmt(c.ieee.worst.maxUlp)} ulp`
+        : fmt(c.ieee.worst.maxAbs)
+    }]`
+    : "";
+  return `${SHORT[c.kind] ?? c.kind} ${value}${bound ? ` (${bound})` : ""}${ieee}${
+    c.pass ? "" : " FAIL"
+  }`;
+}
+
+/**
+ * The math line of a verdict, when there is something to say: which math the comparisons used,
+ * how the reference machine's differs from IEEE, what it explains, and misses or steps the
+ * inference could not explain.
+ */
+function mathLine(r: CaseResult): string {
+  const m = r.math;
+  if (!m || (m.nonIeee === 0 && m.misses === 0 && m.unexplainedSteps.length === 0)) return "";
+  const parts = [
+    m.source === "recorded"
+      ? `recorded ${m.pairs} pairs, ${m.nonIeee} not IEEE, ${m.misses} misses`
+      : `inferred ${m.nonIeee} non-IEEE results`,
+    ...m.lines,
+  ];
+  if (m.elementwise && m.elementwise.changed > 0) {
+    parts.push(`VAE sample: ${m.elementwise.changed} of ${m.elementwise.elements} exp results`);
+  }
+  if (m.unexplainedSteps.length) {
+    parts.push(
+      `unexplained at steps ${m.unexplainedSteps.join(", ")}` +
+        (m.discarded ? ` (${m.discarded} inferred results made them worse: dropped)` : ""),
+    );
+  }
+  const free = r.comparisons.find((c) => c.kind === "freeRunOnnx");
+  if (free?.ieee) {
+    const explained = free.worst.maxAbs === 0
+      ? "all of"
+      : free.worst.maxAbs < free.ieee.worst.maxAbs
+      ? "part of"
+      : "none of";
+    parts.push(
+      `the reference machine's math explains ${explained} the IEEE run's ` +
+        `${fmt(free.ieee.worst.maxAbs)} (now ${fmt(free.worst.maxAbs)})`,
+    );
+  }
+  return `\n      math: ${parts.join(" · ")}`;
 }
 
 /**
@@ -91,7 +138,7 @@ export function caseLine(r: CaseResult): string {
     `\n      ${c.kind}: ${c.failures.join("; ")}`
   ).join("");
   const ms = r.timing ? ` · ${fmt(Math.round(r.timing.totalMs))} ms` : "";
-  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${failures}`;
+  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${mathLine(r)}${failures}`;
 }
 
 async function versions(): Promise<Record<string, string>> {

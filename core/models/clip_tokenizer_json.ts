@@ -43,6 +43,11 @@ export interface ClipSpecialTokens {
   eos: string;
   /** Stands for symbols missing from the vocabulary. */
   unk: string;
+  /**
+   * The padding token, when the folder names one: transformers registers it as a special token
+   * too, so it is split out of prompt text before BPE (SD 2.x pads with `!`).
+   */
+  pad?: string;
 }
 
 /**
@@ -95,7 +100,8 @@ export function parseMerges(text: string): string[] {
  * @param vocab token -> id, as `vocab.json`
  * @param merges merge rules `left right`, in priority order (see {@link parseMerges}); written
  * as `[left, right]` pairs, as `tokenizers` >= 0.20 saves them
- * @param special the special tokens (default {@link CLIP_SPECIAL_TOKENS})
+ * @param special the special tokens (default {@link CLIP_SPECIAL_TOKENS}); bos, eos and pad
+ * become added special tokens, as transformers' `CLIPTokenizer` registers them
  * @throws {Error} naming a special token that is not in `vocab`.
  * @example
  * ```ts
@@ -119,7 +125,12 @@ export function buildClipTokenizerJson(
   const bos = idOf("bos", special.bos);
   const eos = idOf("eos", special.eos);
   idOf("unk", special.unk);
-  const added = [...new Map([[special.bos, bos], [special.eos, eos]]).entries()]
+  const specials = new Map([[special.bos, bos], [special.eos, eos]]);
+  // a pad token missing from the vocabulary is the caller's error to report (ClipTokenizer names
+  // the file and field)
+  const pad = special.pad === undefined ? undefined : vocab[special.pad];
+  if (typeof pad === "number") specials.set(special.pad!, pad);
+  const added = [...specials.entries()]
     .sort((a, b) => a[1] - b[1])
     .map(([content, id]) => ({
       id,

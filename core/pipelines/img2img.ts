@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Float32Math } from "../numerics/f32_math.ts";
 import type { VaeEncoderModel } from "../models/types.ts";
 import type { Scheduler } from "../schedulers/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -50,6 +51,8 @@ export interface Img2ImgOptions extends CommonPipelineOptions {
   startStep?: number;
   /** `"sample"` (diffusers) or `"mean"` of the latent distribution; default `"sample"`. */
   latentMode?: LatentMode;
+  /** float32 `exp` of the latent distribution's std (default `ieeeMath`). */
+  math?: Float32Math;
 }
 
 /**
@@ -121,7 +124,12 @@ export async function prepareImg2ImgStart(
       Img2ImgOptions,
       "scheduler" | "steps" | "strength" | "startStep" | "vaeEncoder" | "image" | "scalingFactor"
     >
-    & { generator: NoiseSource; latentMode?: LatentMode; hooks?: PipelineHooks },
+    & {
+      generator: NoiseSource;
+      latentMode?: LatentMode;
+      hooks?: PipelineHooks;
+      math?: Float32Math;
+    },
   schedule: PartialScheduleOptions = {},
 ): Promise<Img2ImgStart> {
   const scheduler = opts.scheduler as Scheduler & SchedulerStartExtras;
@@ -141,6 +149,7 @@ export async function prepareImg2ImgStart(
     opts.generator,
     opts.scalingFactor,
     opts.latentMode ?? "sample",
+    opts.math,
   );
   let imageLatents = encoded.latents;
   const replaced = await opts.hooks?.overrideImageLatents?.();

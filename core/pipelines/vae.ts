@@ -8,10 +8,9 @@
 import type { VaeDecoderModel, VaeEncoderModel } from "../models/types.ts";
 import { add, clamp, div, mul, scale } from "../tensor/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
+import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { PipelineInputError } from "./errors.ts";
 import type { NoiseSource } from "./types.ts";
-
-const f32 = Math.fround;
 
 /**
  * The latent distribution of an encoded image, as diffusers' `DiagonalGaussianDistribution`.
@@ -35,8 +34,8 @@ export interface LatentDistribution {
  * Splits VAE encoder output `[B, 2C, h, w]` into mean and clamped log-variance and computes the
  * standard deviation, as `DiagonalGaussianDistribution.__init__`.
  *
- * `exp` is `Math.exp` rounded to float32 (correctly rounded in practice); torch's float32 `exp`
- * kernel is within 1 ulp of it but not always equal, see the pipelines report figures.
+ * `exp` comes from `math`: correctly rounded by default; torch's float32 `exp` kernel is within
+ * 1 ulp of it but not always equal, and a reference's recorded or inferred table reproduces it.
  *
  * @example
  * ```ts
@@ -47,7 +46,10 @@ export interface LatentDistribution {
  * console.log(d.logvar.data[0]); // -30 (clamped)
  * ```
  */
-export function latentDistribution(parameters: Tensor): LatentDistribution {
+export function latentDistribution(
+  parameters: Tensor,
+  math: Float32Math = ieeeMath,
+): LatentDistribution {
   if (parameters.shape.length !== 4 || parameters.shape[1] % 2 !== 0) {
     throw new PipelineInputError(
       "latentDistribution",
@@ -59,7 +61,7 @@ export function latentDistribution(parameters: Tensor): LatentDistribution {
   const logvar = clamp(rawLogvar, -30, 20); // torch.clamp(self.logvar, -30.0, 20.0)
   const half = scale(logvar, 0.5);
   const sd = new Float32Array(half.size);
-  for (let i = 0; i < sd.length; i++) sd[i] = f32(Math.exp(half.data[i])); // torch.exp(0.5 * logvar)
+  for (let i = 0; i < sd.length; i++) sd[i] = math.exp(half.data[i]); // torch.exp(0.5 * logvar)
   return { mean, logvar, std: new Tensor(sd, mean.shape) };
 }
 
@@ -135,7 +137,8 @@ export interface ImageLatents {
 /**
  * Encodes `image` ([B, 3, H, W] in [-1, 1]) and returns `scalingFactor * latents`, where the
  * latents are `latent_dist.sample(generator)` or its mean (StableDiffusionImg2ImgPipeline
- * .prepare_latents). The sample is the first draw from `generator`.
+ * .prepare_latents). The sample is the first draw from `generator`; `math` gives the float32
+ * `exp` of the standard deviation (default IEEE).
  *
  * @example
  * ```ts
@@ -153,6 +156,7 @@ export async function encodeImageLatents(
   generator: NoiseSource,
   scalingFactor: number,
   mode: LatentMode = "sample",
+  math: Float32Math = ieeeMath,
 ): Promise<ImageLatents> {
   if (image.shape.length !== 4 || image.shape[1] !== 3) {
     throw new PipelineInputError(
@@ -175,7 +179,7 @@ export async function encodeImageLatents(
       `expected batch ${image.shape[0]}, got shape [${parameters.shape.join(", ")}]`,
     );
   }
-  const distribution = latentDistribution(parameters);
+  const distribution = latentDistribution(parameters, math);
   const z = mode === "sample"
     ? sampleLatentDistribution(distribution, generator)
     : distribution.mean;

@@ -47,7 +47,10 @@ function comparisonRow(c: ComparisonResult): string {
     w.psnr !== undefined ? `PSNR ${fmt(w.psnr)} dB` : "",
     w.ssim !== undefined ? `SSIM ${fmt(w.ssim)}` : "",
   ].filter((s) => s).join(" · ");
-  const where = w.step === null ? "" : ` (worst at step ${w.step})`;
+  const where = (w.step === null ? "" : ` (worst at step ${w.step})`) +
+    (c.ieee
+      ? `; with IEEE math: max |d| ${fmt(c.ieee.worst.maxAbs)} · ulp ${fmt(c.ieee.worst.maxUlp)}`
+      : "");
   return `<tr class="${c.pass ? "pass" : "fail"}"><td>${
     escapeHtml(KIND_LABEL[c.kind] ?? c.kind)
   }</td>` +
@@ -89,13 +92,26 @@ function caseSection(r: CaseResult): string {
       fmt(t.decodeMs)
     } ms · case total ${fmt(t.totalMs)} ms</p>`
     : "";
+  const m = r.math;
+  const math = m
+    ? `<p class="math">float32 sqrt/exp/log: <b>${escapeHtml(m.source)}</b>` +
+      (m.source === "recorded"
+        ? ` (${m.pairs} pairs in the reference, ${m.nonIeee} not correctly rounded, ${m.misses} misses)`
+        : m.source === "inferred"
+        ? ` (${m.nonIeee} results inferred not correctly rounded${
+          m.unexplainedSteps.length ? `; unexplained at steps ${m.unexplainedSteps.join(", ")}` : ""
+        })`
+        : "") +
+      (m.lines.length ? `: ${escapeHtml(m.lines.join("; "))}` : "") +
+      (m.machine ? `<br><span class="ref">${escapeHtml(m.machine)}</span>` : "") + `</p>`
+    : "";
   const img = r.imagePng
     ? `<figure><img src="${r.imagePng}" alt="decoded image of ${
       escapeHtml(r.name)
     }"><figcaption>decoded (free run)</figcaption></figure>`
     : "";
   return `<section>${head}<table><thead><tr><th>comparison</th><th>subject</th><th>worst figures</th><th>tolerance</th><th>verdict</th><th>reference</th></tr></thead><tbody>${rows}</tbody></table>` +
-    `<div class="row">${img}<div class="chart">${chart}</div></div>${timing}` +
+    `${math}<div class="row">${img}<div class="chart">${chart}</div></div>${timing}` +
     `<p class="hash">final latents sha256 <code>${
       escapeHtml(r.latentsSha256 ?? "-")
     }</code></p></section>`;
@@ -133,7 +149,7 @@ table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #
 tr.fail td{background:#fff0f0}table.summary tr.pass td:nth-child(2){color:#176b28}.badge{font-size:12px;padding:2px 6px;border-radius:4px;color:#fff;vertical-align:middle}
 .badge.pass{background:#2a8a3e}.badge.fail{background:#c0392b}.badge.error{background:#8e44ad}.ref{font-size:11px;color:#666}
 .row{display:flex;gap:1.5em;align-items:flex-start}figure{margin:0}figure img{width:192px;image-rendering:pixelated;border:1px solid #ccc}
-pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.timing,.hash{color:#555;font-size:12px}.exact{color:#176b28;font-size:13px}
+pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.timing,.hash{color:#555;font-size:12px}.math{font-size:13px}.exact{color:#176b28;font-size:13px}
 </style></head><body>
 <h1>diffparity: ${result.passed} passed, ${result.failed} failed</h1>
 <p>Requested execution provider: <b>${escapeHtml(result.requestedProvider)}</b>. ${versions}</p>

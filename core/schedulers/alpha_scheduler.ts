@@ -57,7 +57,7 @@ export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase
    * ```
    */
   addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    return addNoiseF32(this.alphasCumprod, original, noise, t);
+    return addNoiseF32(this.alphasCumprod, original, noise, t, this.math);
   }
 
   /**

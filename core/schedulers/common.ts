@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { BetaSchedule, SchedulerConfig, TimestepSpacing } from "./config.ts";
 
@@ -157,7 +158,8 @@ export function betasForAlphaBar(
 
 /**
  * diffusers' `rescale_zero_terminal_snr` (scheduling_ddim.py, Algorithm 1 of arXiv 2305.08891)
- * in float32: betas rescaled so that the last alphas_cumprod is exactly 0.
+ * in float32: betas rescaled so that the last alphas_cumprod is exactly 0. `math` gives the
+ * float32 sqrt (default IEEE).
  *
  * @example
  * ```ts
@@ -166,10 +168,13 @@ export function betasForAlphaBar(
  * betas[999]; // 1
  * ```
  */
-export function rescaleZeroTerminalSnr(betas: Float32Array): Float32Array {
+export function rescaleZeroTerminalSnr(
+  betas: Float32Array,
+  math: Float32Math = ieeeMath,
+): Float32Array {
   const n = betas.length;
   const alphasCumprod = cumprodF32(alphasFromBetas(betas));
-  const sqrtBar = alphasCumprod.map((a) => Math.sqrt(a)); // Float32Array.map rounds to float32
+  const sqrtBar = alphasCumprod.map((a) => math.sqrt(a)); // alphas_cumprod.sqrt()
   const first = sqrtBar[0];
   const last = sqrtBar[n - 1];
   const scale = f32(first / f32(first - last)); // 0-d float32 tensors
@@ -223,7 +228,7 @@ export type BetaConfig =
  * The betas of a DDIM/DDPM-style `__init__`: `trained_betas` as float32 when given, else the
  * `beta_schedule` (`linear`: torch.linspace; `scaled_linear`: torch.linspace of the square roots,
  * squared; `squaredcos_cap_v2`: {@link betasForAlphaBar}), then zero-terminal-SNR rescaling when
- * `rescaleBetasZeroSnr`.
+ * `rescaleBetasZeroSnr` (its sqrt from `math`, default IEEE).
  *
  * @example
  * ```ts
@@ -235,7 +240,7 @@ export type BetaConfig =
  * betas.length; // 1000
  * ```
  */
-export function makeBetas(config: BetaConfig): Float32Array {
+export function makeBetas(config: BetaConfig, math: Float32Math = ieeeMath): Float32Array {
   let betas: Float32Array;
   if (config.trainedBetas !== null) {
     betas = Float32Array.from(config.trainedBetas);
@@ -253,7 +258,7 @@ export function makeBetas(config: BetaConfig): Float32Array {
   } else {
     throw new RangeError(`beta_schedule ${JSON.stringify(config.betaSchedule)} is not supported`);
   }
-  return config.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(betas) : betas;
+  return config.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(betas, math) : betas;
 }
 
 /**
@@ -272,8 +277,9 @@ export function makeBetas(config: BetaConfig): Float32Array {
  */
 export function noiseSchedule(
   config: BetaConfig,
+  math: Float32Math = ieeeMath,
 ): { betas: Float32Array; alphas: Float32Array; alphasCumprod: Float32Array } {
-  const betas = makeBetas(config);
+  const betas = makeBetas(config, math);
   const alphas = alphasFromBetas(betas);
   return { betas, alphas, alphasCumprod: cumprodF32(alphas) };
 }
@@ -561,20 +567,6 @@ export function clipOrThreshold(predOriginal: Tensor, config: ClipConfig): Tenso
 }
 
 /**
- * `x ** 0.5` of a float32 tensor element (torch computes it as sqrt, IEEE-exact when MKL runs
- * its AVX2 code path; see fixtures/gen/dump_schedulers_ddim_ddpm.py).
- *
- * @example
- * ```ts
- * import { sqrtF32 } from "./common.ts";
- * sqrtF32(2); // 1.4142135381698608
- * ```
- */
-export function sqrtF32(x: number): number {
-  return f32(Math.sqrt(x));
-}
-
-/**
  * `alphas_cumprod[t]` with the bounds check Python's indexing would do (no negative indexing:
  * callers handle `t < 0` as diffusers does).
  *
@@ -631,10 +623,11 @@ export function assertSameShape(
  * @example
  * ```ts
  * import { predictOriginalAndEpsilon } from "./common.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x = new Tensor(new Float32Array([1]), [1]);
  * const out = new Tensor(new Float32Array([0]), [1]);
- * predictOriginalAndEpsilon("epsilon", out, x, 0.25).predOriginalSample.data; // [2]
+ * predictOriginalAndEpsilon("epsilon", out, x, 0.25, ieeeMath).predOriginalSample.data; // [2]
  * ```
  */
 export function predictOriginalAndEpsilon(
@@ -642,9 +635,10 @@ export function predictOriginalAndEpsilon(
   modelOutput: Tensor,
   sample: Tensor,
   alphaProdT: number,
+  math: Float32Math,
 ): { predOriginalSample: Tensor; predEpsilon: Tensor } {
-  const sqrtA = sqrtF32(alphaProdT);
-  const sqrtB = sqrtF32(f32(1 - alphaProdT));
+  const sqrtA = math.sqrt(alphaProdT);
+  const sqrtB = math.sqrt(f32(1 - alphaProdT));
   const m = modelOutput.data;
   const x = sample.data;
   const n = x.length;
@@ -734,10 +728,11 @@ export function ddimPrevSample(
  * @example
  * ```ts
  * import { addNoiseF32 } from "./common.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x0 = new Tensor(new Float32Array([1, 1]), [2, 1]);
  * const noise = new Tensor(new Float32Array([0, 0]), [2, 1]);
- * addNoiseF32(new Float32Array([0.25, 0.5]), x0, noise, [0, 1]).data; // [0.5, 0.7071067690849304]
+ * addNoiseF32(new Float32Array([0.25, 0.5]), x0, noise, [0, 1], ieeeMath).data; // [0.5, 0.7071067690849304]
  * ```
  */
 export function addNoiseF32(
@@ -745,11 +740,12 @@ export function addNoiseF32(
   original: Tensor,
   noise: Tensor,
   timesteps: number | readonly number[],
+  math: Float32Math,
 ): Tensor {
   return noisePerBatchItem(original, noise, timesteps, (t) => {
     const a = alphaAt(alphasCumprod, t, "add_noise");
-    const sqrtA = sqrtF32(a);
-    const sqrtB = sqrtF32(f32(1 - a));
+    const sqrtA = math.sqrt(a);
+    const sqrtB = math.sqrt(f32(1 - a));
     return (x0, n) => f32(sqrtA * x0) + f32(sqrtB * n);
   });
 }

@@ -8,8 +8,9 @@
  *
  * @module
  */
+import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape, ddimPrevSample, f32, sqrtF32 } from "./common.ts";
+import { assertSameShape, ddimPrevSample, f32 } from "./common.ts";
 import {
   type DdimDiscretize,
   ddimSchedule,
@@ -30,6 +31,8 @@ import {
 export interface CompVisPLMSOptions {
   /** `ddim_discretize` of `make_schedule` (PLMSSampler.sample uses `"uniform"`). */
   discretize?: DdimDiscretize;
+  /** float32 sqrt for the steps and tables (default `ieeeMath`). */
+  math?: Float32Math;
 }
 
 /**
@@ -57,17 +60,20 @@ export class CompVisPLMSSampler extends LoopSampler {
   readonly ddimAlphasPrev: Float32Array;
   /** `np.sqrt(1. - ddim_alphas)` (float32). */
   readonly ddimSqrtOneMinusAlphas: Float32Array;
+  /** Where float32 sqrt comes from (the reference machine's, or IEEE). */
+  readonly math: Float32Math;
   #oldEps: Float32Array[] = [];
 
   /**
    * @param alphasCumprod the model's float32 `alphas_cumprod` (see `ldmAlphasCumprod`)
    * @param steps `S`, the number of DDIM steps asked for
-   * @param options `discretize` (default `"uniform"`)
+   * @param options `discretize` (default `"uniform"`), `math` (default IEEE)
    * @throws {RangeError} when a DDIM timestep falls outside the training range (the original
    * fails there with an IndexError, e.g. S = 3 for 1000 training steps gives timestep 1000).
    */
   constructor(alphasCumprod: Float32Array, steps: number, options: CompVisPLMSOptions = {}) {
     super();
+    this.math = options.math ?? ieeeMath;
     // make_schedule: make_ddim_timesteps, then make_ddim_sampling_parameters with eta = 0
     // (sigmas are all 0)
     const schedule = ddimSchedule(
@@ -75,6 +81,7 @@ export class CompVisPLMSSampler extends LoopSampler {
       steps,
       options.discretize ?? "uniform",
       "CompVisPLMSSampler",
+      this.math,
     );
     this.ddimTimesteps = schedule.timesteps;
     this.ddimAlphas = schedule.alphas;
@@ -119,14 +126,14 @@ export class CompVisPLMSSampler extends LoopSampler {
    */
   xPrevAndPredX0(x: Tensor, eps: Tensor, index: number): { xPrev: Tensor; predX0: Tensor } {
     assertSameShape(eps, x, "e_t", "x", "CompVisPLMSSampler");
-    const sqrtAt = sqrtF32(this.ddimAlphas[index]);
+    const sqrtAt = this.math.sqrt(this.ddimAlphas[index]);
     const aPrev = this.ddimAlphasPrev[index];
     const sq1m = this.ddimSqrtOneMinusAlphas[index];
-    const dirCoeff = sqrtF32(f32(1 - aPrev)); // (1. - a_prev - sigma_t**2).sqrt(), sigma_t = 0
+    const dirCoeff = this.math.sqrt(f32(1 - aPrev)); // (1. - a_prev - sigma_t**2).sqrt(), sigma_t = 0
     const e = eps.data;
     const predX0 = x.data.map((v, i) => f32(v - f32(sq1m * e[i])) / sqrtAt);
     // x_prev = a_prev.sqrt() * pred_x0 + dir_xt + noise, with noise = 0 * randn
-    const xPrev = ddimPrevSample(predX0, e, sqrtF32(aPrev), dirCoeff);
+    const xPrev = ddimPrevSample(predX0, e, this.math.sqrt(aPrev), dirCoeff);
     return { xPrev: new Tensor(xPrev, x.shape), predX0: new Tensor(predX0, x.shape) };
   }
 

@@ -6,9 +6,10 @@
  *
  * @module
  */
+import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
-import { fromDiffusersConfig } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import {
   alphaAt,
   assertSameShape,
@@ -19,14 +20,8 @@ import {
   f32,
   predictOriginalAndEpsilon,
   spacedTimesteps,
-  sqrtF32,
 } from "./common.ts";
-import {
-  type BetaOption,
-  type ConfigOrigin,
-  type SchedulerConfig,
-  schedulerSpec,
-} from "./config.ts";
+import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
@@ -90,11 +85,12 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
 
   /**
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by `DDIMScheduler.fromConfig`: what the JSON carried besides options
+   * @param options set by `DDIMScheduler.fromConfig` (what the JSON carried besides options), and
+   *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    */
-  constructor(config: Partial<DDIMConfig> = {}, origin?: ConfigOrigin) {
-    super(DDIM_SPEC, config, origin);
+  constructor(config: Partial<DDIMConfig> = {}, options?: SchedulerOptions) {
+    super(DDIM_SPEC, config, options);
     this.finalAlphaCumprod = this.config.setAlphaToOne ? 1.0 : this.alphasCumprod[0];
     for (let t = this.config.numTrainTimesteps - 1; t >= 0; t--) this.timestepList.push(t);
   }
@@ -109,8 +105,8 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * s.configWarnings; // one line: "skip_prk_steps" is not an option of DDIMScheduler
    * ```
    */
-  static fromConfig(json: unknown, source?: string): DDIMScheduler {
-    return fromDiffusersConfig(DDIMScheduler, json, source);
+  static fromConfig(json: unknown, source?: string, math?: Float32Math): DDIMScheduler {
+    return fromDiffusersConfig(DDIMScheduler, json, source, math);
   }
 
   /**
@@ -195,6 +191,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
       modelOutput,
       sample,
       alphaProdT,
+      this.math,
     );
 
     // 4. clip or threshold x0
@@ -202,26 +199,26 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
 
     // 5. sigma_t(eta), formula (16): eta is a Python float times a float32 0-d tensor
     const variance = this.getVariance(timestep, prevTimestep);
-    const stdDevT = f32(f32(eta) * sqrtF32(variance));
+    const stdDevT = f32(f32(eta) * this.math.sqrt(variance));
 
     if (opts.useClippedModelOutput) {
       predEpsilon = new Tensor(
         epsilonFromOriginal(
           sample.data,
           predOriginalSample.data,
-          sqrtF32(alphaProdT),
-          sqrtF32(betaProdT),
+          this.math.sqrt(alphaProdT),
+          this.math.sqrt(betaProdT),
         ),
         sample.shape,
       );
     }
 
     // 6. direction pointing to x_t; 7. x_{t-1} without noise, formula (12)
-    const dirCoeff = sqrtF32(f32(f32(1 - alphaProdTPrev) - f32(stdDevT * stdDevT)));
+    const dirCoeff = this.math.sqrt(f32(f32(1 - alphaProdTPrev) - f32(stdDevT * stdDevT)));
     const prev = ddimPrevSample(
       predOriginalSample.data,
       predEpsilon.data,
-      sqrtF32(alphaProdTPrev),
+      this.math.sqrt(alphaProdTPrev),
       dirCoeff,
     );
 

@@ -5,9 +5,10 @@
  *
  * @module
  */
+import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
-import { fromDiffusersConfig } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import {
   alphaAt,
   assertSameShape,
@@ -16,7 +17,6 @@ import {
   f32,
   predictOriginalAndEpsilon,
   spacedTimesteps,
-  sqrtF32,
 } from "./common.ts";
 import {
   type BetaOption,
@@ -89,7 +89,8 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * `set_alpha_to_one`, with a warning.
    *
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by `DDIMInverseScheduler.fromConfig`
+   * @param options set by `DDIMInverseScheduler.fromConfig` (what the JSON carried besides options), and
+   *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
    * @throws {SchedulerConfigError} on an unknown option, a value of the wrong type, or a
    * `set_alpha_to_zero` that is not a boolean.
    * @example
@@ -99,12 +100,12 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * inv.config.setAlphaToOne; // false
    * ```
    */
-  constructor(config: Partial<DDIMInverseConfig> = {}, origin?: ConfigOrigin) {
-    const deprecated = setAlphaToZero(origin);
+  constructor(config: Partial<DDIMInverseConfig> = {}, options?: SchedulerOptions) {
+    const deprecated = setAlphaToZero(options?.extra ? options as ConfigOrigin : undefined);
     super(
       DDIM_INVERSE_SPEC,
       deprecated ? { ...config, setAlphaToOne: deprecated.value } : config,
-      deprecated?.origin ?? origin,
+      deprecated ? { ...deprecated.origin, math: options?.math } : options,
     );
     this.initialAlphaCumprod = this.config.setAlphaToOne ? 1.0 : this.alphasCumprod[0];
     this.timestepList = Array.from({ length: this.config.numTrainTimesteps }, (_, i) => i);
@@ -120,8 +121,8 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * inv.config.setAlphaToOne; // false
    * ```
    */
-  static fromConfig(json: unknown, source?: string): DDIMInverseScheduler {
-    return fromDiffusersConfig(DDIMInverseScheduler, json, source);
+  static fromConfig(json: unknown, source?: string, math?: Float32Math): DDIMInverseScheduler {
+    return fromDiffusersConfig(DDIMInverseScheduler, json, source, math);
   }
 
   /**
@@ -187,6 +188,7 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
       modelOutput,
       sample,
       alphaProdT,
+      this.math,
     );
     let predOriginalSample = predicted.predOriginalSample;
     // 4. clip x0
@@ -197,8 +199,8 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
     const prev = ddimPrevSample(
       predOriginalSample.data,
       predicted.predEpsilon.data,
-      sqrtF32(alphaProdTPrev),
-      sqrtF32(f32(1 - alphaProdTPrev)),
+      this.math.sqrt(alphaProdTPrev),
+      this.math.sqrt(f32(1 - alphaProdTPrev)),
     );
     return { prevSample: new Tensor(prev, sample.shape), predOriginalSample };
   }

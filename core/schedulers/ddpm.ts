@@ -6,9 +6,10 @@
  *
  * @module
  */
+import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
-import { fromDiffusersConfig } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import {
   alphaAt,
   assertSameShape,
@@ -18,14 +19,8 @@ import {
   f32,
   predictOriginalAndEpsilon,
   spacedTimesteps,
-  sqrtF32,
 } from "./common.ts";
-import {
-  type BetaOption,
-  type ConfigOrigin,
-  type SchedulerConfig,
-  schedulerSpec,
-} from "./config.ts";
+import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
@@ -98,11 +93,12 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
 
   /**
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by `DDPMScheduler.fromConfig`
+   * @param options set by `DDPMScheduler.fromConfig` (what the JSON carried besides options), and
+   *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    */
-  constructor(config: Partial<DDPMConfig> = {}, origin?: ConfigOrigin) {
-    super(DDPM_SPEC, config, origin);
+  constructor(config: Partial<DDPMConfig> = {}, options?: SchedulerOptions) {
+    super(DDPM_SPEC, config, options);
     for (let t = this.config.numTrainTimesteps - 1; t >= 0; t--) this.timestepList.push(t);
   }
 
@@ -115,8 +111,8 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * DDPMScheduler.fromConfig({ variance_type: "fixed_large" }).config.varianceType; // "fixed_large"
    * ```
    */
-  static fromConfig(json: unknown, source?: string): DDPMScheduler {
-    return fromDiffusersConfig(DDPMScheduler, json, source);
+  static fromConfig(json: unknown, source?: string, math?: Float32Math): DDPMScheduler {
+    return fromDiffusersConfig(DDPMScheduler, json, source, math);
   }
 
   /**
@@ -221,17 +217,17 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
       case "fixed_small":
         return variance;
       case "fixed_small_log":
-        return this.expF32(f32(0.5 * this.logF32(variance)));
+        return this.math.exp(f32(0.5 * this.math.log(variance)));
       case "fixed_large":
         return currentBetaT;
       case "fixed_large_log":
-        return this.logF32(currentBetaT);
+        return this.math.log(currentBetaT);
       case "learned":
         return this.#requirePredicted(predictedVariance, who);
       case "learned_range": {
         const pv = this.#requirePredicted(predictedVariance, who).data;
-        const minLog = this.logF32(variance);
-        const maxLog = this.logF32(currentBetaT);
+        const minLog = this.math.log(variance);
+        const maxLog = this.math.log(currentBetaT);
         const out = new Float32Array(pv.length);
         for (let i = 0; i < pv.length; i++) {
           const frac = f32(f32(pv[i] + 1) / 2);
@@ -240,40 +236,6 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
         return new Tensor(out, predictedVariance!.shape);
       }
     }
-  }
-
-  /**
-   * float32 `torch.exp` as this port computes it: the correctly rounded result
-   * (`fround(Math.exp(x))`). torch 2.13 on x86 uses MKL VML, which is within 1 ulp of it but
-   * not always equal, so the `fixed_small_log` and `learned_range` variance types can differ
-   * from diffusers by a few ulp; a subclass may override this (and {@link logF32}) to
-   * reproduce a particular math library.
-   *
-   * @example
-   * ```ts
-   * import { DDPMScheduler } from "./ddpm.ts";
-   * class WithMyExp extends DDPMScheduler {
-   *   protected override expF32(x: number): number { return Math.fround(Math.exp(x)); }
-   * }
-   * ```
-   */
-  protected expF32(x: number): number {
-    return f32(Math.exp(x));
-  }
-
-  /**
-   * float32 `torch.log` as this port computes it (`fround(Math.log(x))`); see {@link expF32}.
-   *
-   * @example
-   * ```ts
-   * import { DDPMScheduler } from "./ddpm.ts";
-   * class WithMyLog extends DDPMScheduler {
-   *   protected override logF32(x: number): number { return Math.fround(Math.log(x)); }
-   * }
-   * ```
-   */
-  protected logF32(x: number): number {
-    return f32(Math.log(x));
   }
 
   #requirePredicted(predictedVariance: Tensor | undefined, who: string): Tensor {
@@ -336,13 +298,14 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
       output,
       sample,
       alphaProdT,
+      this.math,
     );
     // 3. clip or threshold x0
     const predOriginalSample = clipOrThreshold(predicted.predOriginalSample, this.config);
 
     // 4. coefficients of x0 and x_t, formula (7)
-    const x0Coeff = f32(f32(sqrtF32(alphaProdTPrev) * currentBetaT) / betaProdT);
-    const sampleCoeff = f32(f32(sqrtF32(currentAlphaT) * betaProdTPrev) / betaProdT);
+    const x0Coeff = f32(f32(this.math.sqrt(alphaProdTPrev) * currentBetaT) / betaProdT);
+    const sampleCoeff = f32(f32(this.math.sqrt(currentAlphaT) * betaProdTPrev) / betaProdT);
 
     // 5. predicted previous sample mu_t
     const x0 = predOriginalSample.data;
@@ -359,16 +322,18 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
       const vt = this.config.varianceType;
       if (typeof variance === "number") {
         // fixed_small_log: variance * noise; others: variance ** 0.5 * noise
-        const scale = vt === "fixed_small_log" ? variance : sqrtF32(variance);
+        const scale = vt === "fixed_small_log" ? variance : this.math.sqrt(variance);
         for (let i = 0; i < prev.length; i++) prev[i] = prev[i] + f32(scale * noise[i]);
       } else if (vt === "learned_range") {
         const v = variance.data;
         for (let i = 0; i < prev.length; i++) {
-          prev[i] = prev[i] + f32(this.expF32(f32(0.5 * v[i])) * noise[i]);
+          prev[i] = prev[i] + f32(this.math.exp(f32(0.5 * v[i])) * noise[i]);
         }
       } else {
         const v = variance.data;
-        for (let i = 0; i < prev.length; i++) prev[i] = prev[i] + f32(sqrtF32(v[i]) * noise[i]);
+        for (let i = 0; i < prev.length; i++) {
+          prev[i] = prev[i] + f32(this.math.sqrt(v[i]) * noise[i]);
+        }
       }
     }
     return { prevSample: new Tensor(prev, sample.shape), predOriginalSample };

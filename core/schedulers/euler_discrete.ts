@@ -10,17 +10,13 @@
  *
  * @module
  */
+import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape, f32, sqrtF32, torchLinspaceF32 } from "./common.ts";
-import {
-  type BetaOption,
-  type ConfigOrigin,
-  type SchedulerConfig,
-  schedulerSpec,
-} from "./config.ts";
+import { assertSameShape, f32, torchLinspaceF32 } from "./common.ts";
+import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
 import { npInterp, npLogF32, sigmasFromAlphasCumprod } from "./interp.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions, SigmaScheduler } from "./sigma_scheduler.ts";
-import { fromDiffusersConfig } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
@@ -145,23 +141,24 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    * With `rescaleBetasZeroSnr` the last `alphasCumprod` is 2^-24, as diffusers sets it.
    *
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by `EulerDiscreteScheduler.fromConfig`
+   * @param options set by `EulerDiscreteScheduler.fromConfig` (what the JSON carried besides options), and
+   *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    * @throws {RangeError} on more than one of the Karras / exponential / beta sigma options, or
    * on `useBetaSigmas` (not supported).
    */
-  constructor(config: Partial<EulerDiscreteConfig> = {}, origin?: ConfigOrigin) {
-    super(EULER_DISCRETE_SPEC, config, origin);
+  constructor(config: Partial<EulerDiscreteConfig> = {}, options?: SchedulerOptions) {
+    super(EULER_DISCRETE_SPEC, config, options);
     if (this.config.rescaleBetasZeroSnr) {
       // diffusers: "Close to 0 without being 0 so first sigma is not inf"
       this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
     }
     // __init__: the training sigmas, descending, then 0; timesteps N-1 .. 0
     const n = this.config.numTrainTimesteps;
-    const table = sigmasFromAlphasCumprod(this.alphasCumprod).reverse();
+    const table = sigmasFromAlphasCumprod(this.alphasCumprod, this.math).reverse();
     this.setSchedule(
       this.#continuous()
-        ? Array.from(table, (s) => f32(0.25 * f32(Math.log(s))))
+        ? Array.from(table, (s) => f32(0.25 * this.math.log(s)))
         // np.linspace(0, N - 1, N)[::-1] as float32: the integers N - 1 .. 0
         : Array.from({ length: n }, (_, i) => n - 1 - i),
       table,
@@ -178,8 +175,8 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    * s.configWarnings.length; // 1: clip_sample is not an option of EulerDiscreteScheduler
    * ```
    */
-  static fromConfig(json: unknown, source?: string): EulerDiscreteScheduler {
-    return fromDiffusersConfig(EulerDiscreteScheduler, json, source);
+  static fromConfig(json: unknown, source?: string, math?: Float32Math): EulerDiscreteScheduler {
+    return fromDiffusersConfig(EulerDiscreteScheduler, json, source, math);
   }
 
   #continuous(): boolean {
@@ -212,7 +209,7 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
         npLogF32(table[table.length - 1]),
         npLogF32(table[0]),
         numInferenceSteps + 1,
-      ).map((v) => Math.exp(v));
+      ).map((v) => this.math.exp(v));
     const spaced = this.respaceSigmas(
       sigmas,
       start,
@@ -220,10 +217,10 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
       c.sigmaMax ?? undefined,
     );
     const sigmaLast = c.finalSigmasType === "sigma_min"
-      ? sqrtF32(f32(f32(1 - this.alphasCumprod[0]) / this.alphasCumprod[0]))
+      ? this.math.sqrt(f32(f32(1 - this.alphasCumprod[0]) / this.alphasCumprod[0]))
       : 0;
     const timesteps = this.#continuous()
-      ? Array.from(Float32Array.from(spaced.sigmas), (s) => f32(0.25 * f32(Math.log(s))))
+      ? Array.from(Float32Array.from(spaced.sigmas), (s) => f32(0.25 * this.math.log(s)))
       : spaced.timesteps;
     this.setSchedule(timesteps, spaced.sigmas, sigmaLast);
   }
@@ -270,7 +267,7 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
     let x = sample.data;
     if (gamma > 0) {
       const noise = stepNoise(modelOutput, opts, who, "s_churn > 0 draws noise and");
-      const scale = sqrtF32(f32(f32(sigmaHat * sigmaHat) - f32(sigma * sigma)));
+      const scale = this.math.sqrt(f32(f32(sigmaHat * sigmaHat) - f32(sigma * sigma)));
       const noiseScale = f32(sNoise);
       x = x.map((v, i) => v + f32(f32(noise.data[i] * noiseScale) * scale));
     }

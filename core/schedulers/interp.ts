@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { fma } from "../tensor/torch_generator.ts";
 import { f32, fmaF32, noisePerBatchItem, npArange, npLinspace, roundHalfEven } from "./common.ts";
@@ -140,7 +141,8 @@ export function npLogF32(x: number): number {
 
 /**
  * The sigma table of the discrete schedulers, `((1 - alphas_cumprod) / alphas_cumprod) ** 0.5`
- * in float32 torch arithmetic (ascending in training timestep).
+ * in float32 torch arithmetic (ascending in training timestep), its sqrt from `math` (default
+ * IEEE).
  *
  * @example
  * ```ts
@@ -148,8 +150,11 @@ export function npLogF32(x: number): number {
  * sigmasFromAlphasCumprod(new Float32Array([0.5, 0.2]))[1]; // 2
  * ```
  */
-export function sigmasFromAlphasCumprod(alphasCumprod: Float32Array): Float32Array {
-  return alphasCumprod.map((a) => Math.sqrt(f32(f32(1 - a) / a)));
+export function sigmasFromAlphasCumprod(
+  alphasCumprod: Float32Array,
+  math: Float32Math = ieeeMath,
+): Float32Array {
+  return alphasCumprod.map((a) => math.sqrt(f32(f32(1 - a) / a)));
 }
 
 /**
@@ -273,7 +278,8 @@ export function sigmaSchedulerTimesteps(
 
 /**
  * diffusers' `init_noise_sigma` property of the sigma schedulers: `sigmas.max()` for
- * `"linspace"` and `"trailing"` spacing, else `(max ** 2 + 1) ** 0.5`, in float32.
+ * `"linspace"` and `"trailing"` spacing, else `(max ** 2 + 1) ** 0.5`, in float32 (sqrt from
+ * `math`, default IEEE).
  *
  * @example
  * ```ts
@@ -282,11 +288,15 @@ export function sigmaSchedulerTimesteps(
  * initNoiseSigmaOf(new Float32Array([3, 4, 0]), "leading"); // 4.123105525970459
  * ```
  */
-export function initNoiseSigmaOf(sigmas: Float32Array, spacing: string): number {
+export function initNoiseSigmaOf(
+  sigmas: Float32Array,
+  spacing: string,
+  math: Float32Math = ieeeMath,
+): number {
   let max = -Infinity;
   for (const s of sigmas) if (s > max || Number.isNaN(s)) max = s;
   if (spacing === "linspace" || spacing === "trailing") return max;
-  return f32(Math.sqrt(f32(f32(max * max) + 1)));
+  return math.sqrt(f32(f32(max * max) + 1));
 }
 
 /**

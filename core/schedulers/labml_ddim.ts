@@ -8,9 +8,10 @@
  *
  * @module
  */
+import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { TorchGenerator } from "../tensor/torch_generator.ts";
-import { assertSameShape, ddimPrevSample, f32, sqrtF32 } from "./common.ts";
+import { assertSameShape, ddimPrevSample, f32 } from "./common.ts";
 import {
   type DdimDiscretize,
   ddimSchedule,
@@ -41,6 +42,8 @@ export interface LabmlDDIMOptions {
   skipSteps?: number;
   /** Source of the step noise when `eta > 0` (torch's global generator in the original). */
   generator?: TorchGenerator;
+  /** float32 sqrt for the steps and tables (default `ieeeMath`). */
+  math?: Float32Math;
 }
 
 /**
@@ -73,19 +76,22 @@ export class LabmlDDIMSampler extends LoopSampler {
   /** `(1 - ddim_alpha) ** 0.5`. */
   readonly ddimSqrtOneMinusAlpha: Float32Array;
   /** The options in force (defaults filled in). */
-  readonly options: Readonly<Required<Omit<LabmlDDIMOptions, "generator">>>;
+  readonly options: Readonly<Required<Omit<LabmlDDIMOptions, "generator" | "math">>>;
+  /** Where float32 sqrt comes from (the reference machine's, or IEEE). */
+  readonly math: Float32Math;
   readonly #generator?: TorchGenerator;
 
   /**
    * @param alphaBar the model's float32 `alpha_bar` (see `ldmAlphasCumprod`)
    * @param steps `n_steps`, the number of DDIM steps asked for
-   * @param options discretisation, eta, temperature, repeat_noise, skip_steps, generator
+   * @param options discretisation, eta, temperature, repeat_noise, skip_steps, generator, math
    * @throws {RangeError} when a timestep falls outside the training range (an IndexError in the
    * original), `skipSteps` is out of range, or `eta` / `temperature` are not finite numbers.
    */
   constructor(alphaBar: Float32Array, steps: number, options: LabmlDDIMOptions = {}) {
     super();
     const who = "LabmlDDIMSampler";
+    this.math = options.math ?? ieeeMath;
     this.options = Object.freeze({
       discretize: options.discretize ?? "uniform",
       eta: options.eta ?? 0,
@@ -99,7 +105,7 @@ export class LabmlDDIMSampler extends LoopSampler {
         throw new RangeError(`${who}: ${name} must be a finite number, got ${v}`);
       }
     }
-    const schedule = ddimSchedule(alphaBar, steps, this.options.discretize, who);
+    const schedule = ddimSchedule(alphaBar, steps, this.options.discretize, who, this.math);
     const n = schedule.timesteps.length;
     if (!Number.isSafeInteger(skipSteps) || skipSteps < 0 || skipSteps >= n) {
       throw new RangeError(
@@ -114,7 +120,7 @@ export class LabmlDDIMSampler extends LoopSampler {
     this.ddimSigma = this.ddimAlpha.map((a, i) => {
       const ap = this.ddimAlphaPrev[i];
       const ratio = f32(f32(1 - ap) / f32(1 - a));
-      return e * sqrtF32(f32(ratio * f32(1 - f32(a / ap))));
+      return e * this.math.sqrt(f32(ratio * f32(1 - f32(a / ap))));
     });
     this.#generator = options.generator;
   }
@@ -152,11 +158,11 @@ export class LabmlDDIMSampler extends LoopSampler {
     const alphaPrev = this.ddimAlphaPrev[index];
     const sigma = this.ddimSigma[index];
     const sq1m = this.ddimSqrtOneMinusAlpha[index];
-    const sqrtAlpha = sqrtF32(alpha);
-    const dirCoeff = sqrtF32(f32(f32(1 - alphaPrev) - f32(sigma * sigma)));
+    const sqrtAlpha = this.math.sqrt(alpha);
+    const dirCoeff = this.math.sqrt(f32(f32(1 - alphaPrev) - f32(sigma * sigma)));
     const e = eps.data;
     const predX0 = x.data.map((v, i) => f32(v - f32(sq1m * e[i])) / sqrtAlpha);
-    let xPrev = ddimPrevSample(predX0, e, sqrtF32(alphaPrev), dirCoeff);
+    let xPrev = ddimPrevSample(predX0, e, this.math.sqrt(alphaPrev), dirCoeff);
     if (sigma !== 0) {
       if (noise === undefined) {
         throw new RangeError(`${who}: sigma is ${sigma}: the step needs noise`);

@@ -10,17 +10,13 @@
  *
  * @module
  */
+import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { assertSameShape, f32 } from "./common.ts";
-import {
-  type BetaOption,
-  type ConfigOrigin,
-  type SchedulerConfig,
-  schedulerSpec,
-} from "./config.ts";
+import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
 import { npInterp } from "./interp.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions, SigmaScheduler } from "./sigma_scheduler.ts";
-import { fromDiffusersConfig } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -700,12 +696,13 @@ export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> impl
    * Sets `numTrainTimesteps` inference steps, as diffusers' `__init__` does.
    *
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by `LMSDiscreteScheduler.fromConfig`
+   * @param options set by `LMSDiscreteScheduler.fromConfig` (what the JSON carried besides options), and
+   *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    * @throws {RangeError} on more than one sigma-spacing option, or `useBetaSigmas`.
    */
-  constructor(config: Partial<LMSDiscreteConfig> = {}, origin?: ConfigOrigin) {
-    super(LMS_DISCRETE_SPEC, config, origin);
+  constructor(config: Partial<LMSDiscreteConfig> = {}, options?: SchedulerOptions) {
+    super(LMS_DISCRETE_SPEC, config, options);
     this.setTimesteps(this.config.numTrainTimesteps); // as diffusers' __init__
   }
 
@@ -719,8 +716,8 @@ export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> impl
    * s.config.useKarrasSigmas; // true
    * ```
    */
-  static fromConfig(json: unknown, source?: string): LMSDiscreteScheduler {
-    return fromDiffusersConfig(LMSDiscreteScheduler, json, source);
+  static fromConfig(json: unknown, source?: string, math?: Float32Math): LMSDiscreteScheduler {
+    return fromDiffusersConfig(LMSDiscreteScheduler, json, source, math);
   }
 
   /**

@@ -9,24 +9,12 @@
  *
  * @module
  */
+import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
-import { fromDiffusersConfig } from "./scheduler_base.ts";
-import {
-  alphaAt,
-  assertSameShape,
-  f32,
-  npArange,
-  npLinspace,
-  roundHalfEven,
-  sqrtF32,
-} from "./common.ts";
-import {
-  type BetaOption,
-  type ConfigOrigin,
-  type SchedulerConfig,
-  schedulerSpec,
-} from "./config.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
+import { alphaAt, assertSameShape, f32, npArange, npLinspace, roundHalfEven } from "./common.ts";
+import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 /**
@@ -106,11 +94,12 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
 
   /**
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by `PNDMScheduler.fromConfig`
+   * @param options set by `PNDMScheduler.fromConfig` (what the JSON carried besides options), and
+   *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    */
-  constructor(config: Partial<PNDMConfig> = {}, origin?: ConfigOrigin) {
-    super(PNDM_SPEC, config, origin);
+  constructor(config: Partial<PNDMConfig> = {}, options?: SchedulerOptions) {
+    super(PNDM_SPEC, config, options);
     this.finalAlphaCumprod = this.config.setAlphaToOne ? 1.0 : this.alphasCumprod[0];
   }
 
@@ -124,8 +113,8 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    * s.configWarnings.length; // 1: clip_sample is DDIM's
    * ```
    */
-  static fromConfig(json: unknown, source?: string): PNDMScheduler {
-    return fromDiffusersConfig(PNDMScheduler, json, source);
+  static fromConfig(json: unknown, source?: string, math?: Float32Math): PNDMScheduler {
+    return fromDiffusersConfig(PNDMScheduler, json, source, math);
   }
 
   /** How many `step` calls have been made since `setTimesteps` (diffusers' `counter`). */
@@ -327,12 +316,12 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
     const bp = f32(1 - ap);
     let mo = modelOutput;
     if (this.config.predictionType === "v_prediction") {
-      const sa = sqrtF32(at);
-      const sb = sqrtF32(bt);
+      const sa = this.math.sqrt(at);
+      const sb = this.math.sqrt(bt);
       mo = mo.map((v, i) => f32(sa * v) + f32(sb * sample[i]));
     }
-    const sampleCoeff = sqrtF32(f32(ap / at));
-    const denom = f32(f32(at * sqrtF32(bp)) + sqrtF32(f32(f32(at * bt) * ap)));
+    const sampleCoeff = this.math.sqrt(f32(ap / at));
+    const denom = f32(f32(at * this.math.sqrt(bp)) + this.math.sqrt(f32(f32(at * bt) * ap)));
     const diff = f32(ap - at);
     return sample.map((v, i) => f32(sampleCoeff * v) - f32(f32(diff * mo[i]) / denom));
   }

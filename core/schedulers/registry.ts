@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Float32Math } from "../numerics/f32_math.ts";
 import { SchedulerConfigError } from "./config.ts";
 import { DDIMScheduler } from "./ddim.ts";
 import { DDIMInverseScheduler } from "./ddim_inverse.ts";
@@ -18,7 +19,10 @@ export type RegisteredScheduler = Scheduler & { readonly configWarnings: readonl
 
 /** The constructors by diffusers class name. */
 export const SCHEDULER_CLASSES: Readonly<
-  Record<string, { fromConfig(json: unknown, source?: string): RegisteredScheduler }>
+  Record<
+    string,
+    { fromConfig(json: unknown, source?: string, math?: Float32Math): RegisteredScheduler }
+  >
 > = Object.freeze({
   DDIMScheduler,
   DDIMInverseScheduler,
@@ -32,7 +36,8 @@ export const SCHEDULER_CLASSES: Readonly<
  * Builds scheduler `className` from a diffusers config object, with `overrides` (snake_case
  * keys) applied on top, as `X.from_config(config, **overrides)` does in diffusers. The config's
  * own `_class_name` may name another class (a DDIM config driving DDPM is common); options the
- * chosen class lacks become warnings.
+ * chosen class lacks become warnings. `math` gives the scheduler's float32 sqrt/exp/log (default
+ * IEEE).
  *
  * @throws {SchedulerConfigError} for an unknown class name or a bad value.
  * @example
@@ -48,6 +53,7 @@ export function schedulerFromConfig(
   config: Readonly<Record<string, unknown>>,
   overrides: Readonly<Record<string, unknown>> = {},
   source?: string,
+  math?: Float32Math,
 ): RegisteredScheduler {
   const cls = SCHEDULER_CLASSES[className];
   if (!cls) {
@@ -59,5 +65,5 @@ export function schedulerFromConfig(
       }`,
     );
   }
-  return cls.fromConfig({ ...config, ...overrides }, source);
+  return cls.fromConfig({ ...config, ...overrides }, source, math);
 }

@@ -10,7 +10,8 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { f32, sqrtF32 } from "./common.ts";
+import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
+import { f32 } from "./common.ts";
 import { torchLinspaceF64 } from "./interp.ts";
 
 /**
@@ -312,6 +313,7 @@ export interface DdimSchedule {
  * The {@link DdimSchedule} of `steps` DDIM steps over `alphasCumprod`.
  *
  * @param who the sampler, for messages
+ * @param math float32 sqrt of `sqrtOneMinusAlphas` (default IEEE)
  * @throws {RangeError} when `steps` is not a positive integer, exceeds the training timesteps,
  * or gives a timestep outside the training range (an IndexError in the originals: `"uniform"`
  * with 3 steps of 1000 gives timestep 1000).
@@ -327,6 +329,7 @@ export function ddimSchedule(
   steps: number,
   discretize: DdimDiscretize,
   who: string,
+  math: Float32Math = ieeeMath,
 ): DdimSchedule {
   const n = alphasCumprod.length;
   const ts = ddimTimesteps(discretize, steps, n);
@@ -342,7 +345,7 @@ export function ddimSchedule(
     timesteps: Object.freeze(ts),
     alphas,
     alphasPrev: Float32Array.from(ts, (_, i) => alphasCumprod[i === 0 ? 0 : ts[i - 1]]),
-    sqrtOneMinusAlphas: alphas.map((a) => sqrtF32(f32(1 - a))),
+    sqrtOneMinusAlphas: alphas.map((a) => math.sqrt(f32(1 - a))),
   };
 }
 

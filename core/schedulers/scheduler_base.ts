@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { type BetaConfig, noiseSchedule } from "./common.ts";
 import {
   type ConfigOrigin,
@@ -14,6 +15,28 @@ import {
   type SchedulerSpec,
   toDiffusersConfig,
 } from "./config.ts";
+
+/**
+ * The second constructor argument of every scheduler: what `fromConfig` read besides the
+ * options (class name, kept keys, warnings, source), and `math`, where the scheduler takes its
+ * float32 sqrt/exp/log from (default `ieeeMath`; a reference's recorded or inferred table
+ * reproduces the machine that made it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SchedulerOptions } from "./scheduler_base.ts";
+ * import { DDIMScheduler } from "./ddim.ts";
+ * import { MathTable } from "../numerics/f32_math.ts";
+ * const math = new MathTable("recorded");
+ * const options: SchedulerOptions = { math, source: "my_config.json" };
+ * assert.equal(new DDIMScheduler({}, options).math, math);
+ * ```
+ */
+export interface SchedulerOptions extends Partial<ConfigOrigin> {
+  /** float32 sqrt/exp/log/pow (default `ieeeMath`). */
+  math?: Float32Math;
+}
 
 /**
  * A scheduler class as {@link fromDiffusersConfig} sees it: constructible from camelCase
@@ -28,8 +51,8 @@ import {
  * ```
  */
 export interface SchedulerClass<C extends object, T> {
-  /** Builds an instance from camelCase options and where they came from. */
-  new (config?: Partial<C>, origin?: ConfigOrigin): T;
+  /** Builds an instance from camelCase options, where they came from, and its math. */
+  new (config?: Partial<C>, options?: SchedulerOptions): T;
   /** Class name and defaults. */
   readonly spec: SchedulerSpec<C>;
 }
@@ -42,6 +65,7 @@ export interface SchedulerClass<C extends object, T> {
  *
  * @param json the parsed JSON
  * @param source the file name, for errors and warnings
+ * @param math float32 sqrt/exp/log for the scheduler (default `ieeeMath`)
  * @throws {SchedulerConfigError} on a wrong type or an unknown enum value.
  * @example
  * ```ts
@@ -55,9 +79,10 @@ export function fromDiffusersConfig<C extends object, T>(
   cls: SchedulerClass<C, T>,
   json: unknown,
   source?: string,
+  math?: Float32Math,
 ): T {
-  const parsed = parseSchedulerConfig(json, cls.spec, source);
-  return new cls(parsed.config, parsed);
+  const { config, ...origin } = parseSchedulerConfig(json, cls.spec, source);
+  return new cls(config, math ? { ...origin, math } : origin);
 }
 
 /**
@@ -94,6 +119,8 @@ export abstract class SchedulerBase<C extends BetaConfig> {
   readonly alphasCumprod: Float32Array;
   /** `null` until `setTimesteps`. */
   numInferenceSteps: number | null = null;
+  /** Where float32 sqrt/exp/log come from (the reference machine's, or IEEE). */
+  readonly math: Float32Math;
   /** The schedule `timesteps` returns a copy of; subclasses set it. */
   protected timestepList: number[] = [];
   readonly #spec: SchedulerSpec<C>;
@@ -101,14 +128,16 @@ export abstract class SchedulerBase<C extends BetaConfig> {
   /**
    * @param spec the class's name and defaults
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by `fromConfig`: what the JSON carried besides options
+   * @param options set by `fromConfig` (what the JSON carried besides options), and `math`
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    */
-  protected constructor(spec: SchedulerSpec<C>, config: Partial<C>, origin?: ConfigOrigin) {
+  protected constructor(spec: SchedulerSpec<C>, config: Partial<C>, options?: SchedulerOptions) {
     this.#spec = spec;
     this.config = Object.freeze(resolveSchedulerConfig(spec, config));
-    this.configOrigin = origin ?? { extra: {}, warnings: [] };
-    const schedule = noiseSchedule(this.config);
+    const { math, ...origin } = options ?? {};
+    this.configOrigin = { ...origin, extra: origin.extra ?? {}, warnings: origin.warnings ?? [] };
+    this.math = math ?? ieeeMath;
+    const schedule = noiseSchedule(this.config, this.math);
     this.betas = schedule.betas;
     this.alphas = schedule.alphas;
     this.alphasCumprod = schedule.alphasCumprod;

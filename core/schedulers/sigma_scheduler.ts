@@ -8,14 +8,8 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
-import { type BetaConfig, f32, sqrtF32 } from "./common.ts";
-import type {
-  ConfigField,
-  ConfigOrigin,
-  PredictionType,
-  SchedulerSpec,
-  TimestepSpacing,
-} from "./config.ts";
+import { type BetaConfig, f32 } from "./common.ts";
+import type { ConfigField, PredictionType, SchedulerSpec, TimestepSpacing } from "./config.ts";
 import {
   addNoiseBySigma,
   checkSigmaSpacing,
@@ -29,7 +23,7 @@ import {
   type SigmaSpacingOptions,
   sigmaToT,
 } from "./interp.ts";
-import { SchedulerBase } from "./scheduler_base.ts";
+import { SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
 
 /**
  * The sigma-spacing options that LMSDiscrete and EulerDiscrete have beyond
@@ -122,13 +116,13 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
   /**
    * @param spec the class's name and defaults
    * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param origin set by `fromConfig`
+   * @param options what the JSON carried besides options, and `math` (default IEEE)
    * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
    * @throws {RangeError} on more than one sigma-spacing option, or `useBetaSigmas`.
    */
-  protected constructor(spec: SchedulerSpec<C>, config: Partial<C>, origin?: ConfigOrigin) {
-    super(spec, config, origin);
-    checkSigmaSpacing(this.config, origin?.source ?? `new ${spec.className}()`);
+  protected constructor(spec: SchedulerSpec<C>, config: Partial<C>, options?: SchedulerOptions) {
+    super(spec, config, options);
+    checkSigmaSpacing(this.config, options?.source ?? `new ${spec.className}()`);
   }
 
   /** Abstract here: the subclass computes its sigmas and timesteps, then calls `setSchedule`. */
@@ -141,7 +135,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
 
   /** Standard deviation of the initial noise (diffusers' `init_noise_sigma` property). */
   get initNoiseSigma(): number {
-    return initNoiseSigmaOf(this.sigmaList, this.config.timestepSpacing);
+    return initNoiseSigmaOf(this.sigmaList, this.config.timestepSpacing, this.math);
   }
 
   /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
@@ -202,7 +196,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    */
   scaleModelInput(sample: Tensor, t: number): Tensor {
     const sigma = this.sigmaList[this.#initStepIndex(t)];
-    const denom = sqrtF32(f32(f32(sigma * sigma) + 1));
+    const denom = this.math.sqrt(f32(f32(sigma * sigma) + 1));
     return new Tensor(sample.data.map((v) => v / denom), sample.shape);
   }
 
@@ -239,7 +233,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
     if (p === "epsilon") return sample.map((v, i) => v - f32(epsilonSigma * modelOutput[i]));
     if (p === "v_prediction") {
       const s2p1 = f32(f32(sigma * sigma) + 1);
-      const cOut = f32(-sigma / sqrtF32(s2p1));
+      const cOut = f32(-sigma / this.math.sqrt(s2p1));
       return sample.map((v, i) => f32(modelOutput[i] * cOut) + f32(v / s2p1));
     }
     return modelOutput.slice();
@@ -261,7 +255,11 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
       c.stepsOffset,
     );
     this.numInferenceSteps = numInferenceSteps;
-    return { numInferenceSteps, timesteps, table: sigmasFromAlphasCumprod(this.alphasCumprod) };
+    return {
+      numInferenceSteps,
+      timesteps,
+      table: sigmasFromAlphasCumprod(this.alphasCumprod, this.math),
+    };
   }
 
   /**

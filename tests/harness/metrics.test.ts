@@ -194,3 +194,41 @@ Deno.test("metrics: shape and option errors name the function, the argument and 
     /compareTensors: options.ssim needs options.dataRange/,
   );
 });
+
+/** The float32 whose IEEE-754 bit pattern is `bits`, as a JS number. */
+function f32FromBits(bits: number): number {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setUint32(0, bits);
+  return view.getFloat32(0);
+}
+
+Deno.test("ulpDistance: every NaN bit pattern, on either side, is farther than any number", () => {
+  // Positive and negative quiet NaNs, NaNs with payloads, and NaNs one bit above infinity: as
+  // ordered integers these patterns sit just past +/-Infinity, so a distance taken from the
+  // bits would be finite. They must all count as infinitely far.
+  const nans = [0x7fc00000, 0xffc00000, 0x7fc00001, 0xffffffff, 0x7f800001, 0xff800001].map(
+    f32FromBits,
+  );
+  for (const nan of nans) assert.ok(Number.isNaN(nan));
+  const others = [0, -0, 1, -1, f32FromBits(0x7f7fffff), Infinity, -Infinity, f32FromBits(1)];
+  let pairs = 0;
+  for (const nan of nans) {
+    for (const x of [...others, ...nans]) {
+      assert.equal(ulpDistance(x, nan), Infinity, `ulpDistance(${x}, NaN)`);
+      assert.equal(ulpDistance(nan, x), Infinity, `ulpDistance(NaN, ${x})`);
+      pairs += 2;
+    }
+  }
+  assert.equal(pairs, 2 * 6 * (8 + 6));
+  // The largest finite distance there is, -Infinity to +Infinity: 2 * 0x7f800000 steps.
+  assert.equal(ulpDistance(-Infinity, Infinity), 2 * 0x7f800000);
+  // A NaN in the reference (second argument) after that largest finite distance still wins,
+  // and is located, in maxUlpDistance and in compareTensors.
+  const actual = new Float32Array([1, -Infinity, 2, 3]);
+  const reference = new Float32Array([1, Infinity, 2, f32FromBits(0xffc00000)]);
+  assert.deepEqual(maxUlpDistance(actual, reference), { maxUlp: Infinity, index: 3 });
+  const c = compareTensors(actual, reference);
+  assert.equal(c.maxUlp, Infinity);
+  assert.equal(c.maxUlpIndex, 3);
+  assert.equal(c.firstNonFiniteReference, 1);
+});

@@ -77,7 +77,7 @@ Deno.test("an edited reference fails, naming the comparison, the bound and the s
   assert.equal(free.pass, false);
   assert.match(free.failures[0], /^maxAbs 1(\.\d+)?e-3 > 1e-5 .* at step 5 \(t=\d+\)$/);
   // Step 5's reference output is wrong, and step 6 starts from it: replay flags both.
-  assert.match(sched.failures[0], /^maxUlp \d+ > 1 .* at step 5 /);
+  assert.match(sched.failures[0], /^maxUlp \d+ > 0 at step 5 /);
   await Deno.remove(edited);
 });
 
@@ -150,3 +150,114 @@ Deno.test("a missing reference file is an error saying how to make it", async ()
     "fixtures/refs/cases/nope.onnx.safetensors: reference file missing; make it with `deno task refs`",
   );
 });
+
+/** The timesteps a reference file records, read from the file itself. */
+async function referenceTimesteps(path: string): Promise<number[]> {
+  return Array.from((await readSafetensors(path)).tensor("timesteps").data);
+}
+
+/** A copy of `tensor` with 0.5 added at element `at`. */
+function bumped(t: Tensor, at: number): Tensor {
+  const data = t.data.slice();
+  data[at] += 0.5;
+  return new Tensor(data, t.shape);
+}
+
+Deno.test("a free run is compared with the same step of the reference: an edit at step 7 is flagged at 7 only", async () => {
+  // img2img (strength 0.6): 12 model calls; edit the reference's latents after call 7.
+  const [c0] = await loadCases("cases", "img2img-ddim");
+  const times = await referenceTimesteps(c0.references.onnx);
+  assert.equal(times.length, 12);
+  const edited = await editedReference(
+    c0.references.onnx,
+    (name, t) => name === "prev_sample.7" ? bumped(t, 100) : t,
+  );
+  try {
+    const c = withChanges(c0, { references: { onnx: edited, torch: c0.references.torch } });
+    const r = await runCase(c, { manifest: null });
+    assert.equal(r.status, "fail", r.error ?? "");
+    const free = r.comparisons.find((x) => x.kind === "freeRunOnnx")!;
+    assert.equal(free.pass, false);
+    // One figure per reference step, in order, each labelled with the reference's timestep.
+    assert.deepEqual(free.perStep.map((s) => [s.step, s.t]), times.map((t, i) => [i, t]));
+    // Only step 7 differs (by the 0.5 edit): our run never reads the reference.
+    const over = free.perStep.filter((s) => !(s.maxAbs <= 1e-5)).map((s) => s.step);
+    assert.deepEqual(over, [7]);
+    assert.ok(Math.abs(free.perStep[7].maxAbs - 0.5) < 1e-6, `${free.perStep[7].maxAbs}`);
+    assert.match(
+      free.failures[0],
+      new RegExp(`^maxAbs 0\\.5 > 1e-5 \\(\\S+x\\) at step 7 \\(t=${times[7]}\\)$`),
+    );
+    assert.equal(free.worst.step, 7);
+    // The final latents (a separate tensor of the reference) still match.
+    assert.ok(!free.failures.some((f) => f.includes("final latents")), free.failures.join("; "));
+  } finally {
+    await Deno.remove(edited);
+  }
+});
+
+/** A shipped case per pipeline kind, with the model call whose reference tensor gets edited. */
+const PIPELINE_CASES = [
+  ["text2img", "guidance-1", 13],
+  ["img2img", "img2img-ddim", 4],
+  ["inpaint", "inpaint-ddim", 9],
+] as const;
+
+for (const [kind, name, step] of PIPELINE_CASES) {
+  Deno.test(`${kind}: an edited model_output.${step} fails the model replay at step ${step} only`, async () => {
+    const [c0] = await loadCases("cases", name);
+    assert.equal(c0.pipeline, kind);
+    const times = await referenceTimesteps(c0.references.onnx);
+    const edited = await editedReference(
+      c0.references.onnx,
+      (n, t) => n === `model_output.${step}` ? bumped(t, 5) : t,
+    );
+    try {
+      const c = withChanges(c0, { references: { onnx: edited, torch: c0.references.torch } });
+      const r = await runCase(c, { manifest: null });
+      assert.equal(r.status, "fail", r.error ?? "");
+      const model = r.comparisons.find((x) => x.kind === "replayModel")!;
+      assert.equal(model.pass, false);
+      assert.equal(model.failures.length, 1, model.failures.join("; "));
+      assert.match(
+        model.failures[0],
+        new RegExp(`^maxAbs 0\\.5 > 1e-5 \\(\\S+x\\) at step ${step} \\(t=${times[step]}\\)$`),
+      );
+      assert.equal(model.worst.step, step);
+      const over = model.perStep.filter((s) => !(s.maxAbs <= 1e-5)).map((s) => s.step);
+      assert.deepEqual(over, [step]);
+      // Our own runs do not read the reference's model output: the free runs still pass.
+      for (const k of ["freeRunOnnx", "freeRunTorch"]) {
+        const x = r.comparisons.find((y) => y.kind === k)!;
+        assert.equal(x.pass, true, `${k}: ${x.failures.join("; ")}`);
+      }
+    } finally {
+      await Deno.remove(edited);
+    }
+  });
+
+  Deno.test(`${kind}: edited torch final latents fail the torch comparison, and only it`, async () => {
+    const [c0] = await loadCases("cases", name);
+    const edited = await editedReference(
+      c0.references.torch,
+      (n, t) => n === "latents" ? bumped(t, 17) : t,
+    );
+    try {
+      const c = withChanges(c0, { references: { onnx: c0.references.onnx, torch: edited } });
+      const r = await runCase(c, { manifest: null });
+      assert.equal(r.status, "fail", r.error ?? "");
+      const torch = r.comparisons.find((x) => x.kind === "freeRunTorch")!;
+      assert.equal(torch.pass, false);
+      assert.match(torch.failures[0], /^maxAbs 0\.5 > 0\.001 \(\S+x\) in final latents$/);
+      assert.ok(torch.failures.every((f) => f.endsWith(" in final latents")), torch.failures[1]);
+      assert.equal(torch.worst.step, null);
+      assert.ok(Math.abs(torch.worst.maxAbs - 0.5) < 1e-3, `${torch.worst.maxAbs}`);
+      // The onnx reference is untouched: every other comparison passes.
+      for (const x of r.comparisons.filter((y) => y.kind !== "freeRunTorch")) {
+        assert.equal(x.pass, true, `${x.kind}: ${x.failures.join("; ")}`);
+      }
+    } finally {
+      await Deno.remove(edited);
+    }
+  });
+}

@@ -3,7 +3,12 @@ import { join } from "node:path";
 import { ClipTokenizer } from "../../core/models/clip_tokenizer.ts";
 import { ModelFileError } from "../../core/models/errors.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
-import { writeTinyTokenizer } from "./testing_folders.ts";
+import {
+  readTinyVocabReference,
+  TINY_MERGES,
+  TINY_VOCAB,
+  writeTinyTokenizer,
+} from "./testing_folders.ts";
 
 async function withTiny(
   fn: (dir: string) => Promise<void>,
@@ -18,35 +23,42 @@ async function withTiny(
   }
 }
 
-Deno.test("tiny tokenizer: BPE merges, lowercase, unknown symbols, truncation keeps the end token", async () => {
-  await withTiny(async (dir) => {
-    const tok = await ClipTokenizer.fromFolder(dir);
-    assert.equal(tok.info.source, "vocab.json + merges.txt");
-    assert.equal(tok.modelMaxLength, 8);
-    // Expected ids from transformers' CLIPTokenizer on this vocabulary (testing_folders.ts).
-    assert.deepEqual(tok.encode("a cat!"), [8, 3, 6, 7, 9, 9, 9, 9]);
-    assert.deepEqual(tok.encode("CAT"), [8, 6, 9, 9, 9, 9, 9, 9]);
-    assert.deepEqual(tok.encode("dog"), [8, 9, 9, 9, 9, 9, 9, 9]);
-    assert.deepEqual(tok.encode("ca"), [8, 1, 3, 9, 9, 9, 9, 9]);
-    assert.deepEqual(tok.encode("a a a a a a a a"), [8, 3, 3, 3, 3, 3, 3, 9]);
-    assert.deepEqual(tok.encode(""), [8, 9, 9, 9, 9, 9, 9, 9]);
-    assert.deepEqual(tok.textIds("a cat"), [3, 6]);
-  });
-});
-
-Deno.test("the pad token comes from special_tokens_map.json, then tokenizer_config.json", async () => {
-  await withTiny(async (dir) => {
-    const tok = await ClipTokenizer.fromFolder(dir);
-    assert.equal(tok.info.padToken, "t</w>");
-    assert.deepEqual(tok.encode("ca"), [8, 1, 3, 9, 4, 4, 4, 4]);
-    await Deno.writeTextFile(
-      join(dir, "special_tokens_map.json"),
-      JSON.stringify({ pad_token: { content: "c", lstrip: false } }),
-    );
-    const tok2 = await ClipTokenizer.fromFolder(dir);
-    assert.equal(tok2.info.padId, 1);
-    assert.deepEqual(tok2.encode("ca"), [8, 1, 3, 9, 1, 1, 1, 1]);
-  }, { pad_token: "t</w>" });
+Deno.test("tiny tokenizer: ids equal transformers' CLIPTokenizer (fixtures/refs/tokenizer/tiny_vocab.json)", async () => {
+  const ref = await readTinyVocabReference();
+  // the dumped folder is the one writeTinyTokenizer writes
+  assert.deepEqual(ref.vocab, TINY_VOCAB);
+  assert.equal(ref.merges, TINY_MERGES);
+  assert.deepEqual(Object.keys(ref.configs), ["default", "config_pad", "map_pad"]);
+  let compared = 0;
+  for (const [name, c] of Object.entries(ref.configs)) {
+    const config = JSON.parse(c.files["tokenizer_config.json"]);
+    const map = c.files["special_tokens_map.json"];
+    await withTiny(async (dir) => {
+      if (map !== undefined) await Deno.writeTextFile(join(dir, "special_tokens_map.json"), map);
+      for (const [file, text] of Object.entries(c.files)) {
+        const ours = await Deno.readTextFile(join(dir, file));
+        if (file.endsWith(".json")) assert.deepEqual(JSON.parse(ours), JSON.parse(text), file);
+        else assert.equal(ours, text, file);
+      }
+      const tok = await ClipTokenizer.fromFolder(dir);
+      assert.equal(tok.info.source, "vocab.json + merges.txt");
+      assert.equal(tok.modelMaxLength, ref.model_max_length);
+      assert.deepEqual(
+        [tok.info.padToken, tok.info.padId, tok.info.bosId, tok.info.eosId],
+        [c.pad_token, c.pad_token_id, c.bos_token_id, c.eos_token_id],
+        name,
+      );
+      for (const p of c.prompts) {
+        compared++;
+        const got = { input_ids: tok.encode(p.prompt), text_ids: tok.textIds(p.prompt) };
+        const want = { input_ids: p.input_ids, text_ids: p.text_ids };
+        // with a pad token of its own (config_pad, map_pad) transformers splits it out of the
+        // text before BPE: "a cat!" with pad "c" -> a</w>, c, a, t</w>, !</w>
+        assert.deepEqual(got, want, `${name}: ${JSON.stringify(p.prompt)}`);
+      }
+    }, config);
+  }
+  assert.ok(compared >= 40, `only ${compared} prompts`);
 });
 
 Deno.test("tokenizer folder errors name the file and what it should hold", async () => {

@@ -1,9 +1,9 @@
 /**
  * Test helpers: a temporary optimum-layout model folder assembled from the tiny graphs of
- * fixtures/models-test, with a hand-made CLIP tokenizer whose ids follow from its five-line
- * definition (checked against transformers' CLIPTokenizer when it was written:
- * "a cat!" -> [8, 3, 6, 7, 9, 9, 9, 9], "CAT" -> [8, 6, 9, ...], "dog" -> [8, 9, 9, 9, ...]
- * (three unknown symbols), "ca" -> [8, 1, 3, 9, ...]).
+ * fixtures/models-test, with a hand-made 10-token CLIP tokenizer. Its ids come from transformers'
+ * CLIPTokenizer on the same folder: fixtures/refs/tokenizer/tiny_vocab.json, written by
+ * fixtures/gen/dump_tokenizer_tiny.py ({@link readTinyVocabReference}; the tests check that the
+ * vocabulary and merges recorded there are {@link TINY_VOCAB} and {@link TINY_MERGES}).
  *
  * @module
  */
@@ -41,6 +41,50 @@ export async function writeTinyTokenizer(
     join(dir, "tokenizer_config.json"),
     JSON.stringify({ model_max_length: 8, ...config }),
   );
+}
+
+/** One prompt of fixtures/refs/tokenizer/tiny_vocab.json. */
+export interface TinyVocabPrompt {
+  prompt: string;
+  /** `tokenizer(prompt, padding="max_length", max_length=8, truncation=True).input_ids` */
+  input_ids: number[];
+  /** `tokenizer(prompt, add_special_tokens=False).input_ids` */
+  text_ids: number[];
+}
+
+/** One folder variant of fixtures/refs/tokenizer/tiny_vocab.json. */
+export interface TinyVocabConfig {
+  /** The files of the folder transformers loaded, name -> text. */
+  files: Record<string, string>;
+  pad_token: string;
+  pad_token_id: number;
+  bos_token_id: number;
+  eos_token_id: number;
+  prompts: TinyVocabPrompt[];
+}
+
+/** fixtures/refs/tokenizer/tiny_vocab.json (fixtures/gen/dump_tokenizer_tiny.py). */
+export interface TinyVocabReference {
+  model_max_length: number;
+  vocab: Record<string, number>;
+  merges: string;
+  /** `default`, `config_pad` and `map_pad` (see the dumper's docstring). */
+  configs: Record<string, TinyVocabConfig>;
+}
+
+/**
+ * Reads the transformers ids of the tiny tokenizer, fixtures/refs/tokenizer/tiny_vocab.json.
+ *
+ * @example
+ * ```ts
+ * import { readTinyVocabReference } from "./testing_folders.ts";
+ * const ref = await readTinyVocabReference();
+ * ref.configs.default.prompts[0].input_ids; // [8, 3, 6, 7, 9, 9, 9, 9] ("a cat!")
+ * ```
+ */
+export async function readTinyVocabReference(): Promise<TinyVocabReference> {
+  const url = new URL("../../fixtures/refs/tokenizer/tiny_vocab.json", import.meta.url);
+  return JSON.parse(await Deno.readTextFile(url)) as TinyVocabReference;
 }
 
 /** An optimum model_index.json of a Stable Diffusion ONNX export. */

@@ -4,11 +4,14 @@ import { classifierFreeGuidance } from "../../core/pipelines/guidance.ts";
 import { denoiseLoop } from "../../core/pipelines/loop.ts";
 import type { StepRecord } from "../../core/pipelines/types.ts";
 import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
+import { DDPMScheduler } from "../../core/schedulers/ddpm.ts";
+import { mathTableFromTensors } from "../../core/numerics/f32_math.ts";
 import type { Scheduler, StepOptions } from "../../core/schedulers/types.ts";
+import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { StandInUNet } from "./_standins.ts";
-import { assertBitEqual } from "./_refs.ts";
+import { assertBitEqual, ulpReport } from "./_refs.ts";
 
 const SHAPE = [1, 4, 3, 3];
 const EMBEDS = new Tensor(new Float32Array([-0.4, 0, 0.9, 0]), [2, 2, 1]); // e00: -0.4 / 0.9
@@ -244,4 +247,83 @@ Deno.test("eta and the generator reach every step; afterStep's result is handed 
   assert.equal(out.latents, shifted);
   assert.equal(records[1].prevSample, shifted);
   assert.ok(records[1].unblendedPrevSample && records[1].unblendedPrevSample !== shifted);
+});
+
+/** fixtures/refs/loop/: diffusers' DDIM / DDPM loops under the stand-in UNet (dump_loop_standin.py). */
+const LOOP_REFS = new URL("../../fixtures/refs/loop/", import.meta.url);
+const LOOP_RUNS = ["ddim_eta05_cfg", "ddim_eta1", "ddpm_cfg", "ddpm_linear_50"];
+
+/** Row `i` of a tensor stacked over steps, `[steps, ...shape]`. */
+function row(stacked: Tensor, i: number): Tensor {
+  const [, ...shape] = stacked.shape;
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new Tensor(stacked.data.slice(i * n, (i + 1) * n), shape);
+}
+
+Deno.test("denoiseLoop reproduces diffusers' DDIM (eta > 0) and DDPM trajectories with step noise, 0 ulp", async () => {
+  const found: string[] = [];
+  for await (const e of Deno.readDir(LOOP_REFS)) found.push(e.name.replace(/\.safetensors$/, ""));
+  assert.deepEqual(found.sort(), [...LOOP_RUNS].sort(), "the runs of dump_loop_standin.py");
+  const noisy: string[] = [];
+  for (const name of LOOP_RUNS) {
+    const ref = await readSafetensors(new URL(`${name}.safetensors`, LOOP_REFS).pathname);
+    const meta = ref.metadata;
+    assert.equal(meta.format, "diffparity-loop-trajectory/1", name);
+    const config = JSON.parse(meta.config);
+    // the float32 sqrt results torch gave on the reference machine (MKL's; correctly rounded
+    // there with MKL_CBWR=AVX2, not on every CPU): our schedulers take their sqrt from them
+    const math = mathTableFromTensors((n) => ref.has(n) ? ref.tensor(n).data : undefined, name);
+    assert.ok(math, `${name}: no recorded math`);
+    const scheduler = meta.class_name === "DDIMScheduler"
+      ? DDIMScheduler.fromConfig(config, name, math)
+      : DDPMScheduler.fromConfig(config, name, math);
+    assert.equal(scheduler.constructor.name, meta.class_name);
+    scheduler.setTimesteps(JSON.parse(meta.steps));
+    assert.deepEqual(scheduler.timesteps, ref.ints("timesteps"), `${name}: timesteps`);
+    // one generator draws the initial latents, then every step's noise (as the pipeline does)
+    const generator = new TorchGenerator(JSON.parse(meta.seed));
+    assert.equal(scheduler.initNoiseSigma, 1, name);
+    const latents = generator.randn([1, 4, 3, 3]);
+    assertBitEqual(latents, ref.tensor("initial_latents"), `${name}: initial latents`);
+    const eta = meta.eta === undefined ? undefined : JSON.parse(meta.eta);
+    const records: StepRecord[] = [];
+    const unet = new StandInUNet();
+    const out = await denoiseLoop({
+      unet,
+      scheduler,
+      timesteps: scheduler.timesteps,
+      latents,
+      embeds: ref.tensor("embeds"),
+      guidanceScale: JSON.parse(meta.guidance_scale),
+      eta,
+      generator,
+      hooks: { onStep: (r) => void records.push(r) },
+    });
+    const outputs = ref.tensor("model_output");
+    const prevs = ref.tensor("prev_sample");
+    assert.equal(records.length, prevs.shape[0], name);
+    const off: string[] = [];
+    records.forEach((r, i) => {
+      const m = ulpReport(r.modelOutput, row(outputs, i));
+      const p = ulpReport(r.prevSample, row(prevs, i));
+      if (m.maxUlp > 0 || p.maxUlp > 0) {
+        off.push(`step ${i} (t=${r.t}): modelOutput ${m.maxUlp} ulp, prevSample ${p.maxUlp} ulp`);
+      }
+    });
+    assert.deepEqual(off, [], `${name}: steps that differ from diffusers`);
+    // every sqrt our steps took is one diffusers' steps took (none fell back to IEEE)
+    assert.deepEqual(
+      [math.misses, [...math.missed]],
+      [0, []],
+      `${name}: sqrt inputs diffusers never had`,
+    );
+    assert.ok(math.hits > 0, name);
+    if (math.deviations().length > 0) {
+      console.log(`${name}: ${math.deviations().length} recorded sqrt results are not IEEE`);
+    }
+    assertBitEqual(out.latents, row(prevs, records.length - 1), `${name}: final latents`);
+    // the step noise was drawn (a noise-free loop would not reproduce these)
+    if (ref.ints("variance_noise_steps").length > 0) noisy.push(name);
+  }
+  assert.deepEqual(noisy, LOOP_RUNS);
 });

@@ -1,3 +1,4 @@
+import { ieeeMath } from "../../core/numerics/f32_math.ts";
 import assert from "node:assert/strict";
 import {
   addNoiseF32,
@@ -245,13 +246,16 @@ Deno.test("addNoiseF32 matches diffusers' add_noise for per-item and single time
   const noise = f.tensor("noise");
   for (const kind of ["per_item", "single"]) {
     const ts = f.ints(`timesteps_${kind}`);
-    const ours = addNoiseF32(s.alphasCumprod, original, noise, ts);
+    const ours = addNoiseF32(s.alphasCumprod, original, noise, ts, ieeeMath);
     assert.ok(bitEqual(ours.data, f.tensor(`noisy_${kind}`).data), kind);
   }
-  assert.throws(() => addNoiseF32(s.alphasCumprod, original, noise, [1, 2]), /expected 1 or 3/);
-  assert.throws(() => addNoiseF32(s.alphasCumprod, original, noise, 1000), /outside/);
   assert.throws(
-    () => addNoiseF32(s.alphasCumprod, original, Tensor.zeros([3, 2]), 1),
+    () => addNoiseF32(s.alphasCumprod, original, noise, [1, 2], ieeeMath),
+    /expected 1 or 3/,
+  );
+  assert.throws(() => addNoiseF32(s.alphasCumprod, original, noise, 1000, ieeeMath), /outside/);
+  assert.throws(
+    () => addNoiseF32(s.alphasCumprod, original, Tensor.zeros([3, 2]), 1, ieeeMath),
     /expected equal shapes/,
   );
 });
@@ -317,5 +321,5 @@ Deno.test("alphaAt and predictOriginalAndEpsilon reject bad input with a clear m
   assert.throws(() => alphaAt(new Float32Array(3), 3, "X.step"), /X\.step: timestep 3 is outside/);
   assert.throws(() => alphaAt(new Float32Array(3), 1.5, "X.step"), /integer/);
   const x = Tensor.zeros([1]);
-  assert.throws(() => predictOriginalAndEpsilon("eps", x, x, 0.5), /must be one of/);
+  assert.throws(() => predictOriginalAndEpsilon("eps", x, x, 0.5, ieeeMath), /must be one of/);
 });

@@ -16,12 +16,12 @@ const files = await listReferenceFiles(DIR);
 const make = (ref: { config: Record<string, unknown>; path: string }) =>
   DDIMInverseScheduler.fromConfig(ref.config, ref.path);
 
-Deno.test("DDIMInverseScheduler replays every diffusers reference within 1 ulp", async () => {
+Deno.test("DDIMInverseScheduler replays every diffusers reference bit for bit", async () => {
   assert.ok(files.length >= 6, `only ${files.length} reference files in ${DIR}`);
   const runs = await replayAll(files, "DDIMInverseScheduler", make);
   for (const { report: r } of runs) {
-    assert.ok(r.prevSample.maxUlp <= 1, formatReplay(r));
-    assert.ok(r.predOriginalSample.maxUlp <= 1, formatReplay(r));
+    assert.equal(r.prevSample.maxUlp, 0, formatReplay(r));
+    assert.equal(r.predOriginalSample.maxUlp, 0, formatReplay(r));
   }
   const worst = Math.max(...runs.map((r) => r.report.prevSample.maxUlp));
   const worstX0 = Math.max(...runs.map((r) => r.report.predOriginalSample.maxUlp));

@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import { noiseSchedule } from "../../core/schedulers/common.ts";
 import {
   type BetaOption,
-  type ConfigOrigin,
   type SchedulerConfig,
   schedulerSpec,
 } from "../../core/schedulers/config.ts";
 import { SCHEDULER_CLASSES } from "../../core/schedulers/registry.ts";
-import { fromDiffusersConfig, SchedulerBase } from "../../core/schedulers/scheduler_base.ts";
+import {
+  fromDiffusersConfig,
+  SchedulerBase,
+  type SchedulerOptions,
+} from "../../core/schedulers/scheduler_base.ts";
 import { listReferenceFiles, loadSchedulerReference, ulpBetween } from "./replay_util.ts";
 
 type TinyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
@@ -16,8 +19,8 @@ const TINY_SPEC = schedulerSpec<TinyConfig>("TinyScheduler", { stepsOffset: 0 })
 /** The smallest scheduler on the base: what the base gives, nothing else. */
 class TinyScheduler extends SchedulerBase<TinyConfig> {
   static readonly spec = TINY_SPEC;
-  constructor(config: Partial<TinyConfig> = {}, origin?: ConfigOrigin) {
-    super(TINY_SPEC, config, origin);
+  constructor(config: Partial<TinyConfig> = {}, options?: SchedulerOptions) {
+    super(TINY_SPEC, config, options);
     this.timestepList = [3, 2, 1];
   }
   describe(): string {

@@ -5,7 +5,7 @@ import {
   schedulerSpec,
 } from "../../core/schedulers/config.ts";
 import { EulerDiscreteScheduler } from "../../core/schedulers/euler_discrete.ts";
-import { karrasSigmas, npLogF32, sigmaToT } from "../../core/schedulers/interp.ts";
+import { karrasSigmas } from "../../core/schedulers/interp.ts";
 import { LMSDiscreteScheduler } from "../../core/schedulers/lms_discrete.ts";
 import {
   EXTRA_SIGMA_FIELDS,
@@ -135,14 +135,90 @@ Deno.test("predictOriginal: diffusers' x0 for epsilon (with Euler's sigma_hat), 
   assert.deepEqual(new Probe({ predictionType: "sample" }).x0(x, out, sigma), out.map(f));
 });
 
-Deno.test("Karras sigmas replace the table's, with timesteps from _sigma_to_t", () => {
-  const plain = new Probe();
-  const karras = new Probe({ useKarrasSigmas: true });
-  const sigmas = plain.sigmas;
-  const expected = karrasSigmas(sigmas[sigmas.length - 2], sigmas[0], 10);
-  assert.deepEqual([...karras.sigmas], [...Float32Array.from([...expected, 0.25])]);
-  const logSigmas = karras.alphasCumprod.map((a) => npLogF32(Math.sqrt(f(f(1 - a) / a))));
-  assert.deepEqual(karras.timesteps, Array.from(expected, (s) => f(sigmaToT(s, logSigmas))));
+/** One `set_timesteps` of fixtures/refs/sigmas/karras.json (fixtures/gen/dump_karras_sigmas.py). */
+interface KarrasRun {
+  steps: number;
+  sigma_min: number;
+  sigma_max: number;
+  /** float64, what diffusers' `_convert_to_karras` returned */
+  karras: number[];
+  /** float64, the correctly rounded power of the same base */
+  karras_exact: number[];
+  /** indices where `karras` is not `karras_exact` (numpy's AVX-512 `pow`) */
+  karras_not_exact: number[];
+  /** float32 `scheduler.sigmas` and `scheduler.timesteps` */
+  sigmas: number[];
+  timesteps: number[];
+}
+
+interface KarrasConfig {
+  name: string;
+  class_name: "EulerDiscreteScheduler" | "LMSDiscreteScheduler";
+  config: Record<string, unknown>;
+  runs: KarrasRun[];
+}
+
+async function karrasReference(): Promise<KarrasConfig[]> {
+  const path = new URL("../../fixtures/refs/sigmas/karras.json", import.meta.url);
+  return JSON.parse(await Deno.readTextFile(path)).configs;
+}
+
+const F64_BOX = new Float64Array(1);
+const I64_BOX = new BigInt64Array(F64_BOX.buffer);
+
+/** float64 ulp distance of two finite numbers of the same sign. */
+function ulp64(a: number, b: number): number {
+  F64_BOX[0] = a;
+  const ia = I64_BOX[0];
+  F64_BOX[0] = b;
+  const ib = I64_BOX[0];
+  return Number(ia > ib ? ia - ib : ib - ia);
+}
+
+Deno.test("Karras sigmas and timesteps equal diffusers' after set_timesteps (Euler, LMS), bit for bit", async () => {
+  const configs = await karrasReference();
+  assert.ok(configs.length >= 10);
+  let runs = 0;
+  for (const c of configs) {
+    assert.equal(c.config.use_karras_sigmas, true, c.name);
+    for (const r of c.runs) {
+      const s = c.class_name === "LMSDiscreteScheduler"
+        ? LMSDiscreteScheduler.fromConfig(c.config, c.name)
+        : EulerDiscreteScheduler.fromConfig(c.config, c.name);
+      assert.equal(s.constructor.name, c.class_name);
+      s.setTimesteps(r.steps);
+      const what = `${c.name}, ${r.steps} steps`;
+      // deepEqual is strict (Object.is): every float32 bit for bit
+      assert.deepEqual([...s.sigmas], r.sigmas, `${what}: sigmas`);
+      assert.deepEqual(s.timesteps, r.timesteps, `${what}: timesteps`);
+      runs++;
+    }
+  }
+  assert.equal(runs, 24);
+});
+
+Deno.test("karrasSigmas is the correctly rounded power; numpy's AVX-512 pow is 1 ulp off on the recorded values", async () => {
+  let values = 0;
+  let offByOne = 0;
+  for (const c of await karrasReference()) {
+    for (const r of c.runs) {
+      const what = `${c.name}, ${r.steps} steps`;
+      const ours = Array.from(karrasSigmas(r.sigma_min, r.sigma_max, r.steps));
+      // bit for bit with the exact rounding of diffusers' own base (Fraction arithmetic)
+      assert.deepEqual(ours, r.karras_exact, what);
+      // and with diffusers' float64 except where numpy's SVML pow is not correctly rounded
+      const differ = ours.flatMap((v, i) => (v === r.karras[i] ? [] : [i]));
+      assert.deepEqual(differ, r.karras_not_exact, `${what}: indices that differ from numpy`);
+      for (const i of differ) assert.equal(ulp64(ours[i], r.karras[i]), 1, `${what}: [${i}]`);
+      // float32, as the schedulers keep them: no difference left
+      assert.deepEqual(ours.map(f), r.karras.map(f), `${what}: float32`);
+      values += ours.length;
+      offByOne += differ.length;
+    }
+  }
+  assert.equal(values, 368);
+  // measured with numpy 2.4 on an AVX-512 CPU: 21 values; 0 where numpy dispatches to libm pow
+  console.log(`karrasSigmas: ${offByOne} of ${values} float64 values 1 ulp from numpy's`);
 });
 
 Deno.test("LMS and Euler are sigma schedulers; the sigma-spacing options are read and checked", () => {

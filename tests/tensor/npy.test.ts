@@ -49,6 +49,19 @@ Deno.test("the reference set covers every required descr, order and version", ()
   assert.ok(entries.some((e) => e.shape.includes(0)));
 });
 
+Deno.test("every .npy file numpy wrote is in the sidecar, once: 33 files, 747 elements", () => {
+  const onDisk = [...Deno.readDirSync(new URL("npy/", REFS))]
+    .filter((d) => d.isFile && d.name.endsWith(".npy"))
+    .map((d) => d.name)
+    .sort();
+  assert.deepEqual(entries.map((e) => e.file).sort(), onDisk);
+  assert.equal(onDisk.length, 33);
+  // 24 arrays of shape [2, 3, 4] (24 elements), 0-d (1) x 2, [0, 3], [5], [2, 3, 2, 2], 100
+  // u1 along 14 axes, [3, 4], [4, 3], [4, 4].
+  const elements = entries.reduce((n, e) => n + e.shape.reduce((a, d) => a * d, 1), 0);
+  assert.equal(elements, 24 * 24 + 2 + 0 + 5 + 24 + 100 + 12 + 12 + 16);
+});
+
 for (const e of entries) {
   Deno.test(`parseNpy reads numpy's ${e.file} (${e.descr}, v${e.version})`, async () => {
     const bytes = await Deno.readFile(pathOf(e));
@@ -58,7 +71,11 @@ for (const e of entries) {
     assert.deepEqual(arr.shape, e.shape);
     assert.equal(arr.fortranOrder, e.fortran_order);
     const got = valuesOf(arr);
-    assert.equal(got.length, e.values.length);
+    // Every element is compared: as many as the shape numpy recorded holds.
+    const size = e.shape.reduce((a, d) => a * d, 1);
+    assert.equal(e.values.length, size, "sidecar values");
+    assert.equal(e.float32_bits.length, size, "sidecar float32_bits");
+    assert.equal(got.length, size, "parsed elements");
     e.values.forEach((w, i) => {
       const g = got[i];
       if (typeof g === "bigint") assert.equal(g, BigInt(w as string), `${i}`);
@@ -74,6 +91,7 @@ for (const e of entries) {
     // npyToTensor / readNpy equal numpy's arr.astype(np.float32), bit for bit.
     for (const t of [npyToTensor(arr), await readNpy(pathOf(e))]) {
       assert.deepEqual(t.shape, e.shape);
+      assert.equal(t.data.length, size, "tensor elements");
       const bits = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
       e.float32_bits.forEach((want, i) => {
         const wantNaN = (want & 0x7fffffff) > 0x7f800000;
@@ -94,13 +112,17 @@ Deno.test("encodeNpy writes exactly numpy.save's bytes for every C-order v1 refe
     if (e.descr === "<f4") assert.deepEqual(encodeNpy(npyToTensor(arr)), bytes, e.file);
     compared++;
   }
-  assert.ok(compared >= 14, `${compared}`);
+  // The v1 C-order files: {le, be} x {f4, f8, f2, i8, i4} _C, u1_C, b1_C, f4_0d, be_f8_0d,
+  // f4_empty, i4_1d, u1_pad_edge.
+  assert.equal(compared, 17);
 });
 
 Deno.test("Fortran order is converted to C order (checked against the C-order twin)", async () => {
+  const pairs: string[] = [];
   for (const e of entries.filter((x) => x.file.endsWith("_F.npy") && x.version === "1.0")) {
     const twin = entries.find((x) => x.file === e.file.replace("_F.npy", "_C.npy"));
     if (twin === undefined) continue;
+    pairs.push(e.file);
     const f = parseNpy(await Deno.readFile(pathOf(e)));
     const c = parseNpy(await Deno.readFile(pathOf(twin)));
     assert.ok(f.fortranOrder && !c.fortranOrder);
@@ -111,6 +133,9 @@ Deno.test("Fortran order is converted to C order (checked against the C-order tw
       e.file,
     );
   }
+  // {le, be} x {f4, f8, f2, i8, i4}, u1 and b1 have a C-order twin; f4_4d_F has none and
+  // be_i8_v2_F is format 2.0.
+  assert.equal(pairs.length, 12, pairs.join(" "));
 });
 
 Deno.test("writeNpy/readNpy round trip, and raw descrs round trip through encodeNpy", async () => {
