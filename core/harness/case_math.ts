@@ -81,8 +81,10 @@ export interface ResolvedMath {
  * latents) on the reference's inputs; `vae` is the elementwise problem, if the pipeline has one;
  * `replayModel(math, step)` gives the model output of a step on the reference's inputs, which
  * checks the math of the model's input scaling (`scale_model_input`'s `sqrt(sigma^2 + 1)`,
- * seen by no scheduler output): a bounded search, given up at the first step it cannot explain
- * (a model that differs for other reasons costs a few extra model calls, no more).
+ * seen by no scheduler output): a bounded search (at most 16 candidates a step), given up at
+ * the first step it cannot explain. Each replay restarts from step 0 and each accepted change
+ * re-checks the steps reproduced so far, so the cost grows with the cube of the step count when
+ * many steps need changes; with recorded math none of this runs.
  *
  * @throws {Error} naming the reference file when "recorded" finds no recorded math.
  * @example
@@ -120,18 +122,19 @@ export async function resolveReferenceMath(
   const expected = (s: number) => (s === -1 ? ref.initLatents.data : ref.prevSample(s)?.data);
   const before = new Set([...table.entries()].map(([key]) => key));
   const steps = await inferStepMath({ steps: schedulerSteps, run: replay, expected, table });
+  // A table that leaves steps unexplained can be worse than none: keep what the step search
+  // added only if it brings the scheduler steps as a whole closer to the reference (summed ulp
+  // distance over every step) than the table without it.
+  const gap = async (math: Float32Math) => {
+    let total = 0;
+    for (const s of schedulerSteps) {
+      const out = await replay(math, s);
+      const want = expected(s);
+      if (out && want) total += ulpGap(out, want);
+    }
+    return total;
+  };
   if (steps.unexplained.length > 0) {
-    // An incomplete table can be worse than none: keep it only if it brings the unexplained
-    // steps closer to the reference than IEEE math does.
-    const gap = async (math: Float32Math) => {
-      let total = 0;
-      for (const s of steps.unexplained) {
-        const out = await replay(math, s);
-        const want = expected(s);
-        if (out && want) total += ulpGap(out, want);
-      }
-      return total;
-    };
     const withoutSteps = new MathTable("inferred");
     for (const [key, value] of table.entries()) {
       if (before.has(key)) withoutSteps.setKey(key, value);
@@ -142,8 +145,17 @@ export async function resolveReferenceMath(
       steps.discarded = added.length;
     }
   }
-  // a change the model outputs ask for must keep every scheduler step that held
-  const held = schedulerSteps.filter((s) => !steps.unexplained.includes(s));
+  // a change the model outputs ask for must keep every scheduler step that holds now
+  const held: number[] = [];
+  for (const s of schedulerSteps) {
+    const out = await replay(table, s);
+    const want = expected(s);
+    if (out && want && sameFloat32Bits(out, want)) held.push(s);
+  }
+  if (steps.discarded) {
+    steps.unexplained = schedulerSteps.filter((s) => !held.includes(s) && expected(s));
+    steps.explained = [];
+  }
   const keepsSchedulerSteps = async (math: Float32Math) => {
     for (const s of held) {
       const out = await replay(math, s);

@@ -48,7 +48,8 @@ export interface StepMathInference {
   table: MathTable;
   /** Steps reproduced only after changing table entries. */
   explained: InferredStep[];
-  /** Steps no combination within the bounds reproduced. */
+  /** Steps no combination within the bounds reproduced (or, once entries are dropped, that no
+   * longer reproduce). */
   unexplained: number[];
   /** Steps reproduced with the math as it stood. */
   exact: number;
@@ -145,7 +146,8 @@ export async function inferStepMath(opts: StepMathOptions): Promise<StepMathInfe
     const probe = new ProbeMath(table);
     const got = await opts.run(probe, step);
     result.runs++;
-    if (!got || sameFloat32Bits(got, want)) {
+    if (!got) continue; // the step gave nothing to compare
+    if (sameFloat32Bits(got, want)) {
       result.exact++;
       held.push(step);
       continue;
@@ -366,14 +368,14 @@ export function describeDeviations(
     const dir = up && down ? `${up} above, ${down} below` : up ? "above" : "below";
     const most = [...list].sort((a, b) => b.used - a.used)[0];
     const { op, x, p } = parseMathKey(most.key);
-    const arg = op === "pow" ? `${x.toPrecision(6)}^${p}` : x.toPrecision(6);
+    const arg = op === "pow" ? `${Number(x.toPrecision(6))}^${p}` : `${Number(x.toPrecision(6))}`;
     const where = usage && totalSteps && most.used > 0
       ? ` at ${most.used} of ${totalSteps} steps`
       : "";
     const plural = list.length === 1 ? "input" : "inputs";
     lines.push(
       `${name}: ${list.length} ${plural} ${maxUlp === 1 ? "1 ulp" : `up to ${maxUlp} ulp`} ${dir}` +
-        ` IEEE (${op === "pow" ? "pow" : op}(${Number(arg)})${where})`,
+        ` IEEE (${op}(${arg})${where})`,
     );
   }
   return lines;

@@ -125,6 +125,13 @@ export async function readCaseReference(path: string): Promise<CaseReference> {
     latents: need(file, "latents", path),
     imageLatents: get("image_latents"),
     imageU8: get("image_u8"),
-    math: mathTableFromTensors((name) => get(name)?.data, path),
+    math: mathTableFromTensors((name) => {
+      if (!file.has(name)) return undefined;
+      const { dtype } = file.info(name);
+      if (dtype !== "F32") {
+        throw new ReferenceError(path, `tensor '${name}' is ${dtype} (expected F32)`);
+      }
+      return file.tensor(name).data;
+    }, path),
   };
 }

@@ -89,15 +89,22 @@ function headline(c: ComparisonResult): string {
  */
 function mathLine(r: CaseResult): string {
   const m = r.math;
-  if (!m || (m.nonIeee === 0 && m.misses === 0 && m.unexplainedSteps.length === 0)) return "";
+  if (
+    !m ||
+    (m.nonIeee === 0 && m.misses === 0 && m.unexplainedSteps.length === 0 &&
+      !m.elementwise?.unexplained)
+  ) return "";
   const parts = [
     m.source === "recorded"
       ? `recorded ${m.pairs} pairs, ${m.nonIeee} not IEEE, ${m.misses} misses`
       : `inferred ${m.nonIeee} non-IEEE results`,
     ...m.lines,
   ];
-  if (m.elementwise && m.elementwise.changed > 0) {
-    parts.push(`VAE sample: ${m.elementwise.changed} of ${m.elementwise.elements} exp results`);
+  if (m.elementwise && (m.elementwise.changed > 0 || m.elementwise.unexplained > 0)) {
+    parts.push(
+      `VAE sample: ${m.elementwise.changed} of ${m.elementwise.elements} exp results` +
+        (m.elementwise.unexplained ? `, ${m.elementwise.unexplained} elements unexplained` : ""),
+    );
   }
   if (m.unexplainedSteps.length) {
     parts.push(
@@ -107,14 +114,14 @@ function mathLine(r: CaseResult): string {
   }
   const free = r.comparisons.find((c) => c.kind === "freeRunOnnx");
   if (free?.ieee) {
-    const explained = free.worst.maxAbs === 0
-      ? "all of"
-      : free.worst.maxAbs < free.ieee.worst.maxAbs
-      ? "part of"
-      : "none of";
+    const [now, was] = [free.worst.maxAbs, free.ieee.worst.maxAbs];
     parts.push(
-      `the reference machine's math explains ${explained} the IEEE run's ` +
-        `${fmt(free.ieee.worst.maxAbs)} (now ${fmt(free.worst.maxAbs)})`,
+      now > was
+        ? `with the reference's math the free run is worse than with IEEE math ` +
+          `(${fmt(now)}, IEEE ${fmt(was)})`
+        : `the reference machine's math explains ${
+          now === 0 ? "all of" : now < was ? "part of" : "none of"
+        } the IEEE run's ${fmt(was)} (now ${fmt(now)})`,
     );
   }
   return `\n      math: ${parts.join(" · ")}`;

@@ -120,7 +120,7 @@ export function f32Step(x: number, k: number): number {
 
 /**
  * The key of one operation on one input in a {@link MathTable}: the op, the input's float32
- * bits and, for `pow`, the exponent.
+ * bits and, for `pow`, the exponent rounded to float32 (as the reference stores it).
  *
  * @example
  * ```ts
@@ -132,7 +132,8 @@ export function f32Step(x: number, k: number): number {
  */
 export function mathKey(op: MathOp, x: number, p?: number): string {
   const hex = f32Bits(x).toString(16).padStart(8, "0");
-  return op === "pow" ? `pow:${hex}^${p}` : `${op}:${hex}`;
+  // the exponent as the reference stores it (float32), so a double 1/7 finds a recorded 1/7
+  return op === "pow" ? `pow:${hex}^${Math.fround(p ?? NaN)}` : `${op}:${hex}`;
 }
 
 /**

@@ -154,3 +154,22 @@ Deno.test("referenceMath 'recorded' on a reference without math is an error nami
     /plain\.onnx\.safetensors: referenceMath "recorded": the reference holds no math/,
   );
 });
+
+Deno.test("describeDeviations writes a pow entry with its base and exponent", () => {
+  const t = new MathTable("recorded");
+  t.set("pow", 2, f32Step(f(2 ** (1 / 7)), 1), 1 / 7);
+  assert.deepEqual(describeDeviations(t), [
+    `pow^${f(1 / 7)}: 1 input 1 ulp above IEEE (pow(2^${f(1 / 7)}))`,
+  ]);
+});
+
+Deno.test("inferStepMath skips a step that gives nothing to compare, and goes on", async () => {
+  const a = f(0.3);
+  const want = Float32Array.of(f32Step(f(Math.sqrt(a)), 1));
+  const r = await inferStepMath({
+    steps: [0, 1],
+    run: (m, s) => Promise.resolve(s === 0 ? undefined : Float32Array.of(m.sqrt(a))),
+    expected: () => want,
+  });
+  assert.deepEqual([r.exact, r.explained.length, r.unexplained], [0, 1, []]);
+});

@@ -172,3 +172,14 @@ Deno.test("UsageMath notes the phases each input is used in; sameFloat32Bits com
   assert.ok(sameFloat32Bits(Float32Array.of(1, NaN), Float32Array.of(1, NaN)));
   assert.ok(!sameFloat32Bits(Float32Array.of(1), Float32Array.of(1, 2)));
 });
+
+Deno.test("a recorded pow answers the double exponent the port passes (stored as float32)", () => {
+  const stored: Record<string, Float32Array> = {
+    "math.pow.in": Float32Array.of(2),
+    "math.pow.out": Float32Array.of(f32Step(Math.fround(2 ** (1 / 7)), 1)),
+    "math.pow.exponent": Float32Array.of(1 / 7), // rounded to float32, as the dumper writes it
+  };
+  const t = mathTableFromTensors((n) => stored[n], "r.safetensors")!;
+  assert.equal(t.pow(2, 1 / 7), stored["math.pow.out"][0]);
+  assert.deepEqual([t.hits, t.misses], [1, 0]);
+});
