@@ -145,17 +145,20 @@ export async function resolveReferenceMath(
       steps.discarded = added.length;
     }
   }
-  // a change the model outputs ask for must keep every scheduler step that holds now
-  const held: number[] = [];
-  for (const s of schedulerSteps) {
-    const out = await replay(table, s);
-    const want = expected(s);
-    if (out && want && sameFloat32Bits(out, want)) held.push(s);
-  }
   if (steps.discarded) {
+    // the steps the dropped results explained may not hold any more: check them again
+    const held: number[] = [];
+    for (const s of schedulerSteps) {
+      const out = await replay(table, s);
+      const want = expected(s);
+      if (out && want && sameFloat32Bits(out, want)) held.push(s);
+    }
+    steps.held = held;
     steps.unexplained = schedulerSteps.filter((s) => !held.includes(s) && expected(s));
     steps.explained = [];
   }
+  // a change the model outputs ask for must keep every scheduler step that holds now
+  const held = steps.held;
   const keepsSchedulerSteps = async (math: Float32Math) => {
     for (const s of held) {
       const out = await replay(math, s);

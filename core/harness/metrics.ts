@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { signedUlp } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { ErrorFigures } from "./results.ts";
 
@@ -166,16 +167,6 @@ function cosineOf(dot: number, na: number, nb: number): number {
   return Number.isNaN(c) ? NaN : Math.min(1, Math.max(-1, c));
 }
 
-const F32 = new Float32Array(1);
-const F32_BITS = new Uint32Array(F32.buffer);
-
-/** The float32 bit pattern mapped to an integer that orders like the values (-0 and +0 -> 0). */
-function orderedKey(x: number): number {
-  F32[0] = x;
-  const bits = F32_BITS[0];
-  return bits >= 0x80000000 ? -(bits - 0x80000000) : bits;
-}
-
 /**
  * The distance in float32 ulps between `a` and `b`: the number of float32 values one steps
  * through from one to the other (each argument is first rounded to float32). +0 and -0 are the
@@ -190,8 +181,7 @@ function orderedKey(x: number): number {
  * ```
  */
 export function ulpDistance(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Infinity;
-  return Math.abs(orderedKey(a) - orderedKey(b));
+  return Math.abs(signedUlp(a, b)); // Infinity when either is NaN
 }
 
 /**

@@ -46,6 +46,8 @@ export interface InferredStep {
 export interface StepMathInference {
   /** The inferred table (the base table, extended). */
   table: MathTable;
+  /** Steps the final table reproduces bit for bit, in order (exact or explained). */
+  held: number[];
   /** Steps reproduced only after changing table entries. */
   explained: InferredStep[];
   /** Steps no combination within the bounds reproduced (or, once entries are dropped, that no
@@ -127,11 +129,18 @@ export async function inferStepMath(opts: StepMathOptions): Promise<StepMathInfe
   const maxChanged = opts.maxChanged ?? 3;
   const maxRelevant = opts.maxRelevant ?? 8;
   const maxTrials = opts.maxTrials ?? 512;
-  const result: StepMathInference = { table, explained: [], unexplained: [], exact: 0, runs: 0 };
+  const held: number[] = [];
+  const result: StepMathInference = {
+    table,
+    held,
+    explained: [],
+    unexplained: [],
+    exact: 0,
+    runs: 0,
+  };
   const offsets: number[] = [];
   for (let k = 1; k <= maxOffset; k++) offsets.push(k, -k);
 
-  const held: number[] = [];
   const stillHold = async (math: Float32Math) => {
     for (const s of held) {
       result.runs++;

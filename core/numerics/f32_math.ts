@@ -111,11 +111,14 @@ export function sameFloat32Bits(a: Float32Array, b: Float32Array): boolean {
  */
 export function f32Step(x: number, k: number): number {
   if (Number.isNaN(x) || k === 0) return x;
-  const bits = f32Bits(x);
-  // orders like the values: negative floats below zero
-  let ordered = bits >= 0x80000000 ? -(bits - 0x80000000) : bits;
-  ordered += k;
+  const ordered = orderedBits(x) + k;
   return ordered < 0 ? f32FromBits(0x80000000 + -ordered) : f32FromBits(ordered);
+}
+
+/** float32 `x`'s bits as an integer that orders like the values (-0 and +0 are both 0). */
+function orderedBits(x: number): number {
+  const bits = f32Bits(x);
+  return bits >= 0x80000000 ? -(bits - 0x80000000) : bits;
 }
 
 /**
@@ -286,13 +289,14 @@ export class MathTable implements Float32Math {
 
   /** The result for `key`: the table's, else IEEE (a miss). */
   lookup(op: MathOp, x: number, p?: number): number {
-    const v = this.#values.get(mathKey(op, x, p));
+    const key = mathKey(op, x, p);
+    const v = this.#values.get(key);
     if (v !== undefined) {
       this.hits++;
       return v;
     }
     this.misses++;
-    this.missed.add(mathKey(op, x, p));
+    this.missed.add(key);
     return ieeeResult(op, x, p);
   }
 
@@ -353,11 +357,7 @@ export class MathTable implements Float32Math {
  */
 export function signedUlp(a: number, b: number): number {
   if (Number.isNaN(a) || Number.isNaN(b)) return Infinity;
-  const key = (v: number) => {
-    const bits = f32Bits(v);
-    return bits >= 0x80000000 ? -(bits - 0x80000000) : bits;
-  };
-  return key(a) - key(b);
+  return orderedBits(a) - orderedBits(b);
 }
 
 /**
