@@ -46,7 +46,15 @@ export {
 } from "./core/numerics/f32_math.ts";
 
 // core/schedulers
-export type { Scheduler, StepOptions, StepResult } from "./core/schedulers/types.ts";
+export type {
+  Denoiser,
+  Sampler,
+  Scheduler,
+  StepOptions,
+  StepOutput,
+  Stepper,
+  StepResult,
+} from "./core/schedulers/types.ts";
 export type { SchedulerOptions } from "./core/schedulers/scheduler_base.ts";
 export type { ConfigOrigin } from "./core/schedulers/config.ts";
 export { type SchedulerConfig, SchedulerConfigError } from "./core/schedulers/config.ts";
@@ -56,14 +64,38 @@ export { DDPMScheduler } from "./core/schedulers/ddpm.ts";
 export { PNDMScheduler } from "./core/schedulers/pndm.ts";
 export { LMSDiscreteScheduler } from "./core/schedulers/lms_discrete.ts";
 export { EulerDiscreteScheduler } from "./core/schedulers/euler_discrete.ts";
-export { CompVisPLMSSampler } from "./core/schedulers/compvis_plms.ts";
-export { LabmlDDIMSampler } from "./core/schedulers/labml_ddim.ts";
 export {
+  type CompVisPLMSOptions,
+  CompVisPLMSSampler,
+  type PLMSStepOutput,
+} from "./core/schedulers/compvis_plms.ts";
+export {
+  type LabmlDDIMOptions,
+  LabmlDDIMSampler,
+  type LabmlDDIMStepOutput,
+} from "./core/schedulers/labml_ddim.ts";
+export {
+  type DdimDiscretize,
+  type DdimSchedule,
+  ddimSchedule,
+  ddimTimesteps,
+  ldmAlphasCumprod,
   ldmAlphasCumprodForConfig,
-  type NoiseModel,
-  runSampler,
-  type StepSampler,
-} from "./core/schedulers/sampler.ts";
+  type LdmBetaSchedule,
+} from "./core/schedulers/ldm_schedule.ts";
+export {
+  schedulerSampler,
+  type SchedulerSamplerOptions,
+} from "./core/schedulers/scheduler_sampler.ts";
+export {
+  type DiffusersSchedulerName,
+  type MadeSampler,
+  makeSampler,
+  type MakeSamplerOptions,
+  type SamplerKind,
+  SAMPLERS,
+  type SamplerSpec,
+} from "./core/schedulers/samplers.ts";
 export { SCHEDULER_CLASSES, schedulerFromConfig } from "./core/schedulers/registry.ts";
 
 // core/models
@@ -103,9 +135,15 @@ export {
   defineCase,
   type PipelineKind,
   type ReferenceMathMode,
-  type SamplerSpec,
   type Tolerance,
 } from "./core/harness/case.ts";
+export {
+  PIPELINE_KINDS,
+  type PipelineCaseFields,
+  type PipelineDefinition,
+  type PipelineKindName,
+  type PipelineRunInputs,
+} from "./core/harness/pipeline_kinds.ts";
 export { loadCases } from "./core/harness/cases_loader.ts";
 export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";

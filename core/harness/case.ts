@@ -6,33 +6,23 @@
  * @module
  */
 
-/** Which denoising loop a case runs. */
-export type PipelineKind = "text2img" | "img2img" | "inpaint";
+import { SAMPLERS, type SamplerSpec } from "../schedulers/samplers.ts";
+import { PIPELINE_KINDS, type PipelineKindName } from "./pipeline_kinds.ts";
 
-/** The diffusers scheduler classes a case can name. */
-export type DiffusersSchedulerName =
-  | "DDIMScheduler"
-  | "DDPMScheduler"
-  | "PNDMScheduler"
-  | "LMSDiscreteScheduler"
-  | "EulerDiscreteScheduler";
+export type { DiffusersSchedulerName, SamplerSpec } from "../schedulers/samplers.ts";
 
 /**
- * The sampler a case runs: a diffusers scheduler (its config is the model folder's
- * scheduler/scheduler_config.json with `config` overrides in diffusers' snake_case keys), or one
- * of the two non-diffusers traditions.
+ * Which pipeline a case runs: a key of `PIPELINE_KINDS`.
  *
  * @example
  * ```ts
- * import type { SamplerSpec } from "./case.ts";
- * const ddpm: SamplerSpec = { type: "DDPMScheduler", config: { variance_type: "fixed_small" } };
- * const quad: SamplerSpec = { type: "LabmlDDIM", discretize: "quad" };
+ * import { assertEquals } from "node:assert/strict";
+ * import type { PipelineKind } from "./case.ts";
+ * const k: PipelineKind = "img2img";
+ * assertEquals(k, "img2img");
  * ```
  */
-export type SamplerSpec =
-  | { type: DiffusersSchedulerName; config?: Record<string, unknown> }
-  | { type: "CompVisPLMS" }
-  | { type: "LabmlDDIM"; discretize: "uniform" | "quad"; temperature?: number };
+export type PipelineKind = PipelineKindName;
 
 /**
  * Bounds on one comparison. Every bound given must hold; omitted ones are not checked.
@@ -206,16 +196,6 @@ export class CaseError extends Error {
   }
 }
 
-const SAMPLER_TYPES = [
-  "DDIMScheduler",
-  "DDPMScheduler",
-  "PNDMScheduler",
-  "LMSDiscreteScheduler",
-  "EulerDiscreteScheduler",
-  "CompVisPLMS",
-  "LabmlDDIM",
-];
-
 /**
  * Validates a case declaration and fills in defaults. Throws `CaseError` naming the field.
  *
@@ -239,18 +219,19 @@ export function defineCase(spec: CaseSpec): Case {
     fail("name", "expected lowercase letters, digits and single dashes, e.g. 'ddim-eta0'");
   }
   if (typeof spec.model !== "string" || spec.model === "") fail("model", "expected a folder path");
-  if (!["text2img", "img2img", "inpaint"].includes(spec.pipeline)) {
+  if (!Object.hasOwn(PIPELINE_KINDS, spec.pipeline)) {
     fail(
       "pipeline",
-      `expected one of text2img, img2img, inpaint; got ${JSON.stringify(spec.pipeline)}`,
+      `expected one of ${Object.keys(PIPELINE_KINDS).join(", ")}; got ${
+        JSON.stringify(spec.pipeline)
+      }`,
     );
   }
-  if (!spec.sampler || !SAMPLER_TYPES.includes(spec.sampler.type)) {
-    fail("sampler.type", `expected one of ${SAMPLER_TYPES.join(", ")}`);
+  if (!spec.sampler || !Object.hasOwn(SAMPLERS, spec.sampler.type)) {
+    fail("sampler.type", `expected one of ${Object.keys(SAMPLERS).join(", ")}`);
   }
-  if (spec.sampler.type === "LabmlDDIM" && !["uniform", "quad"].includes(spec.sampler.discretize)) {
-    fail("sampler.discretize", "expected 'uniform' or 'quad'");
-  }
+  const samplerProblem = SAMPLERS[spec.sampler.type].check(spec.sampler);
+  if (samplerProblem) fail(...samplerProblem);
   if (!Number.isInteger(spec.steps) || spec.steps < 1) fail("steps", "expected a positive integer");
   if (spec.eta !== undefined && !(Number.isFinite(spec.eta) && spec.eta >= 0)) {
     fail("eta", "expected a number >= 0");
@@ -269,15 +250,8 @@ export function defineCase(spec: CaseSpec): Case {
       fail(k, "expected a positive multiple of 8");
     }
   }
-  if (spec.pipeline !== "text2img") {
-    if (typeof spec.image !== "string") fail("image", `required by pipeline '${spec.pipeline}'`);
-    if (spec.strength !== undefined && !(spec.strength > 0 && spec.strength <= 1)) {
-      fail("strength", "expected a number in (0, 1]");
-    }
-  }
-  if (spec.pipeline === "inpaint" && typeof spec.mask !== "string") {
-    fail("mask", "required by pipeline 'inpaint'");
-  }
+  const pipelineProblem = PIPELINE_KINDS[spec.pipeline].check(spec);
+  if (pipelineProblem) fail(...pipelineProblem);
   if (
     spec.referenceMath !== undefined &&
     !["auto", "recorded", "inferred", "ieee"].includes(spec.referenceMath)

@@ -10,6 +10,7 @@ import {
   loadModelFolder,
   type LoadModelOptions,
 } from "../models/load_model_folder.ts";
+import type { ModelFolder } from "../models/model_folder.ts";
 
 /**
  * A cache of `loadModelFolder` results keyed by folder and options; `releaseAll` frees them.
@@ -28,9 +29,9 @@ export class ModelPool {
   #loaded = new Map<string, Promise<LoadedModel>>();
 
   /** The folder loaded with `options`, loading it on first use. A failed load is not kept. */
-  get(path: string, options: LoadModelOptions): Promise<LoadedModel> {
+  get(path: string | ModelFolder, options: LoadModelOptions): Promise<LoadedModel> {
     const key = JSON.stringify([
-      path,
+      typeof path === "string" ? path : path.root,
       options.unet ?? null,
       options.vaeEncoder ?? true,
       options.session ?? {},

@@ -149,10 +149,12 @@ function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
  * ```
  */
 export async function loadModelFolder(
-  path: string,
+  path: string | ModelFolder,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const folder = await readModelFolder(path, { unet: options.unet });
+  const folder = typeof path === "string"
+    ? await readModelFolder(path, { unet: options.unet })
+    : path;
   const tokenizer = await ClipTokenizer.fromFolder(folder.tokenizerDir);
   const opened: { release(): Promise<void> }[] = [];
   const open = async <T extends { release(): Promise<void> }>(p: Promise<T>): Promise<T> => {

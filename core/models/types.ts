@@ -18,8 +18,8 @@ import type { Tensor } from "../tensor/tensor.ts";
  * ```
  */
 export interface UNetModel {
-  /** Predicts the model output (eps, x0 or v) for a batch `sample` [B,C,H,W] at timestep `t`. */
-  predict(sample: Tensor, timestep: number, encoderHiddenStates: Tensor): Promise<Tensor>;
+  /** Predicts the model output (eps, x0 or v) for a batch `sample` [B,C,H,W] at timestep `t`; `encoderHiddenStates` is absent for unconditional (pixel-space, class-free) models. */
+  predict(sample: Tensor, timestep: number, encoderHiddenStates?: Tensor): Promise<Tensor>;
 }
 
 /**

@@ -6,7 +6,6 @@
  * @module
  */
 import type { UNetModel } from "../models/types.ts";
-import type { Scheduler } from "../schedulers/types.ts";
 import { addScaled, concat, sliceBatch, sub } from "../tensor/ops.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
@@ -145,33 +144,4 @@ export async function predictGuided(
     modelOutput = classifierFreeGuidance(uncond, sliceBatch(rawOutput, 1, 2), guidanceScale);
   }
   return { modelInput, modelOutput, rawOutput, modelMs };
-}
-
-/**
- * One guided model evaluation of a diffusers-style loop: batch the latents for guidance,
- * `scheduler.scaleModelInput(batch, t)` (called once, as diffusers does), UNet, guidance.
- *
- * @example
- * ```ts
- * import { DDIMScheduler } from "../schedulers/ddim.ts";
- * import { Tensor } from "../tensor/tensor.ts";
- * import { guidedModelOutput } from "./guidance.ts";
- * const scheduler = new DDIMScheduler();
- * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) };
- * const embeds = Tensor.zeros([2, 77, 8]); // negative prompt first
- * const out = await guidedModelOutput(unet, scheduler, Tensor.zeros([1, 4, 2, 2]), 981, embeds, 7.5);
- * console.log(out.modelInput.shape, out.modelOutput.shape); // [2, 4, 2, 2] [1, 4, 2, 2]
- * ```
- */
-export async function guidedModelOutput(
-  unet: UNetModel,
-  scheduler: Pick<Scheduler, "scaleModelInput">,
-  latents: Tensor,
-  t: number,
-  embeds: Tensor,
-  guidanceScale: number,
-): Promise<GuidedOutput> {
-  // StableDiffusionPipeline.__call__: scale_model_input(cat([latents] * 2), t)
-  const modelInput = scheduler.scaleModelInput(guidanceBatch(latents, guidanceScale), t);
-  return await predictGuided(unet, modelInput, t, embeds, guidanceScale);
 }

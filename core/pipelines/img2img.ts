@@ -8,14 +8,14 @@
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
 import type { VaeEncoderModel } from "../models/types.ts";
-import type { Scheduler } from "../schedulers/types.ts";
+import type { Sampler } from "../schedulers/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
 import { assertFinite } from "./finite.ts";
+import { guidedDenoiser } from "./denoiser.ts";
 import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
-import { isStepSampler } from "./sampler_loop.ts";
 import { checkSteps } from "./text2img.ts";
 import {
   img2imgTimesteps,
@@ -37,8 +37,6 @@ import { encodeImageLatents, type LatentMode } from "./vae.ts";
  * ```
  */
 export interface Img2ImgOptions extends CommonPipelineOptions {
-  /** A diffusers-style scheduler (the CompVis / labml samplers run text2img only). */
-  scheduler: Scheduler;
   /** The VAE encoder. */
   vaeEncoder: VaeEncoderModel;
   /** The VAE config's `scaling_factor` (0.18215 for SD 1.x). */
@@ -53,27 +51,6 @@ export interface Img2ImgOptions extends CommonPipelineOptions {
   latentMode?: LatentMode;
   /** float32 `exp` of the latent distribution's std (default `ieeeMath`). */
   math?: Float32Math;
-}
-
-/**
- * Throws a {@link PipelineInputError} when `scheduler` is a CompVis / labml `StepSampler`,
- * which img2img and inpaint do not drive.
- *
- * @example
- * ```ts
- * import { checkScheduler } from "./img2img.ts";
- * import { DDIMScheduler } from "../schedulers/ddim.ts";
- * checkScheduler("img2img", new DDIMScheduler());
- * ```
- */
-export function checkScheduler(where: string, scheduler: unknown): void {
-  if (isStepSampler(scheduler)) {
-    throw new PipelineInputError(
-      where,
-      "scheduler",
-      "expected a diffusers-style scheduler; the CompVis PLMS and labml DDIM samplers run text2img only",
-    );
-  }
 }
 
 /**
@@ -107,12 +84,13 @@ export interface Img2ImgStart {
  * @example
  * ```ts
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * import { prepareImg2ImgStart } from "./img2img.ts";
  * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
  * const start = await prepareImg2ImgStart({
- *   scheduler: new DDIMScheduler(), steps: 10, strength: 0.6, vaeEncoder,
+ *   sampler: schedulerSampler(new DDIMScheduler()), steps: 10, strength: 0.6, vaeEncoder,
  *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, generator: new TorchGenerator(0),
  * });
  * console.log(start.schedule.timesteps.length); // 6
@@ -122,7 +100,7 @@ export async function prepareImg2ImgStart(
   opts:
     & Pick<
       Img2ImgOptions,
-      "scheduler" | "steps" | "strength" | "startStep" | "vaeEncoder" | "image" | "scalingFactor"
+      "sampler" | "steps" | "strength" | "startStep" | "vaeEncoder" | "image" | "scalingFactor"
     >
     & {
       generator: NoiseSource;
@@ -132,7 +110,7 @@ export async function prepareImg2ImgStart(
     },
   schedule: PartialScheduleOptions = {},
 ): Promise<Img2ImgStart> {
-  const scheduler = opts.scheduler as Scheduler & SchedulerStartExtras;
+  const scheduler: Sampler & SchedulerStartExtras = opts.sampler;
   if (opts.strength !== undefined && opts.startStep !== undefined) {
     throw new PipelineInputError(
       "img2img",
@@ -183,13 +161,14 @@ export async function prepareImg2ImgStart(
  * @example
  * ```ts
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * import { img2img } from "./img2img.ts";
  * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) }; // stand-in models
  * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
  * const result = await img2img({
- *   unet, vaeEncoder, scheduler: new DDIMScheduler(), generator: new TorchGenerator(0),
+ *   unet, vaeEncoder, sampler: schedulerSampler(new DDIMScheduler()), generator: new TorchGenerator(0),
  *   prompt: { embeds: Tensor.zeros([1, 77, 8]) }, steps: 10, guidanceScale: 1,
  *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, strength: 0.5,
  * });
@@ -198,26 +177,20 @@ export async function prepareImg2ImgStart(
  */
 export async function img2img(opts: Img2ImgOptions): Promise<PipelineResult> {
   checkSteps("img2img", opts.steps);
-  checkScheduler("img2img", opts.scheduler);
   const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
   const start = await prepareImg2ImgStart(opts);
-  const timesteps = start.schedule.timesteps;
   const loop = await denoiseLoop({
-    unet: opts.unet,
-    scheduler: opts.scheduler,
-    timesteps,
-    latents: start.initLatents,
-    embeds: prompt.embeds,
-    guidanceScale: opts.guidanceScale,
-    generator: opts.generator,
-    eta: opts.eta,
+    stepper: opts.sampler,
+    denoiser: guidedDenoiser(opts.unet, prompt.embeds, opts.guidanceScale),
+    sample: start.initLatents,
+    begin: start.schedule.beginIndex,
     hooks: opts.hooks,
   });
   return await finishPipeline(opts, {
     prompt,
     initLatents: start.initLatents,
-    timesteps,
     ...loop,
+    latents: loop.sample,
     imageLatents: start.imageLatents,
     noise: start.noise,
     encodeImageMs: start.encodeImageMs,

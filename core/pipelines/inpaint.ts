@@ -11,7 +11,8 @@
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
 import { assertFinite } from "./finite.ts";
-import { checkScheduler, type Img2ImgOptions, prepareImg2ImgStart } from "./img2img.ts";
+import { guidedDenoiser } from "./denoiser.ts";
+import { type Img2ImgOptions, prepareImg2ImgStart } from "./img2img.ts";
 import { denoiseLoop } from "./loop.ts";
 import { blendKept } from "./mask.ts";
 import { promptEmbeddings } from "./prompt.ts";
@@ -41,13 +42,14 @@ export interface InpaintOptions extends Img2ImgOptions {
  * @example
  * ```ts
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * import { inpaint } from "./inpaint.ts";
  * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) }; // stand-in models
  * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
  * const result = await inpaint({
- *   unet, vaeEncoder, scheduler: new DDIMScheduler(), generator: new TorchGenerator(0),
+ *   unet, vaeEncoder, sampler: schedulerSampler(new DDIMScheduler()), generator: new TorchGenerator(0),
  *   prompt: { embeds: Tensor.zeros([1, 77, 8]) }, steps: 10, guidanceScale: 1,
  *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, strength: 0.5,
  *   keepMask: Tensor.zeros([1, 4, 2, 2]),
@@ -56,11 +58,10 @@ export interface InpaintOptions extends Img2ImgOptions {
  */
 export async function inpaint(opts: InpaintOptions): Promise<PipelineResult> {
   checkSteps("inpaint", opts.steps);
-  checkScheduler("inpaint", opts.scheduler);
   const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
   // the legacy pipeline's get_timesteps does not call set_begin_index
   const start = await prepareImg2ImgStart(opts, { setBeginIndex: false });
-  const { scheduler } = opts;
+  const { sampler } = opts;
   const keep = opts.keepMask;
   if (!keep || !keep.sameShape(start.imageLatents)) {
     throw new PipelineInputError(
@@ -73,29 +74,23 @@ export async function inpaint(opts: InpaintOptions): Promise<PipelineResult> {
   }
   assertFinite(keep, { stepIndex: -1, tensor: "keepMask" });
   const orig = start.imageLatents;
-  const timesteps = start.schedule.timesteps;
   const loop = await denoiseLoop({
-    unet: opts.unet,
-    scheduler,
-    timesteps,
-    latents: start.initLatents,
-    embeds: prompt.embeds,
-    guidanceScale: opts.guidanceScale,
-    generator: opts.generator,
-    eta: opts.eta,
+    stepper: sampler,
+    denoiser: guidedDenoiser(opts.unet, prompt.embeds, opts.guidanceScale),
+    sample: start.initLatents,
+    begin: start.schedule.beginIndex,
     hooks: opts.hooks,
     afterStep: (latents, _i, t) => {
       // init_latents_proper = self.scheduler.add_noise(init_latents_orig, noise, torch.tensor([t]))
-      const proper = scheduler.addNoise(orig, start.noise, t);
+      const proper = sampler.addNoise(orig, start.noise, t);
       return blendKept(proper, latents, keep);
     },
   });
   // use original latents corresponding to unmasked portions of the image
-  const latents = blendKept(orig, loop.latents, keep);
+  const latents = blendKept(orig, loop.sample, keep);
   return await finishPipeline(opts, {
     prompt,
     initLatents: start.initLatents,
-    timesteps,
     ...loop,
     latents,
     imageLatents: orig,

@@ -1,65 +1,61 @@
 /**
- * The denoising loop every diffusers-scheduler pipeline shares (StableDiffusionPipeline
- * .__call__): for each timestep, guided model output, `scheduler.step`, then an optional
- * post-step transform (the inpaint blend). It reports every step to `onStep`, lets replay hooks
- * replace the sample entering a step or the model output of a step, and stops with a
- * {@link NonFiniteError} at the first NaN or infinity.
+ * The one denoising loop. It drives any {@link Stepper} (a diffusers scheduler through
+ * `schedulerSampler`, the CompVis PLMS and labml DDIM samplers, multi-call and multi-latent
+ * methods) over its timesteps with a {@link Denoiser}, and in one place: applies the replay
+ * hooks (`overrideSample` at step entry, `overrideModelOutput` by wrapping the denoiser),
+ * records every model call, stops with a {@link NonFiniteError} at the first NaN or infinity,
+ * and times the model and the step arithmetic.
  *
  * @module
  */
-import type { UNetModel } from "../models/types.ts";
-import type { Scheduler, StepOptions } from "../schedulers/types.ts";
+import type { Denoiser, Stepper } from "../schedulers/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
 import { assertFinite } from "./finite.ts";
-import { guidanceBatch, guidedModelOutput } from "./guidance.ts";
 import type { PipelineHooks, StepRecord } from "./types.ts";
 
 /**
- * The generator type the schedulers' `step` accepts (`TorchGenerator`).
+ * The state a stepper carries from step to step: one latent tensor, or several (two-latent
+ * methods such as EDICT).
  *
  * @example
  * ```ts
- * import type { StepGenerator } from "./loop.ts";
- * import { TorchGenerator } from "../tensor/torch_generator.ts";
- * const g: StepGenerator = new TorchGenerator(0);
+ * import { assertEquals } from "node:assert/strict";
+ * import type { LoopState } from "./loop.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const pair: LoopState = [Tensor.zeros([1]), Tensor.zeros([1])];
+ * assertEquals(Array.isArray(pair), true);
  * ```
  */
-export type StepGenerator = NonNullable<StepOptions["generator"]>;
+export type LoopState = Tensor | readonly Tensor[];
 
 /**
  * Inputs of {@link denoiseLoop}.
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert/strict";
  * import type { DenoiseLoopOptions } from "./loop.ts";
- * const partial: Partial<DenoiseLoopOptions> = { guidanceScale: 7.5, eta: 0 };
+ * const partial: Partial<DenoiseLoopOptions> = { begin: 2 };
+ * assertEquals(partial.begin, 2);
  * ```
  */
-export interface DenoiseLoopOptions {
-  /** The denoising model. */
-  unet: UNetModel;
-  /** The scheduler, with its timesteps already set. */
-  scheduler: Scheduler;
-  /** The timesteps to visit, one model call each (all of `scheduler.timesteps`, or a tail). */
-  timesteps: readonly number[];
-  /** The latents entering step 0, batch 1. */
-  latents: Tensor;
-  /** `encoder_hidden_states`: batch 2 (negative first) with guidance, else batch 1. */
-  embeds: Tensor;
-  /** Classifier-free guidance scale; <= 1 runs one batch. */
-  guidanceScale: number;
-  /** Source of the noise `step` draws (DDPM, DDIM with eta > 0). */
-  generator?: StepGenerator;
-  /** DDIM's eta (passed to every `step`; schedulers without it ignore it). */
-  eta?: number;
-  /** Observation and replay hooks. */
+export interface DenoiseLoopOptions<S extends LoopState = Tensor> {
+  /** The method; its schedule already set. It is `reset()` before the first step. */
+  stepper: Stepper<S>;
+  /** The model, conditioning and guidance included (see core/pipelines/denoiser.ts). */
+  denoiser: Denoiser;
+  /** The state entering the first step. */
+  sample: S;
+  /** The first step, an index into `stepper.timesteps` (default 0; img2img starts later). */
+  begin?: number;
+  /** Observation and replay hooks, indexed by model call from 0. */
   hooks?: PipelineHooks;
   /**
    * Applied to every step's result before it is handed on (inpaint: the mask blend); its
    * time counts in `stepMs`.
    */
-  afterStep?: (prevSample: Tensor, index: number, t: number) => Tensor;
+  afterStep?: (prevSample: S, index: number, t: number) => S;
 }
 
 /**
@@ -67,114 +63,209 @@ export interface DenoiseLoopOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert/strict";
  * import type { DenoiseLoopResult } from "./loop.ts";
- * const perStep = (r: DenoiseLoopResult, n: number) => r.modelMs / n;
+ * const perCall = (r: DenoiseLoopResult) => r.modelMs / r.timesteps.length;
+ * assertEquals(typeof perCall, "function");
  * ```
  */
-export interface DenoiseLoopResult {
-  /** The latents after the last step. */
-  latents: Tensor;
+export interface DenoiseLoopResult<S extends LoopState = Tensor> {
+  /** The state after the last step. */
+  sample: S;
+  /** The timestep of every model call, in order. */
+  timesteps: number[];
   /** Wall time of the loop without the hooks, milliseconds. */
   loopMs: number;
-  /** Sum of the UNet calls, milliseconds. */
+  /** Sum of the model calls, milliseconds. */
   modelMs: number;
 }
 
+/** One model call while its step is still running. */
+interface OpenCall {
+  index: number;
+  t: number;
+  /** What the stepper handed to the denoiser. */
+  given: Tensor;
+  /** The entry state's tensor (first call of a step on a one-tensor state), else `input`. */
+  sample: Tensor;
+  /** What the denoiser ran on (`given`, or the overrideSample tensor of a later call). */
+  input: Tensor;
+  output: Tensor;
+  modelMs: number;
+  sampleOverridden: boolean;
+  modelOutputOverridden: boolean;
+}
+
+const tensorsOf = (s: LoopState): readonly Tensor[] => Array.isArray(s) ? s : [s as Tensor];
+
 /**
- * Runs the loop `for i, t in enumerate(timesteps): latents = scheduler.step(guided(latents, t),
- * t, latents).prev_sample` with hooks. The scheduler must already hold its schedule
- * (`setTimesteps`, and `setBeginIndex` for a partial one).
+ * Runs `stepper` from step `begin` to its last step, starting from `sample`. Records are made
+ * per model call (`index` from 0): `sample` is the state entering the step (its first call;
+ * the denoiser's input for later calls of a step, or when the state is several tensors),
+ * `modelInput` what the denoiser ran on, `modelOutput` what it returned, `prevSample` the next
+ * call's input within a step or the step's result on its last call (the first tensor of a
+ * several-tensor state), with `predOriginalSample` and `stepMs` there.
+ *
+ * Hooks: `overrideSample(index)` replaces the state entering a step (a one-tensor state, on
+ * the step's first call) or the denoiser's input of a call; `overrideModelOutput(index)`
+ * replaces a call's output (the model is not run).
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert/strict";
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { denoiseLoop } from "./loop.ts";
- * const scheduler = new DDIMScheduler();
- * scheduler.setTimesteps(5);
- * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) }; // a stand-in model
- * const { latents } = await denoiseLoop({
- *   unet, scheduler, timesteps: scheduler.timesteps, latents: Tensor.zeros([1, 4, 2, 2]),
- *   embeds: Tensor.zeros([1, 77, 8]), guidanceScale: 1,
- *   hooks: { onStep: (r) => console.log(r.index, r.t) },
+ * const stepper = schedulerSampler(new DDIMScheduler());
+ * stepper.setTimesteps(5);
+ * const seen: number[] = [];
+ * const out = await denoiseLoop({
+ *   stepper, denoiser: (x) => Promise.resolve(x.clone()), sample: Tensor.zeros([1, 4, 2, 2]),
+ *   hooks: { onStep: (r) => void seen.push(r.t) },
  * });
+ * assertEquals(seen, [801, 601, 401, 201, 1]);
+ * assertEquals(out.timesteps, seen);
  * ```
  */
-export async function denoiseLoop(opts: DenoiseLoopOptions): Promise<DenoiseLoopResult> {
-  const { unet, scheduler, timesteps, embeds, guidanceScale, hooks = {}, afterStep } = opts;
-  const stepOpts: StepOptions = {};
-  if (opts.eta !== undefined) stepOpts.eta = opts.eta;
-  if (opts.generator !== undefined) stepOpts.generator = opts.generator;
-  let latents = opts.latents;
-  assertFinite(latents, { stepIndex: -1, tensor: "initLatents" });
+export async function denoiseLoop<S extends LoopState = Tensor>(
+  opts: DenoiseLoopOptions<S>,
+): Promise<DenoiseLoopResult<S>> {
+  const { stepper, denoiser, hooks = {}, afterStep } = opts;
+  const begin = opts.begin ?? 0;
+  const all = stepper.timesteps;
+  if (!Number.isInteger(begin) || begin < 0 || begin >= all.length) {
+    throw new PipelineInputError(
+      "denoiseLoop",
+      "begin",
+      `expected an index into the ${all.length} timesteps of the stepper, got ${begin}`,
+    );
+  }
+  let state = opts.sample;
+  for (const x of tensorsOf(state)) assertFinite(x, { stepIndex: -1, tensor: "initLatents" });
+  const single = !Array.isArray(state);
+  const timesteps: number[] = [];
+  let calls: OpenCall[] = [];
+  let nextIndex = 0;
+  let entry: { sample: Tensor; overridden: boolean } | null = null;
   let modelMsTotal = 0;
   let hookMs = 0;
-  const loopStart = performance.now();
-  for (let i = 0; i < timesteps.length; i++) {
-    const t = timesteps[i];
-    const where = (tensor: string) => ({ stepIndex: i, timestep: t, tensor });
-
-    let hookStart = performance.now();
-    const sampleOverride = await hooks.overrideSample?.(i, t);
-    const outputOverride = await hooks.overrideModelOutput?.(i, t);
-    hookMs += performance.now() - hookStart;
-    if (sampleOverride !== undefined) {
-      checkLike(sampleOverride, latents, "overrideSample", i);
-      latents = assertFinite(sampleOverride, where("sample (overrideSample)"));
+  const timed = async <T>(f: () => T | Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await f();
+    } finally {
+      hookMs += performance.now() - start;
     }
+  };
 
-    let modelInput: Tensor;
-    let modelOutput: Tensor;
-    let modelMs = 0;
-    if (outputOverride !== undefined) {
-      checkLike(outputOverride, latents, "overrideModelOutput", i);
-      // scale_model_input still runs: some schedulers (Euler) track their step index there.
-      modelInput = scheduler.scaleModelInput(guidanceBatch(latents, guidanceScale), t);
-      modelOutput = outputOverride;
+  // The denoiser the stepper sees: per-call hooks, checks, timing and the record.
+  const denoise: Denoiser = async (given, t) => {
+    const index = nextIndex++;
+    const where = (tensor: string) => ({ stepIndex: index, timestep: t, tensor });
+    let input = given;
+    let sampleOverridden = false;
+    let sample = given;
+    if (entry) {
+      // the first call of a step on a one-tensor state: the hook already ran at step entry
+      ({ sample, overridden: sampleOverridden } = entry);
+      entry = null;
     } else {
-      const guided = await guidedModelOutput(unet, scheduler, latents, t, embeds, guidanceScale);
-      modelInput = guided.modelInput;
-      modelOutput = guided.modelOutput;
-      modelMs = guided.modelMs;
+      const replaced = await timed(() => hooks.overrideSample?.(index, t));
+      if (replaced !== undefined) {
+        checkLike(replaced, given, "overrideSample", index);
+        sample = input = assertFinite(replaced, where("sample (overrideSample)"));
+        sampleOverridden = true;
+      }
     }
+    assertFinite(input, where("modelInput"));
+    const override = await timed(() => hooks.overrideModelOutput?.(index, t));
+    let output: Tensor;
+    let modelMs = 0;
+    if (override !== undefined) {
+      checkLike(override, given, "overrideModelOutput", index);
+      output = override;
+    } else {
+      const start = performance.now();
+      output = await denoiser(input, t);
+      modelMs = performance.now() - start;
+    }
+    assertFinite(output, where("modelOutput"));
     modelMsTotal += modelMs;
-    assertFinite(modelInput, where("modelInput"));
-    assertFinite(modelOutput, where("modelOutput"));
+    timesteps.push(t);
+    calls.push({
+      index,
+      t,
+      given,
+      sample,
+      input,
+      output,
+      modelMs,
+      sampleOverridden,
+      modelOutputOverridden: override !== undefined,
+    });
+    return output;
+  };
 
-    const stepStart = performance.now();
-    const result = scheduler.step(modelOutput, t, latents, stepOpts);
+  stepper.reset?.();
+  const loopStart = performance.now();
+  for (let i = begin; i < all.length; i++) {
+    const t = all[i];
+    calls = [];
+    entry = null;
+    if (single) {
+      const replaced = await timed(() => hooks.overrideSample?.(nextIndex, t));
+      const where = { stepIndex: nextIndex, timestep: t, tensor: "sample (overrideSample)" };
+      if (replaced !== undefined) {
+        checkLike(replaced, state as Tensor, "overrideSample", nextIndex);
+        state = assertFinite(replaced, where) as S;
+      }
+      entry = { sample: state as Tensor, overridden: replaced !== undefined };
+    }
+    const hookBefore = hookMs;
+    const start = performance.now();
+    const result = await stepper.step(denoise, state, i);
+    const at = calls.length ? calls[calls.length - 1].index : nextIndex;
+    const where = (tensor: string) => ({ stepIndex: at, timestep: t, tensor });
     if (result.predOriginalSample) {
       assertFinite(result.predOriginalSample, where("predOriginalSample"));
     }
-    assertFinite(result.prevSample, where("prevSample"));
-    let prevSample = result.prevSample;
-    let unblendedPrevSample: Tensor | undefined;
+    for (const x of tensorsOf(result.prevSample)) assertFinite(x, where("prevSample"));
+    let prev = result.prevSample;
     if (afterStep) {
-      unblendedPrevSample = prevSample;
-      prevSample = assertFinite(afterStep(prevSample, i, t), where("prevSample (after blend)"));
+      prev = afterStep(prev, i, t);
+      for (const x of tensorsOf(prev)) assertFinite(x, where("prevSample (after blend)"));
     }
-    const stepMs = performance.now() - stepStart;
-
-    const record: StepRecord = {
-      index: i,
-      t,
-      sample: latents,
-      modelInput,
-      modelOutput,
-      prevSample,
-      sampleOverridden: sampleOverride !== undefined,
-      modelOutputOverridden: outputOverride !== undefined,
-      modelMs,
-      stepMs,
-    };
-    if (result.predOriginalSample) record.predOriginalSample = result.predOriginalSample;
-    if (unblendedPrevSample) record.unblendedPrevSample = unblendedPrevSample;
-    hookStart = performance.now();
-    await hooks.onStep?.(record);
-    hookMs += performance.now() - hookStart;
-    latents = prevSample;
+    const elapsed = performance.now() - start;
+    const stepMs = elapsed - (hookMs - hookBefore) - calls.reduce((s, c) => s + c.modelMs, 0);
+    for (const [j, c] of calls.entries()) {
+      const last = j === calls.length - 1;
+      const record: StepRecord = {
+        index: c.index,
+        t: c.t,
+        sample: c.sample,
+        modelInput: c.input,
+        modelOutput: c.output,
+        prevSample: last ? tensorsOf(prev)[0] : calls[j + 1].given,
+        sampleOverridden: c.sampleOverridden,
+        modelOutputOverridden: c.modelOutputOverridden,
+        modelMs: c.modelMs,
+        stepMs: last ? Math.max(0, stepMs) : 0,
+      };
+      if (last && result.predOriginalSample) {
+        record.predOriginalSample = result.predOriginalSample;
+      }
+      if (last && afterStep) record.unblendedPrevSample = tensorsOf(result.prevSample)[0];
+      await timed(() => hooks.onStep?.(record));
+    }
+    state = prev;
   }
-  return { latents, loopMs: performance.now() - loopStart - hookMs, modelMs: modelMsTotal };
+  return {
+    sample: state,
+    timesteps,
+    loopMs: performance.now() - loopStart - hookMs,
+    modelMs: modelMsTotal,
+  };
 }
 
 function checkLike(given: Tensor, like: Tensor, hook: string, index: number): void {
@@ -182,7 +273,7 @@ function checkLike(given: Tensor, like: Tensor, hook: string, index: number): vo
     throw new PipelineInputError(
       "denoiseLoop",
       hook,
-      `step ${index}: expected a tensor of shape [${like.shape.join(", ")}], got ${
+      `model call ${index}: expected a tensor of shape [${like.shape.join(", ")}], got ${
         given && "shape" in given ? `[${given.shape.join(", ")}]` : String(given)
       }`,
     );

@@ -28,7 +28,6 @@ export { assertFinite } from "./finite.ts";
 export {
   classifierFreeGuidance,
   guidanceBatch,
-  guidedModelOutput,
   type GuidedOutput,
   predictGuided,
   usesGuidance,
@@ -44,7 +43,13 @@ export {
 export { img2img, type Img2ImgOptions, type Img2ImgStart, prepareImg2ImgStart } from "./img2img.ts";
 export { inpaint, type InpaintOptions } from "./inpaint.ts";
 export { latentShape, prepareLatents } from "./latents.ts";
-export { denoiseLoop, type DenoiseLoopOptions, type DenoiseLoopResult } from "./loop.ts";
+export {
+  denoiseLoop,
+  type DenoiseLoopOptions,
+  type DenoiseLoopResult,
+  type LoopState,
+} from "./loop.ts";
+export { guidedDenoiser, unconditionalDenoiser } from "./denoiser.ts";
 export { blendKept, keepMaskFromImage } from "./mask.ts";
 export {
   decodePngGray,
@@ -56,12 +61,6 @@ export {
 } from "./png.ts";
 export { type EncodedPrompt, encodePrompt, promptEmbeddings, type PromptSource } from "./prompt.ts";
 export { finishPipeline, maybeDecode, type PipelineParts } from "./result.ts";
-export {
-  isStepSampler,
-  samplerLoop,
-  type SamplerLoopOptions,
-  type SamplerLoopResult,
-} from "./sampler_loop.ts";
 export { checkSteps, text2img, type Text2ImgOptions } from "./text2img.ts";
 export {
   img2imgTimesteps,

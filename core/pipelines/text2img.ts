@@ -1,17 +1,17 @@
 /**
  * text2img as StableDiffusionPipeline.__call__: encode the prompt (negative first with
  * guidance), `setTimesteps`, initial latents `randn * init_noise_sigma` from the run's
- * generator, the denoising loop, then the optional decode. With a CompVis PLMS / labml DDIM
- * `StepSampler` instead of a scheduler: x_T = `randn` (no sigma), then the sampler's own loop.
+ * generator, the one denoising loop over the sampler with the guided denoiser, then the optional
+ * decode. The CompVis PLMS / labml DDIM samplers have `initNoiseSigma` 1: x_T = `randn`.
  *
  * @module
  */
+import { guidedDenoiser } from "./denoiser.ts";
 import { PipelineInputError } from "./errors.ts";
 import { prepareLatents } from "./latents.ts";
 import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
-import { isStepSampler, samplerLoop } from "./sampler_loop.ts";
 import type { CommonPipelineOptions, PipelineResult } from "./types.ts";
 
 /**
@@ -35,58 +35,34 @@ export interface Text2ImgOptions extends CommonPipelineOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert/strict";
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * import { text2img } from "./text2img.ts";
  * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) }; // a stand-in model
  * const result = await text2img({
- *   unet, scheduler: new DDIMScheduler(), generator: new TorchGenerator(0),
+ *   unet, sampler: schedulerSampler(new DDIMScheduler()), generator: new TorchGenerator(0),
  *   prompt: { embeds: Tensor.zeros([2, 77, 8]) }, steps: 10, guidanceScale: 7.5,
  *   latentShape: [1, 4, 8, 8],
  * });
- * console.log(result.timesteps.length, result.latents.shape); // 10 [1, 4, 8, 8]
+ * assertEquals([result.timesteps.length, result.latents.shape], [10, [1, 4, 8, 8]]);
  * ```
  */
 export async function text2img(opts: Text2ImgOptions): Promise<PipelineResult> {
   checkSteps("text2img", opts.steps);
   const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
-  const { scheduler, generator } = opts;
-  if (isStepSampler(scheduler)) {
-    if (opts.eta !== undefined && opts.eta !== 0) {
-      throw new PipelineInputError(
-        "text2img",
-        "eta",
-        `a CompVis / labml sampler takes eta when it is constructed; got eta ${opts.eta} here`,
-      );
-    }
-    // x_T = torch.randn(shape, generator) (the original samplers scale nothing)
-    const initLatents = generator.randn(opts.latentShape);
-    const loop = await samplerLoop({
-      unet: opts.unet,
-      sampler: scheduler,
-      latents: initLatents,
-      embeds: prompt.embeds,
-      guidanceScale: opts.guidanceScale,
-      hooks: opts.hooks,
-    });
-    return await finishPipeline(opts, { prompt, initLatents, ...loop });
-  }
-  scheduler.setTimesteps(opts.steps); // retrieve_timesteps
-  const timesteps = [...scheduler.timesteps];
-  const initLatents = prepareLatents(generator, opts.latentShape, scheduler.initNoiseSigma);
+  const { sampler, generator } = opts;
+  sampler.setTimesteps(opts.steps); // retrieve_timesteps
+  const initLatents = prepareLatents(generator, opts.latentShape, sampler.initNoiseSigma);
   const loop = await denoiseLoop({
-    unet: opts.unet,
-    scheduler,
-    timesteps,
-    latents: initLatents,
-    embeds: prompt.embeds,
-    guidanceScale: opts.guidanceScale,
-    generator,
-    eta: opts.eta,
+    stepper: sampler,
+    denoiser: guidedDenoiser(opts.unet, prompt.embeds, opts.guidanceScale),
+    sample: initLatents,
     hooks: opts.hooks,
   });
-  return await finishPipeline(opts, { prompt, initLatents, timesteps, ...loop });
+  return await finishPipeline(opts, { prompt, initLatents, ...loop, latents: loop.sample });
 }
 
 /**
@@ -94,8 +70,10 @@ export async function text2img(opts: Text2ImgOptions): Promise<PipelineResult> {
  *
  * @example
  * ```ts
+ * import { throws as assertThrows } from "node:assert/strict";
  * import { checkSteps } from "./text2img.ts";
  * checkSteps("text2img", 20);
+ * assertThrows(() => checkSteps("text2img", 0), /steps/);
  * ```
  */
 export function checkSteps(where: string, steps: number): void {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Scheduler } from "../schedulers/types.ts";
+import type { Sampler } from "../schedulers/types.ts";
 import { PipelineInputError } from "./errors.ts";
 
 /**
@@ -80,7 +80,7 @@ export interface PartialSchedule {
  * ```
  */
 export function img2imgTimesteps(
-  scheduler: Scheduler & SchedulerStartExtras,
+  scheduler: Pick<Sampler, "setTimesteps" | "timesteps"> & SchedulerStartExtras,
   steps: number,
   strength: number,
   options: PartialScheduleOptions = {},
@@ -124,7 +124,7 @@ export function img2imgTimesteps(
  * ```
  */
 export function startStepTimesteps(
-  scheduler: Scheduler & SchedulerStartExtras,
+  scheduler: Pick<Sampler, "setTimesteps" | "timesteps"> & SchedulerStartExtras,
   steps: number,
   startStep: number,
   options: PartialScheduleOptions = {},
@@ -142,7 +142,7 @@ export function startStepTimesteps(
 }
 
 function startAt(
-  scheduler: Scheduler & SchedulerStartExtras,
+  scheduler: Pick<Sampler, "setTimesteps" | "timesteps"> & SchedulerStartExtras,
   beginIndex: number,
   where: string,
   field: string,

@@ -1,12 +1,11 @@
 /**
- * The shapes shared by the denoising loops: the noise source, the per-step record handed to
+ * The shapes shared by the pipelines and the loop: the noise source, the per-step record handed to
  * `onStep`, the replay hooks, and what a pipeline returns.
  *
  * @module
  */
 import type { UNetModel, VaeDecoderModel } from "../models/types.ts";
-import type { StepSampler } from "../schedulers/sampler.ts";
-import type { Scheduler, StepOptions } from "../schedulers/types.ts";
+import type { Sampler, StepOptions } from "../schedulers/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { PromptSource } from "./prompt.ts";
 
@@ -27,8 +26,8 @@ export interface NoiseSource {
 }
 
 /**
- * What a loop reports for every model call `index` (diffusers' `for i, t in
- * enumerate(timesteps)`).
+ * What the loop reports for every model call `index` (diffusers' `for i, t in
+ * enumerate(timesteps)` when a step calls the model once).
  *
  * @example
  * ```ts
@@ -41,9 +40,9 @@ export interface StepRecord {
   index: number;
   /** The timestep given to the model and to the sampler's step. */
   t: number;
-  /** The latents entering this step (after `overrideSample`). */
+  /** The latents entering this step (after `overrideSample`); see `denoiseLoop`. */
   sample: Tensor;
-  /** The batch given to the UNet: `scale_model_input(cat([sample] * 2), t)` with guidance. */
+  /** What the denoiser ran on: `scale_model_input(sample, t)` for a diffusers scheduler. */
   modelInput: Tensor;
   /** The guided model output handed to the step (after `overrideModelOutput`). */
   modelOutput: Tensor;
@@ -171,10 +170,11 @@ export interface CommonPipelineOptions {
   /** The denoising model. */
   unet: UNetModel;
   /**
-   * Any diffusers-style scheduler (the pipeline calls `setTimesteps(steps)`), or for text2img a
-   * CompVis PLMS / labml DDIM `StepSampler` (its steps and eta were fixed at construction).
+   * The sampler (the pipeline calls `setTimesteps(steps)`): a diffusers scheduler wrapped by
+   * `schedulerSampler(scheduler, { eta, generator })`, a CompVis PLMS / labml DDIM sampler, or
+   * whatever `makeSampler` builds from a case's sampler spec.
    */
-  scheduler: Scheduler | StepSampler;
+  sampler: Sampler;
   /**
    * The one CPU torch generator of the run (`TorchGenerator`): initial latents or VAE sample
    * and noise, then whatever `step` draws.
@@ -186,8 +186,6 @@ export interface CommonPipelineOptions {
   steps: number;
   /** Classifier-free guidance scale; <= 1 runs one batch without the negative prompt. */
   guidanceScale: number;
-  /** DDIM's eta (default: the scheduler's default, 0); a `StepSampler` takes it at construction. */
-  eta?: number;
   /** Observation and replay hooks. */
   hooks?: PipelineHooks;
   /** When given, the final latents are decoded into `image`. */

@@ -10,14 +10,26 @@
  */
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape, ddimPrevSample, f32 } from "./common.ts";
-import {
-  type DdimDiscretize,
-  ddimSchedule,
-  LoopSampler,
-  type NoiseModel,
-  type SamplerStep,
-} from "./sampler.ts";
+import { addNoiseF32, assertSameShape, ddimPrevSample, f32 } from "./common.ts";
+import { type DdimDiscretize, ddimSchedule, stepOf } from "./ldm_schedule.ts";
+import type { Denoiser, Sampler, StepOutput } from "./types.ts";
+
+/**
+ * What a {@link CompVisPLMSSampler} step returns besides x_{t-1} and pred_x0.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { PLMSStepOutput } from "./compvis_plms.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const out: PLMSStepOutput = { prevSample: Tensor.zeros([1]), epsUsed: Tensor.zeros([1]) };
+ * assertEquals(out.epsUsed.shape, [1]);
+ * ```
+ */
+export interface PLMSStepOutput extends StepOutput {
+  /** The noise prediction the update used (the improved Euler or Adams–Bashforth combination). */
+  epsUsed: Tensor;
+}
 
 /**
  * Options of {@link CompVisPLMSSampler}.
@@ -36,50 +48,85 @@ export interface CompVisPLMSOptions {
 }
 
 /**
- * PLMSSampler's step-by-step sampler. Each {@link CompVisPLMSSampler.step} is one iteration of
- * `plms_sampling`'s loop: `p_sample_plms` at the next timestep, then the `old_eps` update.
+ * PLMSSampler as a {@link Sampler}: each {@link CompVisPLMSSampler.step} is one iteration of
+ * `plms_sampling`'s loop, `p_sample_plms` at the step's timestep, then the `old_eps` update.
+ * The one loop drives it with the guided model as the denoiser; `reset` empties `old_eps`
+ * (`plms_sampling` starts with an empty list), so a partial schedule (img2img) starts with the
+ * improved Euler step too.
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert/strict";
  * import { CompVisPLMSSampler } from "./compvis_plms.ts";
- * import { ldmAlphasCumprod, runSampler } from "./sampler.ts";
+ * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const sampler = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
- * sampler.timesteps; // [901, 801, ..., 1]
- * const model = (x: Tensor, t: number) =>
- *   Promise.resolve(new Tensor(x.data.map((v) => 0.1 * v * Math.cos(t / 300)), x.shape));
- * const out = await runSampler(sampler, model, new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]));
+ * assertEquals(sampler.timesteps.slice(0, 3), [901, 801, 701]);
+ * const calls: number[] = [];
+ * const denoise = (x: Tensor, t: number) => {
+ *   calls.push(t);
+ *   return Promise.resolve(new Tensor(x.data.map((v) => 0.1 * v), x.shape));
+ * };
+ * await sampler.step(denoise, new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]), 0);
+ * assertEquals(calls, [901, 801]); // the first step calls the model twice
  * ```
  */
-export class CompVisPLMSSampler extends LoopSampler {
-  /** The DDIM timesteps, ascending, as `self.ddim_timesteps`. */
-  readonly ddimTimesteps: readonly number[];
-  /** `alphas_cumprod` at the DDIM timesteps (`ddim_alphas`, float32). */
-  readonly ddimAlphas: Float32Array;
-  /** `alphas_cumprod` of the previous DDIM timestep (`ddim_alphas_prev`; the first is `alphas_cumprod[0]`). */
-  readonly ddimAlphasPrev: Float32Array;
-  /** `np.sqrt(1. - ddim_alphas)` (float32). */
-  readonly ddimSqrtOneMinusAlphas: Float32Array;
+export class CompVisPLMSSampler implements Sampler {
+  /** The model's float32 `alphas_cumprod`. */
+  readonly alphasCumprod: Float32Array;
+  /** `ddim_discretize` of `make_schedule`. */
+  readonly discretize: DdimDiscretize;
   /** Where float32 sqrt comes from (the reference machine's, or IEEE). */
   readonly math: Float32Math;
+  /** The original samplers scale nothing: x_T is `torch.randn`. */
+  readonly initNoiseSigma = 1;
+  /** The DDIM timesteps, ascending, as `self.ddim_timesteps`. */
+  ddimTimesteps: readonly number[] = [];
+  /** `alphas_cumprod` at the DDIM timesteps (`ddim_alphas`, float32). */
+  ddimAlphas: Float32Array = new Float32Array();
+  /** `alphas_cumprod` of the previous DDIM timestep (`ddim_alphas_prev`; the first is `alphas_cumprod[0]`). */
+  ddimAlphasPrev: Float32Array = new Float32Array();
+  /** `np.sqrt(1. - ddim_alphas)` (float32). */
+  ddimSqrtOneMinusAlphas: Float32Array = new Float32Array();
   #oldEps: Float32Array[] = [];
+  #steps = 0;
 
   /**
    * @param alphasCumprod the model's float32 `alphas_cumprod` (see `ldmAlphasCumprod`)
-   * @param steps `S`, the number of DDIM steps asked for
+   * @param steps `S`, the number of DDIM steps asked for (see {@link CompVisPLMSSampler.setTimesteps})
    * @param options `discretize` (default `"uniform"`), `math` (default IEEE)
    * @throws {RangeError} when a DDIM timestep falls outside the training range (the original
    * fails there with an IndexError, e.g. S = 3 for 1000 training steps gives timestep 1000).
    */
   constructor(alphasCumprod: Float32Array, steps: number, options: CompVisPLMSOptions = {}) {
-    super();
+    this.alphasCumprod = alphasCumprod;
+    this.discretize = options.discretize ?? "uniform";
     this.math = options.math ?? ieeeMath;
-    // make_schedule: make_ddim_timesteps, then make_ddim_sampling_parameters with eta = 0
-    // (sigmas are all 0)
+    this.setTimesteps(steps);
+  }
+
+  /**
+   * `make_schedule(S)`: `make_ddim_timesteps`, then `make_ddim_sampling_parameters` with eta 0
+   * (the sigmas are all 0), unless they are already made for `steps`. Empties `old_eps`.
+   *
+   * @throws {RangeError} as the constructor.
+   * @example
+   * ```ts
+   * import { assertEquals } from "node:assert/strict";
+   * import { CompVisPLMSSampler } from "./compvis_plms.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
+   * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * s.setTimesteps(4);
+   * assertEquals(s.timesteps, [751, 501, 251, 1]);
+   * ```
+   */
+  setTimesteps(steps: number): void {
+    this.reset();
+    if (steps === this.#steps) return; // the tables of this count are already made
     const schedule = ddimSchedule(
-      alphasCumprod,
+      this.alphasCumprod,
       steps,
-      options.discretize ?? "uniform",
+      this.discretize,
       "CompVisPLMSSampler",
       this.math,
     );
@@ -87,6 +134,7 @@ export class CompVisPLMSSampler extends LoopSampler {
     this.ddimAlphas = schedule.alphas;
     this.ddimAlphasPrev = schedule.alphasPrev;
     this.ddimSqrtOneMinusAlphas = schedule.sqrtOneMinusAlphas;
+    this.#steps = steps;
   }
 
   /** The timesteps in the order they are visited (`np.flip(ddim_timesteps)`). */
@@ -95,19 +143,37 @@ export class CompVisPLMSSampler extends LoopSampler {
   }
 
   /**
-   * Starts over (empties `old_eps`).
+   * Forgets the past noise predictions (`old_eps = []`): the next step is a first step.
    *
    * @example
    * ```ts
    * import { CompVisPLMSSampler } from "./compvis_plms.ts";
-   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * s.reset();
    * ```
    */
-  override reset(): void {
-    super.reset();
+  reset(): void {
     this.#oldEps = [];
+  }
+
+  /**
+   * LDM's `q_sample`, `sqrt(a_t) * x0 + sqrt(1 - a_t) * noise` in float32 (as `stochastic_encode`
+   * of the DDIM sampler; PLMSSampler itself has no img2img path).
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "node:assert/strict";
+   * import { CompVisPLMSSampler } from "./compvis_plms.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * const noisy = s.addNoise(Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, 1]), [1, 2]), 999);
+   * assertEquals(noisy.data[0], Math.fround(Math.sqrt(Math.fround(1 - s.alphasCumprod[999]))));
+   * ```
+   */
+  addNoise(original: Tensor, noise: Tensor, t: number): Tensor {
+    return addNoiseF32(this.alphasCumprod, original, noise, t, this.math);
   }
 
   /**
@@ -116,12 +182,13 @@ export class CompVisPLMSSampler extends LoopSampler {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "node:assert/strict";
    * import { CompVisPLMSSampler } from "./compvis_plms.ts";
-   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * const x = new Tensor(new Float32Array([1, -1]), [1, 2]);
-   * s.xPrevAndPredX0(x, x, 9).xPrev;
+   * assertEquals(s.xPrevAndPredX0(x, Tensor.zeros([1, 2]), 9).predX0.data[0], Math.fround(1 / Math.fround(Math.sqrt(s.ddimAlphas[9]))));
    * ```
    */
   xPrevAndPredX0(x: Tensor, eps: Tensor, index: number): { xPrev: Tensor; predX0: Tensor } {
@@ -138,38 +205,39 @@ export class CompVisPLMSSampler extends LoopSampler {
   }
 
   /**
-   * One iteration of `plms_sampling`: `p_sample_plms(x, t, index)` — the model at (x, t); on
-   * the first step a pseudo improved Euler predictor and a second model call at the next
+   * Step `i` of `plms_sampling`: `p_sample_plms(x, t, index)` — the model at (x, t); with no
+   * past predictions a pseudo improved Euler predictor and a second model call at the next
    * timestep, averaged; later the Adams–Bashforth combination of this and the last 1 to 3
    * predictions — then `old_eps` keeps the last three model outputs.
    *
-   * @throws {RangeError} when every step has been taken, or the model returns a wrong shape.
+   * @throws {RangeError} when `i` is not a step of the schedule, or the model returns a wrong
+   * shape.
    * @example
    * ```ts
+   * import { assertEquals } from "node:assert/strict";
    * import { CompVisPLMSSampler } from "./compvis_plms.ts";
-   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 5);
-   * const rec = await s.step((x) => Promise.resolve(x), new Tensor(new Float32Array([1]), [1, 1]));
-   * rec.extraCalls.length; // 1: the improved Euler start calls the model twice
+   * const x = new Tensor(new Float32Array([1]), [1, 1]);
+   * const out = await s.step((x) => Promise.resolve(x), x, 0);
+   * assertEquals(out.epsUsed.shape, [1, 1]);
    * ```
    */
-  async step(model: NoiseModel, x: Tensor): Promise<SamplerStep> {
-    const { i, index, t } = this.nextStep("CompVisPLMSSampler.step");
+  async step(denoise: Denoiser, x: Tensor, i: number): Promise<PLMSStepOutput> {
     const timeRange = this.timesteps;
+    const { index, t } = stepOf(timeRange, i, "CompVisPLMSSampler.step");
     const tNext = timeRange[Math.min(i + 1, timeRange.length - 1)];
-    const eps = await model(x, t);
+    const eps = await denoise(x, t);
     assertSameShape(eps, x, "model output", "x", "CompVisPLMSSampler.step");
     const e = eps.data;
     const old = this.#oldEps;
-    const extraCalls: SamplerStep["extraCalls"] = [];
     let epsPrime: Float32Array;
     if (old.length === 0) {
       // Pseudo Improved Euler (2nd order)
       const predictor = this.xPrevAndPredX0(x, eps, index).xPrev;
-      const epsNext = await model(predictor, tNext);
+      const epsNext = await denoise(predictor, tNext);
       assertSameShape(epsNext, x, "model output", "x", "CompVisPLMSSampler.step");
-      extraCalls.push({ x: predictor, t: tNext, eps: epsNext });
       epsPrime = e.map((v, j) => f32(v + epsNext.data[j]) / 2);
     } else if (old.length === 1) {
       // 2nd order Pseudo Linear Multistep (Adams-Bashforth)
@@ -188,7 +256,6 @@ export class CompVisPLMSSampler extends LoopSampler {
     const { xPrev, predX0 } = this.xPrevAndPredX0(x, epsUsed, index);
     old.push(e.slice());
     if (old.length >= 4) old.shift();
-    this.stepDone(i);
-    return { index: i, t, x, eps, epsUsed, predX0, xPrev, extraCalls };
+    return { prevSample: xPrev, predOriginalSample: predX0, epsUsed };
   }
 }

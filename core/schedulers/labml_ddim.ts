@@ -11,14 +11,26 @@
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { TorchGenerator } from "../tensor/torch_generator.ts";
-import { assertSameShape, ddimPrevSample, f32 } from "./common.ts";
-import {
-  type DdimDiscretize,
-  ddimSchedule,
-  LoopSampler,
-  type NoiseModel,
-  type SamplerStep,
-} from "./sampler.ts";
+import { addNoiseF32, assertSameShape, ddimPrevSample, f32 } from "./common.ts";
+import { type DdimDiscretize, ddimSchedule, stepOf } from "./ldm_schedule.ts";
+import type { Denoiser, Sampler, StepOutput } from "./types.ts";
+
+/**
+ * What a {@link LabmlDDIMSampler} step returns besides x_{t-1} and pred_x0.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { LabmlDDIMStepOutput } from "./labml_ddim.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const out: LabmlDDIMStepOutput = { prevSample: Tensor.zeros([1]) };
+ * assertEquals(out.noise, undefined);
+ * ```
+ */
+export interface LabmlDDIMStepOutput extends StepOutput {
+  /** The noise the step added (eta > 0), already times the temperature. */
+  noise?: Tensor;
+}
 
 /**
  * Options of {@link LabmlDDIMSampler}.
@@ -47,12 +59,13 @@ export interface LabmlDDIMOptions {
 }
 
 /**
- * labml's DDIMSampler, one `p_sample` per {@link LabmlDDIMSampler.step}.
+ * labml's DDIMSampler as a {@link Sampler}, one `p_sample` per {@link LabmlDDIMSampler.step}.
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert/strict";
  * import { LabmlDDIMSampler } from "./labml_ddim.ts";
- * import { ldmAlphasCumprod, runSampler } from "./sampler.ts";
+ * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * const alphaBar = ldmAlphasCumprod("linear", 0.00085, 0.012, 1000);
@@ -61,25 +74,32 @@ export interface LabmlDDIMOptions {
  * });
  * const model = (x: Tensor, t: number) =>
  *   Promise.resolve(new Tensor(x.data.map((v) => 0.1 * v * Math.cos(t / 300)), x.shape));
- * const out = await runSampler(sampler, model, new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]));
+ * let x = new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]);
+ * for (let i = 0; i < sampler.timesteps.length; i++) x = (await sampler.step(model, x, i)).prevSample;
+ * assertEquals(x.shape, [1, 1, 2, 2]);
  * ```
  */
-export class LabmlDDIMSampler extends LoopSampler {
+export class LabmlDDIMSampler implements Sampler {
+  /** The model's float32 `alpha_bar`. */
+  readonly alphaBar: Float32Array;
+  /** The original samplers scale nothing: x_T is `torch.randn`. */
+  readonly initNoiseSigma = 1;
   /** The DDIM timesteps, ascending (`self.time_steps`). */
-  readonly ddimTimesteps: readonly number[];
+  ddimTimesteps: readonly number[] = [];
   /** `alpha_bar` at the timesteps (`ddim_alpha`). */
-  readonly ddimAlpha: Float32Array;
+  ddimAlpha: Float32Array = new Float32Array();
   /** `alpha_bar` at the previous timestep (`ddim_alpha_prev`; the first is `alpha_bar[0]`). */
-  readonly ddimAlphaPrev: Float32Array;
+  ddimAlphaPrev: Float32Array = new Float32Array();
   /** `ddim_sigma = eta * sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))`, float32. */
-  readonly ddimSigma: Float32Array;
+  ddimSigma: Float32Array = new Float32Array();
   /** `(1 - ddim_alpha) ** 0.5`. */
-  readonly ddimSqrtOneMinusAlpha: Float32Array;
+  ddimSqrtOneMinusAlpha: Float32Array = new Float32Array();
   /** The options in force (defaults filled in). */
   readonly options: Readonly<Required<Omit<LabmlDDIMOptions, "generator" | "math">>>;
   /** Where float32 sqrt comes from (the reference machine's, or IEEE). */
   readonly math: Float32Math;
   readonly #generator?: TorchGenerator;
+  #steps = 0;
 
   /**
    * @param alphaBar the model's float32 `alpha_bar` (see `ldmAlphasCumprod`)
@@ -89,7 +109,6 @@ export class LabmlDDIMSampler extends LoopSampler {
    * original), `skipSteps` is out of range, or `eta` / `temperature` are not finite numbers.
    */
   constructor(alphaBar: Float32Array, steps: number, options: LabmlDDIMOptions = {}) {
-    super();
     const who = "LabmlDDIMSampler";
     this.math = options.math ?? ieeeMath;
     this.options = Object.freeze({
@@ -99,14 +118,40 @@ export class LabmlDDIMSampler extends LoopSampler {
       repeatNoise: options.repeatNoise ?? false,
       skipSteps: options.skipSteps ?? 0,
     });
-    const { eta, temperature, skipSteps } = this.options;
-    for (const [name, v] of [["eta", eta], ["temperature", temperature]] as const) {
+    for (
+      const [name, v] of [["eta", this.options.eta], ["temperature", this.options.temperature]]
+    ) {
       if (!Number.isFinite(v)) {
         throw new RangeError(`${who}: ${name} must be a finite number, got ${v}`);
       }
     }
-    const schedule = ddimSchedule(alphaBar, steps, this.options.discretize, who, this.math);
+    this.alphaBar = alphaBar;
+    this.#generator = options.generator;
+    this.setTimesteps(steps);
+  }
+
+  /**
+   * `DDIMSampler.__init__`'s tables for `steps` DDIM steps: the timesteps, `ddim_alpha`,
+   * `ddim_alpha_prev`, `ddim_sigma` and `ddim_sqrt_one_minus_alpha` (kept when already made for `steps`).
+   *
+   * @throws {RangeError} when a timestep falls outside the training range or `skipSteps` does
+   * not leave a step.
+   * @example
+   * ```ts
+   * import { assertEquals } from "node:assert/strict";
+   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
+   * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * s.setTimesteps(4);
+   * assertEquals(s.timesteps, [751, 501, 251, 1]);
+   * ```
+   */
+  setTimesteps(steps: number): void {
+    if (steps === this.#steps) return; // the tables of this count are already made
+    const who = "LabmlDDIMSampler";
+    const schedule = ddimSchedule(this.alphaBar, steps, this.options.discretize, who, this.math);
     const n = schedule.timesteps.length;
+    const { skipSteps } = this.options;
     if (!Number.isSafeInteger(skipSteps) || skipSteps < 0 || skipSteps >= n) {
       throw new RangeError(
         `${who}: skipSteps must be an integer in [0, ${n - 1}], got ${skipSteps}`,
@@ -116,13 +161,32 @@ export class LabmlDDIMSampler extends LoopSampler {
     this.ddimAlpha = schedule.alphas;
     this.ddimAlphaPrev = schedule.alphasPrev;
     this.ddimSqrtOneMinusAlpha = schedule.sqrtOneMinusAlphas;
-    const e = f32(eta);
+    const e = f32(this.options.eta);
     this.ddimSigma = this.ddimAlpha.map((a, i) => {
       const ap = this.ddimAlphaPrev[i];
       const ratio = f32(f32(1 - ap) / f32(1 - a));
       return e * this.math.sqrt(f32(ratio * f32(1 - f32(a / ap))));
     });
-    this.#generator = options.generator;
+    this.#steps = steps;
+  }
+
+  /**
+   * Forward diffusion `sqrt(alpha_bar_t) * x0 + sqrt(1 - alpha_bar_t) * noise` in float32 (labml's
+   * `q_sample`).
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "node:assert/strict";
+   * import { LabmlDDIMSampler } from "./labml_ddim.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * const x0 = new Tensor(new Float32Array([1]), [1, 1]);
+   * assertEquals(s.addNoise(x0, Tensor.zeros([1, 1]), 0).data[0], Math.fround(Math.sqrt(s.alphaBar[0])));
+   * ```
+   */
+  addNoise(original: Tensor, noise: Tensor, t: number): Tensor {
+    return addNoiseF32(this.alphaBar, original, noise, t, this.math);
   }
 
   /** The timesteps in the order they are visited: `np.flip(time_steps)[skip_steps:]`. */
@@ -139,7 +203,7 @@ export class LabmlDDIMSampler extends LoopSampler {
    * @example
    * ```ts
    * import { LabmlDDIMSampler } from "./labml_ddim.ts";
-   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * const x = new Tensor(new Float32Array([1, -1]), [1, 2]);
@@ -181,26 +245,28 @@ export class LabmlDDIMSampler extends LoopSampler {
   }
 
   /**
-   * One `p_sample`: the model at (x, t), then {@link LabmlDDIMSampler.xPrevAndPredX0} with noise
-   * drawn from the generator when `sigma != 0` (shape [1, ...] with `repeatNoise`) and
-   * multiplied by the temperature.
+   * Step `i`: one `p_sample`, the model at (x, t), then {@link LabmlDDIMSampler.xPrevAndPredX0}
+   * with noise drawn from the generator when `sigma != 0` (shape [1, ...] with `repeatNoise`)
+   * and multiplied by the temperature.
    *
-   * @throws {RangeError} when every step has been taken, the model returns a wrong shape, or
-   * noise is needed and no generator was given.
+   * @throws {RangeError} when `i` is not a step of the schedule, the model returns a wrong
+   * shape, or noise is needed and no generator was given.
    * @example
    * ```ts
+   * import { assertEquals } from "node:assert/strict";
    * import { LabmlDDIMSampler } from "./labml_ddim.ts";
-   * import { ldmAlphasCumprod } from "./sampler.ts";
+   * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
-   * const rec = await s.step((x) => Promise.resolve(x), new Tensor(new Float32Array([1]), [1, 1]));
-   * rec.t; // 901
+   * const seen: number[] = [];
+   * await s.step((x, t) => (seen.push(t), Promise.resolve(x)), new Tensor(new Float32Array([1]), [1, 1]), 0);
+   * assertEquals(seen, [901]);
    * ```
    */
-  async step(model: NoiseModel, x: Tensor): Promise<SamplerStep> {
+  async step(denoise: Denoiser, x: Tensor, i: number): Promise<LabmlDDIMStepOutput> {
     const who = "LabmlDDIMSampler.step";
-    const { i, index, t } = this.nextStep(who);
-    const eps = await model(x, t);
+    const { index, t } = stepOf(this.timesteps, i, who);
+    const eps = await denoise(x, t);
     assertSameShape(eps, x, "model output", "x", who);
     let noise: Tensor | undefined;
     if (this.ddimSigma[index] !== 0) {
@@ -213,7 +279,8 @@ export class LabmlDDIMSampler extends LoopSampler {
       noise = new Tensor(drawn.data.map((v) => v * temp), shape);
     }
     const { xPrev, predX0 } = this.xPrevAndPredX0(x, eps, index, noise);
-    this.stepDone(i);
-    return { index: i, t, x, eps, epsUsed: eps, predX0, xPrev, extraCalls: [], noise };
+    const out: LabmlDDIMStepOutput = { prevSample: xPrev, predOriginalSample: predX0 };
+    if (noise) out.noise = noise;
+    return out;
   }
 }

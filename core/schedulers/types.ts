@@ -67,3 +67,101 @@ export interface Scheduler {
   /** Forward-diffuses `original` to timestep(s) `t` with `noise`. */
   addNoise(original: Tensor, noise: Tensor, t: number): Tensor;
 }
+
+/**
+ * The model as every sampler sees it, in the k-diffusion manner: the (guided) prediction for
+ * the sample `x` at the training timestep `t`, a tensor of `x`'s shape. Conditioning and
+ * classifier-free guidance live inside (`guidedDenoiser` of core/pipelines/denoiser.ts); an
+ * unconditional model is `(x, t) => unet.predict(x, t)`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { Denoiser } from "./types.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const halve: Denoiser = (x) => Promise.resolve(new Tensor(x.data.map((v) => v / 2), x.shape));
+ * assertEquals((await halve(new Tensor(new Float32Array([4]), [1]), 999)).data[0], 2);
+ * ```
+ */
+export type Denoiser = (x: Tensor, t: number) => Promise<Tensor>;
+
+/**
+ * What one stepper step returns: the state handed to the next step and, where the method
+ * computes one, its estimate of x_0.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { StepOutput } from "./types.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const out: StepOutput = { prevSample: Tensor.zeros([1, 4, 8, 8]) };
+ * assertEquals(out.prevSample.shape, [1, 4, 8, 8]);
+ * ```
+ */
+export interface StepOutput<S = Tensor> {
+  /** The state after the step: x_{t-1} (a pair of tensors for two-latent methods). */
+  prevSample: S;
+  /** The method's x_0 estimate at this step, where it computes one. */
+  predOriginalSample?: Tensor;
+}
+
+/**
+ * One step of a sampling method, given the denoiser: a diffusers {@link Scheduler} through
+ * `schedulerSampler`, the CompVis PLMS and labml DDIM samplers, or any method that calls the
+ * denoiser several times per step or carries several latents (the state `S`). The one loop
+ * (`denoiseLoop`) drives it over `timesteps`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { Stepper } from "./types.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * // x <- x - eps, once per timestep
+ * const euler: Stepper = {
+ *   timesteps: [999, 499],
+ *   async step(denoise, x, i) {
+ *     const eps = await denoise(x, this.timesteps[i]);
+ *     return { prevSample: new Tensor(x.data.map((v, j) => v - eps.data[j]), x.shape) };
+ *   },
+ * };
+ * const out = await euler.step((x) => Promise.resolve(x), Tensor.zeros([1]), 0);
+ * assertEquals(out.prevSample.data[0], 0);
+ * ```
+ */
+export interface Stepper<S = Tensor> {
+  /** The timesteps of the schedule, one per step, in the order they are visited. */
+  readonly timesteps: readonly number[];
+  /** Forgets multistep history, so the next step is treated as a first step. */
+  reset?(): void;
+  /** Step `index` (at `timesteps[index]`) from `sample`, calling `denoise` as it needs. */
+  step(denoise: Denoiser, sample: S, index: number): Promise<StepOutput<S>>;
+}
+
+/**
+ * A stepper with the schedule operations a pipeline needs: how many steps, the initial noise
+ * scale, forward diffusion for img2img / inpaint and partial schedules. Made from a diffusers
+ * scheduler by `schedulerSampler`, or by `makeSampler` from a case's sampler spec.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { DDIMScheduler } from "./ddim.ts";
+ * import { schedulerSampler } from "./scheduler_sampler.ts";
+ * import type { Sampler } from "./types.ts";
+ * const sampler: Sampler = schedulerSampler(new DDIMScheduler());
+ * sampler.setTimesteps(4);
+ * assertEquals(sampler.timesteps, [750, 500, 250, 0]);
+ * ```
+ */
+export interface Sampler<S = Tensor> extends Stepper<S> {
+  /** Standard deviation of the initial noise (`init_noise_sigma`). */
+  readonly initNoiseSigma: number;
+  /** Model steps per inference step (diffusers' `order`; 1 when absent). */
+  readonly order?: number;
+  /** Sets the number of inference steps and computes `timesteps`. */
+  setTimesteps(numInferenceSteps: number): void;
+  /** Tells a step-indexed scheduler where a partial schedule starts (diffusers' `set_begin_index`). */
+  setBeginIndex?(beginIndex: number): void;
+  /** Forward-diffuses `original` to timestep `t` with `noise`. */
+  addNoise(original: Tensor, noise: Tensor, t: number): Tensor;
+}

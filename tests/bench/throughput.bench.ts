@@ -10,6 +10,7 @@ import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
 import { DDPMScheduler } from "../../core/schedulers/ddpm.ts";
 import { EulerDiscreteScheduler } from "../../core/schedulers/euler_discrete.ts";
 import { loadModelFolder } from "../../core/models/load_model_folder.ts";
+import { samplerRun } from "../pipelines/_standins.ts";
 import { text2img } from "../../core/pipelines/text2img.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
@@ -74,8 +75,7 @@ Deno.bench("tiny-sd UNet, CPU provider: batch 2 (CFG)", { group: "unet" }, async
 Deno.bench("tiny-sd text2img, DDIM 20 steps, CFG, decode", { group: "pipeline" }, async () => {
   await text2img({
     unet: model.unet,
-    scheduler: DDIMScheduler.fromConfig(model.schedulerConfig),
-    generator: new TorchGenerator(0),
+    ...samplerRun(DDIMScheduler.fromConfig(model.schedulerConfig), 0),
     prompt: { tokenizer: model.tokenizer, textEncoder: model.textEncoder, prompt: "a cat" },
     steps: 20,
     guidanceScale: 7.5,

@@ -11,7 +11,10 @@ import type {
   VaeDecoderModel,
   VaeEncoderModel,
 } from "../../core/models/types.ts";
+import { schedulerSampler } from "../../core/schedulers/scheduler_sampler.ts";
+import type { Sampler, Scheduler } from "../../core/schedulers/types.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
+import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 
 const f32 = Math.fround;
 
@@ -19,7 +22,7 @@ const f32 = Math.fround;
 export interface UNetCall {
   sample: Tensor;
   t: number;
-  embeds: Tensor;
+  embeds?: Tensor;
 }
 
 /**
@@ -43,14 +46,15 @@ export class StandInUNet implements UNetModel {
     return f32(f32(f32(0.1 * x) + f32(f32(0.001 * t) * e00)) + f32(0.01 * (i % 7)));
   }
 
-  predict(sample: Tensor, timestep: number, encoderHiddenStates: Tensor): Promise<Tensor> {
+  /** Without `encoderHiddenStates` (an unconditional model) the embedding term is 0. */
+  predict(sample: Tensor, timestep: number, encoderHiddenStates?: Tensor): Promise<Tensor> {
     this.calls.push({ sample, t: timestep, embeds: encoderHiddenStates });
     const [b] = sample.shape;
     const per = sample.size / b;
-    const rowE = encoderHiddenStates.size / encoderHiddenStates.shape[0];
+    const rowE = encoderHiddenStates ? encoderHiddenStates.size / encoderHiddenStates.shape[0] : 0;
     const out = new Float32Array(sample.size);
     for (let r = 0; r < b; r++) {
-      const e00 = encoderHiddenStates.data[r * rowE];
+      const e00 = encoderHiddenStates ? encoderHiddenStates.data[r * rowE] : 0;
       for (let i = 0; i < per; i++) {
         out[r * per + i] = StandInUNet.eps(sample.data[r * per + i], timestep, e00, i);
       }
@@ -169,4 +173,17 @@ export class StandInVaeDecoder implements VaeDecoderModel {
     }
     return Promise.resolve(new Tensor(out, [1, 3, h, w]));
   }
+}
+
+/**
+ * A pipeline's `sampler` and `generator` for a diffusers scheduler, as text2img drives it: one
+ * generator draws the initial latents and every step's noise.
+ */
+export function samplerRun(
+  scheduler: Scheduler,
+  seed: number,
+  eta?: number,
+): { sampler: Sampler; generator: TorchGenerator } {
+  const generator = new TorchGenerator(seed);
+  return { sampler: schedulerSampler(scheduler, { eta, generator }), generator };
 }

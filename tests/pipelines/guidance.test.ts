@@ -3,7 +3,6 @@ import { PipelineInputError } from "../../core/pipelines/errors.ts";
 import {
   classifierFreeGuidance,
   guidanceBatch,
-  guidedModelOutput,
   predictGuided,
   usesGuidance,
 } from "../../core/pipelines/guidance.ts";
@@ -43,32 +42,6 @@ function expectedGuided(x: Tensor, t: number, e0: number, e1: number, s: number)
     return f32(u + f32(f32(s) * f32(c - u)));
   });
 }
-
-Deno.test("guidedModelOutput: one UNet call on scale_model_input(cat([x, x])), uncond first, then guidance", async () => {
-  const unet = new StandInUNet();
-  const scaled: Tensor[] = [];
-  const scheduler = {
-    scaleModelInput: (s: Tensor, _t: number) => {
-      scaled.push(s);
-      return new Tensor(s.data.map((v) => f32(v * 0.5)), s.shape);
-    },
-  };
-  const x = new Tensor(new Float32Array([0.5, -1, 2, 0.25, 3, -0.75]), [1, 1, 2, 3]);
-  const embeds = new Tensor(new Float32Array([0.2, 9, 0.7, 9]), [2, 2, 1]); // e00: 0.2, 0.7
-  const out = await guidedModelOutput(unet, scheduler, x, 801, embeds, 7.3);
-  assert.equal(unet.calls.length, 1);
-  assert.equal(scaled.length, 1);
-  assert.deepEqual(scaled[0].shape, [2, 1, 2, 3]);
-  const half = new Tensor(x.data.map((v) => f32(v * 0.5)), x.shape);
-  assert.deepEqual([...unet.calls[0].sample.data], [...half.data, ...half.data]);
-  assert.equal(unet.calls[0].t, 801);
-  assert.equal(unet.calls[0].embeds, embeds);
-  assert.equal(out.modelInput, unet.calls[0].sample);
-  assert.deepEqual(out.modelOutput.shape, [1, 1, 2, 3]);
-  assert.deepEqual([...out.modelOutput.data], expectedGuided(half, 801, f32(0.2), f32(0.7), 7.3));
-  assert.deepEqual(out.rawOutput.shape, [2, 1, 2, 3]);
-  assert.ok(out.modelMs >= 0);
-});
 
 Deno.test("predictGuided without guidance: batch 1 in, the raw output out", async () => {
   const unet = new StandInUNet();

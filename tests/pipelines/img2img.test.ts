@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { PipelineInputError } from "../../core/pipelines/errors.ts";
 import { img2img } from "../../core/pipelines/img2img.ts";
+import type { StepRecord } from "../../core/pipelines/types.ts";
+import { CompVisPLMSSampler } from "../../core/schedulers/compvis_plms.ts";
 import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
+import { ldmAlphasCumprod } from "../../core/schedulers/ldm_schedule.ts";
 import { DDPMScheduler } from "../../core/schedulers/ddpm.ts";
 import { EulerDiscreteScheduler } from "../../core/schedulers/euler_discrete.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
-import { StandInUNet, StandInVaeEncoder } from "./_standins.ts";
+import { samplerRun, StandInUNet, StandInVaeEncoder } from "./_standins.ts";
 import { assertBitEqual } from "./_refs.ts";
 
 const f32 = Math.fround;
@@ -46,8 +49,7 @@ Deno.test("img2img draws the VAE sample, then the noise; add_noise at the first 
   const result = await img2img({
     unet: new StandInUNet(),
     vaeEncoder: new StandInVaeEncoder(4, 2),
-    scheduler,
-    generator: new TorchGenerator(8),
+    ...samplerRun(scheduler, 8),
     prompt: { embeds: EMBEDS },
     steps: 10,
     guidanceScale: 1,
@@ -77,8 +79,7 @@ Deno.test("img2img startStep k gives the same run as the strength that starts at
     img2img({
       unet: new StandInUNet(),
       vaeEncoder: new StandInVaeEncoder(4, 2),
-      scheduler: new DDPMScheduler(SD),
-      generator: new TorchGenerator(4),
+      ...samplerRun(new DDPMScheduler(SD), 4),
       prompt: { embeds: EMBEDS },
       steps: 10,
       guidanceScale: 1,
@@ -102,8 +103,7 @@ Deno.test("img2img with DDPM: the step noise comes after the VAE sample and the 
   const result = await img2img({
     unet: new StandInUNet(),
     vaeEncoder: new StandInVaeEncoder(4, 2),
-    scheduler: new DDPMScheduler(SD),
-    generator: new TorchGenerator(12),
+    ...samplerRun(new DDPMScheduler(SD), 12),
     prompt: { embeds: EMBEDS },
     steps: 5,
     guidanceScale: 1,
@@ -140,8 +140,7 @@ Deno.test("img2img sets the begin index of Euler before add_noise (StableDiffusi
   const result = await img2img({
     unet: new StandInUNet(),
     vaeEncoder: new StandInVaeEncoder(4, 2),
-    scheduler: spy,
-    generator: new TorchGenerator(3),
+    ...samplerRun(spy, 3),
     prompt: { embeds: EMBEDS },
     steps: 10,
     guidanceScale: 1,
@@ -173,8 +172,7 @@ Deno.test("overrideImageLatents replaces the image latents after the VAE draw; t
     img2img({
       unet: new StandInUNet(),
       vaeEncoder: new StandInVaeEncoder(4, 2),
-      scheduler: new DDIMScheduler(SD),
-      generator: new TorchGenerator(8),
+      ...samplerRun(new DDIMScheduler(SD), 8),
       prompt: { embeds: EMBEDS },
       steps: 10,
       guidanceScale: 1,
@@ -194,4 +192,48 @@ Deno.test("overrideImageLatents replaces the image latents after the VAE draw; t
     () => run({ overrideImageLatents: () => Tensor.zeros([1, 4, 2, 2]) }),
     (e: unknown) => e instanceof PipelineInputError && e.field === "overrideImageLatents",
   );
+});
+
+Deno.test("img2img runs the CompVis PLMS sampler: the partial schedule starts with PLMS's two-call step", async () => {
+  // CompVis' own img2img script (scripts/img2img.py) drives only its DDIM sampler: PLMSSampler
+  // has no stochastic_encode or start step, so no CompVis reference of PLMS img2img can exist.
+  // Ours is diffusers' img2img procedure with the PLMS stepper, checked here by hand.
+  const alphas = ldmAlphasCumprod("linear", 0.00085, 0.012, 1000);
+  const generator = new TorchGenerator(8);
+  const records: StepRecord[] = [];
+  const result = await img2img({
+    unet: new StandInUNet(),
+    vaeEncoder: new StandInVaeEncoder(4, 2),
+    sampler: new CompVisPLMSSampler(alphas, 10),
+    generator,
+    prompt: { embeds: EMBEDS },
+    steps: 10,
+    guidanceScale: 1,
+    image: image(),
+    scalingFactor: SF,
+    strength: 0.5,
+    hooks: { onStep: (r) => void records.push(r) },
+  });
+  // int(10 * 0.5) = 5 steps kept: 401 ... 1; the restarted PLMS calls the model twice at first
+  assert.deepEqual(result.timesteps, [401, 301, 301, 201, 101, 1]);
+  const g = new TorchGenerator(8);
+  const imageLatents = handImageLatents(g.randn([1, 4, 4, 4]));
+  const noise = g.randn([1, 4, 4, 4]);
+  assertBitEqual(result.imageLatents!, imageLatents, "imageLatents");
+  // q_sample at t = 401, sqrt(a) * x0 + sqrt(1 - a) * noise in float32
+  const a = alphas[401];
+  const [sa, sb] = [f32(Math.sqrt(a)), f32(Math.sqrt(f32(1 - a)))];
+  const init = new Tensor(
+    imageLatents.data.map((v, i) => f32(f32(sa * v) + f32(sb * noise.data[i]))),
+    [1, 4, 4, 4],
+  );
+  assertBitEqual(result.initLatents, init, "init latents");
+  assertBitEqual(records[0].sample, init, "the first call runs on the noised image latents");
+  // the same steps driven by hand from the init latents
+  const ref = new CompVisPLMSSampler(alphas, 10);
+  const eps = (x: Tensor, t: number) =>
+    Promise.resolve(new Tensor(x.data.map((v, k) => StandInUNet.eps(v, t, f32(0.5), k)), x.shape));
+  let x = init;
+  for (let i = 5; i < 10; i++) x = (await ref.step(eps, x, i)).prevSample;
+  assertBitEqual(result.latents, x, "final latents");
 });

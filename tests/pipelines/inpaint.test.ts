@@ -7,7 +7,7 @@ import { EulerDiscreteScheduler } from "../../core/schedulers/euler_discrete.ts"
 import type { Scheduler } from "../../core/schedulers/types.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
-import { StandInUNet, StandInVaeEncoder } from "./_standins.ts";
+import { samplerRun, StandInUNet, StandInVaeEncoder } from "./_standins.ts";
 import { assertBitEqual } from "./_refs.ts";
 
 const f32 = Math.fround;
@@ -28,8 +28,7 @@ function run(
   return inpaint({
     unet: new StandInUNet(),
     vaeEncoder: new StandInVaeEncoder(4, 2),
-    scheduler,
-    generator: new TorchGenerator(31),
+    ...samplerRun(scheduler, 31),
     prompt: { embeds: new Tensor(new Float32Array([0.2, -0.3]), [2, 1, 1]) },
     steps: 10,
     guidanceScale: 4,

@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import { NonFiniteError, PipelineInputError } from "../../core/pipelines/errors.ts";
 import { classifierFreeGuidance } from "../../core/pipelines/guidance.ts";
+import { guidedDenoiser } from "../../core/pipelines/denoiser.ts";
 import { denoiseLoop } from "../../core/pipelines/loop.ts";
-import type { StepRecord } from "../../core/pipelines/types.ts";
+import type { PipelineHooks, StepRecord } from "../../core/pipelines/types.ts";
+import type { UNetModel } from "../../core/models/types.ts";
+import { schedulerSampler } from "../../core/schedulers/scheduler_sampler.ts";
 import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
 import { DDPMScheduler } from "../../core/schedulers/ddpm.ts";
 import { mathTableFromTensors } from "../../core/numerics/f32_math.ts";
 import type { Scheduler, StepOptions } from "../../core/schedulers/types.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
+import { concat } from "../../core/tensor/ops.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { StandInUNet } from "./_standins.ts";
@@ -30,6 +34,28 @@ function start(): Tensor {
   return new TorchGenerator(3).randn(SHAPE);
 }
 
+/** The loop over a diffusers scheduler with the guided UNet, as text2img drives it. */
+async function runLoop(o: {
+  unet: UNetModel;
+  scheduler: Scheduler;
+  latents: Tensor;
+  embeds: Tensor;
+  guidanceScale: number;
+  eta?: number;
+  generator?: TorchGenerator;
+  afterStep?: (x: Tensor, i: number, t: number) => Tensor;
+  hooks?: PipelineHooks;
+}) {
+  const out = await denoiseLoop({
+    stepper: schedulerSampler(o.scheduler, { eta: o.eta, generator: o.generator }),
+    denoiser: guidedDenoiser(o.unet, o.embeds, o.guidanceScale),
+    sample: o.latents,
+    hooks: o.hooks,
+    afterStep: o.afterStep,
+  });
+  return { ...out, latents: out.sample };
+}
+
 /** The loop written out by hand: CFG of the stand-in UNet, then DDIM's step. */
 function handLoop(steps: number, override?: Map<number, Tensor>): Tensor[] {
   const s = ddim(steps);
@@ -45,14 +71,13 @@ function handLoop(steps: number, override?: Map<number, Tensor>): Tensor[] {
   return out;
 }
 
-Deno.test("denoiseLoop reports every step in order with the scaled batch, guided output and result", async () => {
+Deno.test("denoiseLoop reports every step in order with the model input, guided output and result", async () => {
   const unet = new StandInUNet();
   const scheduler = ddim(6);
   const records: StepRecord[] = [];
-  const { latents, modelMs, loopMs } = await denoiseLoop({
+  const { latents, modelMs, loopMs } = await runLoop({
     unet,
     scheduler,
-    timesteps: scheduler.timesteps,
     latents: start(),
     embeds: EMBEDS,
     guidanceScale: 5,
@@ -63,8 +88,9 @@ Deno.test("denoiseLoop reports every step in order with the scaled batch, guided
   assert.deepEqual(records.map((r) => r.t), scheduler.timesteps);
   assert.equal(unet.calls.length, 6);
   records.forEach((r, i) => {
-    assert.equal(r.modelInput, unet.calls[i].sample, "modelInput is what the UNet received");
-    assert.deepEqual(r.modelInput.shape, [2, 4, 3, 3]);
+    assert.deepEqual(r.modelInput.shape, [1, 4, 3, 3], "modelInput is the denoiser's input");
+    assert.deepEqual(unet.calls[i].sample.shape, [2, 4, 3, 3], "the UNet ran on cat([x] * 2)");
+    assertBitEqual(unet.calls[i].sample, concat([r.modelInput, r.modelInput]), `batch ${i}`);
     assertBitEqual(r.prevSample, expected[i], `prevSample ${i}`);
     if (i === 0) assertBitEqual(r.sample, start(), "sample 0");
     else assert.equal(r.sample, records[i - 1].prevSample);
@@ -81,10 +107,9 @@ Deno.test("overrideModelOutput replaces the guided output of that step and skips
   const scheduler = ddim(5);
   const injected = new TorchGenerator(11).randn(SHAPE);
   const records: StepRecord[] = [];
-  const { latents } = await denoiseLoop({
+  const { latents } = await runLoop({
     unet,
     scheduler,
-    timesteps: scheduler.timesteps,
     latents: start(),
     embeds: EMBEDS,
     guidanceScale: 5,
@@ -106,10 +131,9 @@ Deno.test("overrideSample replaces the latents entering a step", async () => {
   const scheduler = ddim(4);
   const replacement = new TorchGenerator(99).randn(SHAPE);
   const records: StepRecord[] = [];
-  await denoiseLoop({
+  await runLoop({
     unet: new StandInUNet(),
     scheduler,
-    timesteps: scheduler.timesteps,
     latents: start(),
     embeds: EMBEDS,
     guidanceScale: 5,
@@ -141,10 +165,9 @@ Deno.test("a NaN from the UNet stops the loop with NonFiniteError naming step, t
   const seen: number[] = [];
   await assert.rejects(
     () =>
-      denoiseLoop({
+      runLoop({
         unet,
         scheduler,
-        timesteps: scheduler.timesteps,
         latents: start(),
         embeds: EMBEDS,
         guidanceScale: 5,
@@ -178,12 +201,11 @@ function infScheduler(atStep: number): Scheduler {
 Deno.test("non-finite prevSample, initial latents and overrides are caught and named", async () => {
   const base = {
     unet: new StandInUNet(),
-    timesteps: [30, 20, 10],
     embeds: new Tensor(new Float32Array([1]), [1, 1, 1]),
     guidanceScale: 1,
   };
   await assert.rejects(
-    () => denoiseLoop({ ...base, scheduler: infScheduler(1), latents: start() }),
+    () => runLoop({ ...base, scheduler: infScheduler(1), latents: start() }),
     (e: unknown) =>
       e instanceof NonFiniteError && e.stepIndex === 1 && e.timestep === 20 &&
       e.tensor === "prevSample" && e.value === Infinity,
@@ -191,14 +213,14 @@ Deno.test("non-finite prevSample, initial latents and overrides are caught and n
   const bad = start().clone();
   bad.data[0] = -Infinity;
   await assert.rejects(
-    () => denoiseLoop({ ...base, scheduler: infScheduler(9), latents: bad }),
+    () => runLoop({ ...base, scheduler: infScheduler(9), latents: bad }),
     (e: unknown) => e instanceof NonFiniteError && e.stepIndex === -1 && e.tensor === "initLatents",
   );
   const nan = Tensor.zeros(SHAPE);
   nan.data[7] = NaN;
   await assert.rejects(
     () =>
-      denoiseLoop({
+      runLoop({
         ...base,
         scheduler: infScheduler(9),
         latents: start(),
@@ -208,14 +230,15 @@ Deno.test("non-finite prevSample, initial latents and overrides are caught and n
   );
   await assert.rejects(
     () =>
-      denoiseLoop({
+      runLoop({
         ...base,
         scheduler: infScheduler(9),
         latents: start(),
         hooks: { overrideSample: () => Tensor.zeros([1, 4, 2, 2]) },
       }),
     (e: unknown) =>
-      e instanceof PipelineInputError && e.field === "overrideSample" && /step 0/.test(e.message),
+      e instanceof PipelineInputError && e.field === "overrideSample" &&
+      /model call 0/.test(e.message),
   );
 });
 
@@ -223,6 +246,7 @@ Deno.test("eta and the generator reach every step; afterStep's result is handed 
   const seen: StepOptions[] = [];
   const scheduler: Scheduler = {
     ...infScheduler(9),
+    timesteps: [30, 20],
     step: (m, _t, _x, opts) => {
       seen.push(opts ?? {});
       return { prevSample: m };
@@ -231,10 +255,9 @@ Deno.test("eta and the generator reach every step; afterStep's result is handed 
   const generator = new TorchGenerator(1);
   const records: StepRecord[] = [];
   const shifted = Tensor.zeros(SHAPE);
-  const out = await denoiseLoop({
+  const out = await runLoop({
     unet: new StandInUNet(),
     scheduler,
-    timesteps: [30, 20],
     latents: start(),
     embeds: new Tensor(new Float32Array([1]), [1, 1, 1]),
     guidanceScale: 1,
@@ -288,10 +311,9 @@ Deno.test("denoiseLoop reproduces diffusers' DDIM (eta > 0) and DDPM trajectorie
     const eta = meta.eta === undefined ? undefined : JSON.parse(meta.eta);
     const records: StepRecord[] = [];
     const unet = new StandInUNet();
-    const out = await denoiseLoop({
+    const out = await runLoop({
       unet,
       scheduler,
-      timesteps: scheduler.timesteps,
       latents,
       embeds: ref.tensor("embeds"),
       guidanceScale: JSON.parse(meta.guidance_scale),

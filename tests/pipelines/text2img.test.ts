@@ -10,6 +10,7 @@ import type { Scheduler } from "../../core/schedulers/types.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import {
+  samplerRun,
   StandInTextEncoder,
   StandInTokenizer,
   StandInUNet,
@@ -51,8 +52,7 @@ Deno.test("text2img with DDPM: initial latents, then every step's noise, from th
   const embeds = new Tensor(new Float32Array([0.3, 0, -0.6, 0]), [2, 2, 1]);
   const result = await text2img({
     unet: new StandInUNet(),
-    scheduler: new DDPMScheduler(SD),
-    generator: new TorchGenerator(21),
+    ...samplerRun(new DDPMScheduler(SD), 21),
     prompt: { embeds },
     steps: 8,
     guidanceScale: 7.5,
@@ -69,12 +69,10 @@ Deno.test("text2img with DDIM eta > 0 passes eta and the generator to step", asy
   const embeds = new Tensor(new Float32Array([0.3, -0.6]), [2, 1, 1]);
   const result = await text2img({
     unet: new StandInUNet(),
-    scheduler: new DDIMScheduler(SD),
-    generator: new TorchGenerator(5),
+    ...samplerRun(new DDIMScheduler(SD), 5, 0.7),
     prompt: { embeds },
     steps: 6,
     guidanceScale: 3,
-    eta: 0.7,
     latentShape: SHAPE,
   });
   const expected = handText2Img(new DDIMScheduler(SD), 5, embeds, 3, 6, 0.7);
@@ -91,8 +89,7 @@ Deno.test("text2img from a prompt: encodes negative + positive, runs batch 2, de
   const records: StepRecord[] = [];
   const result = await text2img({
     unet,
-    scheduler: new DDIMScheduler(SD),
-    generator: new TorchGenerator(0),
+    ...samplerRun(new DDIMScheduler(SD), 0),
     prompt: { tokenizer, textEncoder, prompt: "owl", negativePrompt: "fog" },
     steps: 4,
     guidanceScale: 6,
@@ -120,22 +117,20 @@ Deno.test("text2img with guidance 1: batch 1, no negative prompt encoded", async
   const unet = new StandInUNet();
   await text2img({
     unet,
-    scheduler: new DDIMScheduler(SD),
-    generator: new TorchGenerator(0),
+    ...samplerRun(new DDIMScheduler(SD), 0),
     prompt: { tokenizer: new StandInTokenizer(5), textEncoder, prompt: "owl" },
     steps: 2,
     guidanceScale: 1,
     latentShape: SHAPE,
   });
   assert.equal(textEncoder.calls.length, 1);
-  assert.ok(unet.calls.every((c) => c.sample.shape[0] === 1 && c.embeds.shape[0] === 1));
+  assert.ok(unet.calls.every((c) => c.sample.shape[0] === 1 && c.embeds?.shape[0] === 1));
 });
 
 Deno.test("text2img refuses bad steps and a decoder without scaling factor", async () => {
   const base = {
     unet: new StandInUNet(),
-    scheduler: new DDIMScheduler(SD),
-    generator: new TorchGenerator(0),
+    ...samplerRun(new DDIMScheduler(SD), 0),
     prompt: { embeds: Tensor.zeros([1, 1, 1]) },
     guidanceScale: 1,
     latentShape: SHAPE,

@@ -15,10 +15,11 @@ import { text2img } from "../../core/pipelines/text2img.ts";
 import type { PipelineHooks, PipelineResult, StepRecord } from "../../core/pipelines/types.ts";
 import { CompVisPLMSSampler } from "../../core/schedulers/compvis_plms.ts";
 import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
-import { ldmAlphasCumprodForConfig } from "../../core/schedulers/sampler.ts";
+import { ldmAlphasCumprodForConfig } from "../../core/schedulers/ldm_schedule.ts";
 import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
+import { samplerRun } from "./_standins.ts";
 import { assertBitEqual } from "./_refs.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -87,8 +88,11 @@ Deno.test("tiny-sd text2img with DDIM and guidance equals diffusers + onnxruntim
     const recs: StepRecord[] = [];
     const r = await text2img({
       unet: m.unet,
-      scheduler: DDIMScheduler.fromConfig(JSON.parse(ref.metadata.scheduler_config)),
-      generator: new TorchGenerator(c.seed),
+      ...samplerRun(
+        DDIMScheduler.fromConfig(JSON.parse(ref.metadata.scheduler_config)),
+        c.seed,
+        c.eta,
+      ),
       prompt: {
         tokenizer: m.tokenizer,
         textEncoder: m.textEncoder,
@@ -97,7 +101,6 @@ Deno.test("tiny-sd text2img with DDIM and guidance equals diffusers + onnxruntim
       },
       steps: c.steps,
       guidanceScale: c.guidanceScale,
-      eta: c.eta,
       latentShape: latentShape(128, 128, 8, 4),
       vaeDecoder: m.vaeDecoder,
       scalingFactor: 0.18215,
@@ -115,7 +118,7 @@ Deno.test("tiny-sd text2img with CompVis PLMS (two model calls on step 0) equals
     const recs: StepRecord[] = [];
     const r = await text2img({
       unet: m.unet,
-      scheduler: new CompVisPLMSSampler(ldmAlphasCumprodForConfig(config), c.steps),
+      sampler: new CompVisPLMSSampler(ldmAlphasCumprodForConfig(config), c.steps),
       generator: new TorchGenerator(c.seed),
       prompt: { tokenizer: m.tokenizer, textEncoder: m.textEncoder, prompt: c.prompt },
       steps: c.steps,
@@ -137,8 +140,7 @@ Deno.test("tiny-sd legacy inpaint equals diffusers given its image latents; its 
       await inpaint({
         unet: m.unet,
         vaeEncoder: m.vaeEncoder!,
-        scheduler: DDIMScheduler.fromConfig(JSON.parse(ref.metadata.scheduler_config)),
-        generator: new TorchGenerator(c.seed),
+        ...samplerRun(DDIMScheduler.fromConfig(JSON.parse(ref.metadata.scheduler_config)), c.seed),
         prompt: { tokenizer: m.tokenizer, textEncoder: m.textEncoder, prompt: c.prompt },
         steps: c.steps,
         guidanceScale: c.guidanceScale,

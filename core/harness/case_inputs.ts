@@ -1,0 +1,186 @@
+/**
+ * What a case runs on, read once per case: the fixture hashes checked, the model folder read
+ * and loaded (or taken from the pool), its geometry, and the case's image and mask.
+ *
+ * @module
+ */
+import type { ExecutionProviderName } from "../models/execution_provider.ts";
+import { readModelGeometry } from "../models/geometry.ts";
+import { type LoadedModel, loadModelFolder } from "../models/load_model_folder.ts";
+import { readModelFolder } from "../models/model_folder.ts";
+import type { VaeEncoderModel } from "../models/types.ts";
+import { imageToTensor } from "../pipelines/image.ts";
+import { latentShape } from "../pipelines/latents.ts";
+import { keepMaskFromImage } from "../pipelines/mask.ts";
+import { readPngGray, readPngRgb } from "../pipelines/png.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { Case } from "./case.ts";
+import { checkFixtureHashes, readFixtureManifest } from "./fixture_hashes.ts";
+import type { ModelPool } from "./model_pool.ts";
+
+/**
+ * How a case's model is loaded and checked.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { CaseInputOptions } from "./case_inputs.ts";
+ * const o: CaseInputOptions = { executionProvider: "cpu", manifest: null };
+ * assertEquals(o.manifest, null);
+ * ```
+ */
+export interface CaseInputOptions {
+  /** Execution provider for every ONNX session (default "cpu"). */
+  executionProvider?: ExecutionProviderName;
+  /** Fall back to CPU when the provider cannot run. */
+  fallback?: boolean;
+  /** WebGPU only: onnxruntime's preferred tensor layout. */
+  webgpuLayout?: "default" | "NCHW" | "NHWC";
+  /** Loaded models shared across cases; without it the case loads and frees its own. */
+  models?: ModelPool;
+  /** Intra-op threads (default 1, as the references were made). */
+  intraOpNumThreads?: number;
+  /** The fixture manifest to check hashes against (default fixtures/manifest.json); null skips. */
+  manifest?: string | null;
+}
+
+/**
+ * A case's loaded inputs.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { CaseInputs } from "./case_inputs.ts";
+ * const shapeOf = (i: CaseInputs) => i.latentShape;
+ * assertEquals(typeof shapeOf, "function");
+ * ```
+ */
+export interface CaseInputs {
+  /** The case. */
+  c: Case;
+  /** The loaded model folder. */
+  model: LoadedModel;
+  /** The VAE encoder, its output kept per image (the replays encode the same image). */
+  vaeEncoder?: VaeEncoderModel;
+  /** The case's image [1, 3, H, W] in [-1, 1]. */
+  image?: Tensor;
+  /** The case's latent-size keep mask. */
+  keepMask?: Tensor;
+  /** `[1, C, H / f, W / f]`. */
+  latentShape: number[];
+  /** The VAE's `scaling_factor`. */
+  scalingFactor: number;
+  /** The scheduler config's file, for messages. */
+  schedulerSource: string;
+  /** Time to load the model (0 when the pool had it), milliseconds. */
+  loadMs: number;
+  /** Frees the model when it was loaded for this case alone. */
+  release(): Promise<void>;
+}
+
+/** The files whose hashes guard the references of a case. */
+function guardedFiles(c: Case, folderFiles: string[]): string[] {
+  const files = [...folderFiles, c.references.onnx, c.references.torch];
+  if (c.image) files.push(c.image);
+  if (c.mask) files.push(c.mask);
+  return [...new Set(files)];
+}
+
+async function folderFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else if (e.isFile) out.push(p);
+    }
+  };
+  await walk(root);
+  return out.sort();
+}
+
+/**
+ * Reads the case's model folder once, checks the fixture hashes, reads the references
+ * (`readReferences`, once the hashes hold), loads the model and reads the geometry, image and
+ * mask.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadCaseInputs } from "./case_inputs.ts";
+ * import { loadCases } from "./cases_loader.ts";
+ * const [c] = await loadCases("cases", "guidance-1");
+ * const { inputs } = await loadCaseInputs(c, {});
+ * await inputs.release();
+ * ```
+ */
+export async function loadCaseInputs<R = undefined>(
+  c: Case,
+  options: CaseInputOptions = {},
+  readReferences?: () => Promise<R>,
+): Promise<{ inputs: CaseInputs; references: R }> {
+  const folder = await readModelFolder(c.model, { unet: c.unet });
+  if (options.manifest !== null) {
+    const manifest = await readFixtureManifest(options.manifest ?? "fixtures/manifest.json");
+    await checkFixtureHashes(
+      manifest,
+      guardedFiles(c, [...await folderFiles(folder.root), folder.components.unet]),
+    );
+  }
+  const references = await readReferences?.() as R;
+  const tLoad = performance.now();
+  const loadOptions = {
+    unet: c.unet,
+    session: {
+      executionProvider: options.executionProvider ?? "cpu",
+      fallback: options.fallback ?? false,
+      intraOpNumThreads: options.intraOpNumThreads ?? 1,
+      webgpuLayout: options.webgpuLayout ?? "default",
+    },
+  };
+  const owned = !options.models;
+  const model = options.models
+    ? await options.models.get(folder, loadOptions)
+    : await loadModelFolder(folder, loadOptions);
+  const release = () => owned ? model.release().catch(() => {}) : Promise.resolve();
+  try {
+    const loadMs = performance.now() - tLoad;
+    const geometry = await readModelGeometry(model.folder);
+    const height = c.height ?? geometry.sampleSize * geometry.vaeScaleFactor;
+    const width = c.width ?? height;
+    const inputs: CaseInputs = {
+      c,
+      model,
+      latentShape: latentShape(height, width, geometry.vaeScaleFactor, geometry.latentChannels),
+      scalingFactor: geometry.scalingFactor,
+      schedulerSource: model.folder.schedulerConfigPath,
+      loadMs,
+      release,
+    };
+    if (c.image) inputs.image = imageToTensor(await readPngRgb(c.image), { width, height });
+    if (c.mask) {
+      inputs.keepMask = keepMaskFromImage(
+        await readPngGray(c.mask),
+        geometry.vaeScaleFactor,
+        geometry.latentChannels,
+      );
+    }
+    if (model.vaeEncoder) inputs.vaeEncoder = memoEncoder(model.vaeEncoder);
+    return { inputs, references };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** A VAE encoder that encodes each image once (the replays encode the same image). */
+function memoEncoder(encoder: VaeEncoderModel): VaeEncoderModel {
+  const seen = new Map<Tensor, Promise<Tensor>>();
+  return {
+    ...encoder,
+    encode: (image: Tensor) => {
+      let out = seen.get(image);
+      if (!out) seen.set(image, out = encoder.encode(image));
+      return out;
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Comparison of one run with its reference: per-step figures, the fold of those figures into a
+ * {@link ComparisonResult} against a tolerance (worst of each figure, first violation of each
+ * bound), and the checks that a run made the reference's model calls.
+ *
+ * @module
+ */
+import type { StepRecord } from "../pipelines/types.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import type { Tolerance } from "./case.ts";
+import { compareTensors } from "./metrics.ts";
+import type { CaseReference } from "./references.ts";
+import type { ComparisonKind, ComparisonResult, ErrorFigures, StepFigures } from "./results.ts";
+import { violations } from "./tolerance.ts";
+
+/**
+ * The error figures of `actual` against `reference` (with PSNR and SSIM over 0..255 for images).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { figures } from "./compare.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const f = figures(new Tensor(new Float32Array([1, 2]), [2]), new Tensor(new Float32Array([1, 2.5]), [2]));
+ * assertEquals(f.maxAbs, 0.5);
+ * ```
+ */
+export function figures(actual: Tensor, reference: Tensor, image = false): ErrorFigures {
+  const cmp = compareTensors(actual, reference, image ? { dataRange: 255, ssim: true } : {});
+  const out: ErrorFigures = {
+    maxAbs: cmp.maxAbs,
+    rmse: cmp.rmse,
+    relL2: cmp.relL2,
+    cosine: cmp.cosine,
+    maxUlp: cmp.maxUlp,
+  };
+  if (cmp.psnr !== undefined) out.psnr = cmp.psnr;
+  if (cmp.ssim !== undefined) out.ssim = cmp.ssim;
+  return out;
+}
+
+/**
+ * Folds per-step figures (and whole-run `extra` figures) into a comparison: the worst of each
+ * figure, and the first violation of each bound of `tolerance`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { comparison } from "./compare.ts";
+ * const step = { step: 3, t: 641, maxAbs: 3.1e-4, rmse: 1e-4, relL2: 1e-4, cosine: 1, maxUlp: 9 };
+ * const c = comparison("freeRunOnnx", "ref.safetensors", "latents", { maxAbs: 1e-5 }, [step]);
+ * assertEquals([c.pass, c.worst.step], [false, 3]);
+ * ```
+ */
+export function comparison(
+  kind: ComparisonKind,
+  reference: string,
+  subject: string,
+  tolerance: Tolerance,
+  perStep: StepFigures[],
+  extra: { label: string; figures: ErrorFigures }[] = [],
+): ComparisonResult {
+  const worst: ErrorFigures & { step: number | null } = {
+    maxAbs: 0,
+    rmse: 0,
+    relL2: 0,
+    cosine: 1,
+    maxUlp: 0,
+    step: null,
+  };
+  const failures: string[] = [];
+  const fold = (f: ErrorFigures, where: string, step: number | null) => {
+    if (!(f.maxAbs <= worst.maxAbs)) {
+      worst.maxAbs = f.maxAbs;
+      worst.step = step;
+    }
+    worst.rmse = Math.max(worst.rmse, f.rmse);
+    worst.relL2 = Math.max(worst.relL2, f.relL2);
+    worst.cosine = Math.min(worst.cosine, f.cosine);
+    worst.maxUlp = Math.max(worst.maxUlp, f.maxUlp);
+    if (f.psnr !== undefined) worst.psnr = Math.min(worst.psnr ?? Infinity, f.psnr);
+    if (f.ssim !== undefined) worst.ssim = Math.min(worst.ssim ?? Infinity, f.ssim);
+    failures.push(...violations(f, tolerance, where));
+  };
+  for (const s of perStep) fold(s, `at step ${s.step} (t=${s.t})`, s.step);
+  for (const e of extra) fold(e.figures, `in ${e.label}`, null);
+  // One line per bound is enough: keep the first (earliest) violation of each bound.
+  const firstPerBound = new Map<string, string>();
+  for (const f of failures) {
+    const bound = f.split(" ")[0];
+    if (!firstPerBound.has(bound)) firstPerBound.set(bound, f);
+  }
+  const extraCount = failures.length - firstPerBound.size;
+  const shown = [...firstPerBound.values()];
+  if (extraCount > 0) shown.push(`(${extraCount} more violations at later steps)`);
+  return {
+    kind,
+    reference,
+    subject,
+    tolerance,
+    pass: failures.length === 0,
+    worst,
+    perStep,
+    failures: shown,
+  };
+}
+
+/**
+ * Figures of `pick(record)` against the reference's tensor `<what>.<index>` for every record.
+ *
+ * @throws {Error} naming the reference file and tensor when one is missing.
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { stepFigures } from "./compare.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const x = new Tensor(new Float32Array([1]), [1]);
+ * const records = [{ index: 0, t: 999, prevSample: x }] as Parameters<typeof stepFigures>[0];
+ * assertEquals(stepFigures(records, (r) => r.prevSample, () => x, "ref", "prev_sample")[0].maxAbs, 0);
+ * ```
+ */
+export function stepFigures(
+  records: readonly StepRecord[],
+  pick: (r: StepRecord) => Tensor,
+  ref: (i: number) => Tensor | undefined,
+  refPath: string,
+  what: string,
+): StepFigures[] {
+  const out: StepFigures[] = [];
+  for (const r of records) {
+    const want = ref(r.index);
+    if (!want) {
+      throw new Error(
+        `${refPath}: tensor '${what}.${r.index}' missing; regenerate with \`deno task refs\``,
+      );
+    }
+    out.push({ step: r.index, t: r.t, ...figures(pick(r), want) });
+  }
+  return out;
+}
+
+/**
+ * Throws unless a run made the reference's model calls, at the reference's timesteps.
+ *
+ * @example
+ * ```ts
+ * import { throws } from "node:assert/strict";
+ * import { checkCallCount } from "./compare.ts";
+ * const ref = { path: "r.safetensors", steps: 2, timesteps: [999, 499] };
+ * const records = [{ t: 999 }] as Parameters<typeof checkCallCount>[0];
+ * throws(() => checkCallCount(records, ref, "free run"), /2 model calls, our free run made 1/);
+ * ```
+ */
+export function checkCallCount(
+  records: readonly Pick<StepRecord, "t">[],
+  ref: Pick<CaseReference, "path" | "steps" | "timesteps">,
+  mode: string,
+): void {
+  if (records.length !== ref.steps) {
+    throw new Error(
+      `${ref.path}: the reference has ${ref.steps} model calls, our ${mode} made ${records.length}`,
+    );
+  }
+  records.forEach((r, i) => {
+    if (r.t !== ref.timesteps[i]) {
+      throw new Error(
+        `${ref.path}: timesteps: call ${i} runs at t=${r.t}, the reference at t=${
+          ref.timesteps[i]
+        }`,
+      );
+    }
+  });
+}
+
+/**
+ * `primary` with the IEEE-math run's worst figures attached, when there was one.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { comparison, withIeee } from "./compare.ts";
+ * const c = comparison("replayScheduler", "r", "s", { maxUlp: 0 }, []);
+ * assertEquals(withIeee(c, null), c);
+ * assertEquals(withIeee(c, c).ieee?.pass, true);
+ * ```
+ */
+export function withIeee(
+  primary: ComparisonResult,
+  ieee: ComparisonResult | null,
+): ComparisonResult {
+  return ieee ? { ...primary, ieee: { worst: ieee.worst, pass: ieee.pass } } : primary;
+}

@@ -1,0 +1,273 @@
+/**
+ * The runs a case makes, as data: the free run (our whole pipeline from the seed), the
+ * scheduler replay (the reference's sample and model output in, our step out) and the model
+ * replay (the reference's sample and prompt embeddings in, our model output out); and the
+ * one function that runs a pipeline for a case with given hooks and math.
+ *
+ * @module
+ */
+import type { Float32Math } from "../numerics/f32_math.ts";
+import type { PipelineHooks, PipelineResult, StepRecord } from "../pipelines/types.ts";
+import { latentDistribution, sampleLatentDistribution } from "../pipelines/vae.ts";
+import { makeSampler } from "../schedulers/samplers.ts";
+import { scale } from "../tensor/ops.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { TorchGenerator } from "../tensor/torch_generator.ts";
+import type { CaseInputs } from "./case_inputs.ts";
+import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
+import type { CaseReference } from "./references.ts";
+
+/**
+ * One pipeline run of a case, with its per-call records.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { Run } from "./phases.ts";
+ * const calls = (r: Run) => r.records.length;
+ * assertEquals(typeof calls, "function");
+ * ```
+ */
+export interface Run {
+  /** What the pipeline returned. */
+  result: PipelineResult;
+  /** One record per model call. */
+  records: StepRecord[];
+}
+
+/**
+ * A phase: where its prompt embeddings come from, whether it decodes, and its replay hooks.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { PHASES } from "./phases.ts";
+ * assertEquals(PHASES.freeRun.decode, true);
+ * ```
+ */
+export interface Phase {
+  /** As the progress line shows it. */
+  name: string;
+  /** Take the reference's prompt embeddings instead of encoding the case's prompt. */
+  referenceEmbeds: boolean;
+  /** Decode the final latents. */
+  decode: boolean;
+  /** The replay hooks over the reference. */
+  hooks(ref: CaseReference): PipelineHooks;
+}
+
+/**
+ * The three phases of a case.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { PHASES } from "./phases.ts";
+ * assertEquals(Object.values(PHASES).map((p) => p.name), ["free run", "replay scheduler", "replay model"]);
+ * ```
+ */
+export const PHASES: Readonly<Record<"freeRun" | "replayScheduler" | "replayModel", Phase>> = Object
+  .freeze({
+    freeRun: { name: "free run", referenceEmbeds: false, decode: true, hooks: () => ({}) },
+    replayScheduler: {
+      name: "replay scheduler",
+      referenceEmbeds: true,
+      decode: false,
+      hooks: (ref) => ({
+        overrideSample: (i) => ref.sampleIn(i),
+        overrideModelOutput: (i) => ref.modelOutput(i),
+        overrideImageLatents: () => ref.imageLatents,
+      }),
+    },
+    replayModel: {
+      name: "replay model",
+      referenceEmbeds: true,
+      decode: false,
+      hooks: (ref) => ({
+        overrideSample: (i) => ref.sampleIn(i),
+        overrideImageLatents: () => ref.imageLatents,
+      }),
+    },
+  });
+
+/**
+ * Runs the case's pipeline once: a fresh generator from the case's seed, the sampler from the
+ * sampler table, the pipeline from the pipeline-kind table; every model call recorded.
+ *
+ * @example
+ * ```ts ignore
+ * import { runPipeline } from "./phases.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * // inputs from loadCaseInputs
+ * const run = await runPipeline(inputs, {}, null, true, ieeeMath);
+ * ```
+ */
+export async function runPipeline(
+  inputs: CaseInputs,
+  hooks: PipelineHooks,
+  embeds: Tensor | null,
+  decode: boolean,
+  math: Float32Math,
+): Promise<Run> {
+  const { c, model } = inputs;
+  const generator = new TorchGenerator(c.seed);
+  const sampler = makeSampler(c.sampler, model.schedulerConfig, {
+    steps: c.steps,
+    eta: c.eta,
+    generator,
+    math,
+    source: inputs.schedulerSource,
+  });
+  const records: StepRecord[] = [];
+  const onStep = hooks.onStep;
+  const result = await PIPELINE_KINDS[c.pipeline].run({
+    unet: model.unet,
+    sampler,
+    generator,
+    prompt: embeds ? { embeds } : {
+      tokenizer: model.tokenizer,
+      textEncoder: model.textEncoder,
+      prompt: c.prompt,
+      negativePrompt: c.negativePrompt,
+    },
+    steps: c.steps,
+    guidanceScale: c.guidanceScale,
+    hooks: {
+      ...hooks,
+      onStep: async (r: StepRecord) => {
+        records.push(r);
+        await onStep?.(r);
+      },
+    },
+    vaeDecoder: decode ? model.vaeDecoder : undefined,
+    scalingFactor: inputs.scalingFactor,
+    latentShape: inputs.latentShape,
+    vaeEncoder: inputs.vaeEncoder,
+    image: inputs.image,
+    keepMask: inputs.keepMask,
+    strength: c.strength,
+    math,
+  });
+  return { result, records };
+}
+
+/**
+ * Runs `phase` of a case with `math`; `observe` sees every record and the index of every step
+ * about to start (the scheduler replay counts which step used which math result).
+ *
+ * @example
+ * ```ts ignore
+ * import { PHASES, runPhase } from "./phases.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * const run = await runPhase(inputs, PHASES.replayScheduler, ref, ieeeMath);
+ * ```
+ */
+export function runPhase(
+  inputs: CaseInputs,
+  phase: Phase,
+  ref: CaseReference,
+  math: Float32Math,
+  observe: { beforeCall?(index: number): void; onStep?(r: StepRecord): void } = {},
+): Promise<Run> {
+  const hooks = phase.hooks(ref);
+  const overrideSample = hooks.overrideSample;
+  return runPipeline(
+    inputs,
+    {
+      ...hooks,
+      overrideSample: (i, t) => {
+        observe.beforeCall?.(i);
+        return overrideSample?.(i, t);
+      },
+      onStep: observe.onStep,
+    },
+    phase.referenceEmbeds ? ref.promptEmbeds : null,
+    phase.decode,
+    math,
+  );
+}
+
+/** Thrown from a replay's `onStep` to stop it once the step of interest is done. */
+const STOP_REPLAY = Symbol("stop replay");
+
+/**
+ * Step `step` of the scheduler replay (-1: the initial latents, from the reference's image
+ * latents for img2img / inpaint) with `math`: the output to compare with the reference's; with
+ * `what` "model", the guided model output of that step (one model call).
+ *
+ * @example
+ * ```ts ignore
+ * import { replayOneStep } from "./phases.ts";
+ * const prev3 = await replayOneStep(inputs, ref, math, 3);
+ * ```
+ */
+export async function replayOneStep(
+  inputs: CaseInputs,
+  ref: CaseReference,
+  math: Float32Math,
+  step: number,
+  what: "scheduler" | "model" = "scheduler",
+): Promise<Float32Array | undefined> {
+  let out: Float32Array | undefined;
+  try {
+    await runPipeline(
+      inputs,
+      {
+        overrideSample: (i) => (step === -1 ? undefined : ref.sampleIn(i)),
+        // the model runs only at the step of interest of a model replay
+        overrideModelOutput: (
+          i,
+        ) => (what === "model" && i === step ? undefined : ref.modelOutput(i)),
+        overrideImageLatents: () => ref.imageLatents,
+        onStep: (r) => {
+          if (step === -1 || r.index === step) {
+            out = step === -1
+              ? r.sample.data
+              : what === "model"
+              ? r.modelOutput.data
+              : r.prevSample.data;
+            throw STOP_REPLAY;
+          }
+        },
+      },
+      ref.promptEmbeds,
+      false,
+      math,
+    );
+  } catch (err) {
+    if (err !== STOP_REPLAY) throw err;
+  }
+  return out;
+}
+
+/**
+ * The VAE sample as an elementwise problem: `scaling * (mean + exp(0.5 * logvar) * noise)` with
+ * the first draw of the case's generator, against the reference's image latents.
+ *
+ * @example
+ * ```ts ignore
+ * import { vaeSampleProblem } from "./phases.ts";
+ * const problem = await vaeSampleProblem(inputs, ref);
+ * ```
+ */
+export async function vaeSampleProblem(inputs: CaseInputs, ref: CaseReference): Promise<{
+  inputs: Float32Array;
+  outputs: (std: Float32Array) => Float32Array;
+  expected: Float32Array;
+}> {
+  const params = await inputs.vaeEncoder!.encode(inputs.image!);
+  const dist = latentDistribution(params);
+  const noise = new TorchGenerator(inputs.c.seed).randn(dist.mean.shape);
+  const half = scale(dist.logvar, 0.5).data; // 0.5 * logvar
+  return {
+    inputs: half,
+    outputs: (std: Float32Array) =>
+      scale(
+        sampleLatentDistribution({ ...dist, std: new Tensor(std, dist.mean.shape) }, {
+          randn: () => noise,
+        }),
+        inputs.scalingFactor,
+      ).data,
+    expected: ref.imageLatents!.data,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The one table of pipeline kinds a case can name: for each, which case fields it needs (read
+ * by `defineCase`) and how it runs (read by the runner). Adding a pipeline kind is its own file
+ * in core/pipelines plus one row here.
+ *
+ * @module
+ */
+import type { VaeEncoderModel } from "../models/types.ts";
+import type { Float32Math } from "../numerics/f32_math.ts";
+import { img2img } from "../pipelines/img2img.ts";
+import { inpaint } from "../pipelines/inpaint.ts";
+import { text2img } from "../pipelines/text2img.ts";
+import type { CommonPipelineOptions, PipelineResult } from "../pipelines/types.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+
+/**
+ * The case fields a pipeline kind reads (a subset of `CaseSpec`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { PipelineCaseFields } from "./pipeline_kinds.ts";
+ * const f: PipelineCaseFields = { pipeline: "img2img", image: "in.png", strength: 0.6 };
+ * assertEquals(f.strength, 0.6);
+ * ```
+ */
+export interface PipelineCaseFields {
+  /** The kind's name. */
+  pipeline: string;
+  /** Input image (PNG). */
+  image?: unknown;
+  /** Mask (PNG, white = repaint). */
+  mask?: unknown;
+  /** diffusers' `strength`. */
+  strength?: unknown;
+}
+
+/**
+ * What a pipeline kind's `run` gets: the common options, and the case's images and geometry.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { PipelineRunInputs } from "./pipeline_kinds.ts";
+ * const partial: Partial<PipelineRunInputs> = { latentShape: [1, 4, 8, 8] };
+ * assertEquals(partial.latentShape?.length, 4);
+ * ```
+ */
+export interface PipelineRunInputs extends CommonPipelineOptions {
+  /** The latent shape of a text2img run. */
+  latentShape: readonly number[];
+  /** The model's VAE encoder (img2img, inpaint). */
+  vaeEncoder?: VaeEncoderModel;
+  /** The case's image [1, 3, H, W] in [-1, 1]. */
+  image?: Tensor;
+  /** The case's latent-size keep mask (inpaint). */
+  keepMask?: Tensor;
+  /** diffusers' `strength`. */
+  strength?: number;
+  /** float32 exp of the VAE sample. */
+  math?: Float32Math;
+}
+
+/**
+ * One row of {@link PIPELINE_KINDS}.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
+ * assertEquals(PIPELINE_KINDS.inpaint.check({ pipeline: "inpaint", image: "a.png" }), ["mask", "required by pipeline 'inpaint'"]);
+ * ```
+ */
+export interface PipelineDefinition {
+  /** The first problem with the case's fields for this kind as `[field, problem]`, or null. */
+  check(spec: PipelineCaseFields): [string, string] | null;
+  /** Runs the pipeline. */
+  run(inputs: PipelineRunInputs): Promise<PipelineResult>;
+}
+
+function checkImage(spec: PipelineCaseFields): [string, string] | null {
+  if (typeof spec.image !== "string") return ["image", `required by pipeline '${spec.pipeline}'`];
+  const s = spec.strength;
+  if (s !== undefined && !(typeof s === "number" && s > 0 && s <= 1)) {
+    return ["strength", "expected a number in (0, 1]"];
+  }
+  return null;
+}
+
+function needs<T>(value: T | undefined, what: string, pipeline: string): T {
+  if (value === undefined) throw new Error(`pipeline '${pipeline}' needs ${what}`);
+  return value;
+}
+
+function imageInputs(inputs: PipelineRunInputs, pipeline: string) {
+  return {
+    ...inputs,
+    vaeEncoder: needs(inputs.vaeEncoder, "vae_encoder/model.onnx in the model folder", pipeline),
+    image: needs(inputs.image, "an image", pipeline),
+    scalingFactor: needs(inputs.scalingFactor, "the VAE's scaling_factor", pipeline),
+  };
+}
+
+/**
+ * Every pipeline kind, by name.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
+ * assertEquals(Object.keys(PIPELINE_KINDS), ["text2img", "img2img", "inpaint"]);
+ * ```
+ */
+export const PIPELINE_KINDS: Readonly<
+  Record<"text2img" | "img2img" | "inpaint", PipelineDefinition>
+> = Object.freeze({
+  text2img: {
+    check: () => null,
+    run: (inputs) => text2img(inputs),
+  },
+  img2img: {
+    check: checkImage,
+    run: (inputs) => img2img(imageInputs(inputs, "img2img")),
+  },
+  inpaint: {
+    check: (spec) =>
+      checkImage(spec) ??
+        (typeof spec.mask !== "string" ? ["mask", "required by pipeline 'inpaint'"] : null),
+    run: (inputs) =>
+      inpaint({
+        ...imageInputs(inputs, "inpaint"),
+        keepMask: needs(inputs.keepMask, "a mask", "inpaint"),
+      }),
+  },
+});
+
+/**
+ * The pipeline kinds' names.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { PipelineKindName } from "./pipeline_kinds.ts";
+ * const k: PipelineKindName = "inpaint";
+ * assertEquals(k, "inpaint");
+ * ```
+ */
+export type PipelineKindName = keyof typeof PIPELINE_KINDS;

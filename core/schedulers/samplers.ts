@@ -1,0 +1,228 @@
+/**
+ * The one table of sampler types a case can name, and the factory that builds any of them:
+ * `makeSampler(spec, schedulerConfig, { steps, eta, generator })`. The diffusers schedulers come
+ * from their `scheduler_config.json` (with the case's snake_case overrides) through
+ * `schedulerSampler`; the CompVis PLMS and labml DDIM samplers read the same config's betas.
+ * Case validation, the runner and the report read this table; adding a sampler is its own
+ * file plus one row here.
+ *
+ * @module
+ */
+import type { Float32Math } from "../numerics/f32_math.ts";
+import type { TorchGenerator } from "../tensor/torch_generator.ts";
+import { CompVisPLMSSampler } from "./compvis_plms.ts";
+import { DDIMScheduler } from "./ddim.ts";
+import { LabmlDDIMSampler } from "./labml_ddim.ts";
+import { ldmAlphasCumprodForConfig } from "./ldm_schedule.ts";
+import { schedulerFromConfig } from "./registry.ts";
+import { schedulerSampler } from "./scheduler_sampler.ts";
+import type { Sampler } from "./types.ts";
+
+/**
+ * The diffusers scheduler classes a case can name (the keys of `SCHEDULER_CLASSES`, less the
+ * inverse scheduler, which does not sample).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { DiffusersSchedulerName } from "./samplers.ts";
+ * const name: DiffusersSchedulerName = "EulerDiscreteScheduler";
+ * assertEquals(name.endsWith("Scheduler"), true);
+ * ```
+ */
+export type DiffusersSchedulerName =
+  | "DDIMScheduler"
+  | "DDPMScheduler"
+  | "PNDMScheduler"
+  | "LMSDiscreteScheduler"
+  | "EulerDiscreteScheduler";
+
+/**
+ * The sampler a case runs: a diffusers scheduler (its config is the model folder's
+ * scheduler/scheduler_config.json with `config` overrides in diffusers' snake_case keys), or one
+ * of the two non-diffusers traditions.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { SamplerSpec } from "./samplers.ts";
+ * const ddpm: SamplerSpec = { type: "DDPMScheduler", config: { variance_type: "fixed_small" } };
+ * const quad: SamplerSpec = { type: "LabmlDDIM", discretize: "quad" };
+ * assertEquals([ddpm.type, quad.type], ["DDPMScheduler", "LabmlDDIM"]);
+ * ```
+ */
+export type SamplerSpec =
+  | { type: DiffusersSchedulerName; config?: Record<string, unknown> }
+  | { type: "CompVisPLMS" }
+  | { type: "LabmlDDIM"; discretize: "uniform" | "quad"; temperature?: number };
+
+/**
+ * What {@link makeSampler} needs besides the spec and the config.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import type { MakeSamplerOptions } from "./samplers.ts";
+ * const o: MakeSamplerOptions = { steps: 20, eta: 0 };
+ * assertEquals(o.steps, 20);
+ * ```
+ */
+export interface MakeSamplerOptions {
+  /** Number of inference steps (`setTimesteps(steps)` is called). */
+  steps: number;
+  /** DDIM's eta (every sampler that has one; default 0). */
+  eta?: number;
+  /** Where step noise comes from (DDPM, DDIM and labml DDIM with eta > 0). */
+  generator?: TorchGenerator;
+  /** float32 sqrt/exp/log of the schedules and steps (default IEEE). */
+  math?: Float32Math;
+  /** The config's file, for error messages. */
+  source?: string;
+}
+
+/**
+ * A built sampler with what a report says about it.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { makeSampler } from "./samplers.ts";
+ * const s = makeSampler({ type: "DDIMScheduler" }, { some_future_option: 1 }, { steps: 2 });
+ * assertEquals(s.configWarnings.length, 1);
+ * ```
+ */
+export type MadeSampler = Sampler & {
+  /** Config keys kept but not used, and options the class lacks. */
+  readonly configWarnings: readonly string[];
+};
+
+/**
+ * One row of {@link SAMPLERS}.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { SAMPLERS } from "./samplers.ts";
+ * assertEquals(SAMPLERS.LabmlDDIM.label({ type: "LabmlDDIM", discretize: "quad" }), "LabmlDDIM (quad)");
+ * ```
+ */
+export interface SamplerKind {
+  /** How results and reports name a sampler of this type. */
+  label(spec: SamplerSpec): string;
+  /** The problem with the spec's own fields as `[field, problem]`, or null. */
+  check(spec: SamplerSpec): [string, string] | null;
+  /** Builds it (timesteps not set yet). */
+  make(
+    spec: SamplerSpec,
+    config: Readonly<Record<string, unknown>>,
+    o: MakeSamplerOptions,
+  ): MadeSampler;
+}
+
+const diffusers = (name: DiffusersSchedulerName): SamplerKind => ({
+  label: () => name,
+  check: (spec) =>
+    "config" in spec && spec.config !== undefined &&
+      (typeof spec.config !== "object" || spec.config === null || Array.isArray(spec.config))
+      ? ["sampler.config", "expected an object of scheduler_config.json keys"]
+      : null,
+  make: (spec, config, o) => {
+    const overrides = "config" in spec ? spec.config ?? {} : {};
+    const scheduler = schedulerFromConfig(name, config, overrides, o.source, o.math);
+    return Object.assign(schedulerSampler(scheduler, { eta: o.eta, generator: o.generator }), {
+      configWarnings: scheduler.configWarnings,
+    });
+  },
+});
+
+/** The LDM alphas of the model's betas (diffusers' scaled_linear is LDM's linear). */
+function ldmAlphas(config: Readonly<Record<string, unknown>>, o: MakeSamplerOptions) {
+  const parsed = DDIMScheduler.fromConfig(config, o.source);
+  return { alphas: ldmAlphasCumprodForConfig(parsed.config), warnings: parsed.configWarnings };
+}
+
+/**
+ * Every sampler type a case can name, by `type`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { SAMPLERS } from "./samplers.ts";
+ * assertEquals(Object.keys(SAMPLERS).includes("CompVisPLMS"), true);
+ * ```
+ */
+export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Object.freeze({
+  DDIMScheduler: diffusers("DDIMScheduler"),
+  DDPMScheduler: diffusers("DDPMScheduler"),
+  PNDMScheduler: diffusers("PNDMScheduler"),
+  LMSDiscreteScheduler: diffusers("LMSDiscreteScheduler"),
+  EulerDiscreteScheduler: diffusers("EulerDiscreteScheduler"),
+  CompVisPLMS: {
+    label: () => "CompVisPLMS",
+    check: () => null,
+    make: (_spec, config, o) => {
+      const { alphas, warnings } = ldmAlphas(config, o);
+      const s = new CompVisPLMSSampler(alphas, o.steps, { math: o.math });
+      return Object.assign(s, { configWarnings: warnings });
+    },
+  },
+  LabmlDDIM: {
+    label: (spec) => `LabmlDDIM (${(spec as { discretize: string }).discretize})`,
+    check: (spec) => {
+      const s = spec as { discretize?: unknown; temperature?: unknown };
+      if (!["uniform", "quad"].includes(s.discretize as string)) {
+        return ["sampler.discretize", "expected 'uniform' or 'quad'"];
+      }
+      if (s.temperature !== undefined && !Number.isFinite(s.temperature)) {
+        return ["sampler.temperature", "expected a finite number"];
+      }
+      return null;
+    },
+    make: (spec, config, o) => {
+      const { alphas, warnings } = ldmAlphas(config, o);
+      const { discretize, temperature } = spec as Extract<SamplerSpec, { type: "LabmlDDIM" }>;
+      const s = new LabmlDDIMSampler(alphas, o.steps, {
+        discretize,
+        temperature,
+        eta: o.eta ?? 0,
+        generator: o.generator,
+        math: o.math,
+      });
+      return Object.assign(s, { configWarnings: warnings });
+    },
+  },
+});
+
+/**
+ * Builds the sampler `spec` names over a diffusers `scheduler_config.json` object, with its
+ * timesteps set for `steps`.
+ *
+ * @throws {RangeError} for an unknown sampler type; `SchedulerConfigError` for a bad config.
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { makeSampler } from "./samplers.ts";
+ * const config = { beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012 };
+ * const plms = makeSampler({ type: "CompVisPLMS" }, config, { steps: 4 });
+ * assertEquals(plms.timesteps, [751, 501, 251, 1]);
+ * const ddim = makeSampler({ type: "DDIMScheduler" }, { ...config, steps_offset: 1 }, { steps: 4 });
+ * assertEquals(ddim.timesteps, [751, 501, 251, 1]);
+ * ```
+ */
+export function makeSampler(
+  spec: SamplerSpec,
+  config: Readonly<Record<string, unknown>>,
+  options: MakeSamplerOptions,
+): MadeSampler {
+  const kind = Object.hasOwn(SAMPLERS, spec?.type) ? SAMPLERS[spec.type] : undefined;
+  if (!kind) {
+    throw new RangeError(
+      `makeSampler: sampler type ${JSON.stringify(spec?.type)} is not one of ${
+        Object.keys(SAMPLERS).join(", ")
+      }`,
+    );
+  }
+  const sampler = kind.make(spec, config, options);
+  sampler.setTimesteps(options.steps);
+  return sampler;
+}
