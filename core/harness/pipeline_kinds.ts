@@ -120,14 +120,14 @@ export const PIPELINE_KINDS: Readonly<
   },
   img2img: {
     check: checkImage,
-    run: (inputs) => img2img(imageInputs(inputs, "img2img")),
+    run: async (inputs) => await img2img(imageInputs(inputs, "img2img")),
   },
   inpaint: {
     check: (spec) =>
       checkImage(spec) ??
         (typeof spec.mask !== "string" ? ["mask", "required by pipeline 'inpaint'"] : null),
-    run: (inputs) =>
-      inpaint({
+    run: async (inputs) =>
+      await inpaint({
         ...imageInputs(inputs, "inpaint"),
         keepMask: needs(inputs.keepMask, "a mask", "inpaint"),
       }),
