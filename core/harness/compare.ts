@@ -18,11 +18,11 @@ import { violations } from "./tolerance.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { figures } from "./compare.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const f = figures(new Tensor(new Float32Array([1, 2]), [2]), new Tensor(new Float32Array([1, 2.5]), [2]));
- * assertEquals(f.maxAbs, 0.5);
+ * assert.deepEqual(f.maxAbs, 0.5);
  * ```
  */
 export function figures(actual: Tensor, reference: Tensor, image = false): ErrorFigures {
@@ -45,11 +45,11 @@ export function figures(actual: Tensor, reference: Tensor, image = false): Error
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { comparison } from "./compare.ts";
  * const step = { step: 3, t: 641, maxAbs: 3.1e-4, rmse: 1e-4, relL2: 1e-4, cosine: 1, maxUlp: 9 };
  * const c = comparison("freeRunOnnx", "ref.safetensors", "latents", { maxAbs: 1e-5 }, [step]);
- * assertEquals([c.pass, c.worst.step], [false, 3]);
+ * assert.deepEqual([c.pass, c.worst.step], [false, 3]);
  * ```
  */
 export function comparison(
@@ -111,12 +111,12 @@ export function comparison(
  * @throws {Error} naming the reference file and tensor when one is missing.
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { stepFigures } from "./compare.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x = new Tensor(new Float32Array([1]), [1]);
  * const records = [{ index: 0, t: 999, prevSample: x }] as Parameters<typeof stepFigures>[0];
- * assertEquals(stepFigures(records, (r) => r.prevSample, () => x, "ref", "prev_sample")[0].maxAbs, 0);
+ * assert.deepEqual(stepFigures(records, (r) => r.prevSample, () => x, "ref", "prev_sample")[0].maxAbs, 0);
  * ```
  */
 export function stepFigures(
@@ -144,11 +144,11 @@ export function stepFigures(
  *
  * @example
  * ```ts
- * import { throws } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { checkCallCount } from "./compare.ts";
  * const ref = { path: "r.safetensors", steps: 2, timesteps: [999, 499] };
  * const records = [{ t: 999 }] as Parameters<typeof checkCallCount>[0];
- * throws(() => checkCallCount(records, ref, "free run"), /2 model calls, our free run made 1/);
+ * assert.throws(() => checkCallCount(records, ref, "free run"), /2 model calls, our free run made 1/);
  * ```
  */
 export function checkCallCount(
@@ -177,11 +177,11 @@ export function checkCallCount(
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { comparison, withIeee } from "./compare.ts";
  * const c = comparison("replayScheduler", "r", "s", { maxUlp: 0 }, []);
- * assertEquals(withIeee(c, null), c);
- * assertEquals(withIeee(c, c).ieee?.pass, true);
+ * assert.deepEqual(withIeee(c, null), c);
+ * assert.deepEqual(withIeee(c, c).ieee?.pass, true);
  * ```
  */
 export function withIeee(
@@ -189,4 +189,26 @@ export function withIeee(
   ieee: ComparisonResult | null,
 ): ComparisonResult {
   return ieee ? { ...primary, ieee: { worst: ieee.worst, pass: ieee.pass } } : primary;
+}
+
+/**
+ * Per-step figures of a run's records against the reference's `prev_sample.<i>` (the latents
+ * after each model call) or `model_output.<i>` (the guided model output of each call).
+ *
+ * @throws {Error} naming the reference file and tensor when one is missing.
+ * @example
+ * ```ts ignore
+ * import { referenceStepFigures } from "./compare.ts";
+ * // records from a run, ref from readCaseReference
+ * const perStep = referenceStepFigures(records, ref, "prev_sample");
+ * ```
+ */
+export function referenceStepFigures(
+  records: readonly StepRecord[],
+  ref: Pick<CaseReference, "path" | "prevSample" | "modelOutput">,
+  what: "prev_sample" | "model_output",
+): StepFigures[] {
+  return what === "prev_sample"
+    ? stepFigures(records, (r) => r.prevSample, ref.prevSample, ref.path, what)
+    : stepFigures(records, (r) => r.modelOutput, ref.modelOutput, ref.path, what);
 }

@@ -18,7 +18,7 @@ import { Tensor } from "../tensor/tensor.ts";
 import type { Case } from "./case.ts";
 import { type CaseInputOptions, type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
 import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
-import { checkCallCount, comparison, figures, stepFigures, withIeee } from "./compare.ts";
+import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } from "./compare.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
 import { PHASES, replayOneStep, type Run, runPhase, vaeSampleProblem } from "./phases.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
@@ -30,10 +30,10 @@ import type { CaseResult, CaseTiming, ComparisonResult } from "./results.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { RunCaseOptions } from "./runner.ts";
  * const o: RunCaseOptions = { executionProvider: "cpu", manifest: "fixtures/manifest.json" };
- * assertEquals(o.executionProvider, "cpu");
+ * assert.deepEqual(o.executionProvider, "cpu");
  * ```
  */
 export interface RunCaseOptions extends CaseInputOptions {
@@ -83,13 +83,7 @@ function freeRunComparisons(
       refOnnx.path,
       "latents after every step, and the final latents",
       c.tolerances.freeRunOnnx!,
-      stepFigures(
-        run.records,
-        (r) => r.prevSample,
-        refOnnx.prevSample,
-        refOnnx.path,
-        "prev_sample",
-      ),
+      referenceStepFigures(run.records, refOnnx, "prev_sample"),
       [
         ...(run.result.imageLatents && refOnnx.imageLatents
           ? [{
@@ -207,13 +201,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
         refOnnx.path,
         "prevSample per step, given the reference sample and model output",
         c.tolerances.replayScheduler!,
-        stepFigures(
-          run.records,
-          (r) => r.prevSample,
-          refOnnx.prevSample,
-          refOnnx.path,
-          "prev_sample",
-        ),
+        referenceStepFigures(run.records, refOnnx, "prev_sample"),
       );
     const schedIeee = differs
       ? await runPhase(ctx, replayScheduler, refOnnx, ieeeMath, observe(replayScheduler.name))
@@ -241,13 +229,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       refOnnx.path,
       "guided model output per step given the reference sample; text encoder output",
       c.tolerances.replayModel!,
-      stepFigures(
-        model.records,
-        (r) => r.modelOutput,
-        refOnnx.modelOutput,
-        refOnnx.path,
-        "model_output",
-      ),
+      referenceStepFigures(model.records, refOnnx, "model_output"),
       [{
         label: "prompt embeddings (text encoder)",
         figures: figures(free.result.promptEmbeds, refOnnx.promptEmbeds),
