@@ -19,11 +19,11 @@ import type { Denoiser, Sampler, StepOutput } from "./types.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { PLMSStepOutput } from "./compvis_plms.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const out: PLMSStepOutput = { prevSample: Tensor.zeros([1]), epsUsed: Tensor.zeros([1]) };
- * assertEquals(out.epsUsed.shape, [1]);
+ * assert.deepEqual(out.epsUsed.shape, [1]);
  * ```
  */
 export interface PLMSStepOutput extends StepOutput {
@@ -56,19 +56,19 @@ export interface CompVisPLMSOptions {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { CompVisPLMSSampler } from "./compvis_plms.ts";
  * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const sampler = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
- * assertEquals(sampler.timesteps.slice(0, 3), [901, 801, 701]);
+ * assert.deepEqual(sampler.timesteps.slice(0, 3), [901, 801, 701]);
  * const calls: number[] = [];
  * const denoise = (x: Tensor, t: number) => {
  *   calls.push(t);
  *   return Promise.resolve(new Tensor(x.data.map((v) => 0.1 * v), x.shape));
  * };
  * await sampler.step(denoise, new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]), 0);
- * assertEquals(calls, [901, 801]); // the first step calls the model twice
+ * assert.deepEqual(calls, [901, 801]); // the first step calls the model twice
  * ```
  */
 export class CompVisPLMSSampler implements Sampler {
@@ -89,7 +89,8 @@ export class CompVisPLMSSampler implements Sampler {
   /** `np.sqrt(1. - ddim_alphas)` (float32). */
   ddimSqrtOneMinusAlphas: Float32Array = new Float32Array();
   #oldEps: Float32Array[] = [];
-  #steps = 0;
+  #steps = NaN;
+  #timesteps: readonly number[] = [];
 
   /**
    * @param alphasCumprod the model's float32 `alphas_cumprod` (see `ldmAlphasCumprod`)
@@ -112,17 +113,16 @@ export class CompVisPLMSSampler implements Sampler {
    * @throws {RangeError} as the constructor.
    * @example
    * ```ts
-   * import { assertEquals } from "node:assert/strict";
+   * import assert from "node:assert/strict";
    * import { CompVisPLMSSampler } from "./compvis_plms.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * s.setTimesteps(4);
-   * assertEquals(s.timesteps, [751, 501, 251, 1]);
+   * assert.deepEqual(s.timesteps, [751, 501, 251, 1]);
    * ```
    */
   setTimesteps(steps: number): void {
-    this.reset();
-    if (steps === this.#steps) return; // the tables of this count are already made
+    if (steps === this.#steps) return this.reset(); // the tables of this count are already made
     const schedule = ddimSchedule(
       this.alphasCumprod,
       steps,
@@ -135,11 +135,13 @@ export class CompVisPLMSSampler implements Sampler {
     this.ddimAlphasPrev = schedule.alphasPrev;
     this.ddimSqrtOneMinusAlphas = schedule.sqrtOneMinusAlphas;
     this.#steps = steps;
+    this.#timesteps = Object.freeze([...schedule.timesteps].reverse());
+    this.reset();
   }
 
   /** The timesteps in the order they are visited (`np.flip(ddim_timesteps)`). */
   get timesteps(): readonly number[] {
-    return [...this.ddimTimesteps].reverse();
+    return this.#timesteps;
   }
 
   /**
@@ -158,18 +160,20 @@ export class CompVisPLMSSampler implements Sampler {
   }
 
   /**
-   * LDM's `q_sample`, `sqrt(a_t) * x0 + sqrt(1 - a_t) * noise` in float32 (as `stochastic_encode`
-   * of the DDIM sampler; PLMSSampler itself has no img2img path).
+   * Forward diffusion `sqrt(a_t) * x0 + sqrt(1 - a_t) * noise` in float32 over the float32
+   * alphas (diffusers' `add_noise` order). LDM's `q_sample` takes its coefficients from float64
+   * square roots instead, which can differ by an ulp; PLMSSampler itself has no img2img path
+   * (CompVis' img2img script drives only its DDIM sampler), so there is no original to match.
    *
    * @example
    * ```ts
-   * import { assertEquals } from "node:assert/strict";
+   * import assert from "node:assert/strict";
    * import { CompVisPLMSSampler } from "./compvis_plms.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * const noisy = s.addNoise(Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, 1]), [1, 2]), 999);
-   * assertEquals(noisy.data[0], Math.fround(Math.sqrt(Math.fround(1 - s.alphasCumprod[999]))));
+   * assert.deepEqual(noisy.data[0], Math.fround(Math.sqrt(Math.fround(1 - s.alphasCumprod[999]))));
    * ```
    */
   addNoise(original: Tensor, noise: Tensor, t: number): Tensor {
@@ -182,13 +186,13 @@ export class CompVisPLMSSampler implements Sampler {
    *
    * @example
    * ```ts
-   * import { assertEquals } from "node:assert/strict";
+   * import assert from "node:assert/strict";
    * import { CompVisPLMSSampler } from "./compvis_plms.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * const x = new Tensor(new Float32Array([1, -1]), [1, 2]);
-   * assertEquals(s.xPrevAndPredX0(x, Tensor.zeros([1, 2]), 9).predX0.data[0], Math.fround(1 / Math.fround(Math.sqrt(s.ddimAlphas[9]))));
+   * assert.deepEqual(s.xPrevAndPredX0(x, Tensor.zeros([1, 2]), 9).predX0.data[0], Math.fround(1 / Math.fround(Math.sqrt(s.ddimAlphas[9]))));
    * ```
    */
   xPrevAndPredX0(x: Tensor, eps: Tensor, index: number): { xPrev: Tensor; predX0: Tensor } {
@@ -214,14 +218,14 @@ export class CompVisPLMSSampler implements Sampler {
    * shape.
    * @example
    * ```ts
-   * import { assertEquals } from "node:assert/strict";
+   * import assert from "node:assert/strict";
    * import { CompVisPLMSSampler } from "./compvis_plms.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 5);
    * const x = new Tensor(new Float32Array([1]), [1, 1]);
    * const out = await s.step((x) => Promise.resolve(x), x, 0);
-   * assertEquals(out.epsUsed.shape, [1, 1]);
+   * assert.deepEqual(out.epsUsed.shape, [1, 1]);
    * ```
    */
   async step(denoise: Denoiser, x: Tensor, i: number): Promise<PLMSStepOutput> {

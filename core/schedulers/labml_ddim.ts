@@ -20,11 +20,11 @@ import type { Denoiser, Sampler, StepOutput } from "./types.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { LabmlDDIMStepOutput } from "./labml_ddim.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const out: LabmlDDIMStepOutput = { prevSample: Tensor.zeros([1]) };
- * assertEquals(out.noise, undefined);
+ * assert.deepEqual(out.noise, undefined);
  * ```
  */
 export interface LabmlDDIMStepOutput extends StepOutput {
@@ -63,7 +63,7 @@ export interface LabmlDDIMOptions {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { LabmlDDIMSampler } from "./labml_ddim.ts";
  * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
  * import { Tensor } from "../tensor/tensor.ts";
@@ -76,7 +76,7 @@ export interface LabmlDDIMOptions {
  *   Promise.resolve(new Tensor(x.data.map((v) => 0.1 * v * Math.cos(t / 300)), x.shape));
  * let x = new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]);
  * for (let i = 0; i < sampler.timesteps.length; i++) x = (await sampler.step(model, x, i)).prevSample;
- * assertEquals(x.shape, [1, 1, 2, 2]);
+ * assert.deepEqual(x.shape, [1, 1, 2, 2]);
  * ```
  */
 export class LabmlDDIMSampler implements Sampler {
@@ -99,7 +99,8 @@ export class LabmlDDIMSampler implements Sampler {
   /** Where float32 sqrt comes from (the reference machine's, or IEEE). */
   readonly math: Float32Math;
   readonly #generator?: TorchGenerator;
-  #steps = 0;
+  #steps = NaN;
+  #timesteps: readonly number[] = [];
 
   /**
    * @param alphaBar the model's float32 `alpha_bar` (see `ldmAlphasCumprod`)
@@ -138,12 +139,12 @@ export class LabmlDDIMSampler implements Sampler {
    * not leave a step.
    * @example
    * ```ts
-   * import { assertEquals } from "node:assert/strict";
+   * import assert from "node:assert/strict";
    * import { LabmlDDIMSampler } from "./labml_ddim.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * s.setTimesteps(4);
-   * assertEquals(s.timesteps, [751, 501, 251, 1]);
+   * assert.deepEqual(s.timesteps, [751, 501, 251, 1]);
    * ```
    */
   setTimesteps(steps: number): void {
@@ -168,6 +169,7 @@ export class LabmlDDIMSampler implements Sampler {
       return e * this.math.sqrt(f32(ratio * f32(1 - f32(a / ap))));
     });
     this.#steps = steps;
+    this.#timesteps = Object.freeze([...schedule.timesteps].reverse().slice(skipSteps));
   }
 
   /**
@@ -176,13 +178,13 @@ export class LabmlDDIMSampler implements Sampler {
    *
    * @example
    * ```ts
-   * import { assertEquals } from "node:assert/strict";
+   * import assert from "node:assert/strict";
    * import { LabmlDDIMSampler } from "./labml_ddim.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * const x0 = new Tensor(new Float32Array([1]), [1, 1]);
-   * assertEquals(s.addNoise(x0, Tensor.zeros([1, 1]), 0).data[0], Math.fround(Math.sqrt(s.alphaBar[0])));
+   * assert.deepEqual(s.addNoise(x0, Tensor.zeros([1, 1]), 0).data[0], Math.fround(Math.sqrt(s.alphaBar[0])));
    * ```
    */
   addNoise(original: Tensor, noise: Tensor, t: number): Tensor {
@@ -191,7 +193,7 @@ export class LabmlDDIMSampler implements Sampler {
 
   /** The timesteps in the order they are visited: `np.flip(time_steps)[skip_steps:]`. */
   get timesteps(): readonly number[] {
-    return [...this.ddimTimesteps].reverse().slice(this.options.skipSteps);
+    return this.#timesteps;
   }
 
   /**
@@ -253,14 +255,14 @@ export class LabmlDDIMSampler implements Sampler {
    * shape, or noise is needed and no generator was given.
    * @example
    * ```ts
-   * import { assertEquals } from "node:assert/strict";
+   * import assert from "node:assert/strict";
    * import { LabmlDDIMSampler } from "./labml_ddim.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * const seen: number[] = [];
    * await s.step((x, t) => (seen.push(t), Promise.resolve(x)), new Tensor(new Float32Array([1]), [1, 1]), 0);
-   * assertEquals(seen, [901]);
+   * assert.deepEqual(seen, [901]);
    * ```
    */
   async step(denoise: Denoiser, x: Tensor, i: number): Promise<LabmlDDIMStepOutput> {

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { type LabmlDDIMOptions, LabmlDDIMSampler } from "../../core/schedulers/labml_ddim.ts";
-import {
-  ddimTimesteps,
-  ldmAlphasCumprod,
-  type NoiseModel,
-  runSampler,
-  type SamplerStep,
-} from "../../core/schedulers/sampler.ts";
+import { ddimTimesteps, ldmAlphasCumprod } from "../../core/schedulers/ldm_schedule.ts";
+import type { Denoiser } from "../../core/schedulers/types.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { ulpBetween } from "./replay_util.ts";
@@ -51,6 +46,34 @@ function samplerOf(c: LabmlCase): LabmlDDIMSampler {
   });
 }
 
+/** One model call as the sampler made it: its input, timestep and what the model answered. */
+interface Call {
+  x: Tensor;
+  t: number;
+  out: Tensor;
+}
+
+/** Wraps `denoise` so that every call the sampler makes is appended to `calls`. */
+function recording(denoise: Denoiser, calls: Call[]): Denoiser {
+  return async (x, t) => {
+    const out = await denoise(x, t);
+    calls.push({ x, t, out });
+    return out;
+  };
+}
+
+const standIn: Denoiser = (x, t) => Promise.resolve(standInEps(x, t));
+
+/** Asserts that two samplers hold bit-identical DDIM tables. */
+function assertSameTables(a: LabmlDDIMSampler, b: LabmlDDIMSampler, label: string): void {
+  assert.deepEqual([...a.ddimTimesteps], [...b.ddimTimesteps], label);
+  assert.deepEqual([...a.timesteps], [...b.timesteps], label);
+  assert.deepEqual(a.ddimAlpha, b.ddimAlpha, label);
+  assert.deepEqual(a.ddimAlphaPrev, b.ddimAlphaPrev, label);
+  assert.deepEqual(a.ddimSigma, b.ddimSigma, label);
+  assert.deepEqual(a.ddimSqrtOneMinusAlpha, b.ddimSqrtOneMinusAlpha, label);
+}
+
 Deno.test("labml DDIM schedule (uniform, quad, eta) matches the original's buffers bit for bit", async () => {
   const files = await safetensorsIn(DIR);
   assert.ok(files.length >= 8, `expected the labml references in ${DIR}`);
@@ -59,6 +82,7 @@ Deno.test("labml DDIM schedule (uniform, quad, eta) matches the original's buffe
     assert.equal(ulpBetween(c.alphaBar, c.alphasCumprod), 0, `${path}: alpha_bar`);
     const s = samplerOf(c);
     assert.deepEqual([...s.ddimTimesteps], c.file.ints("ddim_timesteps"), path);
+    assert.deepEqual([...s.timesteps], c.t, `${path}: visiting order (skip_steps applied)`);
     assert.equal(ulpBetween(s.ddimAlpha, c.file.tensor("ddim_alphas")), 0, `${path}: ddim_alpha`);
     assert.equal(ulpBetween(s.ddimAlphaPrev, c.file.tensor("ddim_alphas_prev")), 0, path);
     assert.equal(ulpBetween(s.ddimSigma, c.file.tensor("ddim_sigmas")), 0, `${path}: ddim_sigma`);
@@ -67,6 +91,7 @@ Deno.test("labml DDIM schedule (uniform, quad, eta) matches the original's buffe
       0,
       path,
     );
+    assert.equal(s.initNoiseSigma, 1);
   }
 });
 
@@ -77,34 +102,46 @@ Deno.test("labml DDIM replays the original sampler's steps bit for bit, noise in
   for (const path of await safetensorsIn(DIR)) {
     const c = await loadCase(path);
     const s = samplerOf(c);
-    assert.equal(c.t.length, s.timesteps.length, `${path}: the reference has every step`);
-    let i = 0;
-    const model: NoiseModel = () => Promise.resolve(c.at("eps", i));
-    for (; i < s.timesteps.length; i++) {
-      const rec = await s.step(model, c.at("x", i));
-      assert.equal(rec.t, c.t[i], `${path}: t at step ${i}`);
+    const n = s.timesteps.length;
+    assert.equal(c.t.length, n, `${path}: the reference has every step`);
+    for (let i = 0; i < n; i++) {
+      const calls: Call[] = [];
+      const x = c.at("x", i); // reference x in: replay
+      const out = await s.step(recording(() => Promise.resolve(c.at("eps", i)), calls), x, i);
+      assert.equal(calls.length, 1, `${path}: one model call at step ${i}`);
+      assert.equal(calls[0].t, c.t[i], `${path}: t at step ${i}`);
+      assert.equal(calls[0].x, x, `${path}: step ${i} calls the model at its input`);
       const d = Math.max(
-        ulpBetween(rec.predX0, c.at("pred_x0", i)),
-        ulpBetween(rec.xPrev, c.at("x_prev", i)),
+        ulpBetween(out.predOriginalSample!, c.at("pred_x0", i)),
+        ulpBetween(out.prevSample, c.at("x_prev", i)),
       );
       worst = Math.max(worst, d);
       assert.equal(d, 0, `${path}: step ${i}: ${d} ulp`);
       const ref = c.row("noise", i);
       if (ref) {
         const temp = Math.fround(c.options.temperature!);
-        assert.ok(rec.noise, `${path}: step ${i} drew noise`);
-        assert.deepEqual(rec.noise.shape, ref.shape);
+        assert.ok(out.noise, `${path}: step ${i} drew noise`);
+        assert.deepEqual(out.noise.shape, ref.shape);
         assert.equal(
-          ulpBetween(rec.noise, ref.data.map((v) => v * temp)),
+          ulpBetween(out.noise, ref.data.map((v) => v * temp)),
           0,
           `${path}: noise ${i}`,
         );
         noiseSizes.add(ref.size);
         noisy++;
       } else {
-        assert.equal(rec.noise, undefined, `${path}: step ${i} draws no noise`);
+        assert.equal(out.noise, undefined, `${path}: step ${i} draws no noise`);
       }
     }
+    // past the last step: the out-of-range error, before any model call or draw
+    const calls: Call[] = [];
+    await assert.rejects(
+      () => s.step(recording(standIn, calls), c.file.tensor("x_T"), n),
+      new RegExp(
+        `^RangeError: LabmlDDIMSampler\\.step: step ${n} is not a step of the ${n}-step schedule$`,
+      ),
+    );
+    assert.equal(calls.length, 0);
   }
   assert.ok(noisy > 30, "stochastic steps are covered");
   // torch.randn's scalar path (< 16), its vectorized one (multiple of 16) and a recomputed tail
@@ -117,42 +154,128 @@ Deno.test("labml DDIM free run with the stand-in model reproduces the original t
   let worst = 0;
   for (const path of await safetensorsIn(DIR)) {
     const c = await loadCase(path);
-    const records: SamplerStep[] = [];
-    const model: NoiseModel = (x, t) => Promise.resolve(standInEps(x, t));
-    await runSampler(samplerOf(c), model, c.file.tensor("x_T"), (r) => {
-      records.push(r);
-    });
-    for (const r of records) {
+    const s = samplerOf(c);
+    let x = c.file.tensor("x_T");
+    for (let i = 0; i < s.timesteps.length; i++) {
+      const calls: Call[] = [];
+      const out = await s.step(recording(standIn, calls), x, i);
+      assert.equal(calls.length, 1, `${path}: one model call at step ${i}`);
       const d = Math.max(
-        ulpBetween(r.eps, c.at("eps", r.index)),
-        ulpBetween(r.xPrev, c.at("x_prev", r.index)),
+        ulpBetween(calls[0].out, c.at("eps", i)),
+        ulpBetween(out.prevSample, c.at("x_prev", i)),
       );
       worst = Math.max(worst, d);
-      assert.equal(d, 0, `${path}: free run step ${r.index}: ${d} ulp`);
+      assert.equal(d, 0, `${path}: free run step ${i}: ${d} ulp`);
+      x = out.prevSample;
     }
+    assert.equal(ulpBetween(x, c.at("x_prev", c.t.length - 1)), 0, `${path}: final sample`);
   }
   console.log(`labml DDIM free run: largest drift ${worst} ulp`);
 });
 
-Deno.test("labml DDIM errors: noise without a generator, bad options, exhausted steps", async () => {
+Deno.test("labml DDIM setTimesteps(n) gives the tables of a sampler constructed with n", async () => {
+  const alphaBar = ldmAlphasCumprod("linear", 0.00085, 0.012, 1000);
+  const optionSets: LabmlDDIMOptions[] = [
+    {},
+    { discretize: "quad", eta: 1 },
+    { eta: 0.5, skipSteps: 2 },
+  ];
+  for (const options of optionSets) {
+    for (const [from, to] of [[10, 25], [50, 4], [7, 7], [20, 12]]) {
+      const s = new LabmlDDIMSampler(alphaBar, from, options);
+      s.setTimesteps(to);
+      assertSameTables(s, new LabmlDDIMSampler(alphaBar, to, options), `${from} -> ${to}`);
+    }
+  }
+  // and against the original's buffers
+  const c = await loadCase(`${DIR}/quad_eta1_temp07_12.safetensors`);
+  const s = new LabmlDDIMSampler(c.alphaBar, 30, c.options);
+  s.setTimesteps(c.steps);
+  assert.deepEqual([...s.ddimTimesteps], c.file.ints("ddim_timesteps"));
+  assert.equal(ulpBetween(s.ddimAlpha, c.file.tensor("ddim_alphas")), 0);
+  assert.equal(ulpBetween(s.ddimAlphaPrev, c.file.tensor("ddim_alphas_prev")), 0);
+  assert.equal(ulpBetween(s.ddimSigma, c.file.tensor("ddim_sigmas")), 0);
+  assert.equal(
+    ulpBetween(s.ddimSqrtOneMinusAlpha, c.file.tensor("ddim_sqrt_one_minus_alphas")),
+    0,
+  );
+  // a count that skipSteps leaves no step of, or that leaves the training range, is refused and
+  // leaves the tables as they were
+  const skip = new LabmlDDIMSampler(alphaBar, 10, { skipSteps: 3 });
+  const before = new LabmlDDIMSampler(alphaBar, 10, { skipSteps: 3 });
+  assert.throws(() => skip.setTimesteps(2), /skipSteps must be an integer in \[0, 1\], got 3/);
+  assert.throws(() => skip.setTimesteps(3), /timestep 1000/);
+  assertSameTables(skip, before, "after refused counts");
+});
+
+Deno.test("labml DDIM addNoise is sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise within a float32 ulp (single-term elements)", () => {
+  const alphaBar = ldmAlphasCumprod("linear", 0.00085, 0.012, 1000);
+  const s = new LabmlDDIMSampler(alphaBar, 10);
+  // batch item 0: x0 only (noise 0); batch item 1: noise only (x0 0)
+  const x0 = new Tensor(new Float32Array([0.5, -1.25, 7.5, 0, 0, 0]), [2, 3]);
+  const noise = new Tensor(new Float32Array([0, 0, 0, 1.5, -0.3, 2.0]), [2, 3]);
+  let noiseChecked = 0;
+  for (const t of [0, 1, 100, 250, 353, 354, 500, 999]) {
+    const got = s.addNoise(x0, noise, t);
+    assert.deepEqual(got.shape, x0.shape);
+    // Independently: float64 from the float32 alpha_bar, rounded once. The sampler rounds every
+    // operation to float32 (as torch does): sqrt(a) (or 1 - a and its sqrt), the product, and
+    // the sum with an exact 0. With one term, the rounded coefficient is within 2^-24 relative
+    // of the exact one, so the unrounded product lies within 2^-24 |v| < 1 ulp(v) of the exact
+    // v, and rounding two reals less than an ulp apart gives float32 values at most one step
+    // apart: 1 ulp. 1 - a is exact only for a >= 0.5 (Sterbenz); below, its rounding adds up to
+    // another 2^-24 relative and 2 ulp become possible, so the noise-only elements are checked
+    // where a >= 0.5. (Elements mixing both terms can reach 2 ulp too, even of one sign.)
+    const a = alphaBar[t];
+    const want = x0.data.map((v, j) =>
+      Math.fround(Math.sqrt(a) * v + Math.sqrt(1 - a) * noise.data[j])
+    );
+    const upTo = a >= 0.5 ? 6 : 3;
+    if (a >= 0.5) noiseChecked++;
+    const d = ulpBetween(got.data.subarray(0, upTo), want.subarray(0, upTo));
+    assert.ok(d <= 1, `t=${t} (a=${a}): ${d} ulp`);
+  }
+  assert.ok(noiseChecked >= 5 && noiseChecked < 8, `${noiseChecked} timesteps with a >= 0.5`);
+  assert.throws(() => s.addNoise(x0, Tensor.zeros([3]), 0), /shape/);
+});
+
+Deno.test("labml DDIM errors: noise without a generator, bad options, steps outside the schedule", async () => {
   const alphaBar = ldmAlphasCumprod("linear", 0.00085, 0.012, 1000);
   const x = new Tensor(new Float32Array([1, -1]), [1, 2]);
-  const model: NoiseModel = (v) => Promise.resolve(v);
+  const model: Denoiser = (v) => Promise.resolve(v);
   const noGen = new LabmlDDIMSampler(alphaBar, 5, { eta: 0.5 });
-  await assert.rejects(() => noGen.step(model, x), /eta > 0 draws noise/);
+  await assert.rejects(() => noGen.step(model, x, 0), /eta > 0 draws noise/);
   assert.throws(() => new LabmlDDIMSampler(alphaBar, 5, { skipSteps: 5 }), /skipSteps/);
   assert.throws(() => new LabmlDDIMSampler(alphaBar, 5, { eta: NaN }), /eta must be a finite/);
   assert.throws(() => new LabmlDDIMSampler(alphaBar, 3), /timestep 1000/);
+  assert.throws(() => new LabmlDDIMSampler(alphaBar, 0), /positive integer/);
   assert.throws(
     () => new LabmlDDIMSampler(alphaBar, 5, { discretize: "cubic" as never }),
     /not supported/,
   );
   assert.deepEqual(ddimTimesteps("quad", 1, 1000), [1]);
   const one = new LabmlDDIMSampler(alphaBar, 1);
-  await one.step(model, x);
-  await assert.rejects(() => one.step(model, x), /all 1 steps are done/);
+  await one.step(model, x, 0);
+  for (const i of [1, -1, 0.5, NaN]) {
+    const calls: Call[] = [];
+    await assert.rejects(
+      () => one.step(recording(model, calls), x, i),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        e.message === `LabmlDDIMSampler.step: step ${i} is not a step of the 1-step schedule`,
+      `step ${i}`,
+    );
+    assert.equal(calls.length, 0, `step ${i} calls no model`);
+  }
+  // skip_steps shortens the schedule the step index runs over
+  const skipped = new LabmlDDIMSampler(alphaBar, 10, { skipSteps: 3 });
+  await assert.rejects(() => skipped.step(model, x, 7), /step 7 is not a step of the 7-step/);
   await assert.rejects(
-    () => new LabmlDDIMSampler(alphaBar, 2).step(() => Promise.resolve(Tensor.zeros([3])), x),
+    () => new LabmlDDIMSampler(alphaBar, 2).step(() => Promise.resolve(Tensor.zeros([3])), x, 0),
     /shape/,
+  );
+  await assert.rejects(
+    () => one.step(() => Promise.reject(new Error("model down")), x, 0),
+    /model down/,
   );
 });

@@ -8,13 +8,12 @@ import {
   ldmAlphasCumprod,
   ldmAlphasCumprodForConfig,
   type LdmBetaSchedule,
-  LoopSampler,
-  type NoiseModel,
-  runSampler,
-  type SamplerStep,
-} from "../../core/schedulers/sampler.ts";
+  stepOf,
+} from "../../core/schedulers/ldm_schedule.ts";
+import type { Denoiser } from "../../core/schedulers/types.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
+import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { ulpBetween } from "./replay_util.ts";
 import { loadSamplerRun, standInEps } from "./stand_in_eps.ts";
 
@@ -154,75 +153,112 @@ Deno.test("ddimSchedule gives the originals' DDIM tables and refuses timesteps t
   assert.throws(() => ddimSchedule(run.alphasCumprod, 0, "quad", "demo"), /positive integer/);
 });
 
-Deno.test("runSampler runs a sampler to the end from where it stands, reporting every step", async () => {
-  const run = await loadSamplerRun(`${REFS}/compvis_plms/sd_linear_10.safetensors`);
-  const model: NoiseModel = (x, t) => Promise.resolve(standInEps(x, t));
-  const sampler = new CompVisPLMSSampler(run.alphasCumprod, 10);
-  const seen: number[] = [];
-  const out = await runSampler(sampler, model, run.file.tensor("x_T"), async (step) => {
-    await new Promise((resolve) => setTimeout(resolve, 0)); // an async onStep is awaited in order
-    seen.push(step.index);
-    assert.equal(ulpBetween(step.xPrev, run.at("x_prev", step.index)), 0, `step ${step.index}`);
-  });
-  assert.deepEqual(seen, [...Array(10).keys()]);
-  assert.equal(sampler.stepsDone, 10);
-  assert.equal(ulpBetween(out, run.at("x_prev", 9)), 0); // the original's final sample
-  // a finished sampler returns its input; a started one goes on from the given sample
-  const x = run.file.tensor("x_T");
-  assert.equal(await runSampler(sampler, model, x), x);
-  sampler.reset();
-  const first = await sampler.step(model, x);
-  const records: SamplerStep[] = [];
-  const rest = await runSampler(sampler, model, first.xPrev, (r) => {
-    records.push(r);
-  });
-  assert.deepEqual(records.map((r) => r.index), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  assert.equal(ulpBetween(rest, out), 0);
-  // a model error stops the loop and reaches the caller
-  const failing = new LabmlDDIMSampler(run.alphasCumprod, 5);
-  await assert.rejects(
-    () => runSampler(failing, () => Promise.reject(new Error("model down")), x),
-    /model down/,
+const standIn: Denoiser = (x, t) => Promise.resolve(standInEps(x, t));
+
+Deno.test("stepOf maps step i to table index N - 1 - i and refuses what is not a step", () => {
+  const ts = [30, 20, 10];
+  assert.deepEqual([0, 1, 2].map((i) => stepOf(ts, i, "demo")), [
+    { index: 2, t: 30 },
+    { index: 1, t: 20 },
+    { index: 0, t: 10 },
+  ]);
+  // what "all steps are done" was: a step past the end is out of range
+  for (const i of [3, -1, 0.5, NaN, Infinity]) {
+    assert.throws(
+      () => stepOf(ts, i, "demo"),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        e.message === `demo: step ${i} is not a step of the 3-step schedule`,
+      `step ${i}`,
+    );
+  }
+  assert.throws(
+    () => stepOf([], 0, "demo"),
+    /^RangeError: demo: step 0 is not a step of the 0-step schedule$/,
   );
-  assert.equal(failing.stepsDone, 0);
 });
 
-/** The smallest LoopSampler: the identity update, recording the model's timesteps. */
-class Identity extends LoopSampler {
-  readonly timesteps = [30, 20, 10];
-  async step(model: NoiseModel, x: Tensor): Promise<SamplerStep> {
-    const { i, index, t } = this.nextStep("Identity.step");
-    const eps = await model(x, t);
-    this.stepDone(i);
-    return {
-      index: i,
-      t,
-      x,
-      eps,
-      epsUsed: eps,
-      predX0: x,
-      xPrev: new Tensor(x.data.map((v) => v + index), x.shape),
-      extraCalls: [],
-    };
-  }
-}
-
-Deno.test("LoopSampler counts steps, maps step i to table index N - 1 - i, and stops at the end", async () => {
-  const s = new Identity();
-  const calls: number[] = [];
-  const model: NoiseModel = (x, t) => {
-    calls.push(t);
-    return Promise.resolve(x);
+Deno.test("CompVis PLMS runs to the end from where a run stands, and refuses a step past the end", async () => {
+  const run = await loadSamplerRun(`${REFS}/compvis_plms/sd_linear_10.safetensors`);
+  const sampler = new CompVisPLMSSampler(run.alphasCumprod, 10);
+  const n = sampler.timesteps.length;
+  assert.equal(n, 10);
+  // an asynchronous model is awaited in order
+  const slow: Denoiser = async (x, t) => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return standInEps(x, t);
   };
-  const out = await s.sample(model, new Tensor(new Float32Array([0]), [1]));
-  assert.deepEqual(calls, [30, 20, 10]);
-  assert.deepEqual([...out.data], [2 + 1 + 0]); // indices 2, 1, 0 added in turn
-  assert.equal(s.stepsDone, 3);
+  const x = run.file.tensor("x_T");
+  let out = x;
+  for (let i = 0; i < n; i++) {
+    out = (await sampler.step(slow, out, i)).prevSample;
+    assert.equal(ulpBetween(out, run.at("x_prev", i)), 0, `step ${i}`);
+  }
+  assert.equal(ulpBetween(out, run.at("x_prev", n - 1)), 0); // the original's final sample
+  // a finished run has no step n, reset or not
   await assert.rejects(
-    () => s.step(model, out),
-    /^RangeError: Identity\.step: all 3 steps are done; call reset\(\) to start over$/,
+    () => sampler.step(standIn, out, n),
+    /^RangeError: CompVisPLMSSampler\.step: step 10 is not a step of the 10-step schedule$/,
   );
-  s.reset();
-  assert.equal(s.stepsDone, 0);
-  assert.equal((await s.step(model, out)).t, 30);
+  sampler.reset();
+  await assert.rejects(() => sampler.step(standIn, out, n), /step 10 is not a step/);
+  // a started run goes on from the given sample: step 0, then steps 1..9 from its result
+  const first = await sampler.step(standIn, x, 0);
+  let rest = first.prevSample;
+  for (let i = 1; i < n; i++) rest = (await sampler.step(standIn, rest, i)).prevSample;
+  assert.equal(ulpBetween(rest, out), 0);
+});
+
+Deno.test("labml DDIM runs to the end from a mid-point of the original's trajectory", async () => {
+  const run = await loadSamplerRun(`${REFS}/labml_ddim/uniform_eta0_10.safetensors`);
+  const n = run.t.length;
+  for (const from of [0, 4, n - 1]) {
+    // a fresh sampler started at step `from` on the original's x there (eta 0: no state, no noise)
+    const sampler = new LabmlDDIMSampler(run.alphasCumprod, 10);
+    let x = run.at("x", from);
+    for (let i = from; i < n; i++) {
+      x = (await sampler.step(standIn, x, i)).prevSample;
+      assert.equal(ulpBetween(x, run.at("x_prev", i)), 0, `from ${from}: step ${i}`);
+    }
+    await assert.rejects(() => sampler.step(standIn, x, n), /step 10 is not a step of the 10-step/);
+  }
+});
+
+Deno.test("labml DDIM: a model error reaches the caller and draws no noise; eta > 0 needs a generator", async () => {
+  const run = await loadSamplerRun(`${REFS}/labml_ddim/uniform_eta05_15.safetensors`);
+  const p = run.params;
+  const options = {
+    discretize: p.ddim_discretize as DdimDiscretize,
+    eta: p.ddim_eta as number,
+    temperature: p.temperature as number,
+    repeatNoise: p.repeat_noise as boolean,
+    skipSteps: p.skip_steps as number,
+  };
+  assert.ok(options.eta > 0);
+  const sampler = new LabmlDDIMSampler(run.alphasCumprod, p.steps as number, {
+    ...options,
+    generator: new TorchGenerator((p.seed as number) + 1),
+  });
+  const x = run.at("x", 0);
+  await assert.rejects(
+    () => sampler.step(() => Promise.reject(new Error("model down")), x, 0),
+    /model down/,
+  );
+  // the failed step drew nothing: the retried steps replay the original, noise included
+  for (let i = 0; i < 3; i++) {
+    const out = await sampler.step(() => Promise.resolve(run.at("eps", i)), run.at("x", i), i);
+    assert.ok(out.noise, `step ${i} draws noise`);
+    assert.equal(ulpBetween(out.prevSample, run.at("x_prev", i)), 0, `step ${i}`);
+  }
+  const noGen = new LabmlDDIMSampler(run.alphasCumprod, p.steps as number, options);
+  await assert.rejects(
+    () => noGen.step(standIn, x, 0),
+    /^RangeError: LabmlDDIMSampler\.step: eta > 0 draws noise: pass options\.generator$/,
+  );
+  // eta 0 draws none and needs no generator
+  const det = new LabmlDDIMSampler(run.alphasCumprod, 5);
+  assert.equal(
+    (await det.step(standIn, new Tensor(new Float32Array([1, -1]), [1, 2]), 0)).noise,
+    undefined,
+  );
 });
