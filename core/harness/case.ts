@@ -16,10 +16,10 @@ export type { DiffusersSchedulerName, SamplerSpec } from "../schedulers/samplers
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { PipelineKind } from "./case.ts";
  * const k: PipelineKind = "img2img";
- * assertEquals(k, "img2img");
+ * assert.deepEqual(k, "img2img");
  * ```
  */
 export type PipelineKind = PipelineKindName;

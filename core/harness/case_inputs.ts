@@ -23,10 +23,10 @@ import type { ModelPool } from "./model_pool.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { CaseInputOptions } from "./case_inputs.ts";
  * const o: CaseInputOptions = { executionProvider: "cpu", manifest: null };
- * assertEquals(o.manifest, null);
+ * assert.deepEqual(o.manifest, null);
  * ```
  */
 export interface CaseInputOptions {
@@ -49,10 +49,10 @@ export interface CaseInputOptions {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { CaseInputs } from "./case_inputs.ts";
  * const shapeOf = (i: CaseInputs) => i.latentShape;
- * assertEquals(typeof shapeOf, "function");
+ * assert.deepEqual(typeof shapeOf, "function");
  * ```
  */
 export interface CaseInputs {

@@ -22,10 +22,10 @@ import type { CaseReference } from "./references.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { Run } from "./phases.ts";
  * const calls = (r: Run) => r.records.length;
- * assertEquals(typeof calls, "function");
+ * assert.deepEqual(typeof calls, "function");
  * ```
  */
 export interface Run {
@@ -40,9 +40,9 @@ export interface Run {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { PHASES } from "./phases.ts";
- * assertEquals(PHASES.freeRun.decode, true);
+ * assert.deepEqual(PHASES.freeRun.decode, true);
  * ```
  */
 export interface Phase {
@@ -61,9 +61,9 @@ export interface Phase {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { PHASES } from "./phases.ts";
- * assertEquals(Object.values(PHASES).map((p) => p.name), ["free run", "replay scheduler", "replay model"]);
+ * assert.deepEqual(Object.values(PHASES).map((p) => p.name), ["free run", "replay scheduler", "replay model"]);
  * ```
  */
 export const PHASES: Readonly<Record<"freeRun" | "replayScheduler" | "replayModel", Phase>> = Object

@@ -18,10 +18,10 @@ import type { Tensor } from "../tensor/tensor.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { PipelineCaseFields } from "./pipeline_kinds.ts";
  * const f: PipelineCaseFields = { pipeline: "img2img", image: "in.png", strength: 0.6 };
- * assertEquals(f.strength, 0.6);
+ * assert.deepEqual(f.strength, 0.6);
  * ```
  */
 export interface PipelineCaseFields {
@@ -40,10 +40,10 @@ export interface PipelineCaseFields {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { PipelineRunInputs } from "./pipeline_kinds.ts";
  * const partial: Partial<PipelineRunInputs> = { latentShape: [1, 4, 8, 8] };
- * assertEquals(partial.latentShape?.length, 4);
+ * assert.deepEqual(partial.latentShape?.length, 4);
  * ```
  */
 export interface PipelineRunInputs extends CommonPipelineOptions {
@@ -66,9 +66,9 @@ export interface PipelineRunInputs extends CommonPipelineOptions {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
- * assertEquals(PIPELINE_KINDS.inpaint.check({ pipeline: "inpaint", image: "a.png" }), ["mask", "required by pipeline 'inpaint'"]);
+ * assert.deepEqual(PIPELINE_KINDS.inpaint.check({ pipeline: "inpaint", image: "a.png" }), ["mask", "required by pipeline 'inpaint'"]);
  * ```
  */
 export interface PipelineDefinition {
@@ -106,9 +106,9 @@ function imageInputs(inputs: PipelineRunInputs, pipeline: string) {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
- * assertEquals(Object.keys(PIPELINE_KINDS), ["text2img", "img2img", "inpaint"]);
+ * assert.deepEqual(Object.keys(PIPELINE_KINDS), ["text2img", "img2img", "inpaint"]);
  * ```
  */
 export const PIPELINE_KINDS: Readonly<
@@ -139,10 +139,10 @@ export const PIPELINE_KINDS: Readonly<
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { PipelineKindName } from "./pipeline_kinds.ts";
  * const k: PipelineKindName = "inpaint";
- * assertEquals(k, "inpaint");
+ * assert.deepEqual(k, "inpaint");
  * ```
  */
 export type PipelineKindName = keyof typeof PIPELINE_KINDS;

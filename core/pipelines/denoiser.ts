@@ -17,14 +17,14 @@ import { guidanceBatch, predictGuided } from "./guidance.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { guidedDenoiser } from "./denoiser.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const batches: number[] = [];
  * const unet = { predict: (x: Tensor) => (batches.push(x.shape[0]), Promise.resolve(x.clone())) };
  * const denoise = guidedDenoiser(unet, Tensor.zeros([2, 77, 8]), 7.5);
  * const out = await denoise(Tensor.zeros([1, 4, 2, 2]), 981);
- * assertEquals([out.shape, batches], [[1, 4, 2, 2], [2]]);
+ * assert.deepEqual([out.shape, batches], [[1, 4, 2, 2], [2]]);
  * ```
  */
 export function guidedDenoiser(unet: UNetModel, embeds: Tensor, guidanceScale: number): Denoiser {
@@ -38,13 +38,13 @@ export function guidedDenoiser(unet: UNetModel, embeds: Tensor, guidanceScale: n
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { unconditionalDenoiser } from "./denoiser.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const unet = {
  *   predict: (x: Tensor, t: number) => Promise.resolve(new Tensor(x.data.map(() => t), x.shape)),
  * };
- * assertEquals((await unconditionalDenoiser(unet)(Tensor.zeros([1, 1, 2, 2]), 7)).data[0], 7);
+ * assert.deepEqual((await unconditionalDenoiser(unet)(Tensor.zeros([1, 1, 2, 2]), 7)).data[0], 7);
  * ```
  */
 export function unconditionalDenoiser(unet: UNetModel): Denoiser {

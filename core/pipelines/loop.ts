@@ -20,11 +20,11 @@ import type { PipelineHooks, StepRecord } from "./types.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { LoopState } from "./loop.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const pair: LoopState = [Tensor.zeros([1]), Tensor.zeros([1])];
- * assertEquals(Array.isArray(pair), true);
+ * assert.deepEqual(Array.isArray(pair), true);
  * ```
  */
 export type LoopState = Tensor | readonly Tensor[];
@@ -34,10 +34,10 @@ export type LoopState = Tensor | readonly Tensor[];
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { DenoiseLoopOptions } from "./loop.ts";
  * const partial: Partial<DenoiseLoopOptions> = { begin: 2 };
- * assertEquals(partial.begin, 2);
+ * assert.deepEqual(partial.begin, 2);
  * ```
  */
 export interface DenoiseLoopOptions<S extends LoopState = Tensor> {
@@ -63,10 +63,10 @@ export interface DenoiseLoopOptions<S extends LoopState = Tensor> {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { DenoiseLoopResult } from "./loop.ts";
  * const perCall = (r: DenoiseLoopResult) => r.modelMs / r.timesteps.length;
- * assertEquals(typeof perCall, "function");
+ * assert.deepEqual(typeof perCall, "function");
  * ```
  */
 export interface DenoiseLoopResult<S extends LoopState = Tensor> {
@@ -112,7 +112,7 @@ const tensorsOf = (s: LoopState): readonly Tensor[] => Array.isArray(s) ? s : [s
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
  * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
@@ -124,8 +124,8 @@ const tensorsOf = (s: LoopState): readonly Tensor[] => Array.isArray(s) ? s : [s
  *   stepper, denoiser: (x) => Promise.resolve(x.clone()), sample: Tensor.zeros([1, 4, 2, 2]),
  *   hooks: { onStep: (r) => void seen.push(r.t) },
  * });
- * assertEquals(seen, [801, 601, 401, 201, 1]);
- * assertEquals(out.timesteps, seen);
+ * assert.deepEqual(seen, [801, 601, 401, 201, 1]);
+ * assert.deepEqual(out.timesteps, seen);
  * ```
  */
 export async function denoiseLoop<S extends LoopState = Tensor>(

@@ -35,7 +35,7 @@ export interface Text2ImgOptions extends CommonPipelineOptions {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
  * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
@@ -47,7 +47,7 @@ export interface Text2ImgOptions extends CommonPipelineOptions {
  *   prompt: { embeds: Tensor.zeros([2, 77, 8]) }, steps: 10, guidanceScale: 7.5,
  *   latentShape: [1, 4, 8, 8],
  * });
- * assertEquals([result.timesteps.length, result.latents.shape], [10, [1, 4, 8, 8]]);
+ * assert.deepEqual([result.timesteps.length, result.latents.shape], [10, [1, 4, 8, 8]]);
  * ```
  */
 export async function text2img(opts: Text2ImgOptions): Promise<PipelineResult> {
@@ -70,10 +70,10 @@ export async function text2img(opts: Text2ImgOptions): Promise<PipelineResult> {
  *
  * @example
  * ```ts
- * import { throws as assertThrows } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { checkSteps } from "./text2img.ts";
  * checkSteps("text2img", 20);
- * assertThrows(() => checkSteps("text2img", 0), /steps/);
+ * assert.throws(() => checkSteps("text2img", 0), /steps/);
  * ```
  */
 export function checkSteps(where: string, steps: number): void {

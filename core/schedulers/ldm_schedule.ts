@@ -237,9 +237,9 @@ export function ddimSchedule(
  * @throws {RangeError} naming `who` when `i` is not a step of the schedule.
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { stepOf } from "./ldm_schedule.ts";
- * assertEquals(stepOf([751, 501, 251, 1], 1, "demo"), { index: 2, t: 501 });
+ * assert.deepEqual(stepOf([751, 501, 251, 1], 1, "demo"), { index: 2, t: 501 });
  * ```
  */
 export function stepOf(

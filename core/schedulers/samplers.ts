@@ -24,10 +24,10 @@ import type { Sampler } from "./types.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { DiffusersSchedulerName } from "./samplers.ts";
  * const name: DiffusersSchedulerName = "EulerDiscreteScheduler";
- * assertEquals(name.endsWith("Scheduler"), true);
+ * assert.deepEqual(name.endsWith("Scheduler"), true);
  * ```
  */
 export type DiffusersSchedulerName =
@@ -44,11 +44,11 @@ export type DiffusersSchedulerName =
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { SamplerSpec } from "./samplers.ts";
  * const ddpm: SamplerSpec = { type: "DDPMScheduler", config: { variance_type: "fixed_small" } };
  * const quad: SamplerSpec = { type: "LabmlDDIM", discretize: "quad" };
- * assertEquals([ddpm.type, quad.type], ["DDPMScheduler", "LabmlDDIM"]);
+ * assert.deepEqual([ddpm.type, quad.type], ["DDPMScheduler", "LabmlDDIM"]);
  * ```
  */
 export type SamplerSpec =
@@ -61,10 +61,10 @@ export type SamplerSpec =
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { MakeSamplerOptions } from "./samplers.ts";
  * const o: MakeSamplerOptions = { steps: 20, eta: 0 };
- * assertEquals(o.steps, 20);
+ * assert.deepEqual(o.steps, 20);
  * ```
  */
 export interface MakeSamplerOptions {
@@ -85,10 +85,10 @@ export interface MakeSamplerOptions {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { makeSampler } from "./samplers.ts";
  * const s = makeSampler({ type: "DDIMScheduler" }, { some_future_option: 1 }, { steps: 2 });
- * assertEquals(s.configWarnings.length, 1);
+ * assert.deepEqual(s.configWarnings.length, 1);
  * ```
  */
 export type MadeSampler = Sampler & {
@@ -101,9 +101,9 @@ export type MadeSampler = Sampler & {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { SAMPLERS } from "./samplers.ts";
- * assertEquals(SAMPLERS.LabmlDDIM.label({ type: "LabmlDDIM", discretize: "quad" }), "LabmlDDIM (quad)");
+ * assert.deepEqual(SAMPLERS.LabmlDDIM.label({ type: "LabmlDDIM", discretize: "quad" }), "LabmlDDIM (quad)");
  * ```
  */
 export interface SamplerKind {
@@ -146,9 +146,9 @@ function ldmAlphas(config: Readonly<Record<string, unknown>>, o: MakeSamplerOpti
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { SAMPLERS } from "./samplers.ts";
- * assertEquals(Object.keys(SAMPLERS).includes("CompVisPLMS"), true);
+ * assert.deepEqual(Object.keys(SAMPLERS).includes("CompVisPLMS"), true);
  * ```
  */
 export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Object.freeze({
@@ -200,13 +200,13 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
  * @throws {RangeError} for an unknown sampler type; `SchedulerConfigError` for a bad config.
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { makeSampler } from "./samplers.ts";
  * const config = { beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012 };
  * const plms = makeSampler({ type: "CompVisPLMS" }, config, { steps: 4 });
- * assertEquals(plms.timesteps, [751, 501, 251, 1]);
+ * assert.deepEqual(plms.timesteps, [751, 501, 251, 1]);
  * const ddim = makeSampler({ type: "DDIMScheduler" }, { ...config, steps_offset: 1 }, { steps: 4 });
- * assertEquals(ddim.timesteps, [751, 501, 251, 1]);
+ * assert.deepEqual(ddim.timesteps, [751, 501, 251, 1]);
  * ```
  */
 export function makeSampler(

@@ -12,10 +12,10 @@ import type { Denoiser, Sampler, Scheduler, StepOptions, StepOutput } from "./ty
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { SchedulerSamplerOptions } from "./scheduler_sampler.ts";
  * const o: SchedulerSamplerOptions = { eta: 0.5 };
- * assertEquals(o.eta, 0.5);
+ * assert.deepEqual(o.eta, 0.5);
  * ```
  */
 export type SchedulerSamplerOptions = Pick<StepOptions, "eta" | "generator">;
@@ -27,7 +27,7 @@ export type SchedulerSamplerOptions = Pick<StepOptions, "eta" | "generator">;
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { DDIMScheduler } from "./ddim.ts";
  * import { schedulerSampler } from "./scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
@@ -35,7 +35,7 @@ export type SchedulerSamplerOptions = Pick<StepOptions, "eta" | "generator">;
  * sampler.setTimesteps(2);
  * const x = new Tensor(new Float32Array([1]), [1]);
  * const { prevSample } = await sampler.step((s) => Promise.resolve(s), x, 0); // eps = x
- * assertEquals(prevSample.shape, [1]);
+ * assert.deepEqual(prevSample.shape, [1]);
  * ```
  */
 export function schedulerSampler(

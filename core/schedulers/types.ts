@@ -76,11 +76,11 @@ export interface Scheduler {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { Denoiser } from "./types.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const halve: Denoiser = (x) => Promise.resolve(new Tensor(x.data.map((v) => v / 2), x.shape));
- * assertEquals((await halve(new Tensor(new Float32Array([4]), [1]), 999)).data[0], 2);
+ * assert.deepEqual((await halve(new Tensor(new Float32Array([4]), [1]), 999)).data[0], 2);
  * ```
  */
 export type Denoiser = (x: Tensor, t: number) => Promise<Tensor>;
@@ -91,11 +91,11 @@ export type Denoiser = (x: Tensor, t: number) => Promise<Tensor>;
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { StepOutput } from "./types.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const out: StepOutput = { prevSample: Tensor.zeros([1, 4, 8, 8]) };
- * assertEquals(out.prevSample.shape, [1, 4, 8, 8]);
+ * assert.deepEqual(out.prevSample.shape, [1, 4, 8, 8]);
  * ```
  */
 export interface StepOutput<S = Tensor> {
@@ -113,7 +113,7 @@ export interface StepOutput<S = Tensor> {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import type { Stepper } from "./types.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * // x <- x - eps, once per timestep
@@ -125,7 +125,7 @@ export interface StepOutput<S = Tensor> {
  *   },
  * };
  * const out = await euler.step((x) => Promise.resolve(x), Tensor.zeros([1]), 0);
- * assertEquals(out.prevSample.data[0], 0);
+ * assert.deepEqual(out.prevSample.data[0], 0);
  * ```
  */
 export interface Stepper<S = Tensor> {
@@ -144,13 +144,13 @@ export interface Stepper<S = Tensor> {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { DDIMScheduler } from "./ddim.ts";
  * import { schedulerSampler } from "./scheduler_sampler.ts";
  * import type { Sampler } from "./types.ts";
  * const sampler: Sampler = schedulerSampler(new DDIMScheduler());
  * sampler.setTimesteps(4);
- * assertEquals(sampler.timesteps, [750, 500, 250, 0]);
+ * assert.deepEqual(sampler.timesteps, [750, 500, 250, 0]);
  * ```
  */
 export interface Sampler<S = Tensor> extends Stepper<S> {
