@@ -33,21 +33,22 @@ import type { Scheduler } from "../schedulers/types.ts";
 import { scale } from "../tensor/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { TorchGenerator } from "../tensor/torch_generator.ts";
-import type { Case, Tolerance } from "./case.ts";
+import type { Case } from "./case.ts";
 import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
 import type { ModelPool } from "./model_pool.ts";
 import { checkFixtureHashes, readFixtureManifest, sha256Hex } from "./fixture_hashes.ts";
 import { compareTensors } from "./metrics.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
 import { type CaseReference, readCaseReference } from "./references.ts";
+import type { ComparisonKind } from "../results/kinds.ts";
 import type {
   CaseResult,
   CaseTiming,
-  ComparisonKind,
   ComparisonResult,
   ErrorFigures,
   StepFigures,
-} from "./results.ts";
+  Tolerance,
+} from "../results/schema.ts";
 import { violations } from "./tolerance.ts";
 
 /**
@@ -74,7 +75,7 @@ export interface RunCaseOptions {
   manifest?: string | null;
   /** Progress display. */
   progress?: ProgressSink;
-  /** Keep the decoded image as a PNG data URL in the result (default true). */
+  /** Keep the decoded image's PNG bytes in the result's `images` (default true). */
   keepImage?: boolean;
 }
 
@@ -299,14 +300,6 @@ function postprocess(image: Tensor): { chw: Tensor; png: Uint8Array } {
     }
   }
   return { chw: new Tensor(chw, [1, 3, h, w]), png: encodePng(img) };
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
 }
 
 function errorMessage(err: unknown): string {
@@ -667,9 +660,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       latentsSha256: await sha256Hex(
         new Uint8Array(latents.buffer, latents.byteOffset, latents.byteLength),
       ),
-      ...(png && options.keepImage !== false
-        ? { imagePng: `data:image/png;base64,${base64(png)}` }
-        : {}),
+      ...(png && options.keepImage !== false ? { images: [{ label: "ours", png }] } : {}),
     };
   } catch (err) {
     return { ...base, status: "error", error: errorMessage(err), timing: null };

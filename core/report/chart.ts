@@ -21,9 +21,13 @@ export interface StepSeries {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stepErrorChart } from "./chart.ts";
- * const svg = stepErrorChart([{ label: "vs onnx", points: [{ step: 0, value: 0 }, { step: 1, value: 1e-7 }] }], "max |d|");
- * console.log(svg.startsWith("<svg") || svg.startsWith("<figure"));
+ * const points = [{ step: 0, value: 0 }, { step: 1, value: 1e-7 }];
+ * const svg = stepErrorChart([{ label: "vs onnx", points }], "max |d|");
+ * assert.ok(svg.startsWith("<svg") || svg.startsWith("<figure"));
+ * assert.match(svg, /exact shown at 1e-10/);
+ * assert.equal(stepErrorChart([{ label: "none", points: [] }], "max |d|"), "");
  * ```
  */
 export function stepErrorChart(series: StepSeries[], yLabel: string, floor = 1e-10): string {
