@@ -10,9 +10,7 @@ import { RESULTS_FORMAT } from "../results/schema.ts";
 import type { CaseResult, VerifyResult } from "../results/schema.ts";
 import type { Case } from "./case.ts";
 import { loadCases } from "./cases_loader.ts";
-import { ModelPool } from "./model_pool.ts";
 import { type ProgressSink, terminalProgress } from "./progress.ts";
-import { runCase } from "./runner.ts";
 
 /**
  * Options of `verify`.
@@ -63,16 +61,22 @@ async function versions(): Promise<Record<string, string>> {
 
 /**
  * Runs the cases and returns every figure; writes no file and prints nothing. Exit status is
- * up to the caller (`failed > 0` means the gate is red).
+ * up to the caller (`failed > 0` means the gate is red). The runner and onnxruntime load when
+ * there is a case to run, so importing this module needs no FFI permission.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { verify } from "./verify.ts";
+ * // With cases (e.g. `verify({ filter: "guidance-1", onCase })`) it runs the models; with none
+ * // it returns an empty run:
  * const names: string[] = [];
- * const result = await verify({ filter: "guidance-1", onCase: (r) => names.push(r.name) });
- * assert.deepEqual(names, ["guidance-1"]);
- * assert.deepEqual([result.format, result.passed, result.failed], ["diffparity-results/2", 1, 0]);
+ * const result = await verify({ cases: [], onCase: (r) => names.push(r.name) });
+ * assert.deepEqual(names, []);
+ * assert.deepEqual(
+ *   [result.format, result.requestedProvider, result.cases, result.passed, result.failed],
+ *   ["diffparity-results/2", "cpu", [], 0, 0],
+ * );
  * ```
  */
 export async function verify(options: VerifyOptions = {}): Promise<VerifyResult> {
@@ -87,6 +91,11 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyResult>
     : await loadCases(options.casesDir ?? "cases", options.filter);
   const provider = options.executionProvider ?? "cpu";
   const results: CaseResult[] = [];
+  if (cases.length === 0) return summary(provider, results);
+  const [{ ModelPool }, { runCase }] = await Promise.all([
+    import("./model_pool.ts"),
+    import("./runner.ts"),
+  ]);
   const models = new ModelPool();
   try {
     for (const [i, c] of cases.entries()) {
@@ -106,6 +115,10 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyResult>
   } finally {
     await models.releaseAll();
   }
+  return summary(provider, results);
+}
+
+async function summary(provider: string, results: CaseResult[]): Promise<VerifyResult> {
   const passed = results.filter((r) => r.status === "pass").length;
   return {
     format: RESULTS_FORMAT,

@@ -53,6 +53,8 @@ export class ReportError extends Error {
   /** The file or folder concerned. */
   readonly path: string;
   /**
+   * Makes the error; the message is `<path>: <problem>`.
+   *
    * @param path The file or folder concerned.
    * @param problem What is wrong with it.
    * @param options The underlying error, if any.

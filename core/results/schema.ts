@@ -16,7 +16,7 @@ import type { ComparisonKind } from "./kinds.ts";
  * assert.deepEqual(RESULTS_FORMAT, "diffparity-results/2");
  * ```
  */
-export const RESULTS_FORMAT: "diffparity-results/2" = "diffparity-results/2";
+export const RESULTS_FORMAT = "diffparity-results/2" as const;
 
 /**
  * Bounds on one comparison. Every bound given must hold; omitted ones are not checked.
