@@ -7,7 +7,17 @@
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 
-/** One series of a step chart: a label and (step, value) points. */
+/**
+ * One series of a step chart: a label and (step, value) points.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { StepSeries } from "./chart.ts";
+ * const s: StepSeries = { label: "vs onnx", points: [{ step: 0, value: 1e-7 }] };
+ * assert.equal(s.points.length, 1);
+ * ```
+ */
 export interface StepSeries {
   /** Legend label. */
   label: string;
