@@ -82,6 +82,7 @@ program.command("run")
       cases,
       executionProvider: opts.ep as "cpu",
       fallback: opts.fallback ?? false,
+      onCase: (r) => console.log(caseLine(r)),
     });
     const r = result.cases[0];
     console.log(`provider: ${r.provider}`);

@@ -152,3 +152,10 @@ export default defineCase({
   assert.equal(JSON.parse(json.out).cases[0].name, "light-ddim");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("cli run prints the verdict line, then every comparison per step", async () => {
+  const r = await cli("run", "guidance-1");
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^PASS {2}guidance-1 +vs onnx 0 \(<= 1e-5\)[^\n]*\nprovider: cpu\n/);
+  assert.match(r.out, /\nreplayScheduler: /);
+});
