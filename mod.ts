@@ -3,13 +3,22 @@
  *
  * @example
  * ```ts
- * import { DDIMScheduler, loadCases, runCase, TorchGenerator, verify } from "./mod.ts";
+ * import {
+ *   caseLine,
+ *   DDIMScheduler,
+ *   loadCases,
+ *   runCase,
+ *   TorchGenerator,
+ *   verify,
+ *   writeReport,
+ * } from "./mod.ts";
  * const latents = new TorchGenerator(0).randn([1, 4, 16, 16]); // = torch.randn(..., generator=manual_seed(0))
  * const ddim = new DDIMScheduler({ betaSchedule: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012 });
  * ddim.setTimesteps(20);
  * const [c] = await loadCases("cases", "ddim-eta0");
  * console.log((await runCase(c)).status); // "pass"
- * const all = await verify({ outDir: "reports" });
+ * const all = await verify({ onCase: (r) => console.log(caseLine(r)) });
+ * await writeReport(all, "reports"); // results.json, junit.xml, index.html, images/*.png
  * console.log(`${all.passed} passed, ${all.failed} failed`);
  * ```
  *
@@ -108,6 +117,7 @@ export type {
 } from "./core/models/types.ts";
 export { ModelFileError } from "./core/models/errors.ts";
 export {
+  EXECUTION_PROVIDERS,
   type ExecutionProviderName,
   providerAvailability,
   ProviderUnavailableError,
@@ -124,6 +134,27 @@ export { type ModelGeometry, readModelGeometry } from "./core/models/geometry.ts
 
 // core/pipelines
 export * from "./core/pipelines/mod.ts";
+
+// core/results
+export { fmt } from "./core/results/format.ts";
+export {
+  COMPARISON_KINDS,
+  type ComparisonKind,
+  type ComparisonKindInfo,
+  type ComparisonKindTable,
+  isComparisonKind,
+} from "./core/results/kinds.ts";
+export {
+  type CaseImage,
+  type CaseResult,
+  type CaseTiming,
+  type ComparisonResult,
+  type ErrorFigures,
+  type ReferenceMathSummary,
+  RESULTS_FORMAT,
+  type StepFigures,
+  type VerifyResult,
+} from "./core/results/schema.ts";
 
 // core/harness
 export {
@@ -147,13 +178,8 @@ export {
 export { loadCases } from "./core/harness/cases_loader.ts";
 export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
-export { caseLine, verify, type VerifyOptions } from "./core/harness/verify.ts";
-export type {
-  CaseResult,
-  ComparisonResult,
-  ReferenceMathSummary,
-  VerifyResult,
-} from "./core/harness/results.ts";
+export { verify, type VerifyOptions } from "./core/harness/verify.ts";
+export type { ProgressSink } from "./core/harness/progress.ts";
 export {
   type ElementwiseInference,
   inferElementwise,
@@ -164,5 +190,15 @@ export {
 } from "./core/harness/reference_math.ts";
 
 // core/report
-export { renderHtmlReport } from "./core/report/html.ts";
+export { caseLine, summaryLine } from "./core/report/console.ts";
+export { escapeHtml, renderHtmlReport } from "./core/report/html.ts";
 export { renderJunit } from "./core/report/junit.ts";
+export { stepErrorChart, type StepSeries } from "./core/report/chart.ts";
+export {
+  imageFile,
+  readResults,
+  ReportError,
+  rerenderHtml,
+  writeReport,
+  type WriteReportOptions,
+} from "./core/report/write.ts";

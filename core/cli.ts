@@ -10,15 +10,16 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { CaseError } from "./harness/case.ts";
 import { loadCases } from "./harness/cases_loader.ts";
-import type { VerifyResult } from "./harness/results.ts";
-import { fmt } from "./harness/tolerance.ts";
-import { EXECUTION_PROVIDERS } from "./models/execution_provider.ts";
-import { renderHtmlReport } from "./report/html.ts";
+import { EXECUTION_PROVIDERS } from "./models/provider_names.ts";
+import { caseLine, summaryLine } from "./report/console.ts";
+import { fmt } from "./results/format.ts";
 import { writeTextFileAtomic } from "./tensor/atomic_write.ts";
 
 // verify (and through it onnxruntime-node, which needs --allow-ffi) loads only for the
-// commands that run models, so `list` and `cases-json` need read/write access alone.
+// commands that run models, and the report writer (Observable Plot, linkedom) only for the
+// commands that write reports, so `list` and `cases-json` need read/write access alone.
 const harness = () => import("./harness/verify.ts");
+const writer = () => import("./report/write.ts");
 
 /** A problem with what the user gave (bad option, unreadable file): printed without a trace. */
 class UsageError extends Error {}
@@ -52,17 +53,17 @@ program.command("verify")
       Deno.exit(2);
     }
     const { verify } = await harness();
+    const { writeReport } = await writer();
     const result = await verify({
       cases,
       executionProvider: opts.ep as "cpu",
       fallback: opts.fallback ?? false,
       webgpuLayout: opts.webgpuLayout,
-      outDir: opts.out,
       manifest: opts.hashCheck ? "fixtures/manifest.json" : null,
+      onCase: (r) => console.log(caseLine(r)),
     });
-    console.log(
-      `\n${result.passed} passed, ${result.failed} failed · report: ${opts.out}/index.html`,
-    );
+    await writeReport(result, opts.out);
+    console.log(`\n${summaryLine(result, `${opts.out}/index.html`)}`);
     if (result.failed > 0) Deno.exit(1);
   });
 
@@ -81,7 +82,7 @@ program.command("run")
       cases,
       executionProvider: opts.ep as "cpu",
       fallback: opts.fallback ?? false,
-      outDir: null,
+      onCase: (r) => console.log(caseLine(r)),
     });
     const r = result.cases[0];
     console.log(`provider: ${r.provider}`);
@@ -124,26 +125,9 @@ program.command("report")
   .option("--results <file>", "results file", "reports/results.json")
   .option("--out <file>", "HTML file", "reports/index.html")
   .action(async (opts) => {
-    let result: VerifyResult;
-    try {
-      result = JSON.parse(await Deno.readTextFile(opts.results));
-    } catch (err) {
-      throw new UsageError(
-        `${opts.results}: cannot read results (${
-          (err as Error).message
-        }); run \`deno task verify\` first`,
-      );
-    }
-    if (result?.format !== "diffparity-results/1") {
-      throw new UsageError(
-        `${opts.results}: format: expected "diffparity-results/1", got ${
-          JSON.stringify(result?.format)
-        }`,
-      );
-    }
-    await writeTextFileAtomic(opts.out, renderHtmlReport(result));
+    const { rerenderHtml } = await writer();
+    const result = await rerenderHtml(opts.results, opts.out);
     console.log(`wrote ${opts.out}`);
-    const { caseLine } = await harness();
     for (const r of result.cases) console.log(caseLine(r));
   });
 
@@ -164,7 +148,10 @@ if (import.meta.main) {
   try {
     await program.parseAsync(["deno", "diffparity", ...Deno.args]);
   } catch (err) {
-    if (err instanceof CaseError || err instanceof UsageError) {
+    if (
+      err instanceof CaseError || err instanceof UsageError ||
+      (err instanceof Error && err.name === "ReportError")
+    ) {
       console.error(`error: ${err.message}`);
       Deno.exit(2);
     }

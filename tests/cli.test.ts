@@ -1,17 +1,19 @@
 import assert from "node:assert/strict";
+import { writeReport } from "../core/report/write.ts";
+import { sampleResult } from "./report/fixtures_results.ts";
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+const ALL = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys"];
+
+function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliWith(ALL, ...args);
+}
+
+async function cliWith(
+  permissions: string[],
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "core/cli.ts",
-      ...args,
-    ],
+    args: ["run", ...permissions, "core/cli.ts", ...args],
     stdout: "piped",
     stderr: "piped",
   });
@@ -26,6 +28,8 @@ Deno.test("cli verify --filter runs the matching case, writes the report and exi
   assert.match(r.out, /^PASS {2}guidance-1 /m);
   assert.match(r.out, /^1 passed, 0 failed · report: /m);
   assert.ok((await Deno.stat(`${out}/index.html`)).isFile);
+  assert.ok((await Deno.stat(`${out}/images/guidance-1.png`)).isFile);
+  assert.doesNotMatch(await Deno.readTextFile(`${out}/results.json`), /data:/);
   await Deno.remove(out, { recursive: true });
 });
 
@@ -81,6 +85,77 @@ Deno.test("cli report re-renders index.html and refuses a file that is not a res
   await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ format: "other" }));
   const r = await cli("report", "--results", `${dir}/bad.json`, "--out", `${dir}/index.html`);
   assert.equal(r.code, 2);
-  assert.match(r.err, /bad\.json: format: expected "diffparity-results\/1", got "other"/);
+  assert.match(r.err, /bad\.json: format: expected "diffparity-results\/2", got "other"/);
+  await Deno.writeTextFile(`${dir}/old.json`, JSON.stringify({ format: "diffparity-results/1" }));
+  const old = await cli("report", "--results", `${dir}/old.json`, "--out", `${dir}/index.html`);
+  assert.equal(old.code, 2);
+  assert.match(
+    old.err,
+    /^error: .*old\.json: written in the older format "diffparity-results\/1" .*run `deno task verify` again/,
+  );
+  assert.doesNotMatch(old.err, /\n\s+at /, "no stack trace");
+  assert.equal(await Deno.stat(`${dir}/index.html`).catch(() => null), null, "nothing written");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("cli report re-renders index.html from a results.json, images included", async () => {
+  const dir = await Deno.makeTempDir();
+  const result = sampleResult();
+  result.cases[0].images = [{ label: "ours", png: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) }];
+  await writeReport(result, `${dir}/reports`);
+  const r = await cliWith(
+    ["--allow-read", "--allow-write"],
+    "report",
+    "--results",
+    `${dir}/reports/results.json`,
+    "--out",
+    `${dir}/page.html`,
+  );
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^wrote .*page\.html\n/);
+  assert.match(r.out, /^PASS {2}ddim-eta0 /m);
+  assert.match(
+    await Deno.readTextFile(`${dir}/page.html`),
+    /<img src="reports\/images\/ddim-eta0\.png"/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("cli list and cases-json need read and write permissions only", async () => {
+  const dir = await Deno.makeTempDir();
+  const caseTs = new URL("../core/harness/case.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    `${dir}/light.case.ts`,
+    `import { defineCase } from "${caseTs}";
+export default defineCase({
+  name: "light-ddim",
+  description: "a light case",
+  model: "fixtures/models/tiny-sd",
+  pipeline: "text2img",
+  sampler: { type: "DDIMScheduler" },
+  steps: 4,
+  prompt: "a cat",
+  guidanceScale: 1,
+  seed: 1,
+});
+`,
+  );
+  const rw = ["--allow-read", "--allow-write"];
+  const list = await cliWith(rw, "--cases", dir, "list");
+  assert.equal(list.code, 0, list.err);
+  assert.match(
+    list.out,
+    /^light-ddim +text2img +DDIMScheduler +fixtures\/models\/tiny-sd +a light case$/m,
+  );
+  const json = await cliWith(rw, "--cases", dir, "cases-json");
+  assert.equal(json.code, 0, json.err);
+  assert.equal(JSON.parse(json.out).cases[0].name, "light-ddim");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("cli run prints the verdict line, then every comparison per step", async () => {
+  const r = await cli("run", "guidance-1");
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^PASS {2}guidance-1 +vs onnx 0 \(<= 1e-5\)[^\n]*\nprovider: cpu\n/);
+  assert.match(r.out, /\nreplayScheduler: /);
 });

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { COMPARISON_KINDS, type ComparisonKind } from "../results/kinds.ts";
+import type { Tolerance } from "../results/schema.ts";
 
 import { SAMPLERS, type SamplerSpec } from "../schedulers/samplers.ts";
 import { PIPELINE_KINDS, type PipelineKindName } from "./pipeline_kinds.ts";
@@ -24,35 +26,11 @@ export type { DiffusersSchedulerName, SamplerSpec } from "../schedulers/samplers
  */
 export type PipelineKind = PipelineKindName;
 
-/**
- * Bounds on one comparison. Every bound given must hold; omitted ones are not checked.
- *
- * @example
- * ```ts
- * import type { Tolerance } from "./case.ts";
- * const exact: Tolerance = { maxUlp: 0 };
- * const loose: Tolerance = { maxAbs: 1e-3, cosineMin: 0.9999 };
- * ```
- */
-export interface Tolerance {
-  /** Largest allowed max |actual - reference|. */
-  maxAbs?: number;
-  /** Largest allowed float32 ulp distance on any element. */
-  maxUlp?: number;
-  /** Largest allowed root-mean-square error. */
-  rmse?: number;
-  /** Largest allowed ||a - r|| / ||r||. */
-  relL2?: number;
-  /** Smallest allowed cosine similarity. */
-  cosineMin?: number;
-  /** Smallest allowed PSNR in dB (images). */
-  psnrMin?: number;
-  /** Smallest allowed SSIM (images). */
-  ssimMin?: number;
-}
+export type { Tolerance } from "../results/schema.ts";
 
 /**
- * The comparisons a case makes, each with its tolerance (defaults in `defaultTolerances`).
+ * The comparisons a case makes, each with its tolerance (defaults in `defaultTolerances`); one
+ * optional key per kind of the comparison-kind table (`COMPARISON_KINDS` in core/results/).
  *
  * @example
  * ```ts
@@ -60,18 +38,7 @@ export interface Tolerance {
  * const t: CaseTolerances = { freeRunTorch: { maxAbs: 5e-3 } };
  * ```
  */
-export interface CaseTolerances {
-  /** Our whole loop vs diffusers with the same ONNX files under Python onnxruntime: final latents. */
-  freeRunOnnx?: Tolerance;
-  /** Our whole loop vs diffusers with the PyTorch model: final latents. */
-  freeRunTorch?: Tolerance;
-  /** Replay: reference model output fed to our scheduler, per step prevSample. */
-  replayScheduler?: Tolerance;
-  /** Replay: reference model input fed to our model, per step guided model output (vs ONNX ref). */
-  replayModel?: Tolerance;
-  /** Decoded image vs the ONNX reference image. */
-  image?: Tolerance;
-}
+export type CaseTolerances = { [K in ComparisonKind]?: Tolerance };
 
 /**
  * One experiment: model, loop, sampler, seed and inputs, its references and tolerances.
@@ -155,9 +122,11 @@ export type Case = Readonly<
 >;
 
 /**
- * Default tolerances per comparison kind. Same ONNX file under the same onnxruntime version:
- * a few ulp; PyTorch vs ONNX: kernel-order differences accumulate over steps. The scheduler
- * replay is exact (0 ulp) once the reference machine's math is used (recorded or inferred).
+ * Default tolerances per comparison kind, read from the comparison-kind table
+ * (`COMPARISON_KINDS` in core/results/kinds.ts). Same ONNX file under the same onnxruntime
+ * version: a few ulp; PyTorch vs ONNX: kernel-order differences accumulate over steps. The
+ * scheduler replay is exact (0 ulp) once the reference machine's math is used (recorded or
+ * inferred).
  *
  * @example
  * ```ts
@@ -165,13 +134,11 @@ export type Case = Readonly<
  * console.log(defaultTolerances.replayScheduler); // { maxUlp: 0 }
  * ```
  */
-export const defaultTolerances: Readonly<Required<CaseTolerances>> = Object.freeze({
-  freeRunOnnx: { maxAbs: 1e-5 },
-  freeRunTorch: { maxAbs: 1e-3, cosineMin: 0.99999 },
-  replayScheduler: { maxUlp: 0 },
-  replayModel: { maxAbs: 1e-5 },
-  image: { psnrMin: 60 },
-});
+export const defaultTolerances: Readonly<Required<CaseTolerances>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(COMPARISON_KINDS).map(([kind, info]) => [kind, info.tolerance]),
+  ) as Required<CaseTolerances>,
+);
 
 const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 

@@ -22,7 +22,7 @@ import {
   type StepMathInference,
 } from "./reference_math.ts";
 import type { CaseReference } from "./references.ts";
-import type { ReferenceMathSummary } from "./results.ts";
+import type { ReferenceMathSummary } from "../results/schema.ts";
 
 /**
  * An elementwise operation of the pipeline to infer: `outputs(results)` from `results[j] =

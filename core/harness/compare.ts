@@ -7,10 +7,10 @@
  */
 import type { StepRecord } from "../pipelines/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { Tolerance } from "./case.ts";
 import { compareTensors } from "./metrics.ts";
 import type { CaseReference } from "./references.ts";
-import type { ComparisonKind, ComparisonResult, ErrorFigures, StepFigures } from "./results.ts";
+import { COMPARISON_KINDS, type ComparisonKind } from "../results/kinds.ts";
+import type { ComparisonResult, ErrorFigures, StepFigures, Tolerance } from "../results/schema.ts";
 import { violations } from "./tolerance.ts";
 
 /**
@@ -41,21 +41,21 @@ export function figures(actual: Tensor, reference: Tensor, image = false): Error
 
 /**
  * Folds per-step figures (and whole-run `extra` figures) into a comparison: the worst of each
- * figure, and the first violation of each bound of `tolerance`.
+ * figure, and the first violation of each bound of `tolerance`; the subject is the kind's, from
+ * `COMPARISON_KINDS`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { comparison } from "./compare.ts";
  * const step = { step: 3, t: 641, maxAbs: 3.1e-4, rmse: 1e-4, relL2: 1e-4, cosine: 1, maxUlp: 9 };
- * const c = comparison("freeRunOnnx", "ref.safetensors", "latents", { maxAbs: 1e-5 }, [step]);
+ * const c = comparison("freeRunOnnx", "ref.safetensors", { maxAbs: 1e-5 }, [step]);
  * assert.deepEqual([c.pass, c.worst.step], [false, 3]);
  * ```
  */
 export function comparison(
   kind: ComparisonKind,
   reference: string,
-  subject: string,
   tolerance: Tolerance,
   perStep: StepFigures[],
   extra: { label: string; figures: ErrorFigures }[] = [],
@@ -96,7 +96,7 @@ export function comparison(
   return {
     kind,
     reference,
-    subject,
+    subject: COMPARISON_KINDS[kind].subject,
     tolerance,
     pass: failures.length === 0,
     worst,
@@ -179,7 +179,7 @@ export function checkCallCount(
  * ```ts
  * import assert from "node:assert/strict";
  * import { comparison, withIeee } from "./compare.ts";
- * const c = comparison("replayScheduler", "r", "s", { maxUlp: 0 }, []);
+ * const c = comparison("replayScheduler", "r", { maxUlp: 0 }, []);
  * assert.deepEqual(withIeee(c, null), c);
  * assert.deepEqual(withIeee(c, c).ieee?.pass, true);
  * ```

@@ -10,7 +10,7 @@
  */
 import { signedUlp } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import type { ErrorFigures } from "./results.ts";
+import type { ErrorFigures } from "../results/schema.ts";
 
 /**
  * What the metrics accept: a {@link Tensor}, or a flat `Float32Array`.

@@ -23,7 +23,7 @@ import { sha256Hex } from "./fixture_hashes.ts";
 import { PHASES, replayOneStep, type Run, runPhase, vaeSampleProblem } from "./phases.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
 import { type CaseReference, readCaseReference } from "./references.ts";
-import type { CaseResult, CaseTiming, ComparisonResult } from "./results.ts";
+import type { CaseResult, CaseTiming, ComparisonResult } from "../results/schema.ts";
 
 /**
  * How to run a case.
@@ -39,7 +39,7 @@ import type { CaseResult, CaseTiming, ComparisonResult } from "./results.ts";
 export interface RunCaseOptions extends CaseInputOptions {
   /** Progress display. */
   progress?: ProgressSink;
-  /** Keep the decoded image as a PNG data URL in the result (default true). */
+  /** Keep the decoded image's PNG bytes in the result's `images` (default true). */
   keepImage?: boolean;
 }
 
@@ -54,14 +54,6 @@ function postprocess(image: Tensor): { chw: Tensor; png: Uint8Array } {
     }
   }
   return { chw: new Tensor(chw, [1, 3, h, w]), png: encodePng(img) };
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
 }
 
 function errorMessage(err: unknown): string {
@@ -81,7 +73,6 @@ function freeRunComparisons(
     comparison(
       "freeRunOnnx",
       refOnnx.path,
-      "latents after every step, and the final latents",
       c.tolerances.freeRunOnnx!,
       referenceStepFigures(run.records, refOnnx, "prev_sample"),
       [
@@ -99,7 +90,6 @@ function freeRunComparisons(
     comparison(
       "freeRunTorch",
       refTorch.path,
-      "final latents",
       c.tolerances.freeRunTorch!,
       [],
       [{ label: "final latents", figures: figures(free.result.latents, refTorch.latents) }],
@@ -110,7 +100,6 @@ function freeRunComparisons(
   comparisons.push(comparison(
     "image",
     refOnnx.path,
-    "decoded, postprocessed image (0..255)",
     c.tolerances.image!,
     [],
     [{ label: "image", figures: figures(post.chw, refOnnx.imageU8, true) }],
@@ -199,7 +188,6 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       comparison(
         "replayScheduler",
         refOnnx.path,
-        "prevSample per step, given the reference sample and model output",
         c.tolerances.replayScheduler!,
         referenceStepFigures(run.records, refOnnx, "prev_sample"),
       );
@@ -227,7 +215,6 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     comparisons.push(comparison(
       "replayModel",
       refOnnx.path,
-      "guided model output per step given the reference sample; text encoder output",
       c.tolerances.replayModel!,
       referenceStepFigures(model.records, refOnnx, "model_output"),
       [{
@@ -256,9 +243,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       latentsSha256: await sha256Hex(
         new Uint8Array(latents.buffer, latents.byteOffset, latents.byteLength),
       ),
-      ...(png && options.keepImage !== false
-        ? { imagePng: `data:image/png;base64,${base64(png)}` }
-        : {}),
+      ...(png && options.keepImage !== false ? { images: [{ label: "ours", png }] } : {}),
     };
   } catch (err) {
     return { ...base, status: "error", error: errorMessage(err), timing: null };

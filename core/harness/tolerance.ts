@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Tolerance } from "./case.ts";
-import type { ErrorFigures } from "./results.ts";
+import { fmt } from "../results/format.ts";
+import type { ErrorFigures, Tolerance } from "../results/schema.ts";
 
 /**
  * The bounds of `tol` that `figures` violate, as sentences like
@@ -12,9 +12,13 @@ import type { ErrorFigures } from "./results.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { violations } from "./tolerance.ts";
- * violations({ maxAbs: 2e-5, rmse: 1e-6, relL2: 1e-6, cosine: 1, maxUlp: 40 }, { maxAbs: 1e-5 }, "at step 3");
- * // ["maxAbs 2e-5 > 1e-5 (2x) at step 3"]
+ * const figures = { maxAbs: 2e-5, rmse: 1e-6, relL2: 1e-6, cosine: 1, maxUlp: 40 };
+ * assert.deepEqual(violations(figures, { maxAbs: 1e-5 }, "at step 3"), [
+ *   "maxAbs 2e-5 > 1e-5 (2x) at step 3",
+ * ]);
+ * assert.deepEqual(violations(figures, { maxUlp: 40 }), []);
  * ```
  */
 export function violations(figures: ErrorFigures, tol: Tolerance, where = ""): string[] {
@@ -43,27 +47,4 @@ export function violations(figures: ErrorFigures, tol: Tolerance, where = ""): s
 function ratio(value: number, bound: number): string {
   if (!Number.isFinite(value) || bound <= 0) return "";
   return ` (${fmt(value / bound)}x)`;
-}
-
-/**
- * A compact number for messages: integers as is, others with 3 significant digits.
- *
- * @example
- * ```ts
- * import { fmt } from "./tolerance.ts";
- * fmt(0.000312345); // "3.12e-4"
- * ```
- */
-export function fmt(x: number): string {
-  if (Number.isNaN(x)) return "NaN";
-  if (!Number.isFinite(x)) return x > 0 ? "Inf" : "-Inf";
-  if (Number.isInteger(x) && Math.abs(x) < 1e9) return String(x);
-  const a = Math.abs(x);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) {
-    return Number(x.toPrecision(3)).toExponential().replace("e+", "e");
-  }
-  // More digits where 3 would round a non-integer to an integer (0.99999 must not read "1").
-  let digits = 3;
-  while (a < 1 && digits < 9 && Number.isInteger(Number(x.toPrecision(digits)))) digits++;
-  return String(Number(x.toPrecision(digits)));
 }

@@ -1,31 +1,31 @@
 /**
- * `verify`: runs every case (or a filtered subset), prints one line per case with its worst
- * error against its tolerance, and writes reports/results.json, reports/index.html and
- * reports/junit.xml — all at the end, each atomically, so an interrupted run never leaves a
- * half-written report.
+ * `verify`: runs every case (or a filtered subset) and returns every figure as a
+ * `VerifyResult`. It prints and writes nothing: the caller gets each case's result as it ends
+ * (`onCase`) and writes the report (`writeReport` in core/report/write.ts, as the CLI does).
  *
  * @module
  */
-import type { ExecutionProviderName } from "../models/execution_provider.ts";
-import { renderHtmlReport } from "../report/html.ts";
-import { renderJunit } from "../report/junit.ts";
-import { writeTextFileAtomic } from "../tensor/atomic_write.ts";
+import type { ExecutionProviderName } from "../models/provider_names.ts";
+import { RESULTS_FORMAT } from "../results/schema.ts";
+import type { CaseResult, VerifyResult } from "../results/schema.ts";
 import type { Case } from "./case.ts";
 import { loadCases } from "./cases_loader.ts";
-import { join } from "./paths.ts";
-import { type ProgressSink, silentProgress, terminalProgress } from "./progress.ts";
-import type { CaseResult, ComparisonResult, VerifyResult } from "./results.ts";
-import { ModelPool } from "./model_pool.ts";
-import { runCase } from "./runner.ts";
-import { fmt } from "./tolerance.ts";
+import { type ProgressSink, terminalProgress } from "./progress.ts";
 
 /**
  * Options of `verify`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { VerifyOptions } from "./verify.ts";
- * const o: VerifyOptions = { filter: "ddim", executionProvider: "cpu", outDir: "reports" };
+ * const seen: string[] = [];
+ * const o: VerifyOptions = {
+ *   filter: "ddim",
+ *   executionProvider: "cpu",
+ *   onCase: (r, index, total) => seen.push(`${index + 1}/${total} ${r.name}`),
+ * };
+ * assert.equal(o.executionProvider, "cpu");
  * ```
  */
 export interface VerifyOptions {
@@ -41,111 +41,12 @@ export interface VerifyOptions {
   fallback?: boolean;
   /** WebGPU only: onnxruntime's preferred tensor layout (default: onnxruntime's choice). */
   webgpuLayout?: "default" | "NCHW" | "NHWC";
-  /** Where results.json, index.html and junit.xml go (default "reports"); null writes nothing. */
-  outDir?: string | null;
   /** The fixture manifest (default "fixtures/manifest.json"); null skips hash checks. */
   manifest?: string | null;
-  /** Receives one line per case (default console.log). */
-  log?: (line: string) => void;
+  /** Called when each case ends, with its result, its 0-based index and the number of cases. */
+  onCase?: (result: CaseResult, index: number, total: number) => void;
   /** Progress display (default: a redrawn line on a terminal, silent otherwise). */
   progress?: ProgressSink;
-}
-
-const SHORT: Record<string, string> = {
-  freeRunOnnx: "vs onnx",
-  freeRunTorch: "vs torch",
-  replayScheduler: "sched",
-  replayModel: "model",
-  image: "image",
-};
-
-function headline(c: ComparisonResult): string {
-  const w = c.worst;
-  const [bound, value] = c.tolerance.maxUlp !== undefined
-    ? [`<= ${fmt(c.tolerance.maxUlp)} ulp`, `${fmt(w.maxUlp)} ulp`]
-    : c.tolerance.psnrMin !== undefined
-    ? [`>= ${fmt(c.tolerance.psnrMin)} dB`, `${w.psnr === undefined ? "-" : fmt(w.psnr)} dB`]
-    : c.tolerance.maxAbs !== undefined
-    ? [`<= ${fmt(c.tolerance.maxAbs)}`, fmt(w.maxAbs)]
-    : c.tolerance.relL2 !== undefined
-    ? [`relL2 <= ${fmt(c.tolerance.relL2)}`, `relL2 ${fmt(w.relL2)}`]
-    : ["", fmt(w.maxAbs)];
-  const ieee = c.ieee
-    ? ` [IEEE math ${
-      c.tolerance.maxUlp !== undefined
-        ? `${fmt(c.ieee.worst.maxUlp)} ulp`
-        : fmt(c.ieee.worst.maxAbs)
-    }]`
-    : "";
-  return `${SHORT[c.kind] ?? c.kind} ${value}${bound ? ` (${bound})` : ""}${ieee}${
-    c.pass ? "" : " FAIL"
-  }`;
-}
-
-/**
- * The math line of a verdict, when there is something to say: which math the comparisons used,
- * how the reference machine's differs from IEEE, what it explains, and misses or steps the
- * inference could not explain.
- */
-function mathLine(r: CaseResult): string {
-  const m = r.math;
-  if (
-    !m ||
-    (m.nonIeee === 0 && m.misses === 0 && m.unexplainedSteps.length === 0 &&
-      !m.elementwise?.unexplained)
-  ) return "";
-  const parts = [
-    m.source === "recorded"
-      ? `recorded ${m.pairs} pairs, ${m.nonIeee} not IEEE, ${m.misses} misses`
-      : `inferred ${m.nonIeee} non-IEEE results`,
-    ...m.lines,
-  ];
-  if (m.elementwise && (m.elementwise.changed > 0 || m.elementwise.unexplained > 0)) {
-    parts.push(
-      `VAE sample: ${m.elementwise.changed} of ${m.elementwise.elements} exp results` +
-        (m.elementwise.unexplained ? `, ${m.elementwise.unexplained} elements unexplained` : ""),
-    );
-  }
-  if (m.unexplainedSteps.length) {
-    parts.push(
-      `unexplained at steps ${m.unexplainedSteps.join(", ")}` +
-        (m.discarded ? ` (${m.discarded} inferred results made them worse: dropped)` : ""),
-    );
-  }
-  const free = r.comparisons.find((c) => c.kind === "freeRunOnnx");
-  if (free?.ieee) {
-    const [now, was] = [free.worst.maxAbs, free.ieee.worst.maxAbs];
-    parts.push(
-      now > was
-        ? `with the reference's math the free run is worse than with IEEE math ` +
-          `(${fmt(now)}, IEEE ${fmt(was)})`
-        : `the reference machine's math explains ${
-          now === 0 ? "all of" : now < was ? "part of" : "none of"
-        } the IEEE run's ${fmt(was)} (now ${fmt(now)})`,
-    );
-  }
-  return `\n      math: ${parts.join(" · ")}`;
-}
-
-/**
- * The one-line verdict of a case, e.g.
- * `PASS ddim-eta0        vs onnx 0 (<= 1e-5) · vs torch 4.2e-5 (<= 1e-3) · sched 0 ulp (<= 1 ulp) · …`.
- *
- * @example
- * ```ts
- * import { caseLine } from "./verify.ts";
- * // caseLine(result) for a CaseResult from runCase
- * ```
- */
-export function caseLine(r: CaseResult): string {
-  const status = r.status.toUpperCase().padEnd(5);
-  if (r.status === "error") return `${status} ${r.name.padEnd(18)} ${r.error}`;
-  const parts = r.comparisons.map(headline).join(" · ");
-  const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
-    `\n      ${c.kind}: ${c.failures.join("; ")}`
-  ).join("");
-  const ms = r.timing ? ` · ${fmt(Math.round(r.timing.totalMs))} ms` : "";
-  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${mathLine(r)}${failures}`;
 }
 
 async function versions(): Promise<Record<string, string>> {
@@ -159,19 +60,27 @@ async function versions(): Promise<Record<string, string>> {
 }
 
 /**
- * Runs the cases and writes the reports. Returns every figure; exit status is up to the caller
- * (`failed > 0` means the gate is red).
+ * Runs the cases and returns every figure; writes no file and prints nothing. Exit status is
+ * up to the caller (`failed > 0` means the gate is red). The runner and onnxruntime load when
+ * there is a case to run, so importing this module needs no FFI permission.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verify } from "./verify.ts";
- * const result = await verify({ filter: "guidance-1", outDir: null });
- * console.log(`${result.passed} passed, ${result.failed} failed`);
+ * // With cases (e.g. `verify({ filter: "guidance-1", onCase })`) it runs the models; with none
+ * // it returns an empty run:
+ * const names: string[] = [];
+ * const result = await verify({ cases: [], onCase: (r) => names.push(r.name) });
+ * assert.deepEqual(names, []);
+ * assert.deepEqual(
+ *   [result.format, result.requestedProvider, result.cases, result.passed, result.failed],
+ *   ["diffparity-results/2", "cpu", [], 0, 0],
+ * );
  * ```
  */
 export async function verify(options: VerifyOptions = {}): Promise<VerifyResult> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  const progress = options.progress ?? (options.log ? silentProgress : terminalProgress());
+  const progress = options.progress ?? terminalProgress();
   const cases = options.cases
     ? options.cases.filter((c) =>
       !options.filter ||
@@ -182,6 +91,11 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyResult>
     : await loadCases(options.casesDir ?? "cases", options.filter);
   const provider = options.executionProvider ?? "cpu";
   const results: CaseResult[] = [];
+  if (cases.length === 0) return summary(provider, results);
+  const [{ ModelPool }, { runCase }] = await Promise.all([
+    import("./model_pool.ts"),
+    import("./runner.ts"),
+  ]);
   const models = new ModelPool();
   try {
     for (const [i, c] of cases.entries()) {
@@ -196,29 +110,22 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyResult>
       });
       progress.caseEnd();
       results.push(r);
-      log(caseLine(r));
+      options.onCase?.(r, i, cases.length);
     }
   } finally {
     await models.releaseAll();
   }
+  return summary(provider, results);
+}
+
+async function summary(provider: string, results: CaseResult[]): Promise<VerifyResult> {
   const passed = results.filter((r) => r.status === "pass").length;
-  const result: VerifyResult = {
-    format: "diffparity-results/1",
+  return {
+    format: RESULTS_FORMAT,
     versions: await versions(),
     requestedProvider: provider,
     cases: results,
     passed,
     failed: results.length - passed,
   };
-  if (options.outDir !== null) {
-    const dir = options.outDir ?? "reports";
-    // Render everything first, then write: a failure while rendering writes nothing.
-    const json = JSON.stringify(result, null, 1) + "\n";
-    const html = renderHtmlReport(result);
-    const junit = renderJunit(result);
-    await writeTextFileAtomic(join(dir, "results.json"), json);
-    await writeTextFileAtomic(join(dir, "junit.xml"), junit);
-    await writeTextFileAtomic(join(dir, "index.html"), html);
-  }
-  return result;
 }

@@ -13,33 +13,9 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
+import type { ExecutionProviderName } from "./provider_names.ts";
 
-/**
- * The execution providers a run can ask for.
- *
- * @example
- * ```ts
- * import type { ExecutionProviderName } from "./execution_provider.ts";
- * const ep: ExecutionProviderName = "cpu";
- * ```
- */
-export type ExecutionProviderName = "cpu" | "webgpu" | "cuda";
-
-/**
- * Every {@link ExecutionProviderName}, in order of preference for no one: CPU first because it
- * is always there.
- *
- * @example
- * ```ts
- * import { EXECUTION_PROVIDERS } from "./execution_provider.ts";
- * console.log(EXECUTION_PROVIDERS.includes("cuda")); // true
- * ```
- */
-export const EXECUTION_PROVIDERS: readonly ExecutionProviderName[] = Object.freeze([
-  "cpu",
-  "webgpu",
-  "cuda",
-]);
+export { EXECUTION_PROVIDERS, type ExecutionProviderName } from "./provider_names.ts";
 
 /**
  * onnxruntime's own name of each provider, as it appears in profiles and logs.

@@ -7,7 +7,17 @@
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 
-/** One series of a step chart: a label and (step, value) points. */
+/**
+ * One series of a step chart: a label and (step, value) points.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { StepSeries } from "./chart.ts";
+ * const s: StepSeries = { label: "vs onnx", points: [{ step: 0, value: 1e-7 }] };
+ * assert.equal(s.points.length, 1);
+ * ```
+ */
 export interface StepSeries {
   /** Legend label. */
   label: string;
@@ -21,9 +31,13 @@ export interface StepSeries {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stepErrorChart } from "./chart.ts";
- * const svg = stepErrorChart([{ label: "vs onnx", points: [{ step: 0, value: 0 }, { step: 1, value: 1e-7 }] }], "max |d|");
- * console.log(svg.startsWith("<svg") || svg.startsWith("<figure"));
+ * const points = [{ step: 0, value: 0 }, { step: 1, value: 1e-7 }];
+ * const svg = stepErrorChart([{ label: "vs onnx", points }], "max |d|");
+ * assert.ok(svg.startsWith("<svg") || svg.startsWith("<figure"));
+ * assert.match(svg, /exact shown at 1e-10/);
+ * assert.equal(stepErrorChart([{ label: "none", points: [] }], "max |d|"), "");
  * ```
  */
 export function stepErrorChart(series: StepSeries[], yLabel: string, floor = 1e-10): string {

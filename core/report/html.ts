@@ -1,12 +1,13 @@
 /**
- * The HTML report: one self-contained page (inline CSS, inline SVG charts, PNG data URLs) with a
- * verdict per case, every comparison against its tolerance, per-step error charts, the decoded
- * image and the timing.
+ * The HTML report: one page (inline CSS, inline SVG charts; decoded images as PNG files beside
+ * it, `CaseImage.file`) with a verdict per case, every comparison against its tolerance,
+ * per-step error charts, the decoded image and the timing.
  *
  * @module
  */
-import type { CaseResult, ComparisonResult, VerifyResult } from "../harness/results.ts";
-import { fmt } from "../harness/tolerance.ts";
+import { fmt } from "../results/format.ts";
+import { COMPARISON_KINDS, type ComparisonKind } from "../results/kinds.ts";
+import type { CaseResult, ComparisonResult, VerifyResult } from "../results/schema.ts";
 import { stepErrorChart } from "./chart.ts";
 
 /**
@@ -14,8 +15,9 @@ import { stepErrorChart } from "./chart.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeHtml } from "./html.ts";
- * escapeHtml("<a & b>"); // "&lt;a &amp; b&gt;"
+ * assert.equal(escapeHtml(`<a & "b">`), "&lt;a &amp; &quot;b&quot;&gt;");
  * ```
  */
 export function escapeHtml(text: string): string {
@@ -25,13 +27,10 @@ export function escapeHtml(text: string): string {
   );
 }
 
-const KIND_LABEL: Record<string, string> = {
-  freeRunOnnx: "free run vs diffusers + onnxruntime",
-  freeRunTorch: "free run vs diffusers + PyTorch",
-  replayScheduler: "replay: scheduler only",
-  replayModel: "replay: model only",
-  image: "decoded image vs onnxruntime",
-};
+/** The report's name of a comparison kind (the kind itself if the table lacks it). */
+function label(kind: ComparisonKind): string {
+  return COMPARISON_KINDS[kind]?.label ?? kind;
+}
 
 function toleranceText(c: ComparisonResult): string {
   return Object.entries(c.tolerance).map(([k, v]) => `${k} ${fmt(v as number)}`).join(", ");
@@ -51,9 +50,7 @@ function comparisonRow(c: ComparisonResult): string {
     (c.ieee
       ? `; with IEEE math: max |d| ${fmt(c.ieee.worst.maxAbs)} · ulp ${fmt(c.ieee.worst.maxUlp)}`
       : "");
-  return `<tr class="${c.pass ? "pass" : "fail"}"><td>${
-    escapeHtml(KIND_LABEL[c.kind] ?? c.kind)
-  }</td>` +
+  return `<tr class="${c.pass ? "pass" : "fail"}"><td>${escapeHtml(label(c.kind))}</td>` +
     `<td>${escapeHtml(c.subject)}</td><td>${escapeHtml(figures + where)}</td>` +
     `<td>${escapeHtml(toleranceText(c))}</td><td>${
       c.pass ? "ok" : escapeHtml(c.failures.join("; "))
@@ -75,12 +72,12 @@ function caseSection(r: CaseResult): string {
   const stepwise = r.comparisons.filter((c) => c.perStep.length > 0 && c.kind !== "image");
   const exact = stepwise.filter((c) => c.perStep.every((s) => s.maxAbs === 0));
   const series = stepwise.filter((c) => !exact.includes(c)).map((c) => ({
-    label: KIND_LABEL[c.kind] ?? c.kind,
+    label: label(c.kind),
     points: c.perStep.map((s) => ({ step: s.step, value: s.maxAbs })),
   }));
   const exactNote = exact.length
     ? `<p class="exact">0 difference at every step: ${
-      exact.map((c) => escapeHtml(KIND_LABEL[c.kind] ?? c.kind)).join("; ")
+      exact.map((c) => escapeHtml(label(c.kind))).join("; ")
     }</p>`
     : "";
   const chart = (series.length ? stepErrorChart(series, "max |d| per step") : "") + exactNote;
@@ -105,11 +102,12 @@ function caseSection(r: CaseResult): string {
       (m.lines.length ? `: ${escapeHtml(m.lines.join("; "))}` : "") +
       (m.machine ? `<br><span class="ref">${escapeHtml(m.machine)}</span>` : "") + `</p>`
     : "";
-  const img = r.imagePng
-    ? `<figure><img src="${r.imagePng}" alt="decoded image of ${
-      escapeHtml(r.name)
-    }"><figcaption>decoded (free run)</figcaption></figure>`
-    : "";
+  const img = (r.images ?? []).filter((i) => i.file).map((i) =>
+    `<figure><img src="${escapeHtml(i.file!)}" alt="decoded image of ${escapeHtml(r.name)}">` +
+    `<figcaption>${
+      i.label === "ours" ? "decoded (free run)" : escapeHtml(i.label)
+    }</figcaption></figure>`
+  ).join("");
   return `<section>${head}<table><thead><tr><th>comparison</th><th>subject</th><th>worst figures</th><th>tolerance</th><th>verdict</th><th>reference</th></tr></thead><tbody>${rows}</tbody></table>` +
     `${math}<div class="row">${img}<div class="chart">${chart}</div></div>${timing}` +
     `<p class="hash">final latents sha256 <code>${
@@ -118,13 +116,18 @@ function caseSection(r: CaseResult): string {
 }
 
 /**
- * Renders a verify run as a self-contained HTML page.
+ * Renders a verify run as an HTML page. Images are linked by their `file` (relative to the
+ * page); images that have no file yet (PNG bytes in memory only) are not shown, so render
+ * through `writeReport`, which writes them first.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderHtmlReport } from "./html.ts";
- * const html = renderHtmlReport({ format: "diffparity-results/1", versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0 });
- * console.log(html.includes("<title>"));
+ * const html = renderHtmlReport({
+ *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0,
+ * });
+ * assert.match(html, /<title>diffparity report: 0 passed, 0 failed<\/title>/);
  * ```
  */
 export function renderHtmlReport(result: VerifyResult): string {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { VerifyResult } from "../harness/results.ts";
+import type { VerifyResult } from "../results/schema.ts";
 import { escapeHtml } from "./html.ts";
 
 /**
@@ -12,8 +12,12 @@ import { escapeHtml } from "./html.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderJunit } from "./junit.ts";
- * renderJunit({ format: "diffparity-results/1", versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0 });
+ * const xml = renderJunit({
+ *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0,
+ * });
+ * assert.match(xml, /<testsuite name="diffparity verify" tests="0" failures="0" errors="0">/);
  * ```
  */
 export function renderJunit(result: VerifyResult): string {

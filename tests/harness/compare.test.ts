@@ -26,17 +26,17 @@ Deno.test("comparison keeps the worst figure with its step and the first violati
   const c = comparison(
     "freeRunOnnx",
     "r.safetensors",
-    "latents",
     { maxAbs: 1e-5, relL2: 1e-3 },
     [step(0, 0), step(1, 2e-5), step(2, 5e-5), step(3, 3e-5)],
     [{ label: "final latents", figures: figures(t([1, 2]), t([1, 2])) }],
   );
   assert.equal(c.pass, false);
+  assert.equal(c.subject, "latents after every step, and the final latents");
   assert.deepEqual([c.worst.maxAbs, c.worst.step], [5e-5, 2]);
   assert.equal(c.failures.length, 2, c.failures.join("\n"));
   assert.match(c.failures[0], /^maxAbs 2e-5 > 1e-5 \(2x\) at step 1 \(t=900\)/);
   assert.equal(c.failures[1], "(2 more violations at later steps)");
-  const ok = comparison("image", "r", "image", { psnrMin: 60 }, [], [{
+  const ok = comparison("image", "r", { psnrMin: 60 }, [], [{
     label: "image",
     figures: figures(img(), img(), true),
   }]);
@@ -73,8 +73,8 @@ Deno.test("stepFigures names a missing reference tensor; checkCallCount the coun
 });
 
 Deno.test("withIeee attaches the IEEE run's worst figures and verdict", () => {
-  const a = comparison("replayScheduler", "r", "s", { maxUlp: 0 }, [{ ...step(0, 0), maxUlp: 0 }]);
-  const b = comparison("replayScheduler", "r", "s", { maxUlp: 0 }, [{
+  const a = comparison("replayScheduler", "r", { maxUlp: 0 }, [{ ...step(0, 0), maxUlp: 0 }]);
+  const b = comparison("replayScheduler", "r", { maxUlp: 0 }, [{
     ...step(0, 1e-3),
     maxUlp: 4096,
   }]);

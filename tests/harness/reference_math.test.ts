@@ -6,9 +6,9 @@ import {
   inferElementwise,
   inferStepMath,
 } from "../../core/harness/reference_math.ts";
-import type { CaseResult } from "../../core/harness/results.ts";
+import type { CaseResult } from "../../core/results/schema.ts";
 import { runCase } from "../../core/harness/runner.ts";
-import { caseLine } from "../../core/harness/verify.ts";
+import { caseLine } from "../../core/report/console.ts";
 import { f32Step, type Float32Math, ieeeMath, MathTable } from "../../core/numerics/f32_math.ts";
 
 import {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fmt, violations } from "../../core/harness/tolerance.ts";
+import { violations } from "../../core/harness/tolerance.ts";
 
 const exact = { maxAbs: 0, rmse: 0, relL2: 0, cosine: 1, maxUlp: 0 };
 
@@ -34,17 +34,6 @@ Deno.test("violations checks lower bounds for cosine, PSNR and SSIM", () => {
 Deno.test("a NaN figure fails every bound it meets", () => {
   const v = violations({ ...exact, maxAbs: NaN, cosine: NaN }, { maxAbs: 1, cosineMin: 0 });
   assert.deepEqual(v, ["maxAbs NaN > 1", "cosine NaN < 0"]);
-});
-
-Deno.test("fmt prints integers plainly and small numbers in 3-digit exponent form", () => {
-  assert.equal(fmt(0), "0");
-  assert.equal(fmt(17), "17");
-  assert.equal(fmt(0.000312345), "3.12e-4");
-  assert.equal(fmt(0.5), "0.5");
-  assert.equal(fmt(416.4), "416");
-  assert.equal(fmt(Infinity), "Inf");
-  assert.equal(fmt(0.99999), "0.99999", "a bound just under 1 keeps its digits");
-  assert.equal(fmt(0.9999999999), "1", "beyond 9 digits it rounds");
 });
 
 /** The next double above (dir 1) or below (dir -1) a positive finite `x`, from its bits. */

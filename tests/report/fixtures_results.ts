@@ -1,10 +1,10 @@
 // A hand-built VerifyResult for the report tests (not produced by the code under test).
-import type { VerifyResult } from "../../core/harness/results.ts";
+import type { VerifyResult } from "../../core/results/schema.ts";
 
 export function sampleResult(): VerifyResult {
   const figures = { maxAbs: 0, rmse: 0, relL2: 0, cosine: 1, maxUlp: 0 };
   return {
-    format: "diffparity-results/1",
+    format: "diffparity-results/2",
     versions: { deno: "2.9.6", "onnxruntime-node": "1.30.0" },
     requestedProvider: "cpu",
     passed: 1,

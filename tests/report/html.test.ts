@@ -27,3 +27,19 @@ Deno.test("comparisons exact at every step are named instead of drawn at the flo
   assert.match(html, /0 difference at every step: free run vs diffusers \+ onnxruntime/);
   assert.doesNotMatch(html.split('id="ddim-eta0"')[1].split("<section>")[0], /<svg/);
 });
+
+Deno.test("the HTML report links each image file (escaped) and shows no image without a file", () => {
+  const result = sampleResult();
+  result.cases[0].images = [{ label: "ours", file: 'images/a"b.png' }, { label: "mask" }];
+  const html = renderHtmlReport(result);
+  assert.match(html, /<img src="images\/a&quot;b\.png" alt="decoded image of ddim-eta0">/);
+  assert.match(html, /<figcaption>decoded \(free run\)<\/figcaption>/);
+  assert.equal((html.match(/<img /g) ?? []).length, 1, "the image with no file is not shown");
+  assert.doesNotMatch(html, /data:image/);
+});
+
+Deno.test("the HTML report labels comparisons from the comparison-kind table", () => {
+  const html = renderHtmlReport(sampleResult());
+  assert.match(html, /<td>free run vs diffusers \+ onnxruntime<\/td>/);
+  assert.match(html, /<td>replay: scheduler only<\/td>/);
+});

@@ -1,26 +1,61 @@
 /**
- * The result records of a verify run: per case, per comparison, per step. results.json is
- * exactly a `VerifyResult` serialised.
+ * The results schema: plain data, no tensors. A verify run is a `VerifyResult`; results.json is
+ * one serialised, with each image's PNG bytes written to its own file (`CaseImage.file`).
  *
  * @module
  */
-import type { Tolerance } from "./case.ts";
+import type { ComparisonKind } from "./kinds.ts";
 
-/** The comparison kinds a case makes (keys of `CaseTolerances`). */
-export type ComparisonKind =
-  | "freeRunOnnx"
-  | "freeRunTorch"
-  | "replayScheduler"
-  | "replayModel"
-  | "image";
+/**
+ * The format string of results.json written by this version.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RESULTS_FORMAT } from "./schema.ts";
+ * assert.deepEqual(RESULTS_FORMAT, "diffparity-results/2");
+ * ```
+ */
+export const RESULTS_FORMAT = "diffparity-results/2" as const;
+
+/**
+ * Bounds on one comparison. Every bound given must hold; omitted ones are not checked.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Tolerance } from "./schema.ts";
+ * const exact: Tolerance = { maxUlp: 0 };
+ * const loose: Tolerance = { maxAbs: 1e-3, cosineMin: 0.9999 };
+ * assert.deepEqual(Object.keys({ ...exact, ...loose }), ["maxUlp", "maxAbs", "cosineMin"]);
+ * ```
+ */
+export interface Tolerance {
+  /** Largest allowed max |actual - reference|. */
+  maxAbs?: number;
+  /** Largest allowed float32 ulp distance on any element. */
+  maxUlp?: number;
+  /** Largest allowed root-mean-square error. */
+  rmse?: number;
+  /** Largest allowed ||a - r|| / ||r||. */
+  relL2?: number;
+  /** Smallest allowed cosine similarity. */
+  cosineMin?: number;
+  /** Smallest allowed PSNR in dB (images). */
+  psnrMin?: number;
+  /** Smallest allowed SSIM (images). */
+  ssimMin?: number;
+}
 
 /**
  * Error figures of one tensor against its reference.
  *
  * @example
  * ```ts
- * import type { ErrorFigures } from "./results.ts";
+ * import assert from "node:assert/strict";
+ * import type { ErrorFigures } from "./schema.ts";
  * const exact: ErrorFigures = { maxAbs: 0, rmse: 0, relL2: 0, cosine: 1, maxUlp: 0 };
+ * assert.deepEqual(exact.psnr, undefined);
  * ```
  */
 export interface ErrorFigures {
@@ -45,8 +80,10 @@ export interface ErrorFigures {
  *
  * @example
  * ```ts
- * import type { StepFigures } from "./results.ts";
+ * import assert from "node:assert/strict";
+ * import type { StepFigures } from "./schema.ts";
  * const s: StepFigures = { step: 0, t: 951, maxAbs: 0, rmse: 0, relL2: 0, cosine: 1, maxUlp: 0 };
+ * assert.deepEqual([s.step, s.t], [0, 951]);
  * ```
  */
 export interface StepFigures extends ErrorFigures {
@@ -61,8 +98,18 @@ export interface StepFigures extends ErrorFigures {
  *
  * @example
  * ```ts
- * import type { ComparisonResult } from "./results.ts";
- * function line(c: ComparisonResult) { return `${c.kind}: ${c.pass ? "ok" : c.failures.join("; ")}`; }
+ * import assert from "node:assert/strict";
+ * import type { ComparisonResult } from "./schema.ts";
+ * const line = (c: ComparisonResult) => `${c.kind}: ${c.pass ? "ok" : c.failures.join("; ")}`;
+ * const figures = { maxAbs: 3e-4, rmse: 1e-5, relL2: 1e-4, cosine: 1, maxUlp: 900 };
+ * assert.deepEqual(
+ *   line({
+ *     kind: "freeRunOnnx", reference: "r.safetensors", subject: "final latents",
+ *     tolerance: { maxAbs: 1e-5 }, pass: false, worst: { ...figures, step: 7 }, perStep: [],
+ *     failures: ["maxAbs 3e-4 > 1e-5 (30x) at step 7 (t=641)"],
+ *   }),
+ *   "freeRunOnnx: maxAbs 3e-4 > 1e-5 (30x) at step 7 (t=641)",
+ * );
  * ```
  */
 export interface ComparisonResult {
@@ -96,8 +143,12 @@ export interface ComparisonResult {
  *
  * @example
  * ```ts
- * import type { ReferenceMathSummary } from "./results.ts";
- * const noted = (m: ReferenceMathSummary) => m.nonIeee > 0;
+ * import assert from "node:assert/strict";
+ * import type { ReferenceMathSummary } from "./schema.ts";
+ * const ieee: ReferenceMathSummary = {
+ *   source: "ieee", pairs: 0, nonIeee: 0, misses: 0, missedInputs: 0, unexplainedSteps: [], lines: [],
+ * };
+ * assert.deepEqual(ieee.nonIeee > 0, false);
  * ```
  */
 export interface ReferenceMathSummary {
@@ -128,8 +179,12 @@ export interface ReferenceMathSummary {
  *
  * @example
  * ```ts
- * import type { CaseTiming } from "./results.ts";
- * const t: CaseTiming = { totalMs: 10, loadMs: 1, modelCalls: 2, unetMsTotal: 6, unetMsMean: 3, schedulerMsTotal: 1, decodeMs: 1 };
+ * import assert from "node:assert/strict";
+ * import type { CaseTiming } from "./schema.ts";
+ * const t: CaseTiming = {
+ *   totalMs: 10, loadMs: 1, modelCalls: 2, unetMsTotal: 6, unetMsMean: 3, schedulerMsTotal: 1, decodeMs: 1,
+ * };
+ * assert.deepEqual(t.unetMsTotal / t.modelCalls, t.unetMsMean);
  * ```
  */
 export interface CaseTiming {
@@ -150,12 +205,41 @@ export interface CaseTiming {
 }
 
 /**
+ * An image a case produced. In memory (from the runner) it carries the PNG bytes in `png`;
+ * the report writer writes them to a file and results.json keeps only `{ label, file }`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CaseImage } from "./schema.ts";
+ * const fromRunner: CaseImage = { label: "ours", png: new Uint8Array([137, 80, 78, 71]) };
+ * const inResultsJson: CaseImage = { label: "ours", file: "images/ddim-eta0.png" };
+ * assert.deepEqual([fromRunner.file, inResultsJson.png], [undefined, undefined]);
+ * ```
+ */
+export interface CaseImage {
+  /** What the image is: "ours" is the free run's decoded image. */
+  label: string;
+  /** The PNG file, relative to the folder of results.json (set by the report writer). */
+  file?: string;
+  /** The PNG bytes (in memory only; never serialised). */
+  png?: Uint8Array;
+}
+
+/**
  * Everything verify learned about one case.
  *
  * @example
  * ```ts
- * import type { CaseResult } from "./results.ts";
- * function failed(r: CaseResult) { return r.status !== "pass"; }
+ * import assert from "node:assert/strict";
+ * import type { CaseResult } from "./schema.ts";
+ * const failed = (r: CaseResult) => r.status !== "pass";
+ * const broken: CaseResult = {
+ *   name: "broken", description: "", pipeline: "text2img", sampler: "DDIMScheduler", model: "m",
+ *   provider: "cpu", status: "error", error: "m/unet/model.onnx: missing", comparisons: [],
+ *   timing: null, latentsSha256: null,
+ * };
+ * assert.deepEqual(failed(broken), true);
  * ```
  */
 export interface CaseResult {
@@ -183,8 +267,8 @@ export interface CaseResult {
   math?: ReferenceMathSummary;
   /** sha256 of the free run's final latents (float32 little-endian bytes). */
   latentsSha256: string | null;
-  /** The decoded image as a PNG data URL, for the HTML report. */
-  imagePng?: string;
+  /** Decoded images (PNG bytes in memory, files in results.json); see {@link CaseImage}. */
+  images?: CaseImage[];
 }
 
 /**
@@ -192,13 +276,18 @@ export interface CaseResult {
  *
  * @example
  * ```ts
- * import type { VerifyResult } from "./results.ts";
- * function summary(v: VerifyResult) { return `${v.passed} passed, ${v.failed} failed`; }
+ * import assert from "node:assert/strict";
+ * import { RESULTS_FORMAT, type VerifyResult } from "./schema.ts";
+ * const summary = (v: VerifyResult) => `${v.passed} passed, ${v.failed} failed`;
+ * const empty: VerifyResult = {
+ *   format: RESULTS_FORMAT, versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0,
+ * };
+ * assert.deepEqual(summary(empty), "0 passed, 0 failed");
  * ```
  */
 export interface VerifyResult {
-  /** Tool name and format version. */
-  format: "diffparity-results/1";
+  /** Tool name and format version ({@link RESULTS_FORMAT}). */
+  format: typeof RESULTS_FORMAT;
   /** Versions of the runtime pieces. */
   versions: Record<string, string>;
   /** The execution provider asked for. */

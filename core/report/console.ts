@@ -1,0 +1,140 @@
+/**
+ * The verdict lines verify prints: one line per case with each comparison's worst figure
+ * against its bound, the reference machine's math when it matters, and the violated bounds.
+ *
+ * @module
+ */
+import { fmt } from "../results/format.ts";
+import { COMPARISON_KINDS } from "../results/kinds.ts";
+import type { CaseResult, ComparisonResult } from "../results/schema.ts";
+
+/** One comparison's part of the verdict line, e.g. `vs onnx 0 (<= 1e-5)`. */
+function headline(c: ComparisonResult): string {
+  const w = c.worst;
+  const [bound, value] = c.tolerance.maxUlp !== undefined
+    ? [`<= ${fmt(c.tolerance.maxUlp)} ulp`, `${fmt(w.maxUlp)} ulp`]
+    : c.tolerance.psnrMin !== undefined
+    ? [`>= ${fmt(c.tolerance.psnrMin)} dB`, `${w.psnr === undefined ? "-" : fmt(w.psnr)} dB`]
+    : c.tolerance.maxAbs !== undefined
+    ? [`<= ${fmt(c.tolerance.maxAbs)}`, fmt(w.maxAbs)]
+    : c.tolerance.relL2 !== undefined
+    ? [`relL2 <= ${fmt(c.tolerance.relL2)}`, `relL2 ${fmt(w.relL2)}`]
+    : ["", fmt(w.maxAbs)];
+  const ieee = c.ieee
+    ? ` [IEEE math ${
+      c.tolerance.maxUlp !== undefined
+        ? `${fmt(c.ieee.worst.maxUlp)} ulp`
+        : fmt(c.ieee.worst.maxAbs)
+    }]`
+    : "";
+  return `${COMPARISON_KINDS[c.kind]?.short ?? c.kind} ${value}${
+    bound ? ` (${bound})` : ""
+  }${ieee}${c.pass ? "" : " FAIL"}`;
+}
+
+/**
+ * The math line of a verdict, when there is something to say: which math the comparisons used,
+ * how the reference machine's differs from IEEE, what it explains, and misses or steps the
+ * inference could not explain.
+ */
+function mathLine(r: CaseResult): string {
+  const m = r.math;
+  if (
+    !m ||
+    (m.nonIeee === 0 && m.misses === 0 && m.unexplainedSteps.length === 0 &&
+      !m.elementwise?.unexplained)
+  ) return "";
+  const parts = [
+    m.source === "recorded"
+      ? `recorded ${m.pairs} pairs, ${m.nonIeee} not IEEE, ${m.misses} misses`
+      : `inferred ${m.nonIeee} non-IEEE results`,
+    ...m.lines,
+  ];
+  if (m.elementwise && (m.elementwise.changed > 0 || m.elementwise.unexplained > 0)) {
+    parts.push(
+      `VAE sample: ${m.elementwise.changed} of ${m.elementwise.elements} exp results` +
+        (m.elementwise.unexplained ? `, ${m.elementwise.unexplained} elements unexplained` : ""),
+    );
+  }
+  if (m.unexplainedSteps.length) {
+    parts.push(
+      `unexplained at steps ${m.unexplainedSteps.join(", ")}` +
+        (m.discarded ? ` (${m.discarded} inferred results made them worse: dropped)` : ""),
+    );
+  }
+  const free = r.comparisons.find((c) => c.kind === "freeRunOnnx");
+  if (free?.ieee) {
+    const [now, was] = [free.worst.maxAbs, free.ieee.worst.maxAbs];
+    parts.push(
+      now > was
+        ? `with the reference's math the free run is worse than with IEEE math ` +
+          `(${fmt(now)}, IEEE ${fmt(was)})`
+        : `the reference machine's math explains ${
+          now === 0 ? "all of" : now < was ? "part of" : "none of"
+        } the IEEE run's ${fmt(was)} (now ${fmt(now)})`,
+    );
+  }
+  return `\n      math: ${parts.join(" · ")}`;
+}
+
+/**
+ * The verdict of a case as verify prints it: status, name, each comparison's worst figure
+ * against its bound (short names from `COMPARISON_KINDS`), the case time, then indented lines
+ * for the reference machine's math and for each failing comparison.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { caseLine } from "./console.ts";
+ * const figures = { maxAbs: 0, rmse: 0, relL2: 0, cosine: 1, maxUlp: 0 };
+ * const line = caseLine({
+ *   name: "ddim-eta0", description: "", pipeline: "text2img", sampler: "DDIMScheduler",
+ *   model: "m", provider: "cpu", status: "fail", timing: null, latentsSha256: null,
+ *   comparisons: [
+ *     {
+ *       kind: "freeRunOnnx", reference: "r", subject: "", tolerance: { maxAbs: 1e-5 },
+ *       pass: true, worst: { ...figures, step: 19 }, perStep: [], failures: [],
+ *     },
+ *     {
+ *       kind: "replayScheduler", reference: "r", subject: "", tolerance: { maxUlp: 0 },
+ *       pass: false, worst: { ...figures, maxUlp: 3, step: 2 }, perStep: [],
+ *       failures: ["maxUlp 3 > 0 at step 2 (t=901)"],
+ *     },
+ *   ],
+ * });
+ * assert.equal(
+ *   line,
+ *   "FAIL  ddim-eta0          vs onnx 0 (<= 1e-5) · sched 3 ulp (<= 0 ulp) FAIL\n" +
+ *     "      replayScheduler: maxUlp 3 > 0 at step 2 (t=901)",
+ * );
+ * ```
+ */
+export function caseLine(r: CaseResult): string {
+  const status = r.status.toUpperCase().padEnd(5);
+  if (r.status === "error") return `${status} ${r.name.padEnd(18)} ${r.error}`;
+  const parts = r.comparisons.map(headline).join(" · ");
+  const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
+    `\n      ${c.kind}: ${c.failures.join("; ")}`
+  ).join("");
+  const ms = r.timing ? ` · ${fmt(Math.round(r.timing.totalMs))} ms` : "";
+  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${mathLine(r)}${failures}`;
+}
+
+/**
+ * The closing line of a verify run, e.g. `18 passed, 0 failed · report: reports/index.html`
+ * (without the report part when nothing was written).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { summaryLine } from "./console.ts";
+ * assert.equal(
+ *   summaryLine({ passed: 18, failed: 0 }, "reports/index.html"),
+ *   "18 passed, 0 failed · report: reports/index.html",
+ * );
+ * assert.equal(summaryLine({ passed: 1, failed: 2 }), "1 passed, 2 failed");
+ * ```
+ */
+export function summaryLine(counts: { passed: number; failed: number }, report?: string): string {
+  return `${counts.passed} passed, ${counts.failed} failed${report ? ` · report: ${report}` : ""}`;
+}

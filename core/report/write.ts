@@ -1,0 +1,281 @@
+/**
+ * The report writer: renders a `VerifyResult` (results.json, junit.xml, index.html) and writes
+ * it with each decoded image as its own PNG file, atomically as a whole; and the reader that
+ * `report` uses to re-render index.html from a results.json.
+ *
+ * Atomicity: everything is rendered in memory first (a failure there writes nothing); then every
+ * file is written into a fresh temporary folder beside `outDir` (`.<name>.tmp-<pid>-<random>`)
+ * and flushed; only then is each entry renamed into `outDir` (images first, index.html last),
+ * each rename replacing one file atomically. Until the renames, the previous report is untouched
+ * and readable; a failure before them removes the temporary folder and leaves `outDir` as it
+ * was. Files in `outDir` that are not part of a report (e.g. a README) are never touched; PNG
+ * files in `outDir/images/` that the new report does not reference are removed after it is in
+ * place.
+ *
+ * @module
+ */
+import { basename, dirname, join, relative } from "node:path";
+import { RESULTS_FORMAT } from "../results/schema.ts";
+import type { CaseImage, CaseResult, VerifyResult } from "../results/schema.ts";
+import { writeTextFileAtomic } from "../tensor/atomic_write.ts";
+import { renderHtmlReport } from "./html.ts";
+import { renderJunit } from "./junit.ts";
+
+/**
+ * Options of {@link writeReport}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { WriteReportOptions } from "./write.ts";
+ * const noImages: WriteReportOptions = { images: false };
+ * assert.equal(noImages.images, false);
+ * ```
+ */
+export interface WriteReportOptions {
+  /** Write the cases' decoded images as PNG files and show them (default true). */
+  images?: boolean;
+}
+
+/**
+ * A report could not be written or read; the message names the file and what is wrong.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ReportError } from "./write.ts";
+ * const e = new ReportError("reports/results.json", "format: expected \"diffparity-results/2\"");
+ * assert.equal(e.message, 'reports/results.json: format: expected "diffparity-results/2"');
+ * assert.equal(e.path, "reports/results.json");
+ * ```
+ */
+export class ReportError extends Error {
+  /** The file or folder concerned. */
+  readonly path: string;
+  /**
+   * Makes the error; the message is `<path>: <problem>`.
+   *
+   * @param path The file or folder concerned.
+   * @param problem What is wrong with it.
+   * @param options The underlying error, if any.
+   */
+  constructor(path: string, problem: string, options?: { cause?: unknown }) {
+    super(`${path}: ${problem}`, options);
+    this.name = "ReportError";
+    this.path = path;
+  }
+}
+
+/**
+ * The file, relative to the report folder, that the writer gives a case's image: the free
+ * run's image ("ours") is `images/<case>.png`, any other `images/<case>.<label>.png` (the label
+ * reduced to letters, digits, dashes and underscores).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { imageFile } from "./write.ts";
+ * assert.equal(imageFile("ddim-eta0", "ours"), "images/ddim-eta0.png");
+ * assert.equal(imageFile("ddim-eta0", "vs torch"), "images/ddim-eta0.vs-torch.png");
+ * ```
+ */
+export function imageFile(caseName: string, label: string): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, "-");
+  return label === "ours"
+    ? `images/${safe(caseName)}.png`
+    : `images/${safe(caseName)}.${safe(label)}.png`;
+}
+
+/** The result as results.json holds it, and the PNG bytes to write per file. */
+function planImages(
+  result: VerifyResult,
+  keep: boolean,
+): { written: VerifyResult; pngs: Map<string, Uint8Array> } {
+  const pngs = new Map<string, Uint8Array>();
+  const cases = result.cases.map((r): CaseResult => {
+    const { images, ...rest } = r;
+    if (!keep || !images) return rest;
+    const out: CaseImage[] = [];
+    for (const image of images) {
+      if (image.png) {
+        let file = imageFile(r.name, image.label);
+        for (let n = 2; pngs.has(file); n++) file = file.replace(/(\.\d+)?\.png$/, `.${n}.png`);
+        pngs.set(file, image.png);
+        out.push({ label: image.label, file });
+      } else if (image.file) out.push({ label: image.label, file: image.file });
+    }
+    return out.length ? { ...rest, images: out } : rest;
+  });
+  return { written: { ...result, cases }, pngs };
+}
+
+async function writeFlushed(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    let n = 0;
+    while (n < bytes.length) n += await file.write(bytes.subarray(n));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Writes a verify run's report into `outDir`: `results.json` (the result, images as
+ * `{ label, file }`), `junit.xml`, `index.html` and each image's PNG bytes as
+ * `images/<case>.png`, atomically as a whole (see the module doc). Returns the result as
+ * results.json holds it. Throws a {@link ReportError} naming `outDir` when it cannot write, and
+ * whatever rendering throws, in both cases leaving the previous report as it was.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeReport } from "./write.ts";
+ * const dir = await Deno.makeTempDir();
+ * const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+ * const written = await writeReport({
+ *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", passed: 1, failed: 0,
+ *   cases: [{
+ *     name: "ddim-eta0", description: "", pipeline: "text2img", sampler: "DDIMScheduler",
+ *     model: "m", provider: "cpu", status: "pass", comparisons: [], timing: null,
+ *     latentsSha256: null, images: [{ label: "ours", png }],
+ *   }],
+ * }, `${dir}/reports`);
+ * assert.deepEqual(written.cases[0].images, [{ label: "ours", file: "images/ddim-eta0.png" }]);
+ * assert.deepEqual(await Deno.readFile(`${dir}/reports/images/ddim-eta0.png`), png);
+ * assert.match(await Deno.readTextFile(`${dir}/reports/index.html`), /src="images\/ddim-eta0.png"/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeReport(
+  result: VerifyResult,
+  outDir: string,
+  options: WriteReportOptions = {},
+): Promise<VerifyResult> {
+  // 1. Render everything; a failure here writes nothing.
+  const { written, pngs } = planImages(result, options.images !== false);
+  const text = new TextEncoder();
+  const files: [string, Uint8Array][] = [
+    ...pngs,
+    ["results.json", text.encode(JSON.stringify(written, null, 1) + "\n")],
+    ["junit.xml", text.encode(renderJunit(written))],
+    ["index.html", text.encode(renderHtmlReport(written))],
+  ];
+  // 2. Write it all into a fresh temporary sibling of outDir.
+  const tmp = join(
+    dirname(outDir),
+    `.${basename(outDir)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
+  );
+  try {
+    await Deno.mkdir(outDir, { recursive: true });
+    await Deno.mkdir(tmp);
+    if (pngs.size) await Deno.mkdir(join(tmp, "images"));
+    for (const [name, bytes] of files) await writeFlushed(join(tmp, name), bytes);
+    // 3. Move each file into place, index.html last.
+    if (pngs.size) await Deno.mkdir(join(outDir, "images"), { recursive: true });
+    for (const [name] of files) await Deno.rename(join(tmp, name), join(outDir, name));
+  } catch (err) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ReportError(outDir, `cannot write the report (${reason})`, { cause: err });
+  }
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  // 4. Images of an earlier report that this one does not show.
+  const kept = new Set(written.cases.flatMap((r) => (r.images ?? []).map((i) => i.file)));
+  try {
+    for await (const e of Deno.readDir(join(outDir, "images"))) {
+      if (e.isFile && e.name.endsWith(".png") && !kept.has(`images/${e.name}`)) {
+        await Deno.remove(join(outDir, "images", e.name)).catch(() => {});
+      }
+    }
+  } catch { /* no images folder */ }
+  return written;
+}
+
+/**
+ * Reads a results.json written by {@link writeReport}. Throws a {@link ReportError} naming the
+ * file when it cannot be read or parsed, or when its format is not
+ * {@link RESULTS_FORMAT} (the older "diffparity-results/1", which embedded images, included).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readResults } from "./write.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/results.json`, JSON.stringify({ format: "diffparity-results/1" }));
+ * await assert.rejects(readResults(`${dir}/results.json`), /older format "diffparity-results\/1"/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readResults(path: string): Promise<VerifyResult> {
+  let result: VerifyResult;
+  try {
+    result = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    throw new ReportError(
+      path,
+      `cannot read results (${(err as Error).message}); run \`deno task verify\` first`,
+      { cause: err },
+    );
+  }
+  const format = (result as { format?: unknown } | null)?.format;
+  if (format === "diffparity-results/1") {
+    throw new ReportError(
+      path,
+      `written in the older format "diffparity-results/1" (images embedded as data URLs), ` +
+        `which this version does not read; run \`deno task verify\` again to write a ` +
+        `"${RESULTS_FORMAT}" report`,
+    );
+  }
+  if (format !== RESULTS_FORMAT) {
+    throw new ReportError(
+      path,
+      `format: expected "${RESULTS_FORMAT}", got ${JSON.stringify(format)}`,
+    );
+  }
+  return result;
+}
+
+/**
+ * Re-renders the HTML page of a results.json into `htmlPath` (written atomically), linking each
+ * image file relative to the page's folder. Returns the result read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rerenderHtml, writeReport } from "./write.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeReport({
+ *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", passed: 1, failed: 0,
+ *   cases: [{
+ *     name: "a", description: "", pipeline: "text2img", sampler: "DDIMScheduler", model: "m",
+ *     provider: "cpu", status: "pass", comparisons: [], timing: null, latentsSha256: null,
+ *     images: [{ label: "ours", png: new Uint8Array([1]) }],
+ *   }],
+ * }, `${dir}/reports`);
+ * const result = await rerenderHtml(`${dir}/reports/results.json`, `${dir}/page/index.html`);
+ * assert.equal(result.passed, 1);
+ * assert.match(await Deno.readTextFile(`${dir}/page/index.html`), /src="..\/reports\/images\/a.png"/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function rerenderHtml(resultsPath: string, htmlPath: string): Promise<VerifyResult> {
+  const result = await readResults(resultsPath);
+  const from = dirname(htmlPath);
+  const to = dirname(resultsPath);
+  const linked: VerifyResult = {
+    ...result,
+    cases: result.cases.map((r) =>
+      r.images
+        ? {
+          ...r,
+          images: r.images.map((i) =>
+            i.file ? { ...i, file: relative(from, join(to, i.file)).replaceAll("\\", "/") } : i
+          ),
+        }
+        : r
+    ),
+  };
+  await writeTextFileAtomic(htmlPath, renderHtmlReport(linked));
+  return result;
+}

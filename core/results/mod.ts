@@ -1,0 +1,36 @@
+/**
+ * Results: the plain-data schema of a run (`VerifyResult`), the table of comparison kinds and
+ * number formatting. Shared by harness/ (which produces results) and report/ (which renders
+ * them); imports neither.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COMPARISON_KINDS, fmt, RESULTS_FORMAT } from "./mod.ts";
+ * assert.deepEqual(COMPARISON_KINDS.image.short, "image");
+ * assert.deepEqual(fmt(1e-5), "1e-5");
+ * assert.deepEqual(RESULTS_FORMAT, "diffparity-results/2");
+ * ```
+ *
+ * @module
+ */
+export { fmt } from "./format.ts";
+export {
+  COMPARISON_KINDS,
+  type ComparisonKind,
+  type ComparisonKindInfo,
+  type ComparisonKindTable,
+  isComparisonKind,
+} from "./kinds.ts";
+export {
+  type CaseImage,
+  type CaseResult,
+  type CaseTiming,
+  type ComparisonResult,
+  type ErrorFigures,
+  type ReferenceMathSummary,
+  RESULTS_FORMAT,
+  type StepFigures,
+  type Tolerance,
+  type VerifyResult,
+} from "./schema.ts";
