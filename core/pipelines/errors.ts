@@ -11,9 +11,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PipelineInputError } from "./errors.ts";
  * const e = new PipelineInputError("img2img", "strength", "expected a number in (0, 1], got 2");
- * console.log(e.message); // "img2img: strength: expected a number in (0, 1], got 2"
+ * assert.equal(e.message, "img2img: strength: expected a number in (0, 1], got 2");
+ * assert.deepEqual([e.name, e.where, e.field], ["PipelineInputError", "img2img", "strength"]);
  * ```
  */
 export class PipelineInputError extends Error {
@@ -23,6 +25,8 @@ export class PipelineInputError extends Error {
   readonly field: string;
 
   /**
+   * Builds the error; its message is `${where}: ${field}: ${problem}`.
+   *
    * @param where the function or file that rejected the input
    * @param field the offending argument
    * @param problem what is wrong, with what was expected
@@ -40,9 +44,11 @@ export class PipelineInputError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PngError } from "./errors.ts";
  * const e = new PngError("in.png", "bit depth", "expected 8 bits per channel, got 16");
- * console.log(e.file, e.field); // "in.png" "bit depth"
+ * assert.deepEqual([e.file, e.field], ["in.png", "bit depth"]);
+ * assert.equal(e.message, "in.png: bit depth: expected 8 bits per channel, got 16");
  * ```
  */
 export class PngError extends Error {
@@ -52,6 +58,8 @@ export class PngError extends Error {
   readonly field: string;
 
   /**
+   * Builds the error; its message is `${file}: ${field}: ${problem}`.
+   *
    * @param file the path (or label) of the PNG
    * @param field the part of the file at fault
    * @param problem what is wrong, with what was expected
@@ -72,12 +80,17 @@ export class PngError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NonFiniteError } from "./errors.ts";
  * const e = new NonFiniteError({
  *   stepIndex: 3, timestep: 781, tensor: "modelOutput", elementIndex: 17, value: NaN,
  * });
- * console.log(e.message);
- * // "non-finite value in modelOutput at step 3 (timestep 781): element 17 is NaN"
+ * assert.equal(
+ *   e.message,
+ *   "non-finite value in modelOutput at step 3 (timestep 781): element 17 is NaN",
+ * );
+ * const before = new NonFiniteError({ stepIndex: -1, tensor: "latents", elementIndex: 0, value: Infinity });
+ * assert.equal(before.message, "non-finite value in latents at step -1: element 0 is Infinity");
  * ```
  */
 export class NonFiniteError extends Error {
@@ -93,6 +106,8 @@ export class NonFiniteError extends Error {
   readonly value: number;
 
   /**
+   * Builds the error and its message from where the value was found.
+   *
    * @param info where the value was found: step index, timestep, tensor name, element and value
    */
   constructor(info: {

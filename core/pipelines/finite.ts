@@ -13,9 +13,16 @@ import { NonFiniteError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { assertFinite } from "./finite.ts";
- * assertFinite(Tensor.zeros([2]), { stepIndex: 0, timestep: 981, tensor: "prevSample" });
+ * const ok = Tensor.zeros([2]);
+ * assert.equal(assertFinite(ok, { stepIndex: 0, timestep: 981, tensor: "prevSample" }), ok);
+ * const bad = new Tensor(new Float32Array([0, NaN]), [2]);
+ * assert.throws(
+ *   () => assertFinite(bad, { stepIndex: 0, timestep: 981, tensor: "prevSample" }),
+ *   /non-finite value in prevSample at step 0 \(timestep 981\): element 1 is NaN/,
+ * );
  * ```
  */
 export function assertFinite(

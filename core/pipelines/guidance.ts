@@ -16,9 +16,10 @@ import { PipelineInputError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { usesGuidance } from "./guidance.ts";
- * usesGuidance(7.5); // true
- * usesGuidance(1); // false: one batch, no negative prompt
+ * assert.equal(usesGuidance(7.5), true);
+ * assert.equal(usesGuidance(1), false); // one batch, no negative prompt
  * ```
  */
 export function usesGuidance(guidanceScale: number): boolean {
@@ -32,11 +33,13 @@ export function usesGuidance(guidanceScale: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { classifierFreeGuidance } from "./guidance.ts";
  * const u = new Tensor(new Float32Array([1]), [1]);
  * const c = new Tensor(new Float32Array([2]), [1]);
- * classifierFreeGuidance(u, c, 7.5).data[0]; // 8.5
+ * assert.equal(classifierFreeGuidance(u, c, 7.5).data[0], 8.5);
+ * assert.throws(() => classifierFreeGuidance(u, Tensor.zeros([2]), 7.5), /expected the shape of uncond \[1\]/);
  * ```
  */
 export function classifierFreeGuidance(uncond: Tensor, text: Tensor, scale: number): Tensor {
@@ -57,9 +60,11 @@ export function classifierFreeGuidance(uncond: Tensor, text: Tensor, scale: numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { guidanceBatch } from "./guidance.ts";
- * guidanceBatch(Tensor.zeros([1, 4, 8, 8]), 7.5).shape; // [2, 4, 8, 8]
+ * assert.deepEqual(guidanceBatch(Tensor.zeros([1, 4, 8, 8]), 7.5).shape, [2, 4, 8, 8]);
+ * assert.deepEqual(guidanceBatch(Tensor.zeros([1, 4, 8, 8]), 1).shape, [1, 4, 8, 8]);
  * ```
  */
 export function guidanceBatch(latents: Tensor, guidanceScale: number): Tensor {
@@ -71,8 +76,16 @@ export function guidanceBatch(latents: Tensor, guidanceScale: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { GuidedOutput } from "./guidance.ts";
- * const batchOf = (g: GuidedOutput) => g.modelInput.shape[0]; // 2 with guidance
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const g: GuidedOutput = {
+ *   modelInput: Tensor.zeros([2, 4, 2, 2]), // batch 2 with guidance
+ *   modelOutput: Tensor.zeros([1, 4, 2, 2]),
+ *   rawOutput: Tensor.zeros([2, 4, 2, 2]),
+ *   modelMs: 0,
+ * };
+ * assert.equal(g.modelInput.shape[0], 2);
  * ```
  */
 export interface GuidedOutput {
@@ -93,11 +106,16 @@ export interface GuidedOutput {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { predictGuided } from "./guidance.ts";
  * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) };
  * const out = await predictGuided(unet, Tensor.zeros([1, 4, 2, 2]), 981, Tensor.zeros([1, 77, 8]), 1);
- * console.log(out.modelOutput.shape); // [1, 4, 2, 2]
+ * assert.deepEqual(out.modelOutput.shape, [1, 4, 2, 2]);
+ * await assert.rejects(
+ *   predictGuided(unet, Tensor.zeros([1, 4, 2, 2]), 981, Tensor.zeros([1, 77, 8]), 7.5),
+ *   /predictGuided: embeds: expected batch 2/,
+ * );
  * ```
  */
 export async function predictGuided(

@@ -15,8 +15,10 @@ const f32 = Math.fround;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Image8 } from "./image.ts";
  * const red: Image8 = { width: 1, height: 1, channels: 3, data: new Uint8Array([255, 0, 0]) };
+ * assert.equal(red.data.length, red.width * red.height * red.channels);
  * ```
  */
 export interface Image8 {
@@ -35,8 +37,13 @@ export interface Image8 {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkImage8 } from "./image.ts";
  * checkImage8({ width: 1, height: 1, channels: 1, data: new Uint8Array([7]) }, 1, "mask");
+ * assert.throws(
+ *   () => checkImage8({ width: 2, height: 1, channels: 1, data: new Uint8Array([7]) }, 1, "mask"),
+ *   /image: mask: expected a gray image with width \* height \* 1 bytes, got 2x1, 1 channel\(s\), 1 bytes/,
+ * );
  * ```
  */
 export function checkImage8(image: Image8, channels: 1 | 3, field: string): void {
@@ -62,9 +69,11 @@ export function checkImage8(image: Image8, channels: 1 | 3, field: string): void
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { imageToTensor } from "./image.ts";
  * const t = imageToTensor({ width: 1, height: 1, channels: 3, data: new Uint8Array([0, 255, 51]) });
- * console.log(t.shape, [...t.data]); // [1, 3, 1, 1] [-1, 1, -0.6000000238418579]
+ * assert.deepEqual(t.shape, [1, 3, 1, 1]);
+ * assert.deepEqual([...t.data], [-1, 1, -0.6000000238418579]);
  * ```
  */
 export function imageToTensor(
@@ -98,8 +107,9 @@ export function imageToTensor(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { roundHalfEven } from "./image.ts";
- * console.log(roundHalfEven(2.5), roundHalfEven(3.5), roundHalfEven(-0.5)); // 2 4 -0
+ * assert.deepEqual([roundHalfEven(2.5), roundHalfEven(3.5), roundHalfEven(-0.5)], [2, 4, -0]);
  * ```
  */
 export function roundHalfEven(x: number): number {
@@ -114,10 +124,12 @@ export function roundHalfEven(x: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { tensorToImage } from "./image.ts";
  * const img = tensorToImage(new Tensor(new Float32Array([-1, 0, 1]), [1, 3, 1, 1]));
- * console.log([...img.data]); // [0, 128, 255]
+ * assert.deepEqual([...img.data], [0, 128, 255]);
+ * assert.throws(() => tensorToImage(Tensor.zeros([1, 4, 1, 1])), /expected \[B, 3, H, W\]/);
  * ```
  */
 export function tensorToImage(image: Tensor, batchIndex = 0): Image8 {
@@ -163,9 +175,10 @@ export function tensorToImage(image: Tensor, batchIndex = 0): Image8 {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toGray } from "./image.ts";
  * const g = toGray({ width: 1, height: 1, channels: 3, data: new Uint8Array([255, 0, 0]) });
- * console.log(g.data[0]); // 76
+ * assert.deepEqual([g.channels, g.data[0]], [1, 76]);
  * ```
  */
 export function toGray(image: Image8): Image8 {

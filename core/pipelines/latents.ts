@@ -15,8 +15,10 @@ import type { NoiseSource } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { latentShape } from "./latents.ts";
- * latentShape(512, 512, 8, 4); // [1, 4, 64, 64]
+ * assert.deepEqual(latentShape(512, 512, 8, 4), [1, 4, 64, 64]);
+ * assert.throws(() => latentShape(500, 512, 8, 4), /latentShape: height: expected a positive multiple/);
  * ```
  */
 export function latentShape(
@@ -48,10 +50,14 @@ export function latentShape(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * import { prepareLatents } from "./latents.ts";
  * const latents = prepareLatents(new TorchGenerator(0), [1, 4, 8, 8], 1);
- * console.log(latents.shape); // [1, 4, 8, 8]
+ * assert.deepEqual(latents.shape, [1, 4, 8, 8]);
+ * // the same seed gives the same draw; sigma 2 doubles it
+ * const doubled = prepareLatents(new TorchGenerator(0), [1, 4, 8, 8], 2);
+ * assert.equal(doubled.data[0], Math.fround(latents.data[0] * 2));
  * ```
  */
 export function prepareLatents(

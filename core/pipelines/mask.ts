@@ -22,10 +22,12 @@ const f32 = Math.fround;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { keepMaskFromImage } from "./mask.ts";
  * const white = { width: 2, height: 2, channels: 1 as const, data: new Uint8Array([255, 255, 255, 255]) };
  * const keep = keepMaskFromImage(white, 2, 4);
- * console.log(keep.shape, keep.data[0]); // [1, 4, 1, 1] 0 (repaint everywhere)
+ * assert.deepEqual(keep.shape, [1, 4, 1, 1]);
+ * assert.deepEqual([...keep.data], [0, 0, 0, 0]); // repaint everywhere
  * ```
  */
 export function keepMaskFromImage(mask: Image8, vaeScaleFactor: number, channels: number): Tensor {
@@ -76,11 +78,12 @@ export function keepMaskFromImage(mask: Image8, vaeScaleFactor: number, channels
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { blendKept } from "./mask.ts";
  * const keep = new Tensor(new Float32Array([1, 0]), [2]);
  * const out = blendKept(new Tensor(new Float32Array([5, 5]), [2]), new Tensor(new Float32Array([7, 7]), [2]), keep);
- * console.log([...out.data]); // [5, 7]
+ * assert.deepEqual([...out.data], [5, 7]);
  * ```
  */
 export function blendKept(original: Tensor, latents: Tensor, keep: Tensor): Tensor {
