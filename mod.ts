@@ -18,7 +18,7 @@
 
 // core/tensor
 export { shapeSize, Tensor } from "./core/tensor/tensor.ts";
-export { TensorFileError } from "./core/tensor/errors.ts";
+export { FileError } from "./core/tensor/errors.ts";
 export { encodeNpy, parseNpy, readNpy, writeNpy } from "./core/tensor/npy.ts";
 export {
   encodeSafetensors,
@@ -74,7 +74,6 @@ export type {
   VaeDecoderModel,
   VaeEncoderModel,
 } from "./core/models/types.ts";
-export { ModelFileError } from "./core/models/errors.ts";
 export {
   type ExecutionProviderName,
   providerAvailability,

@@ -6,7 +6,7 @@
  */
 import { type MathTable, mathTableFromTensors } from "../numerics/f32_math.ts";
 import { readSafetensors, type SafetensorsFile } from "../tensor/safetensors.ts";
-import { TensorFileError } from "../tensor/errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** Thrown when a reference file is missing or lacks a tensor; says how to regenerate. */
@@ -81,7 +81,7 @@ function need(file: SafetensorsFile, name: string, path: string): Tensor {
  * Reads and checks a case reference file.
  *
  * @throws {ReferenceError} when the file is missing or lacks a tensor.
- * @throws {TensorFileError} when the file is not valid safetensors.
+ * @throws {FileError} when the file is not valid safetensors.
  * @example
  * ```ts
  * import { readCaseReference } from "./references.ts";
@@ -94,7 +94,7 @@ export async function readCaseReference(path: string): Promise<CaseReference> {
   try {
     file = await readSafetensors(path);
   } catch (err) {
-    if (err instanceof TensorFileError && err.cause instanceof Deno.errors.NotFound) {
+    if (err instanceof FileError && err.cause instanceof Deno.errors.NotFound) {
       throw new ReferenceError(path, "reference file missing; make it with `deno task refs`");
     }
     throw err;

@@ -25,7 +25,7 @@ import {
   type ClipSpecialTokens,
   parseMerges,
 } from "./clip_tokenizer_json.ts";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { PromptTokenizer } from "./types.ts";
 
 /**
@@ -88,7 +88,7 @@ async function readJson(
     text = await Deno.readTextFile(path);
   } catch (err) {
     if (!required && err instanceof Deno.errors.NotFound) return undefined;
-    throw new ModelFileError(path, undefined, `cannot read it (${(err as Error).message})`, {
+    throw new FileError(path, undefined, `cannot read it (${(err as Error).message})`, {
       cause: err,
     });
   }
@@ -96,12 +96,12 @@ async function readJson(
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ModelFileError(path, undefined, `not valid JSON (${(err as Error).message})`, {
+    throw new FileError(path, undefined, `not valid JSON (${(err as Error).message})`, {
       cause: err,
     });
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ModelFileError(path, undefined, "expected a JSON object");
+    throw new FileError(path, undefined, "expected a JSON object");
   }
   return value as Record<string, unknown>;
 }
@@ -121,7 +121,7 @@ function tokenText(file: string, key: string, value: unknown): string | undefine
   if (typeof value === "object" && typeof (value as { content?: unknown }).content === "string") {
     return (value as { content: string }).content;
   }
-  throw new ModelFileError(
+  throw new FileError(
     file,
     key,
     `expected a token string or {"content": string}, got ${JSON.stringify(value)}`,
@@ -167,7 +167,7 @@ export class ClipTokenizer implements PromptTokenizer {
    * @param folder the tokenizer folder
    * @param prefer `vocab` builds from `vocab.json` + `merges.txt` even when `tokenizer.json`
    * exists (to compare both paths)
-   * @throws {ModelFileError} naming the missing or malformed file and what it should hold.
+   * @throws {FileError} naming the missing or malformed file and what it should hold.
    * @example
    * ```ts
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
@@ -196,7 +196,7 @@ export class ClipTokenizer implements PromptTokenizer {
       typeof maxLength !== "number" || !Number.isInteger(maxLength) || maxLength < 2 ||
       maxLength > 1e6
     ) {
-      throw new ModelFileError(
+      throw new FileError(
         configPath,
         "model_max_length",
         `got ${JSON.stringify(maxLength)} (expected the row length, 77 for CLIP)`,
@@ -217,7 +217,7 @@ export class ClipTokenizer implements PromptTokenizer {
       const vocab = (await readJson(vocabPath, true))!;
       for (const [token, id] of Object.entries(vocab)) {
         if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
-          throw new ModelFileError(
+          throw new FileError(
             vocabPath,
             JSON.stringify(token),
             `id ${JSON.stringify(id)} (expected a whole number >= 0)`,
@@ -228,16 +228,16 @@ export class ClipTokenizer implements PromptTokenizer {
       try {
         merges = parseMerges(await Deno.readTextFile(mergesPath));
       } catch (err) {
-        throw new ModelFileError(mergesPath, undefined, (err as Error).message, { cause: err });
+        throw new FileError(mergesPath, undefined, (err as Error).message, { cause: err });
       }
       try {
         tokenizerJson = buildClipTokenizerJson(vocab as Record<string, number>, merges, special);
       } catch (err) {
-        throw new ModelFileError(vocabPath, undefined, (err as Error).message, { cause: err });
+        throw new FileError(vocabPath, undefined, (err as Error).message, { cause: err });
       }
       source = "vocab.json + merges.txt";
     } else {
-      throw new ModelFileError(
+      throw new FileError(
         folder,
         undefined,
         "no tokenizer.json, and no vocab.json + merges.txt to build one from (expected a CLIP " +
@@ -249,7 +249,7 @@ export class ClipTokenizer implements PromptTokenizer {
     try {
       tokenizer = new Tokenizer(tokenizerJson, config);
     } catch (err) {
-      throw new ModelFileError(
+      throw new FileError(
         source === "tokenizer.json" ? jsonPath : vocabPath,
         undefined,
         `@huggingface/tokenizers cannot use it (${(err as Error).message})`,
@@ -259,7 +259,7 @@ export class ClipTokenizer implements PromptTokenizer {
     const idOf = (key: string, token: string): number => {
       const id = tokenizer.token_to_id(token);
       if (id === undefined) {
-        throw new ModelFileError(
+        throw new FileError(
           source === "tokenizer.json" ? jsonPath : vocabPath,
           key,
           `token ${JSON.stringify(token)} is not in the vocabulary`,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { ModelFolder } from "./model_folder.ts";
 
 /**
@@ -33,7 +33,7 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     text = await Deno.readTextFile(path);
   } catch {
-    throw new ModelFileError(
+    throw new FileError(
       path,
       "(file)",
       "missing; optimum writes a config.json beside each component's model.onnx",
@@ -43,13 +43,13 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
     const v = JSON.parse(text);
     if (v && typeof v === "object" && !Array.isArray(v)) return v;
   } catch { /* reported below */ }
-  throw new ModelFileError(path, "(file)", "expected a JSON object");
+  throw new FileError(path, "(file)", "expected a JSON object");
 }
 
 function positiveInt(json: Record<string, unknown>, key: string, file: string): number {
   const v = json[key];
   if (!Number.isInteger(v) || (v as number) < 1) {
-    throw new ModelFileError(file, key, `expected a positive integer, got ${JSON.stringify(v)}`);
+    throw new FileError(file, key, `expected a positive integer, got ${JSON.stringify(v)}`);
   }
   return v as number;
 }
@@ -63,7 +63,7 @@ function sampleSizeOf(json: Record<string, unknown>, file: string): number {
 /**
  * Reads the geometry from `unet/config.json` and `vae_decoder/config.json` of a folder.
  *
- * @throws {ModelFileError} naming the config file and key that is missing or wrong.
+ * @throws {FileError} naming the config file and key that is missing or wrong.
  * @example
  * ```ts
  * import { readModelFolder } from "./model_folder.ts";
@@ -79,11 +79,11 @@ export async function readModelGeometry(folder: ModelFolder): Promise<ModelGeome
   const vae = await readJson(vaeFile);
   const blocks = vae["block_out_channels"];
   if (!Array.isArray(blocks) || blocks.length < 1) {
-    throw new ModelFileError(vaeFile, "block_out_channels", "expected a non-empty array");
+    throw new FileError(vaeFile, "block_out_channels", "expected a non-empty array");
   }
   const scaling = vae["scaling_factor"];
   if (typeof scaling !== "number" || !(scaling > 0)) {
-    throw new ModelFileError(
+    throw new FileError(
       vaeFile,
       "scaling_factor",
       `expected a positive number, got ${JSON.stringify(scaling)}`,
@@ -92,7 +92,7 @@ export async function readModelGeometry(folder: ModelFolder): Promise<ModelGeome
   const latentChannels = positiveInt(unet, "in_channels", unetFile);
   const vaeLatent = positiveInt(vae, "latent_channels", vaeFile);
   if (vaeLatent !== latentChannels) {
-    throw new ModelFileError(
+    throw new FileError(
       vaeFile,
       "latent_channels",
       `${vaeLatent} differs from ${unetFile} in_channels ${latentChannels}`,

@@ -6,7 +6,7 @@
  * @module
  */
 import { ClipTokenizer } from "./clip_tokenizer.ts";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import { type ModelFolder, readModelFolder } from "./model_folder.ts";
 import type { ComponentName } from "./model_io.ts";
 import type { SessionRecord, ValueInfo } from "./onnx_session.ts";
@@ -79,7 +79,7 @@ function mustAgree(
   meaning: string,
 ): void {
   if (a.value === undefined || b.value === undefined || a.value === b.value) return;
-  throw new ModelFileError(
+  throw new FileError(
     b.file,
     b.what,
     `${b.value} does not match ${a.value} of ${a.file} ${a.what} (${meaning})`,
@@ -137,7 +137,7 @@ function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
  * check of each, then how they fit together), and reads the tokenizer. If anything fails, the
  * sessions opened so far are released and the error names the file.
  *
- * @throws {ModelFileError} for a missing/malformed file or a component that does not fit.
+ * @throws {FileError} for a missing/malformed file or a component that does not fit.
  * @throws {ProviderUnavailableError} when the asked provider cannot run and no fallback was
  * asked for.
  * @example

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { ValueInfo } from "./onnx_session.ts";
 
 /**
@@ -190,7 +190,7 @@ function checkValue(
  * @param file the ONNX file, for messages
  * @param inputs the declared inputs (`OnnxSession.inputs`)
  * @param outputs the declared outputs (`OnnxSession.outputs`)
- * @throws {ModelFileError} naming the file, the input or output, what it has and what was
+ * @throws {FileError} naming the file, the input or output, what it has and what was
  * expected (all problems of the file in one message).
  * @example
  * ```ts
@@ -245,9 +245,9 @@ export function checkComponentIO(
     }
     checkValue("output", s, outputs, problems);
   }
-  if (problems.length === 1) throw new ModelFileError(file, problems[0][0], problems[0][1]);
+  if (problems.length === 1) throw new FileError(file, problems[0][0], problems[0][1]);
   if (problems.length > 1) {
-    throw new ModelFileError(
+    throw new FileError(
       file,
       undefined,
       `${problems.length} problems: ` + problems.map(([f, p]) => `${f}: ${p}`).join("; "),

@@ -28,7 +28,7 @@ export abstract class OnnxComponent {
   readonly session: OnnxSession;
 
   /**
-   * @throws {ModelFileError} when the session's IO does not fit `component`.
+   * @throws {FileError} when the session's IO does not fit `component`.
    */
   constructor(component: ComponentName, session: OnnxSession) {
     checkComponentIO(component, session.path, session.inputs, session.outputs);

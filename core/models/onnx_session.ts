@@ -7,7 +7,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { join } from "node:path";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import {
   type ExecutionProviderName,
   explainProviderFailure,
@@ -168,7 +168,7 @@ export class OnnxSession {
    * naming the provider and what is missing, unless `fallback` is set: then the session runs on
    * CPU and `fallbackReason` says why.
    *
-   * @throws {ModelFileError} when the file is missing or onnxruntime cannot load it.
+   * @throws {FileError} when the file is missing or onnxruntime cannot load it.
    * @throws {ProviderUnavailableError} when the provider cannot run and `fallback` is false.
    * @throws {SessionSettingsError} for invalid settings.
    * @example
@@ -186,11 +186,11 @@ export class OnnxSession {
     try {
       const info = await Deno.stat(path);
       if (!info.isFile) {
-        throw new ModelFileError(path, undefined, "is not a file (expected an ONNX model file)");
+        throw new FileError(path, undefined, "is not a file (expected an ONNX model file)");
       }
     } catch (err) {
-      if (err instanceof ModelFileError) throw err;
-      throw new ModelFileError(path, undefined, "file not found (expected an ONNX model file)", {
+      if (err instanceof FileError) throw err;
+      throw new FileError(path, undefined, "file not found (expected an ONNX model file)", {
         cause: err,
       });
     }
@@ -203,7 +203,7 @@ export class OnnxSession {
       try {
         return await OnnxSession.#open(path, resolved, asked, undefined);
       } catch (err) {
-        if (err instanceof ModelFileError || asked === "cpu") throw err;
+        if (err instanceof FileError || asked === "cpu") throw err;
         const message = err instanceof Error ? err.message : String(err);
         failure = new ProviderUnavailableError(asked, explainProviderFailure(asked, message), {
           cause: err,
@@ -234,7 +234,7 @@ export class OnnxSession {
       if (profileDir !== undefined) await Deno.remove(profileDir, { recursive: true });
       const message = err instanceof Error ? err.message : String(err);
       if (provider !== "cpu" && !/Load model from .* failed/.test(message)) throw err;
-      throw new ModelFileError(
+      throw new FileError(
         path,
         undefined,
         `onnxruntime cannot load it (${message.trim()}); expected an ONNX model file`,
@@ -267,7 +267,7 @@ export class OnnxSession {
       result = await this.#session.run(feeds);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new ModelFileError(this.path, "run", `onnxruntime failed: ${message.trim()}`, {
+      throw new FileError(this.path, "run", `onnxruntime failed: ${message.trim()}`, {
         cause: err,
       });
     }
@@ -284,7 +284,7 @@ export class OnnxSession {
   #checkFeeds(feeds: Record<string, ort.Tensor>): void {
     for (const name of Object.keys(feeds)) {
       if (this.input(name) === undefined) {
-        throw new ModelFileError(
+        throw new FileError(
           this.path,
           `input '${name}'`,
           `fed but not declared; the model has inputs [${
@@ -297,12 +297,12 @@ export class OnnxSession {
       const feed = feeds[v.name];
       const declared = `${v.type} [${v.shape.join(", ")}]`;
       if (feed === undefined) {
-        throw new ModelFileError(this.path, `input '${v.name}'`, `not fed (expected ${declared})`);
+        throw new FileError(this.path, `input '${v.name}'`, `not fed (expected ${declared})`);
       }
       const fits = feed.type === v.type && feed.dims.length === v.shape.length &&
         v.shape.every((d, i) => typeof d !== "number" || d < 0 || d === feed.dims[i]);
       if (!fits) {
-        throw new ModelFileError(
+        throw new FileError(
           this.path,
           `input '${v.name}'`,
           `got ${feed.type} [${feed.dims.join(", ")}]; the model declares ${declared}`,

@@ -6,7 +6,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import type { Tensor } from "../tensor/tensor.ts";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import { OnnxComponent } from "./onnx_component.ts";
 import { OnnxSession } from "./onnx_session.ts";
 import { fromOrtFloat, numbersToOrt, toOrtFloat } from "./ort_tensor.ts";
@@ -48,7 +48,7 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
   /**
    * Wraps a session, checking its IO.
    *
-   * @throws {ModelFileError} when the session's inputs/outputs do not fit a UNet.
+   * @throws {FileError} when the session's inputs/outputs do not fit a UNet.
    */
   constructor(session: OnnxSession) {
     super("unet", session);
@@ -80,7 +80,7 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
    * declared float type, `timestep` to the declared dtype (integers truncate, as numpy's cast)
    * and shape ({@link timestepShape}); returns `out_sample` as float32.
    *
-   * @throws {ModelFileError} when a shape does not fit the declared one, or onnxruntime fails.
+   * @throws {FileError} when a shape does not fit the declared one, or onnxruntime fails.
    */
   async predict(sample: Tensor, timestep: number, encoderHiddenStates: Tensor): Promise<Tensor> {
     const s = this.input("sample");
@@ -105,7 +105,7 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
     const out = await this.session.run(feeds);
     const value = out["out_sample"];
     if (value === undefined) {
-      throw new ModelFileError(this.path, "output 'out_sample'", "not returned by the run");
+      throw new FileError(this.path, "output 'out_sample'", "not returned by the run");
     }
     return fromOrtFloat(value, `${this.path} output 'out_sample'`);
   }

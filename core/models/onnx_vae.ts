@@ -5,7 +5,7 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import { OnnxComponent } from "./onnx_component.ts";
 import { OnnxSession } from "./onnx_session.ts";
 import { fromOrtFloat, toOrtFloat } from "./ort_tensor.ts";
@@ -28,7 +28,7 @@ export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
   /**
    * Wraps a session, checking its IO.
    *
-   * @throws {ModelFileError} when the session's inputs/outputs do not fit a VAE encoder.
+   * @throws {FileError} when the session's inputs/outputs do not fit a VAE encoder.
    */
   constructor(session: OnnxSession) {
     super("vae_encoder", session);
@@ -62,7 +62,7 @@ export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
     });
     const value = out["latent_parameters"];
     if (value === undefined) {
-      throw new ModelFileError(this.path, "output 'latent_parameters'", "not returned by the run");
+      throw new FileError(this.path, "output 'latent_parameters'", "not returned by the run");
     }
     return fromOrtFloat(value, `${this.path} output 'latent_parameters'`);
   }
@@ -83,7 +83,7 @@ export class OnnxVaeDecoder extends OnnxComponent implements VaeDecoderModel {
   /**
    * Wraps a session, checking its IO.
    *
-   * @throws {ModelFileError} when the session's inputs/outputs do not fit a VAE decoder.
+   * @throws {FileError} when the session's inputs/outputs do not fit a VAE decoder.
    */
   constructor(session: OnnxSession) {
     super("vae_decoder", session);
@@ -117,7 +117,7 @@ export class OnnxVaeDecoder extends OnnxComponent implements VaeDecoderModel {
     });
     const value = out["sample"];
     if (value === undefined) {
-      throw new ModelFileError(this.path, "output 'sample'", "not returned by the run");
+      throw new FileError(this.path, "output 'sample'", "not returned by the run");
     }
     return fromOrtFloat(value, `${this.path} output 'sample'`);
   }

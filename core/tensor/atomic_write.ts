@@ -5,12 +5,12 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { TensorFileError } from "./errors.ts";
+import { FileError } from "./errors.ts";
 
 /**
  * Writes `bytes` to `path` atomically: parent folders are created, the data is written and
  * flushed to a temporary file next to `path`, then renamed onto `path`. On failure the
- * temporary file is removed, `path` is left as it was, and a {@link TensorFileError} naming
+ * temporary file is removed, `path` is left as it was, and a {@link FileError} naming
  * `path` is thrown.
  *
  * @example
@@ -38,7 +38,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     const reason = err instanceof Error ? err.message : String(err);
-    throw new TensorFileError(path, undefined, `cannot write the file (${reason})`, {
+    throw new FileError(path, undefined, `cannot write the file (${reason})`, {
       cause: err,
     });
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import { writeFileAtomic } from "./atomic_write.ts";
-import { IN_MEMORY, TensorFileError } from "./errors.ts";
+import { FileError, IN_MEMORY } from "./errors.ts";
 import { float16ArrayToFloat32, int64ToFloat32 } from "./float16.ts";
 import { shapeSize, Tensor } from "./tensor.ts";
 
@@ -236,7 +236,7 @@ function fortranToC(src: NpyData, shape: number[]): NpyData {
  *
  * @param bytes the whole file
  * @param path the name used in error messages
- * @throws {TensorFileError} naming `path` and the field at fault (magic, version, header
+ * @throws {FileError} naming `path` and the field at fault (magic, version, header
  * length, header, descr, fortran_order, shape, data)
  * @example
  * ```ts
@@ -248,7 +248,7 @@ function fortranToC(src: NpyData, shape: number[]): NpyData {
  */
 export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray {
   if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "magic",
       `file does not start with "\\x93NUMPY" (not an .npy file, or truncated)`,
@@ -257,7 +257,7 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
   const major = bytes[6];
   const minor = bytes[7];
   if (![1, 2, 3].includes(major) || minor !== 0) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "version",
       `${major}.${minor} is not supported (expected 1.0, 2.0 or 3.0)`,
@@ -265,7 +265,7 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
   }
   const lengthBytes = major === 1 ? 2 : 4;
   if (bytes.length < 8 + lengthBytes) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "header length",
       `file ends after ${bytes.length} bytes (expected a ${lengthBytes}-byte header length)`,
@@ -276,7 +276,7 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
   const headerStart = 8 + lengthBytes;
   const dataStart = headerStart + headerLength;
   if (dataStart > bytes.length) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "header length",
       `${headerLength} bytes runs past the end of the ${bytes.length}-byte file (expected at ` +
@@ -289,7 +289,7 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
     } catch (err) {
-      throw new TensorFileError(path, "header", "is not valid UTF-8 (expected for version 3.0)", {
+      throw new FileError(path, "header", "is not valid UTF-8 (expected for version 3.0)", {
         cause: err,
       });
     }
@@ -297,12 +297,12 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
     for (const b of raw) text += String.fromCharCode(b); // latin1
   }
   const fail = (problem: string): never => {
-    throw new TensorFileError(path, "header", `${problem} (expected a Python dict literal)`);
+    throw new FileError(path, "header", `${problem} (expected a Python dict literal)`);
   };
   const dict = parseHeaderDict(text, fail);
   const keys = [...dict.keys()].sort();
   if (keys.join(",") !== "descr,fortran_order,shape") {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "header",
       `has keys [${keys.join(", ")}] (expected exactly descr, fortran_order, shape)`,
@@ -310,24 +310,24 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
   }
   const descr = dict.get("descr");
   if (typeof descr !== "string") {
-    throw new TensorFileError(path, "descr", `is not a string (expected e.g. '<f4')`);
+    throw new FileError(path, "descr", `is not a string (expected e.g. '<f4')`);
   }
   const parsed = parseDescr(descr);
   if ("error" in parsed) {
-    throw new TensorFileError(path, "descr", `${parsed.error} (expected one of ${SUPPORTED})`);
+    throw new FileError(path, "descr", `${parsed.error} (expected one of ${SUPPORTED})`);
   }
   const fortranOrder = dict.get("fortran_order");
   if (typeof fortranOrder !== "boolean") {
-    throw new TensorFileError(path, "fortran_order", "is not True or False");
+    throw new FileError(path, "fortran_order", "is not True or False");
   }
   const shapeValue = dict.get("shape");
   if (!Array.isArray(shapeValue)) {
-    throw new TensorFileError(path, "shape", "is not a tuple (expected e.g. (2, 3) or ())");
+    throw new FileError(path, "shape", "is not a tuple (expected e.g. (2, 3) or ())");
   }
   let count = 1n;
   for (const d of shapeValue) {
     if (d < 0n) {
-      throw new TensorFileError(
+      throw new FileError(
         path,
         "shape",
         `has a negative extent ${d} (expected non-negative integers)`,
@@ -340,7 +340,7 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
   const have = BigInt(bytes.length - dataStart);
   const shapeText = `(${shapeValue.join(", ")})`;
   if (need !== have) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "data",
       need > have
@@ -381,7 +381,7 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
 export function npyToTensor(arr: NpyArray, path: string = IN_MEMORY): Tensor {
   const parsed = parseDescr(arr.descr);
   if ("error" in parsed) {
-    throw new TensorFileError(path, "descr", `${parsed.error} (expected one of ${SUPPORTED})`);
+    throw new FileError(path, "descr", `${parsed.error} (expected one of ${SUPPORTED})`);
   }
   let data: Float32Array;
   const src = arr.data;
@@ -392,7 +392,7 @@ export function npyToTensor(arr: NpyArray, path: string = IN_MEMORY): Tensor {
   } else if (src instanceof Float32Array) data = src;
   else data = new Float32Array(src); // exact to double, then one rounding to float32
   if (data.length !== shapeSize(arr.shape)) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "data",
       `${data.length} elements for shape (${arr.shape.join(", ")}) (expected ${
@@ -407,7 +407,7 @@ export function npyToTensor(arr: NpyArray, path: string = IN_MEMORY): Tensor {
  * Reads an `.npy` file as a float32 {@link Tensor} (see {@link parseNpy} and
  * {@link npyToTensor}).
  *
- * @throws {TensorFileError} when the file cannot be read or is malformed
+ * @throws {FileError} when the file cannot be read or is malformed
  * @example
  * ```ts
  * import { readNpy, writeNpy } from "./npy.ts";
@@ -423,7 +423,7 @@ export async function readNpy(path: string): Promise<Tensor> {
     bytes = await Deno.readFile(path);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new TensorFileError(path, undefined, `cannot read the file (${reason})`, {
+    throw new FileError(path, undefined, `cannot read the file (${reason})`, {
       cause: err,
     });
   }
@@ -449,7 +449,7 @@ function headerText(descr: string, shape: readonly number[]): string {
  * otherwise `data` must be the typed array of `descr` (Uint16Array bit patterns for `f2`,
  * Uint8Array 0/1 for `|b1`), holding host-order values; `>` descrs are byte-swapped.
  *
- * @throws {TensorFileError} (file `<bytes>`) on an unsupported descr or a data/shape mismatch
+ * @throws {FileError} (file `<bytes>`) on an unsupported descr or a data/shape mismatch
  * @example
  * ```ts
  * import { encodeNpy } from "./npy.ts";
@@ -471,13 +471,13 @@ function encodeNpyLabelled(
   const descr = t instanceof Tensor ? "<f4" : t.descr;
   const parsed = parseDescr(descr);
   if ("error" in parsed) {
-    throw new TensorFileError(label, "descr", `${parsed.error} (expected one of ${SUPPORTED})`);
+    throw new FileError(label, "descr", `${parsed.error} (expected one of ${SUPPORTED})`);
   }
   const ctor = CTORS[parsed.kind];
   const width = ctor.BYTES_PER_ELEMENT;
   const canonical = width === 1 ? descr[0] === "|" : descr[0] === "<" || descr[0] === ">";
   if (!canonical) {
-    throw new TensorFileError(
+    throw new FileError(
       label,
       "descr",
       `${JSON.stringify(descr)} is not in numpy's canonical form (expected '|' for 1-byte ` +
@@ -486,7 +486,7 @@ function encodeNpyLabelled(
   }
   const shape = [...t.shape];
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new TensorFileError(
+    throw new FileError(
       label,
       "shape",
       `[${shape.join(", ")}] (expected non-negative integers)`,
@@ -494,14 +494,14 @@ function encodeNpyLabelled(
   }
   const data = t.data;
   if (!(data instanceof (ctor as unknown as typeof Uint8Array))) {
-    throw new TensorFileError(
+    throw new FileError(
       label,
       "data",
       `is a ${data?.constructor?.name} (expected a ${ctor.name} for ${descr})`,
     );
   }
   if ((data as Uint8Array).length !== shapeSize(shape)) {
-    throw new TensorFileError(
+    throw new FileError(
       label,
       "data",
       `${(data as Uint8Array).length} elements for shape [${shape.join(", ")}] (expected ${
@@ -541,7 +541,7 @@ function encodeNpyLabelled(
 /**
  * Writes a float32 {@link Tensor} as a `<f4` `.npy` file, atomically (see {@link encodeNpy}).
  *
- * @throws {TensorFileError} naming `path` when the write fails
+ * @throws {FileError} naming `path` when the write fails
  * @example
  * ```ts
  * import { writeNpy } from "./npy.ts";

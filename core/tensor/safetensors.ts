@@ -8,7 +8,7 @@
  * @module
  */
 import { writeFileAtomic } from "./atomic_write.ts";
-import { IN_MEMORY, TensorFileError } from "./errors.ts";
+import { FileError, IN_MEMORY } from "./errors.ts";
 import {
   bfloat16ArrayToFloat32,
   float16ArrayToFloat32,
@@ -245,7 +245,7 @@ export class SafetensorsFile {
   /**
    * Where tensor `name` lies and its dtype and shape (a copy).
    *
-   * @throws {TensorFileError} when there is no such tensor
+   * @throws {FileError} when there is no such tensor
    * @example
    * ```ts
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
@@ -263,7 +263,7 @@ export class SafetensorsFile {
    * exactly, F64 and 64-bit integers rounded to nearest float32, other integers converted,
    * BOOL gives 0/1.
    *
-   * @throws {TensorFileError} when there is no such tensor, or for `C64`, `F4` and `F6_*`,
+   * @throws {FileError} when there is no such tensor, or for `C64`, `F4` and `F6_*`,
    * which have no float32 reading (use {@link SafetensorsFile.raw})
    * @example
    * ```ts
@@ -321,7 +321,7 @@ export class SafetensorsFile {
         data = new Float32Array(this.#smallInts(info, bytes));
         break;
       default:
-        throw new TensorFileError(
+        throw new FileError(
           this.path,
           name,
           `dtype ${info.dtype} has no float32 reading (expected a real float or integer ` +
@@ -335,7 +335,7 @@ export class SafetensorsFile {
    * Integer or BOOL tensor `name` as JS numbers, in C order (I64/U64 read as bigint and
    * checked to be safe integers).
    *
-   * @throws {TensorFileError} when there is no such tensor, its dtype is not an integer
+   * @throws {FileError} when there is no such tensor, its dtype is not an integer
    * type, or a 64-bit value is beyond `Number.MAX_SAFE_INTEGER`
    * @example
    * ```ts
@@ -347,7 +347,7 @@ export class SafetensorsFile {
   ints(name: string): number[] {
     const info = this.#lookup(name);
     if (!INTEGER.has(info.dtype)) {
-      throw new TensorFileError(
+      throw new FileError(
         this.path,
         name,
         `dtype ${info.dtype} is not an integer type (expected BOOL, U8, I8, I16, U16, I32, ` +
@@ -364,7 +364,7 @@ export class SafetensorsFile {
    * Tensor `name` as float64 without narrowing: F64 as stored, other floats widened exactly,
    * integers converted (64-bit ones must be safe integers).
    *
-   * @throws {TensorFileError} when there is no such tensor, or its dtype is C64, F4 or F6_*
+   * @throws {FileError} when there is no such tensor, or its dtype is C64, F4 or F6_*
    * @example
    * ```ts
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
@@ -385,7 +385,7 @@ export class SafetensorsFile {
   /**
    * The bytes of tensor `name` exactly as stored (little-endian, C order), as a copy.
    *
-   * @throws {TensorFileError} when there is no such tensor
+   * @throws {FileError} when there is no such tensor
    * @example
    * ```ts
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
@@ -404,7 +404,7 @@ export class SafetensorsFile {
       const list = known.length <= 8
         ? known.map((n) => JSON.stringify(n)).join(", ")
         : `${known.slice(0, 8).map((n) => JSON.stringify(n)).join(", ")}, ... (${known.length})`;
-      throw new TensorFileError(
+      throw new FileError(
         this.path,
         name,
         `no such tensor (expected one of: ${list || "none, the file holds no tensors"})`,
@@ -442,7 +442,7 @@ export class SafetensorsFile {
     for (let i = 0; i < ints.length; i++) {
       const v = ints[i];
       if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-        throw new TensorFileError(
+        throw new FileError(
           this.path,
           name,
           `element ${i} = ${v} is not a safe integer (expected |value| <= 2^53 - 1; use raw())`,
@@ -461,7 +461,7 @@ function checkEntry(
   entry: unknown,
 ): { dtype: SafetensorsDtype; shape: number[]; begin: number; end: number } {
   if (!isPlainObject(entry)) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       name,
       `header entry is ${describe(entry)} (expected an object with dtype, shape, data_offsets)`,
@@ -469,7 +469,7 @@ function checkEntry(
   }
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== "string") {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       `${name}.dtype`,
       dtype === undefined
@@ -478,14 +478,14 @@ function checkEntry(
     );
   }
   if (!DTYPE_RANK.has(dtype)) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       `${name}.dtype`,
       `unknown dtype ${JSON.stringify(dtype)} (expected one of ${SAFETENSORS_DTYPES.join(", ")})`,
     );
   }
   if (!Array.isArray(shape)) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       `${name}.shape`,
       shape === undefined
@@ -495,7 +495,7 @@ function checkEntry(
   }
   shape.forEach((d, i) => {
     if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
-      throw new TensorFileError(
+      throw new FileError(
         path,
         `${name}.shape`,
         `extent ${JSON.stringify(d)} at position ${i} is not valid (expected a non-negative ` +
@@ -507,7 +507,7 @@ function checkEntry(
     !Array.isArray(offsets) || offsets.length !== 2 ||
     !offsets.every((o) => typeof o === "number" && Number.isSafeInteger(o) && o >= 0)
   ) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       `${name}.data_offsets`,
       `${offsets === undefined ? "missing" : `is ${JSON.stringify(offsets)}`} (expected ` +
@@ -516,7 +516,7 @@ function checkEntry(
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       `${name}.data_offsets`,
       `end ${end} is before begin ${begin} (expected begin <= end)`,
@@ -530,7 +530,7 @@ function checkMetadata(path: string, value: unknown): Record<string, string> {
   const metadata: Record<string, string> = {};
   if (value === null) return metadata;
   if (!isPlainObject(value)) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "__metadata__",
       `is ${describe(value)} (expected an object mapping strings to strings)`,
@@ -538,7 +538,7 @@ function checkMetadata(path: string, value: unknown): Record<string, string> {
   }
   for (const [key, v] of Object.entries(value)) {
     if (typeof v !== "string") {
-      throw new TensorFileError(
+      throw new FileError(
         path,
         `__metadata__.${key}`,
         `value is ${describe(v)} (expected a string)`,
@@ -559,7 +559,7 @@ function checkMetadata(path: string, value: unknown): Record<string, string> {
  *
  * @param bytes the whole file
  * @param path the name used in error messages
- * @throws {TensorFileError} naming `path` and the field at fault
+ * @throws {FileError} naming `path` and the field at fault
  * @example
  * ```ts
  * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
@@ -570,7 +570,7 @@ function checkMetadata(path: string, value: unknown): Record<string, string> {
  */
 export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): SafetensorsFile {
   if (bytes.length < 8) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "header length",
       `file is ${bytes.length} bytes (expected at least the 8-byte header length)`,
@@ -579,7 +579,7 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "header length",
       `${headerLength} bytes is too large (expected at most ${MAX_HEADER_BYTES})`,
@@ -587,7 +587,7 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
   }
   const n = Number(headerLength);
   if (8 + n > bytes.length) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "header length",
       `${n} bytes runs past the end of the ${bytes.length}-byte file (expected at most ${
@@ -601,7 +601,7 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
       bytes.subarray(8, 8 + n),
     );
   } catch (err) {
-    throw new TensorFileError(path, "header", "is not valid UTF-8 (expected UTF-8 JSON)", {
+    throw new FileError(path, "header", "is not valid UTF-8 (expected UTF-8 JSON)", {
       cause: err,
     });
   }
@@ -610,10 +610,10 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
     header = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new TensorFileError(path, "header", `is not valid JSON (${reason})`, { cause: err });
+    throw new FileError(path, "header", `is not valid JSON (${reason})`, { cause: err });
   }
   if (!isPlainObject(header)) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "header",
       `is ${describe(header)} (expected a JSON object of tensors)`,
@@ -645,7 +645,7 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
       const where = previous === undefined
         ? "the start of the data section (offset 0)"
         : `the end of tensor ${JSON.stringify(previous)} (offset ${cursor})`;
-      throw new TensorFileError(
+      throw new FileError(
         path,
         `${e.name}.data_offsets`,
         `[${e.begin}, ${e.end}] ${e.begin < cursor ? "overlaps" : "leaves a gap after"} ${where}` +
@@ -655,14 +655,14 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
     const bits = BigInt(e.shape.reduce((acc, d) => acc * BigInt(d), 1n)) *
       BigInt(dtypeBits(e.dtype));
     if (bits % 8n !== 0n) {
-      throw new TensorFileError(
+      throw new FileError(
         path,
         `${e.name}.shape`,
         `[${e.shape.join(", ")}] of ${e.dtype} is ${bits} bits (expected whole bytes)`,
       );
     }
     if (bits / 8n !== BigInt(e.end - e.begin)) {
-      throw new TensorFileError(
+      throw new FileError(
         path,
         `${e.name}.shape`,
         `[${e.shape.join(", ")}] of ${e.dtype} needs ${bits / 8n} bytes but data_offsets ` +
@@ -670,7 +670,7 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
       );
     }
     if (e.end > dataLength) {
-      throw new TensorFileError(
+      throw new FileError(
         path,
         `${e.name}.data_offsets`,
         `end ${e.end} is past the end of the ${dataLength}-byte data section (file truncated?)`,
@@ -687,7 +687,7 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
     previous = e.name;
   }
   if (cursor !== dataLength) {
-    throw new TensorFileError(
+    throw new FileError(
       path,
       "data",
       `${dataLength - cursor} bytes after the last tensor (expected the tensors to cover the ` +
@@ -700,7 +700,7 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
 /**
  * Reads and validates a safetensors file (see {@link parseSafetensors}).
  *
- * @throws {TensorFileError} when the file cannot be read or is malformed
+ * @throws {FileError} when the file cannot be read or is malformed
  * @example
  * ```ts
  * import { readSafetensors, writeSafetensors } from "./safetensors.ts";
@@ -716,7 +716,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
     bytes = await Deno.readFile(path);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new TensorFileError(path, undefined, `cannot read the file (${reason})`, {
+    throw new FileError(path, undefined, `cannot read the file (${reason})`, {
       cause: err,
     });
   }
@@ -759,14 +759,14 @@ function encodeWithLabel(
   const items: Item[] = [];
   for (const [name, t] of Object.entries(tensors)) {
     if (name === "__metadata__") {
-      throw new TensorFileError(label, name, "is reserved for metadata (expected a tensor name)");
+      throw new FileError(label, name, "is reserved for metadata (expected a tensor name)");
     }
     let item: Item;
     if (t instanceof Tensor) {
       item = { name, dtype: "F32", shape: [...t.shape], bytes: littleEndianBytes(t.data) };
     } else {
       if (!isPlainObject(t) || !DTYPE_RANK.has(t.dtype as string)) {
-        throw new TensorFileError(
+        throw new FileError(
           label,
           `${name}.dtype`,
           `${JSON.stringify((t as { dtype?: unknown })?.dtype)} is not a safetensors dtype ` +
@@ -774,13 +774,13 @@ function encodeWithLabel(
         );
       }
       if (!ArrayBuffer.isView(t.data)) {
-        throw new TensorFileError(label, `${name}.data`, "is not a typed array or DataView");
+        throw new FileError(label, `${name}.data`, "is not a typed array or DataView");
       }
       if (
         !Array.isArray(t.shape) ||
         !t.shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)
       ) {
-        throw new TensorFileError(
+        throw new FileError(
           label,
           `${name}.shape`,
           `${JSON.stringify(t.shape)} (expected an array of non-negative integers)`,
@@ -788,7 +788,7 @@ function encodeWithLabel(
       }
       const bits = shapeSize(t.shape) * dtypeBits(t.dtype);
       if (bits % 8 !== 0 || bits / 8 !== t.data.byteLength) {
-        throw new TensorFileError(
+        throw new FileError(
           label,
           `${name}.data`,
           `${t.data.byteLength} bytes for shape [${t.shape.join(", ")}] of ${t.dtype} ` +
@@ -810,7 +810,7 @@ function encodeWithLabel(
     const fields = keys.map((k) => {
       const v = metadata[k];
       if (typeof v !== "string") {
-        throw new TensorFileError(
+        throw new FileError(
           label,
           `__metadata__.${k}`,
           `is ${describe(v)} (expected a string)`,
@@ -859,7 +859,7 @@ function littleEndianBytes(data: ArrayBufferView): Uint8Array {
  * JSON without spaces, padded with spaces to a multiple of 8 bytes. `__metadata__` is written
  * when `metadata` is given, its keys sorted (the library writes them in hash order).
  *
- * @throws {TensorFileError} (file `<bytes>`) when a tensor's data does not match its shape
+ * @throws {FileError} (file `<bytes>`) when a tensor's data does not match its shape
  * and dtype, a name is `__metadata__`, or a metadata value is not a string
  * @example
  * ```ts
@@ -879,7 +879,7 @@ export function encodeSafetensors(
 /**
  * Encodes tensors (see {@link encodeSafetensors}) and writes them to `path` atomically.
  *
- * @throws {TensorFileError} naming `path` on bad input or a failed write
+ * @throws {FileError} naming `path` on bad input or a failed write
  * @example
  * ```ts
  * import { writeSafetensors } from "./safetensors.ts";

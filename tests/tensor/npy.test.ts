@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TensorFileError } from "../../core/tensor/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { float16ToFloat32 } from "../../core/tensor/float16.ts";
 import {
   encodeNpy,
@@ -178,7 +178,7 @@ Deno.test("encodeNpy switches to format 2.0 when the header outgrows 65535 bytes
   assert.deepEqual([...arr.data], [7]);
 });
 
-Deno.test("encodeNpy rejects bad descr, data type and length with TensorFileError", () => {
+Deno.test("encodeNpy rejects bad descr, data type and length with FileError", () => {
   const bad: [{ descr: string; shape: number[]; data: ArrayBufferView }, string][] = [
     [{ descr: "<f4", shape: [3], data: new Float32Array(2) }, "data"],
     [{ descr: "<f4", shape: [2], data: new Float64Array(2) }, "data"],
@@ -191,7 +191,7 @@ Deno.test("encodeNpy rejects bad descr, data type and length with TensorFileErro
   for (const [input, field] of bad) {
     assert.throws(
       () => encodeNpy(input),
-      (e: unknown) => e instanceof TensorFileError && e.field === field,
+      (e: unknown) => e instanceof FileError && e.field === field,
       `${input.descr} ${field}`,
     );
   }

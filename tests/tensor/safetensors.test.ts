@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TensorFileError } from "../../core/tensor/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import {
   dtypeBits,
   encodeSafetensors,
@@ -127,13 +127,13 @@ Deno.test("ints() gives integer tensors exactly and refuses unsafe 64-bit values
     assert.throws(
       () => file.ints(name),
       (e: unknown) =>
-        e instanceof TensorFileError && e.field === name && e.message.includes(ALL_DTYPES) &&
+        e instanceof FileError && e.field === name && e.message.includes(ALL_DTYPES) &&
         /not a safe integer/.test(e.message),
     );
   }
   assert.throws(
     () => file.ints("f32"),
-    (e: unknown) => e instanceof TensorFileError && e.field === "f32",
+    (e: unknown) => e instanceof FileError && e.field === "f32",
   );
 });
 
@@ -143,7 +143,7 @@ Deno.test("tensor() refuses C64 and F4 and missing names, naming file and tensor
     assert.throws(
       () => file.tensor(name),
       (e: unknown) =>
-        e instanceof TensorFileError && e.file === ALL_DTYPES && e.field === name &&
+        e instanceof FileError && e.file === ALL_DTYPES && e.field === name &&
         e.message.startsWith(`${ALL_DTYPES}: ${name}: `),
     );
   }
@@ -185,7 +185,7 @@ Deno.test("a file with no tensors round-trips byte for byte", async () => {
   assert.deepEqual(encodeSafetensors({}), bytes);
   assert.throws(
     () => file.tensor("x"),
-    (e: unknown) => e instanceof TensorFileError && /none/.test(e.message),
+    (e: unknown) => e instanceof FileError && /none/.test(e.message),
   );
 });
 
@@ -253,13 +253,13 @@ Deno.test("encodeSafetensors rejects inputs that would make a bad file", () => {
   for (const [tensors, field] of bad) {
     assert.throws(
       () => encodeSafetensors(tensors),
-      (e: unknown) => e instanceof TensorFileError && e.field === field,
+      (e: unknown) => e instanceof FileError && e.field === field,
       field,
     );
   }
   assert.throws(
     () => encodeSafetensors({}, { k: 3 as unknown as string }),
-    (e: unknown) => e instanceof TensorFileError && e.field === "__metadata__.k",
+    (e: unknown) => e instanceof FileError && e.field === "__metadata__.k",
   );
 });
 
@@ -303,7 +303,7 @@ Deno.test("data_offsets of a Python-written file: an end past the data or off dt
   assert.throws(
     () => parseSafetensors(joinFile(header, data.subarray(0, data.length - 1)), "cut"),
     (e: unknown) => {
-      assert.ok(e instanceof TensorFileError, String(e));
+      assert.ok(e instanceof FileError, String(e));
       assert.equal(e.field, `${last}.data_offsets`);
       assert.equal(
         e.message,
@@ -323,7 +323,7 @@ Deno.test("data_offsets of a Python-written file: an end past the data or off dt
   assert.throws(
     () => parseSafetensors(joinFile({ ...header, f32: { ...f32, shape } }, data), "rows"),
     (e: unknown) => {
-      assert.ok(e instanceof TensorFileError, String(e));
+      assert.ok(e instanceof FileError, String(e));
       assert.equal(e.field, "f32.shape");
       assert.match(
         e.message,
@@ -338,6 +338,6 @@ Deno.test("data_offsets of a Python-written file: an end past the data or off dt
   const fewer = [...f32.shape.slice(0, -1), f32.shape.at(-1)! - 1];
   assert.throws(
     () => parseSafetensors(joinFile({ ...header, f32: { ...f32, shape: fewer } }, data), "cols"),
-    (e: unknown) => e instanceof TensorFileError && e.field === "f32.shape",
+    (e: unknown) => e instanceof FileError && e.field === "f32.shape",
   );
 });
