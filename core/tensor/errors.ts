@@ -14,12 +14,12 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { FileError } from "./errors.ts";
  * const e = new FileError("a.safetensors", "header length", "8 bytes needed, got 3");
- * assertEquals(e.message, "a.safetensors: header length: 8 bytes needed, got 3");
- * assertEquals([e.file, e.field], ["a.safetensors", "header length"]);
- * assertEquals(new FileError("m", undefined, "not a folder").message, "m: not a folder");
+ * assert.deepEqual(e.message, "a.safetensors: header length: 8 bytes needed, got 3");
+ * assert.deepEqual([e.file, e.field], ["a.safetensors", "header length"]);
+ * assert.deepEqual(new FileError("m", undefined, "not a folder").message, "m: not a folder");
  * ```
  */
 export class FileError extends Error {
@@ -55,9 +55,9 @@ export class FileError extends Error {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * import { IN_MEMORY } from "./errors.ts";
- * assertEquals(IN_MEMORY, "<bytes>");
+ * assert.deepEqual(IN_MEMORY, "<bytes>");
  * ```
  */
 export const IN_MEMORY: string = "<bytes>";
