@@ -5,7 +5,8 @@
  * @module
  */
 import { type Case, CaseError, defineCase } from "./case.ts";
-import { resolve, toFileUrl } from "./paths.ts";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 /**
  * Imports every `*.case.ts` under `dir` (sorted by file name) and returns their cases.
@@ -36,7 +37,7 @@ export async function loadCases(dir: string, filter?: string | RegExp): Promise<
     const path = `${root}/${file}`;
     let mod: Record<string, unknown>;
     try {
-      mod = await import(toFileUrl(path));
+      mod = await import(pathToFileURL(path).href);
     } catch (err) {
       if (err instanceof CaseError) {
         throw new CaseError(

@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { dirname, relative, resolve } from "./paths.ts";
+import { dirname, relative, resolve, sep } from "node:path";
+
+/** `path` relative to `base`, with forward slashes. */
+function relativeTo(base: string, path: string): string {
+  return relative(base, resolve(path)).split(sep).join("/");
+}
 
 /** Thrown when a fixture's bytes differ from the manifest; says how to regenerate. */
 export class FixtureHashError extends Error {
@@ -116,10 +121,10 @@ export async function checkFixtureHashes(
 ): Promise<string[]> {
   const checked: string[] = [];
   for (const file of files) {
-    const rel = relative(file, manifest.root);
+    const rel = relativeTo(manifest.root, file);
     if (rel.startsWith("..") || rel.startsWith("/")) continue;
     const want = manifest.sha256.get(rel);
-    const shown = relative(file);
+    const shown = relativeTo(Deno.cwd(), file);
     if (want === undefined) {
       throw new FixtureHashError(
         shown,

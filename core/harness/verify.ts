@@ -12,7 +12,7 @@ import { renderJunit } from "../report/junit.ts";
 import { writeTextFileAtomic } from "../tensor/atomic_write.ts";
 import type { Case } from "./case.ts";
 import { loadCases } from "./cases_loader.ts";
-import { join } from "./paths.ts";
+import { join } from "node:path";
 import { type ProgressSink, silentProgress, terminalProgress } from "./progress.ts";
 import type { CaseResult, ComparisonResult, VerifyResult } from "./results.ts";
 import { ModelPool } from "./model_pool.ts";

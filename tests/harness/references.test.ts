@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readCaseReference, CaseReferenceError } from "../../core/harness/references.ts";
+import { CaseReferenceError, readCaseReference } from "../../core/harness/references.ts";
 import { writeSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 
