@@ -97,13 +97,16 @@ export {
   type Case,
   CaseError,
   type CaseSpec,
+  type CaseToleranceOverrides,
   type CaseTolerances,
   defaultTolerances,
   defineCase,
+  type DiffusersSchedulerName,
   type PipelineKind,
   type ReferenceMathMode,
   type SamplerSpec,
   type Tolerance,
+  type ToleranceOverride,
 } from "./core/harness/case.ts";
 export { loadCases } from "./core/harness/cases_loader.ts";
 export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";

@@ -62,6 +62,41 @@ export interface Tolerance {
 }
 
 /**
+ * A case's bounds for one comparison, merged bound by bound over that comparison's default
+ * (`defaultTolerances`): a number replaces the default's bound (or adds one), `null` removes
+ * the default's bound, an omitted bound keeps the default's. Every bound is a finite number
+ * >= 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineCase, type ToleranceOverride } from "./case.ts";
+ * // fp16 UNet vs fp32 torch: no maxAbs bound, a relative one instead; cosineMin stays.
+ * const fp16: ToleranceOverride = { maxAbs: null, relL2: 1e-3 };
+ * const c = defineCase({
+ *   name: "fp16", model: "m", pipeline: "text2img", sampler: { type: "DDIMScheduler" },
+ *   steps: 2, prompt: "", guidanceScale: 1, seed: 0, tolerances: { freeRunTorch: fp16 },
+ * });
+ * assert.deepEqual(c.tolerances.freeRunTorch, { relL2: 1e-3, cosineMin: 0.99999 });
+ * ```
+ */
+export type ToleranceOverride = { [B in keyof Tolerance]?: number | null };
+
+/**
+ * The tolerances a case declares, per comparison; each merged bound by bound over
+ * `defaultTolerances` (see {@link ToleranceOverride}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CaseToleranceOverrides } from "./case.ts";
+ * const t: CaseToleranceOverrides = { freeRunTorch: { maxAbs: 2e-3 }, image: { psnrMin: null } };
+ * assert.equal(t.freeRunTorch?.maxAbs, 2e-3);
+ * ```
+ */
+export type CaseToleranceOverrides = { [K in keyof CaseTolerances]?: ToleranceOverride };
+
+/**
  * The comparisons a case makes, each with its tolerance (defaults in `defaultTolerances`).
  *
  * @example
@@ -139,8 +174,12 @@ export interface CaseSpec {
   strength?: number;
   /** Reference files; defaults `fixtures/refs/cases/<name>.{onnx,torch}.safetensors`. */
   references?: { onnx?: string; torch?: string };
-  /** Tolerances per comparison (merged over `defaultTolerances`). */
-  tolerances?: CaseTolerances;
+  /**
+   * Tolerances per comparison, merged bound by bound over `defaultTolerances`: a given bound
+   * replaces the default's, `null` removes it (`{ freeRunTorch: { maxAbs: null, relL2: 1e-3 } }`
+   * keeps the default `cosineMin`, drops the default `maxAbs`).
+   */
+  tolerances?: CaseToleranceOverrides;
   /**
    * Which float32 sqrt/exp/log the reference-math runs use: `"auto"` (default) the table the
    * reference recorded, else one inferred from its tensors; `"recorded"` requires a recorded
@@ -161,7 +200,10 @@ export type ReferenceMathMode = "auto" | "recorded" | "inferred" | "ieee";
 
 /** A case after `defineCase`: validated, frozen, with its reference paths filled in. */
 export type Case = Readonly<
-  CaseSpec & { references: { onnx: string; torch: string }; tolerances: CaseTolerances }
+  Omit<CaseSpec, "references" | "tolerances"> & {
+    references: { onnx: string; torch: string };
+    tolerances: CaseTolerances;
+  }
 >;
 
 /**
@@ -287,25 +329,84 @@ export function defineCase(spec: CaseSpec): Case {
   if (spec.mathSkew !== undefined && typeof spec.mathSkew !== "boolean") {
     fail("mathSkew", "expected a boolean");
   }
-  const tolerances: CaseTolerances = {};
-  for (const [kind, dflt] of Object.entries(defaultTolerances)) {
-    const given = spec.tolerances?.[kind as keyof CaseTolerances];
-    tolerances[kind as keyof CaseTolerances] = given ? { ...given } : { ...dflt };
-  }
-  for (const kind of Object.keys(spec.tolerances ?? {})) {
-    if (!(kind in defaultTolerances)) {
-      fail(
-        `tolerances.${kind}`,
-        `unknown comparison; expected ${Object.keys(defaultTolerances).join(", ")}`,
-      );
-    }
-  }
+  const tolerances = mergeTolerances(spec.tolerances, fail);
   const base = `fixtures/refs/cases/${spec.name}`;
   const references = {
     onnx: spec.references?.onnx ?? `${base}.onnx.safetensors`,
     torch: spec.references?.torch ?? `${base}.torch.safetensors`,
   };
   return deepFreeze({ ...spec, references, tolerances }) as Case;
+}
+
+/** The bounds of a {@link Tolerance}, in the order a merged tolerance lists them. */
+const TOLERANCE_BOUNDS = [
+  "maxAbs",
+  "maxUlp",
+  "rmse",
+  "relL2",
+  "cosineMin",
+  "psnrMin",
+  "ssimMin",
+] as const satisfies readonly (keyof Tolerance)[];
+// Every bound of Tolerance is listed above (a compile error otherwise).
+const _allBounds: Record<keyof Tolerance, true> = Object.fromEntries(
+  TOLERANCE_BOUNDS.map((b) => [b, true]),
+) as { [B in (typeof TOLERANCE_BOUNDS)[number]]: true };
+void _allBounds;
+
+/**
+ * Each comparison's default tolerance with the case's bounds merged over it, bound by bound
+ * (`null` removes a default bound). Validates kinds and bounds, failing with the field
+ * `tolerances.<kind>` or `tolerances.<kind>.<bound>`.
+ */
+function mergeTolerances(
+  given: CaseToleranceOverrides | undefined,
+  fail: (field: string, problem: string) => never,
+): CaseTolerances {
+  if (given !== undefined && (typeof given !== "object" || given === null)) {
+    fail("tolerances", "expected an object of comparison -> bounds");
+  }
+  const kinds = Object.keys(defaultTolerances);
+  for (const [kind, bounds] of Object.entries(given ?? {})) {
+    if (!kinds.includes(kind)) {
+      fail(`tolerances.${kind}`, `unknown comparison; expected ${kinds.join(", ")}`);
+    }
+    if (bounds === undefined) continue;
+    if (typeof bounds !== "object" || bounds === null || Array.isArray(bounds)) {
+      fail(`tolerances.${kind}`, "expected an object of bounds, e.g. { maxAbs: 1e-5 }");
+    }
+    for (const [bound, value] of Object.entries(bounds as Record<string, unknown>)) {
+      if (!(TOLERANCE_BOUNDS as readonly string[]).includes(bound)) {
+        fail(
+          `tolerances.${kind}.${bound}`,
+          `unknown bound; expected ${TOLERANCE_BOUNDS.join(", ")}`,
+        );
+      }
+      if (
+        value !== undefined && value !== null &&
+        !(typeof value === "number" && Number.isFinite(value) && value >= 0)
+      ) {
+        fail(
+          `tolerances.${kind}.${bound}`,
+          `expected a finite number >= 0, or null to drop the default bound; got ${
+            typeof value === "number" ? value : JSON.stringify(value)
+          }`,
+        );
+      }
+    }
+  }
+  const merged: CaseTolerances = {};
+  for (const kind of kinds as (keyof CaseTolerances)[]) {
+    const dflt: Tolerance = defaultTolerances[kind];
+    const over: ToleranceOverride = given?.[kind] ?? {};
+    const out: Tolerance = {};
+    for (const bound of TOLERANCE_BOUNDS) {
+      const value = bound in over && over[bound] !== undefined ? over[bound] : dflt[bound];
+      if (value !== undefined && value !== null) out[bound] = value;
+    }
+    merged[kind] = out;
+  }
+  return merged;
 }
 
 function deepFreeze<T>(value: T): T {
