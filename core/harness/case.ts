@@ -213,8 +213,9 @@ export type Case = Readonly<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultTolerances } from "./case.ts";
- * console.log(defaultTolerances.replayScheduler); // { maxUlp: 0 }
+ * assert.deepEqual(defaultTolerances.replayScheduler, { maxUlp: 0 });
  * ```
  */
 export const defaultTolerances: Readonly<Required<CaseTolerances>> = Object.freeze({

@@ -80,8 +80,9 @@ export async function readFixtureManifest(path: string): Promise<FixtureManifest
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256File } from "./fixture_hashes.ts";
- * console.log((await sha256File("deno.json")).length); // 64
+ * assert.equal((await sha256File("deno.json")).length, 64);
  * ```
  */
 export async function sha256File(path: string): Promise<string> {
@@ -94,8 +95,10 @@ export async function sha256File(path: string): Promise<string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256Hex } from "./fixture_hashes.ts";
- * await sha256Hex(new Uint8Array()); // "e3b0c442…"
+ * const empty = await sha256Hex(new Uint8Array());
+ * assert.equal(empty, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
  * ```
  */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {

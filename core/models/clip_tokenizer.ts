@@ -286,9 +286,10 @@ export class ClipTokenizer implements PromptTokenizer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
    * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
-   * console.log(tok.textIds("a cat")); // [320, 2368]
+   * assert.deepEqual(tok.textIds("a cat"), [320, 2368]);
    * ```
    */
   textIds(prompt: string): number[] {
@@ -301,9 +302,10 @@ export class ClipTokenizer implements PromptTokenizer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
    * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
-   * console.log(tok.encode("").slice(0, 3)); // [49406, 49407, 49407]
+   * assert.deepEqual(tok.encode("").slice(0, 3), [49406, 49407, 49407]);
    * ```
    */
   encode(prompt: string): number[] {

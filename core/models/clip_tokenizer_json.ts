@@ -20,8 +20,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CLIP_SPLIT_PATTERN } from "./clip_tokenizer_json.ts";
- * console.log(CLIP_SPLIT_PATTERN.startsWith("<\\|startoftext\\|>")); // true
+ * assert.equal(CLIP_SPLIT_PATTERN.startsWith("<\\|startoftext\\|>"), true);
  * ```
  */
 export const CLIP_SPLIT_PATTERN = String
@@ -72,8 +73,9 @@ export const CLIP_SPECIAL_TOKENS: Readonly<ClipSpecialTokens> = Object.freeze({
  * @throws {Error} naming the line that is not two symbols separated by one space.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMerges } from "./clip_tokenizer_json.ts";
- * console.log(parseMerges("#version: 0.2\ni n\nt h</w>\n")); // ["i n", "t h</w>"]
+ * assert.deepEqual(parseMerges("#version: 0.2\ni n\nt h</w>\n"), ["i n", "t h</w>"]);
  * ```
  */
 export function parseMerges(text: string): string[] {

@@ -31,8 +31,9 @@ export type ExecutionProviderName = "cpu" | "webgpu" | "cuda";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EXECUTION_PROVIDERS } from "./execution_provider.ts";
- * console.log(EXECUTION_PROVIDERS.includes("cuda")); // true
+ * assert.equal(EXECUTION_PROVIDERS.includes("cuda"), true);
  * ```
  */
 export const EXECUTION_PROVIDERS: readonly ExecutionProviderName[] = Object.freeze([
@@ -46,8 +47,9 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProviderName[] = Object.free
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ORT_PROVIDER_NAMES } from "./execution_provider.ts";
- * console.log(ORT_PROVIDER_NAMES.cuda); // "CUDAExecutionProvider"
+ * assert.equal(ORT_PROVIDER_NAMES.cuda, "CUDAExecutionProvider");
  * ```
  */
 export const ORT_PROVIDER_NAMES: Readonly<Record<ExecutionProviderName, string>> = Object.freeze({
@@ -124,8 +126,9 @@ export class ProviderUnavailableError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ortBindingDir } from "./execution_provider.ts";
- * console.log(ortBindingDir().includes("onnxruntime-node")); // true
+ * assert.equal(ortBindingDir().includes("onnxruntime-node"), true);
  * ```
  */
 export function ortBindingDir(): string {

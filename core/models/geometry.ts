@@ -66,10 +66,11 @@ function sampleSizeOf(json: Record<string, unknown>, file: string): number {
  * @throws {FileError} naming the config file and key that is missing or wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readModelFolder } from "./model_folder.ts";
  * import { readModelGeometry } from "./geometry.ts";
  * const g = await readModelGeometry(await readModelFolder("fixtures/models/tiny-sd"));
- * console.log(g.sampleSize * g.vaeScaleFactor); // 128 (pixels)
+ * assert.equal(g.sampleSize * g.vaeScaleFactor, 128); // pixels
  * ```
  */
 export async function readModelGeometry(folder: ModelFolder): Promise<ModelGeometry> {

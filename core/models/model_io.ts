@@ -46,8 +46,9 @@ export interface ValueSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMPONENT_SPECS } from "./model_io.ts";
- * console.log(COMPONENT_SPECS.unet.inputs.map((s) => s.name)); // ["sample", "timestep", "encoder_hidden_states"]
+ * assert.deepEqual(COMPONENT_SPECS.unet.inputs.map((s) => s.name), ["sample", "timestep", "encoder_hidden_states"]);
  * ```
  */
 export interface ComponentSpec {

@@ -17,10 +17,11 @@ import type { TextEncoderModel } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OnnxTextEncoder } from "./onnx_text_encoder.ts";
  * const te = await OnnxTextEncoder.load("fixtures/models-test/text_encoder_int32.onnx");
  * const h = await te.encode([[49406, 320, 49407]]);
- * console.log(h.shape); // [1, 3, 8]
+ * assert.deepEqual(h.shape, [1, 3, 8]);
  * ```
  */
 export class OnnxTextEncoder extends OnnxComponent implements TextEncoderModel {

@@ -18,10 +18,11 @@ import type { VaeDecoderModel, VaeEncoderModel } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { OnnxVaeEncoder } from "./onnx_vae.ts";
  * const enc = await OnnxVaeEncoder.load("fixtures/models-test/vae_encoder.onnx");
- * console.log((await enc.encode(Tensor.zeros([1, 3, 4, 4]))).shape); // [1, 8, 2, 2]
+ * assert.deepEqual((await enc.encode(Tensor.zeros([1, 3, 4, 4]))).shape, [1, 8, 2, 2]);
  * ```
  */
 export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
@@ -73,10 +74,11 @@ export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { OnnxVaeDecoder } from "./onnx_vae.ts";
  * const dec = await OnnxVaeDecoder.load("fixtures/models-test/vae_decoder.onnx");
- * console.log((await dec.decode(Tensor.zeros([1, 4, 2, 2]))).shape); // [1, 3, 4, 4]
+ * assert.deepEqual((await dec.decode(Tensor.zeros([1, 4, 2, 2]))).shape, [1, 3, 4, 4]);
  * ```
  */
 export class OnnxVaeDecoder extends OnnxComponent implements VaeDecoderModel {

@@ -65,10 +65,11 @@ function float16Tensor(bits: Uint16Array, dims: number[]): ort.Tensor {
  * @throws {TypeError} for another element type.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as ort from "onnxruntime-node";
  * import { fromOrtFloat } from "./ort_tensor.ts";
  * const t = fromOrtFloat(new ort.Tensor("float16", new Uint16Array([0x3c00]), [1]), "y");
- * console.log(t.data[0]); // 1
+ * assert.equal(t.data[0], 1);
  * ```
  */
 export function fromOrtFloat(v: ort.Tensor, what: string): Tensor {

@@ -53,8 +53,9 @@ export interface SessionSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_SESSION_SETTINGS } from "./session_options.ts";
- * console.log(DEFAULT_SESSION_SETTINGS.intraOpNumThreads); // 1
+ * assert.equal(DEFAULT_SESSION_SETTINGS.intraOpNumThreads, 1);
  * ```
  */
 export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze({

@@ -15,10 +15,11 @@ import { FileError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomic } from "./atomic_write.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/sub/out.bin`, new Uint8Array([1, 2, 3]));
- * console.log((await Deno.readFile(`${dir}/sub/out.bin`)).length); // 3
+ * assert.equal((await Deno.readFile(`${dir}/sub/out.bin`)).length, 3);
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
@@ -49,10 +50,11 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeTextFileAtomic } from "./atomic_write.ts";
  * const dir = await Deno.makeTempDir();
  * await writeTextFileAtomic(`${dir}/a.json`, JSON.stringify({ ok: true }));
- * console.log(await Deno.readTextFile(`${dir}/a.json`)); // {"ok":true}
+ * assert.equal(await Deno.readTextFile(`${dir}/a.json`), '{"ok":true}');
  * ```
  */
 export async function writeTextFileAtomic(path: string, text: string): Promise<void> {

@@ -11,8 +11,10 @@
  *
  * @example
  * ```ts
- * import type { NpyData } from "./npy.ts";
- * const d: NpyData = new Float32Array(4);
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, type NpyData, parseNpy } from "./npy.ts";
+ * const d: NpyData = new Int32Array([7, -1]);
+ * assert.deepEqual(parseNpy(encodeNpy({ descr: "<i4", shape: [2], data: d })).data, d);
  * ```
  */
 export type NpyData =
@@ -36,10 +38,11 @@ export type NpyData =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeNpy, parseNpy } from "./npy.ts";
  * import { Tensor } from "./tensor.ts";
  * const arr = parseNpy(encodeNpy(new Tensor(new Float32Array([1, 2]), [2])));
- * console.log(arr.descr, arr.shape, arr.fortranOrder); // "<f4" [2] false
+ * assert.deepEqual(arr, { descr: "<f4", shape: [2], data: new Float32Array([1, 2]), fortranOrder: false });
  * ```
  */
 export interface NpyArray {
@@ -53,7 +56,17 @@ export interface NpyArray {
   fortranOrder: boolean;
 }
 
-/** Element kinds we read and write: numpy kind letter + size in bytes. */
+/**
+ * Element kinds we read and write: numpy kind letter + size in bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NPY_KINDS } from "./npy_header.ts";
+ * assert.equal(NPY_KINDS.length, 12);
+ * assert.ok(NPY_KINDS.includes("f2"));
+ * ```
+ */
 export const NPY_KINDS = [
   "f2",
   "f4",
@@ -68,14 +81,47 @@ export const NPY_KINDS = [
   "u8",
   "b1",
 ] as const;
+/**
+ * One of {@link NPY_KINDS}: a `descr` without its byte-order mark.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NPY_CTORS, type NpyKind } from "./npy_header.ts";
+ * const k: NpyKind = "i8";
+ * assert.equal(NPY_CTORS[k], BigInt64Array);
+ * ```
+ */
 export type NpyKind = typeof NPY_KINDS[number];
 
+/**
+ * The constructor of the typed array an element kind is held in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { NpyArrayCtor } from "./npy_header.ts";
+ * const ctor: NpyArrayCtor = Float32Array;
+ * assert.equal(new ctor(3).length, 3);
+ * ```
+ */
 export type NpyArrayCtor = {
   new (length: number): NpyData;
   new (buffer: ArrayBuffer): NpyData;
   BYTES_PER_ELEMENT: number;
 };
 
+/**
+ * The typed array each element kind is read into (`f2` as binary16 bit patterns, `b1` as 0/1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NPY_CTORS } from "./npy_header.ts";
+ * assert.equal(NPY_CTORS.f2, Uint16Array);
+ * assert.equal(NPY_CTORS.b1.BYTES_PER_ELEMENT, 1);
+ * ```
+ */
 export const NPY_CTORS: Record<NpyKind, NpyArrayCtor> = {
   f2: Uint16Array,
   f4: Float32Array,
@@ -91,10 +137,44 @@ export const NPY_CTORS: Record<NpyKind, NpyArrayCtor> = {
   b1: Uint8Array,
 } as unknown as Record<NpyKind, NpyArrayCtor>;
 
-export const NPY_MAGIC: readonly number[] = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+/**
+ * The first six bytes of every `.npy` file: `"\x93NUMPY"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NPY_MAGIC } from "./npy_header.ts";
+ * assert.equal(String.fromCharCode(...NPY_MAGIC.slice(1)), "NUMPY");
+ * ```
+ */
+export const NPY_MAGIC: readonly number[] = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+
+/**
+ * Whether this machine stores numbers little-endian (then `<` data needs no byte swap).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HOST_LITTLE_ENDIAN } from "./npy_header.ts";
+ * const probe = new Uint8Array(new Uint16Array([1]).buffer)[0];
+ * assert.equal(HOST_LITTLE_ENDIAN, probe === 1);
+ * ```
+ */
 export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** The kind and byte order of a descr string, or an explanation of why it is unsupported. */
+/**
+ * The kind and byte order of a descr string, or an explanation of why it is unsupported.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseNpyDescr } from "./npy_header.ts";
+ * assert.deepEqual(parseNpyDescr(">f8"), { kind: "f8", littleEndian: false });
+ * assert.deepEqual(parseNpyDescr("|O"), {
+ *   error: '"|O" is an object (pickled) array, which is unsafe',
+ * });
+ * ```
+ */
 export function parseNpyDescr(
   descr: string,
 ): { kind: NpyKind; littleEndian: boolean } | { error: string } {
@@ -114,15 +194,50 @@ export function parseNpyDescr(
   return { kind, littleEndian: order === "=" ? HOST_LITTLE_ENDIAN : order !== ">" };
 }
 
+/**
+ * The descrs we read and write, as error messages list them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NPY_SUPPORTED } from "./npy_header.ts";
+ * assert.ok(NPY_SUPPORTED.startsWith("<f2 <f4 <f8"));
+ * ```
+ */
 export const NPY_SUPPORTED: string =
   "<f2 <f4 <f8 <i1 <i2 <i4 <i8 |u1 <u2 <u4 <u8 |b1 or their > / = variants";
 
-/** A Python literal value of the header: string, bool, int (bigint) or tuple of ints. */
+/**
+ * A Python literal value of the header: string, bool, int (bigint) or tuple of ints.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { NpyHeaderValue } from "./npy_header.ts";
+ * const shape: NpyHeaderValue = [2n, 3n]; // (2, 3)
+ * assert.ok(Array.isArray(shape));
+ * ```
+ */
 export type NpyHeaderValue = string | boolean | bigint | bigint[];
 
 /**
  * Parses the header's Python dict literal (the subset numpy writes: str keys; str, bool,
  * int and tuple-of-int values; Python 2's `L` suffix on ints is accepted).
+ *
+ * @param text the header text, without the padding's newline
+ * @param fail called with a problem to report; must throw
+ * @returns the dict's entries in file order
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseNpyHeaderDict } from "./npy_header.ts";
+ * const fail = (problem: string): never => {
+ *   throw new Error(problem);
+ * };
+ * const d = parseNpyHeaderDict("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", fail);
+ * assert.deepEqual([...d], [["descr", "<f4"], ["fortran_order", false], ["shape", [2n, 3n]]]);
+ * assert.throws(() => parseNpyHeaderDict("{'a': 1, 'a': 2}", fail), /key 'a' appears twice/);
+ * ```
  */
 export function parseNpyHeaderDict(
   text: string,

@@ -56,10 +56,13 @@ function fortranToC(src: NpyData, shape: number[]): NpyData {
  * length, header, descr, fortran_order, shape, data)
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { FileError } from "./errors.ts";
  * import { encodeNpy, parseNpy } from "./npy.ts";
  * import { Tensor } from "./tensor.ts";
  * const arr = parseNpy(encodeNpy(Tensor.zeros([2, 2])), "zeros.npy");
- * console.log(arr.shape, arr.data.length); // [2, 2] 4
+ * assert.deepEqual([arr.shape, arr.data.length], [[2, 2], 4]);
+ * assert.throws(() => parseNpy(new Uint8Array(4), "bad.npy"), FileError);
  * ```
  */
 export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray {
@@ -189,9 +192,10 @@ export function parseNpy(bytes: Uint8Array, path: string = IN_MEMORY): NpyArray 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { npyToTensor } from "./npy.ts";
  * const t = npyToTensor({ descr: "<i8", shape: [2], data: new BigInt64Array([1n, -3n]), fortranOrder: false });
- * console.log(t.data); // Float32Array [1, -3]
+ * assert.deepEqual(t.data, new Float32Array([1, -3]));
  * ```
  */
 export function npyToTensor(arr: NpyArray, path: string = IN_MEMORY): Tensor {
@@ -226,11 +230,12 @@ export function npyToTensor(arr: NpyArray, path: string = IN_MEMORY): Tensor {
  * @throws {FileError} when the file cannot be read or is malformed
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readNpy, writeNpy } from "./npy.ts";
  * import { Tensor } from "./tensor.ts";
  * const path = `${await Deno.makeTempDir()}/x.npy`;
  * await writeNpy(path, Tensor.zeros([3]));
- * (await readNpy(path)).shape; // [3]
+ * assert.deepEqual((await readNpy(path)).shape, [3]);
  * ```
  */
 export async function readNpy(path: string): Promise<Tensor> {

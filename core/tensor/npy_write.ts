@@ -40,10 +40,11 @@ function headerText(descr: string, shape: readonly number[]): string {
  * @throws {FileError} (file `<bytes>`) on an unsupported descr or a data/shape mismatch
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeNpy } from "./npy.ts";
  * import { Tensor } from "./tensor.ts";
  * const bytes = encodeNpy(new Tensor(new Float32Array([1, 2, 3]), [3]));
- * console.log(bytes.length); // 128 + 12
+ * assert.equal(bytes.length, 128 + 12); // a 128-byte header, 3 float32 elements
  * ```
  */
 export function encodeNpy(
@@ -132,9 +133,12 @@ function encodeNpyLabelled(
  * @throws {FileError} naming `path` when the write fails
  * @example
  * ```ts
- * import { writeNpy } from "./npy.ts";
+ * import assert from "node:assert/strict";
+ * import { readNpy, writeNpy } from "./npy.ts";
  * import { Tensor } from "./tensor.ts";
- * await writeNpy(`${await Deno.makeTempDir()}/noise.npy`, Tensor.zeros([1, 4, 8, 8]));
+ * const path = `${await Deno.makeTempDir()}/noise.npy`;
+ * await writeNpy(path, Tensor.zeros([1, 4, 8, 8]));
+ * assert.deepEqual((await readNpy(path)).shape, [1, 4, 8, 8]);
  * ```
  */
 export async function writeNpy(

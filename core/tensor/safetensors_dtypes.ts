@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SAFETENSORS_DTYPES } from "./safetensors.ts";
- * SAFETENSORS_DTYPES.includes("BF16"); // true
+ * assert.equal(SAFETENSORS_DTYPES.includes("BF16"), true);
  * ```
  */
 export const SAFETENSORS_DTYPES = [
@@ -44,8 +45,10 @@ export const SAFETENSORS_DTYPES = [
  *
  * @example
  * ```ts
- * import type { SafetensorsDtype } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ * import { dtypeBits, type SafetensorsDtype } from "./safetensors.ts";
  * const d: SafetensorsDtype = "F16";
+ * assert.equal(dtypeBits(d), 16);
  * ```
  */
 export type SafetensorsDtype = typeof SAFETENSORS_DTYPES[number];
@@ -73,9 +76,10 @@ export const DTYPE_RANK: ReadonlyMap<string, number> = new Map(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dtypeBits } from "./safetensors.ts";
- * dtypeBits("BF16"); // 16
- * dtypeBits("F4"); // 4
+ * assert.equal(dtypeBits("BF16"), 16);
+ * assert.equal(dtypeBits("F4"), 4);
  * ```
  */
 export function dtypeBits(dtype: SafetensorsDtype): number {

@@ -18,10 +18,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
  * import { Tensor } from "./tensor.ts";
  * const f = parseSafetensors(encodeSafetensors({ x: Tensor.zeros([2, 3]) }));
- * f.info("x"); // { dtype: "F32", shape: [2, 3], byteOffset: 72, byteLength: 24, dataOffsets: [0, 24] }
+ * assert.deepEqual(f.info("x"), { dtype: "F32", shape: [2, 3], byteOffset: 72, byteLength: 24, dataOffsets: [0, 24] });
  * ```
  */
 export interface SafetensorsTensorInfo {
@@ -40,14 +41,37 @@ export interface SafetensorsTensorInfo {
 /** The largest header the Rust crate accepts (`MAX_HEADER_SIZE`). */
 const MAX_HEADER_BYTES = 100_000_000;
 
-/** A short description of a JSON value's kind for messages (`an array`, `a string`...). */
+/**
+ * A short description of a JSON value's kind for messages (`an array`, `a string`...).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describe } from "./safetensors_header.ts";
+ * assert.deepEqual([describe(null), describe([1]), describe({}), describe(3)], [
+ *   "null",
+ *   "an array",
+ *   "an object",
+ *   "a number",
+ * ]);
+ * ```
+ */
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
-/** Whether `value` is a JSON object (not null, not an array). */
+/**
+ * Whether `value` is a JSON object (not null, not an array).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPlainObject } from "./safetensors_header.ts";
+ * assert.deepEqual([isPlainObject({}), isPlainObject([]), isPlainObject(null)], [true, false, false]);
+ * ```
+ */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -149,6 +173,20 @@ function checkMetadata(path: string, value: unknown): Record<string, string> {
 
 /**
  * The parts of a safetensors file's header, validated: its metadata and where each tensor lies.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeSafetensors } from "./safetensors.ts";
+ * import { parseSafetensorsLayout, type SafetensorsLayout } from "./safetensors_header.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const layout: SafetensorsLayout = parseSafetensorsLayout(
+ *   encodeSafetensors({ x: Tensor.zeros([2]) }, { seed: "1" }),
+ *   "x.safetensors",
+ * );
+ * assert.deepEqual(layout.metadata, { seed: "1" });
+ * assert.deepEqual([...layout.infos.keys()], ["x"]);
+ * ```
  */
 export interface SafetensorsLayout {
   /** The header's `__metadata__` (string to string; empty when absent). */
@@ -158,22 +196,30 @@ export interface SafetensorsLayout {
 }
 
 /**
- * Parses and validates a whole safetensors file held in memory (the bytes are kept, not
- * copied). Checks, as the Rust crate does: the 8-byte header length lies within the file and
- * under 100 MB; the header is UTF-8 JSON holding an object; `__metadata__` maps strings to
- * strings; every tensor has a known `dtype`, a `shape` of non-negative integers and two
- * `data_offsets`; the tensors, sorted by offset, tile the data section exactly (no gap, no
- * overlap, no trailing byte, nothing past the end); shape x dtype size equals the byte span.
+ * Validates a whole safetensors file held in memory and returns its layout (what
+ * `parseSafetensors` wraps). Checks, as the Rust crate does: the 8-byte header length lies
+ * within the file and under 100 MB; the header is UTF-8 JSON holding an object;
+ * `__metadata__` maps strings to strings; every tensor has a known `dtype`, a `shape` of
+ * non-negative integers and two `data_offsets`; the tensors, sorted by offset, tile the data
+ * section exactly (no gap, no overlap, no trailing byte, nothing past the end); shape x dtype
+ * size equals the byte span.
  *
  * @param bytes the whole file
  * @param path the name used in error messages
  * @throws {FileError} naming `path` and the field at fault
  * @example
  * ```ts
- * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ * import { FileError } from "./errors.ts";
+ * import { encodeSafetensors } from "./safetensors.ts";
+ * import { parseSafetensorsLayout } from "./safetensors_header.ts";
  * import { Tensor } from "./tensor.ts";
- * const f = parseSafetensors(encodeSafetensors({ x: Tensor.zeros([4]) }), "x.safetensors");
- * f.tensor("x").shape; // [4]
+ * const bytes = encodeSafetensors({ x: Tensor.zeros([4]) });
+ * assert.deepEqual(parseSafetensorsLayout(bytes, "x.safetensors").infos.get("x")?.shape, [4]);
+ * assert.throws(
+ *   () => parseSafetensorsLayout(bytes.subarray(0, bytes.length - 1), "cut.safetensors"),
+ *   (e) => e instanceof FileError && e.field === "x.data_offsets",
+ * );
  * ```
  */
 export function parseSafetensorsLayout(bytes: Uint8Array, path: string): SafetensorsLayout {

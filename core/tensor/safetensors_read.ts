@@ -47,11 +47,14 @@ const INTEGER: ReadonlySet<string> = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
  * import { Tensor } from "./tensor.ts";
  * const bytes = encodeSafetensors({ x: new Tensor(new Float32Array([1, 2]), [2]) }, { seed: "0" });
  * const f = parseSafetensors(bytes, "x.safetensors");
- * console.log(f.names(), f.metadata, f.tensor("x").data); // ["x"] { seed: "0" } Float32Array [1, 2]
+ * assert.deepEqual(f.names(), ["x"]);
+ * assert.deepEqual(f.metadata, { seed: "0" });
+ * assert.deepEqual(f.tensor("x").data, new Float32Array([1, 2]));
  * ```
  */
 export class SafetensorsFile {
@@ -87,9 +90,10 @@ export class SafetensorsFile {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
    * import { Tensor } from "./tensor.ts";
-   * parseSafetensors(encodeSafetensors({ b: Tensor.zeros([1]), a: Tensor.zeros([1]) })).names(); // ["a", "b"]
+   * assert.deepEqual(parseSafetensors(encodeSafetensors({ b: Tensor.zeros([1]), a: Tensor.zeros([1]) })).names(), ["a", "b"]);
    * ```
    */
   names(): string[] {
@@ -101,9 +105,10 @@ export class SafetensorsFile {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
    * import { Tensor } from "./tensor.ts";
-   * parseSafetensors(encodeSafetensors({ a: Tensor.zeros([1]) })).has("b"); // false
+   * assert.equal(parseSafetensors(encodeSafetensors({ a: Tensor.zeros([1]) })).has("b"), false);
    * ```
    */
   has(name: string): boolean {
@@ -116,9 +121,10 @@ export class SafetensorsFile {
    * @throws {FileError} when there is no such tensor
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
    * import { Tensor } from "./tensor.ts";
-   * parseSafetensors(encodeSafetensors({ a: Tensor.zeros([3]) })).info("a").shape; // [3]
+   * assert.deepEqual(parseSafetensors(encodeSafetensors({ a: Tensor.zeros([3]) })).info("a").shape, [3]);
    * ```
    */
   info(name: string): SafetensorsTensorInfo {
@@ -135,11 +141,12 @@ export class SafetensorsFile {
    * which have no float32 reading (use {@link SafetensorsFile.raw})
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
    * const bytes = encodeSafetensors({
    *   h: { dtype: "F16", shape: [2], data: new Uint16Array([0x3c00, 0xc000]) },
    * });
-   * parseSafetensors(bytes).tensor("h").data; // Float32Array [1, -2]
+   * assert.deepEqual(parseSafetensors(bytes).tensor("h").data, new Float32Array([1, -2]));
    * ```
    */
   tensor(name: string): Tensor {
@@ -207,9 +214,10 @@ export class SafetensorsFile {
    * type, or a 64-bit value is beyond `Number.MAX_SAFE_INTEGER`
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
    * const bytes = encodeSafetensors({ t: { dtype: "I64", shape: [2], data: new BigInt64Array([981n, -1n]) } });
-   * parseSafetensors(bytes).ints("t"); // [981, -1]
+   * assert.deepEqual(parseSafetensors(bytes).ints("t"), [981, -1]);
    * ```
    */
   ints(name: string): number[] {
@@ -235,9 +243,10 @@ export class SafetensorsFile {
    * @throws {FileError} when there is no such tensor, or its dtype is C64, F4 or F6_*
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
    * const bytes = encodeSafetensors({ t: { dtype: "F64", shape: [1], data: new Float64Array([0.1]) } });
-   * parseSafetensors(bytes).float64("t"); // Float64Array [0.1]
+   * assert.deepEqual(parseSafetensors(bytes).float64("t"), new Float64Array([0.1]));
    * ```
    */
   float64(name: string): Float64Array {
@@ -256,9 +265,10 @@ export class SafetensorsFile {
    * @throws {FileError} when there is no such tensor
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
    * const bytes = encodeSafetensors({ t: { dtype: "U8", shape: [2], data: new Uint8Array([7, 9]) } });
-   * parseSafetensors(bytes).raw("t"); // Uint8Array [7, 9]
+   * assert.deepEqual(parseSafetensors(bytes).raw("t"), new Uint8Array([7, 9]));
    * ```
    */
   raw(name: string): Uint8Array {
@@ -335,10 +345,11 @@ export class SafetensorsFile {
  * @throws {FileError} naming `path` and the field at fault
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
  * import { Tensor } from "./tensor.ts";
  * const f = parseSafetensors(encodeSafetensors({ x: Tensor.zeros([4]) }), "x.safetensors");
- * f.tensor("x").shape; // [4]
+ * assert.deepEqual(f.tensor("x").shape, [4]);
  * ```
  */
 export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): SafetensorsFile {
@@ -352,11 +363,12 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
  * @throws {FileError} when the file cannot be read or is malformed
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readSafetensors, writeSafetensors } from "./safetensors.ts";
  * import { Tensor } from "./tensor.ts";
  * const path = `${await Deno.makeTempDir()}/x.safetensors`;
  * await writeSafetensors(path, { x: Tensor.zeros([2]) });
- * (await readSafetensors(path)).tensor("x").data; // Float32Array [0, 0]
+ * assert.deepEqual((await readSafetensors(path)).tensor("x").data, new Float32Array([0, 0]));
  * ```
  */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {

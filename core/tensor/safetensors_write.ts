@@ -24,8 +24,10 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  *
  * @example
  * ```ts
- * import type { SafetensorsInput } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ * import { encodeSafetensors, parseSafetensors, type SafetensorsInput } from "./safetensors.ts";
  * const t: SafetensorsInput = { dtype: "I64", shape: [1], data: new BigInt64Array([42n]) };
+ * assert.deepEqual(parseSafetensors(encodeSafetensors({ t })).ints("t"), [42]);
  * ```
  */
 export type SafetensorsInput = Tensor | {
@@ -157,10 +159,11 @@ function littleEndianBytes(data: ArrayBufferView): Uint8Array {
  * and dtype, a name is `__metadata__`, or a metadata value is not a string
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeSafetensors } from "./safetensors.ts";
  * import { Tensor } from "./tensor.ts";
  * const bytes = encodeSafetensors({ x: new Tensor(new Float32Array([1]), [1]) });
- * console.log(bytes.length); // 8 + 56 + 4 = 68
+ * assert.equal(bytes.length, 8 + 56 + 4); // header length, padded JSON header, one float32
  * ```
  */
 export function encodeSafetensors(
@@ -176,10 +179,13 @@ export function encodeSafetensors(
  * @throws {FileError} naming `path` on bad input or a failed write
  * @example
  * ```ts
- * import { writeSafetensors } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ * import { readSafetensors, writeSafetensors } from "./safetensors.ts";
  * import { Tensor } from "./tensor.ts";
  * const path = `${await Deno.makeTempDir()}/ref.safetensors`;
  * await writeSafetensors(path, { latents: Tensor.zeros([1, 4, 8, 8]) }, { seed: "42" });
+ * const f = await readSafetensors(path);
+ * assert.deepEqual([f.metadata, f.info("latents").shape], [{ seed: "42" }, [1, 4, 8, 8]]);
  * ```
  */
 export async function writeSafetensors(
