@@ -33,8 +33,12 @@ import type { PromptTokenizer } from "./types.ts";
  *
  * @example
  * ```ts
- * import type { ClipTokenizerInfo } from "./clip_tokenizer.ts";
- * function line(i: ClipTokenizerInfo) { return `${i.source}, pad ${i.padToken} (${i.padId})`; }
+ * import assert from "node:assert/strict";
+ * import { ClipTokenizer, type ClipTokenizerInfo } from "./clip_tokenizer.ts";
+ * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
+ * const info: Readonly<ClipTokenizerInfo> = tok.info;
+ * assert.equal(info.folder, "fixtures/models/tiny-sd/tokenizer");
+ * assert.equal(info.modelMaxLength, 77);
  * ```
  */
 export interface ClipTokenizerInfo {
@@ -133,10 +137,11 @@ function tokenText(file: string, key: string, value: unknown): string | undefine
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ClipTokenizer } from "./clip_tokenizer.ts";
  * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
  * const ids = tok.encode("a photo of a cat");
- * console.log(ids.length, ids[0]); // 77 49406
+ * assert.deepEqual([ids.length, ids[0]], [77, 49406]);
  * ```
  */
 export class ClipTokenizer implements PromptTokenizer {
@@ -170,9 +175,10 @@ export class ClipTokenizer implements PromptTokenizer {
    * @throws {FileError} naming the missing or malformed file and what it should hold.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
    * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer", "vocab");
-   * console.log(tok.info.source); // vocab.json + merges.txt
+   * assert.equal(tok.info.source, "vocab.json + merges.txt");
    * ```
    */
   static async fromFolder(

@@ -33,8 +33,10 @@ export const CLIP_SPLIT_PATTERN = String
  *
  * @example
  * ```ts
- * import type { ClipSpecialTokens } from "./clip_tokenizer_json.ts";
+ * import assert from "node:assert/strict";
+ * import { CLIP_SPECIAL_TOKENS, type ClipSpecialTokens } from "./clip_tokenizer_json.ts";
  * const t: ClipSpecialTokens = { bos: "<|startoftext|>", eos: "<|endoftext|>", unk: "<|endoftext|>" };
+ * assert.equal(t.bos, CLIP_SPECIAL_TOKENS.bos);
  * ```
  */
 export interface ClipSpecialTokens {
@@ -56,8 +58,9 @@ export interface ClipSpecialTokens {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CLIP_SPECIAL_TOKENS } from "./clip_tokenizer_json.ts";
- * console.log(CLIP_SPECIAL_TOKENS.eos); // <|endoftext|>
+ * assert.equal(CLIP_SPECIAL_TOKENS.eos, "<|endoftext|>");
  * ```
  */
 export const CLIP_SPECIAL_TOKENS: Readonly<ClipSpecialTokens> = Object.freeze({
@@ -107,9 +110,10 @@ export function parseMerges(text: string): string[] {
  * @throws {Error} naming a special token that is not in `vocab`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildClipTokenizerJson } from "./clip_tokenizer_json.ts";
  * const json = buildClipTokenizerJson({ "a</w>": 0, "<|startoftext|>": 1, "<|endoftext|>": 2 }, []);
- * console.log((json.model as { type: string }).type); // BPE
+ * assert.equal((json.model as { type: string }).type, "BPE");
  * ```
  */
 export function buildClipTokenizerJson(

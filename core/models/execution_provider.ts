@@ -19,8 +19,10 @@ import * as ort from "onnxruntime-node";
  *
  * @example
  * ```ts
- * import type { ExecutionProviderName } from "./execution_provider.ts";
+ * import assert from "node:assert/strict";
+ * import { EXECUTION_PROVIDERS, type ExecutionProviderName } from "./execution_provider.ts";
  * const ep: ExecutionProviderName = "cpu";
+ * assert.ok(EXECUTION_PROVIDERS.includes(ep));
  * ```
  */
 export type ExecutionProviderName = "cpu" | "webgpu" | "cuda";
@@ -63,9 +65,10 @@ export const ORT_PROVIDER_NAMES: Readonly<Record<ExecutionProviderName, string>>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { providerAvailability } from "./execution_provider.ts";
  * const a = providerAvailability("cpu");
- * console.log(a.listed, a.missingFiles); // true []
+ * assert.deepEqual([a.listed, a.usable, a.missingFiles], [true, true, []]);
  * ```
  */
 export interface ProviderAvailability {
@@ -92,9 +95,11 @@ export interface ProviderAvailability {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ProviderUnavailableError } from "./execution_provider.ts";
  * const e = new ProviderUnavailableError("cuda", "libonnxruntime_providers_cuda.so is missing");
- * console.log(e.provider, e.message.startsWith("execution provider 'cuda'")); // cuda true
+ * assert.equal(e.provider, "cuda");
+ * assert.ok(e.message.startsWith("execution provider 'cuda'"));
  * ```
  */
 export class ProviderUnavailableError extends Error {
@@ -164,9 +169,11 @@ function exists(path: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { providerAvailability } from "./execution_provider.ts";
  * const cuda = providerAvailability("cuda");
- * if (!cuda.usable) console.log(cuda.reason);
+ * assert.equal(cuda.name, "cuda");
+ * if (!cuda.usable) assert.ok(cuda.reason !== undefined && cuda.reason.length > 0); // says what is missing
  * ```
  */
 export function providerAvailability(name: ExecutionProviderName): ProviderAvailability {
@@ -208,10 +215,11 @@ export function providerAvailability(name: ExecutionProviderName): ProviderAvail
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { explainProviderFailure } from "./execution_provider.ts";
  * const ort = "/src/webgpu_context.cc:136 Initialize() adapter_ok was false. " +
  *   "Failed to get a WebGPU adapter: No supported adapters";
- * console.log(explainProviderFailure("webgpu", ort)); // onnxruntime could not start WebGPU (Failed to get ...
+ * assert.match(explainProviderFailure("webgpu", ort), /^onnxruntime could not start WebGPU \(Failed to get/);
  * ```
  */
 export function explainProviderFailure(

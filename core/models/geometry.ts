@@ -13,8 +13,12 @@ import type { ModelFolder } from "./model_folder.ts";
  *
  * @example
  * ```ts
- * import type { ModelGeometry } from "./geometry.ts";
- * const g: ModelGeometry = { latentChannels: 4, vaeScaleFactor: 8, sampleSize: 16, scalingFactor: 0.18215 };
+ * import assert from "node:assert/strict";
+ * import { type ModelGeometry, readModelGeometry } from "./geometry.ts";
+ * import { readModelFolder } from "./model_folder.ts";
+ * const g: ModelGeometry = await readModelGeometry(await readModelFolder("fixtures/models/tiny-sd"));
+ * assert.equal(g.latentChannels, 4);
+ * assert.ok(Number.isInteger(g.vaeScaleFactor) && g.sampleSize > 0 && g.scalingFactor > 0);
  * ```
  */
 export interface ModelGeometry {

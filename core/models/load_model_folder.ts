@@ -20,8 +20,12 @@ import type { SessionSettings } from "./session_options.ts";
  *
  * @example
  * ```ts
- * import type { LoadModelOptions } from "./load_model_folder.ts";
+ * import assert from "node:assert/strict";
+ * import { type LoadModelOptions, loadModelFolder } from "./load_model_folder.ts";
  * const o: LoadModelOptions = { session: { executionProvider: "cuda", fallback: true } };
+ * const m = await loadModelFolder("fixtures/models/tiny-sd", o);
+ * assert.equal(m.records().unet.requestedProvider, "cuda"); // ran on cuda, or on cpu with a reason
+ * await m.release();
  * ```
  */
 export interface LoadModelOptions {
@@ -38,11 +42,12 @@ export interface LoadModelOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadModelFolder } from "./load_model_folder.ts";
  * const m = await loadModelFolder("fixtures/models/tiny-sd");
  * const ids = m.tokenizer.encode("a cat");
  * const emb = await m.textEncoder.encode([ids]);
- * console.log(emb.shape[1], m.records().unet.provider); // 77 cpu
+ * assert.deepEqual([emb.shape[1], m.records().unet.provider], [77, "cpu"]);
  * await m.release();
  * ```
  */
@@ -142,9 +147,11 @@ function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
  * asked for.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadModelFolder } from "./load_model_folder.ts";
  * const m = await loadModelFolder("fixtures/models/tiny-sd", { session: { intraOpNumThreads: 1 } });
- * console.log(m.schedulerConfig["_class_name"]);
+ * assert.equal(typeof m.schedulerConfig["_class_name"], "string");
+ * assert.equal(m.records().unet.settings.intraOpNumThreads, 1);
  * await m.release();
  * ```
  */

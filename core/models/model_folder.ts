@@ -24,9 +24,11 @@ import type { ComponentName } from "./model_io.ts";
  *
  * @example
  * ```ts
- * import { readModelFolder } from "./model_folder.ts";
- * const f = await readModelFolder("fixtures/models/tiny-sd");
- * console.log(f.className, f.components.unet); // ... fixtures/models/tiny-sd/unet/model.onnx
+ * import assert from "node:assert/strict";
+ * import { type ModelFolder, readModelFolder } from "./model_folder.ts";
+ * const f: ModelFolder = await readModelFolder("fixtures/models/tiny-sd");
+ * assert.equal(f.components.unet, "fixtures/models/tiny-sd/unet/model.onnx");
+ * assert.equal(f.tokenizerDir, "fixtures/models/tiny-sd/tokenizer");
  * ```
  */
 export interface ModelFolder {
@@ -108,11 +110,12 @@ async function readJsonObject(path: string, holds: string): Promise<Record<strin
  * @throws {FileError} naming the missing or malformed path and what it should hold.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readModelFolder } from "./model_folder.ts";
  * const f = await readModelFolder("fixtures/models/tiny-sd", {
  *   unet: "fixtures/models/tiny-sd-unet-fp16/model.onnx",
  * });
- * console.log(f.components.unet); // fixtures/models/tiny-sd-unet-fp16/model.onnx
+ * assert.equal(f.components.unet, "fixtures/models/tiny-sd-unet-fp16/model.onnx");
  * ```
  */
 export async function readModelFolder(

@@ -27,8 +27,14 @@ import {
  *
  * @example
  * ```ts
- * import type { ValueInfo } from "./onnx_session.ts";
- * const v: ValueInfo = { name: "sample", type: "float32", shape: ["batch", 4, "h", "w"] };
+ * import assert from "node:assert/strict";
+ * import * as ort from "onnxruntime-node";
+ * import { OnnxSession } from "./onnx_session.ts";
+ * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
+ * const feeds = () => ({ latent_sample: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]) });
+ * await s.run(feeds());
+ * await s.release();
+ * await assert.rejects(() => s.run(feeds())); // released: no more runs
  * ```
  */
 export interface ValueInfo {
@@ -46,8 +52,12 @@ export interface ValueInfo {
  *
  * @example
  * ```ts
- * import type { SessionRecord } from "./onnx_session.ts";
- * function line(r: SessionRecord) { return `${r.file} ran on ${r.provider}`; }
+ * import assert from "node:assert/strict";
+ * import { OnnxSession, type SessionRecord } from "./onnx_session.ts";
+ * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
+ * const r: SessionRecord = s.record();
+ * assert.deepEqual([r.file, r.provider, r.runs], ["fixtures/models-test/vae_decoder.onnx", "cpu", 0]);
+ * await s.release();
  * ```
  */
 export interface SessionRecord {
@@ -86,13 +96,15 @@ function valueInfos(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueI
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as ort from "onnxruntime-node";
  * import { OnnxSession } from "./onnx_session.ts";
  * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
  * const out = await s.run({
  *   latent_sample: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]),
  * });
- * console.log(s.provider, out.sample.dims, s.lastRunMs !== undefined); // cpu [1, 3, 2, 2] true
+ * assert.deepEqual([s.provider, out.sample.dims], ["cpu", [1, 3, 2, 2]]);
+ * assert.ok(s.lastRunMs !== undefined);
  * await s.release();
  * ```
  */
@@ -173,12 +185,15 @@ export class OnnxSession {
    * @throws {SessionSettingsError} for invalid settings.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxSession } from "./onnx_session.ts";
    * const s = await OnnxSession.create("fixtures/models-test/unet_int64.onnx", {
    *   executionProvider: "cuda",
    *   fallback: true,
    * });
-   * console.log(s.provider, s.fallbackReason !== undefined); // cpu true (on a machine without CUDA)
+   * // On a machine without CUDA: the CPU, with the reason recorded.
+   * assert.ok(s.provider === "cuda" || (s.provider === "cpu" && s.fallbackReason !== undefined));
+   * await s.release();
    * ```
    */
   static async create(path: string, settings?: Partial<SessionSettings>): Promise<OnnxSession> {
@@ -252,11 +267,15 @@ export class OnnxSession {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import * as ort from "onnxruntime-node";
    * import { OnnxSession } from "./onnx_session.ts";
    * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
-   * s.onRun = (ms) => console.log(`decoder: ${ms.toFixed(2)} ms`);
+   * const times: number[] = [];
+   * s.onRun = (ms) => times.push(ms);
    * await s.run({ latent_sample: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]) });
+   * assert.equal(times.length, 1);
+   * await s.release();
    * ```
    */
   async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
@@ -345,9 +364,12 @@ export class OnnxSession {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxSession } from "./onnx_session.ts";
    * const s = await OnnxSession.create("fixtures/models-test/unet_int32.onnx");
-   * console.log(s.input("timestep")?.type); // int32
+   * assert.equal(s.input("timestep")?.type, "int32");
+   * assert.equal(s.input("no_such_input"), undefined);
+   * await s.release();
    * ```
    */
   input(name: string): ValueInfo | undefined {
@@ -359,9 +381,12 @@ export class OnnxSession {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEFAULT_SESSION_SETTINGS } from "./session_options.ts";
    * import { OnnxSession } from "./onnx_session.ts";
    * const s = await OnnxSession.create("fixtures/models-test/unet_int64.onnx");
-   * console.log(JSON.stringify(s.record().settings));
+   * assert.deepEqual(s.record().settings, DEFAULT_SESSION_SETTINGS);
+   * await s.release();
    * ```
    */
   record(): SessionRecord {

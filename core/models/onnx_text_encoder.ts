@@ -39,9 +39,11 @@ export class OnnxTextEncoder extends OnnxComponent implements TextEncoderModel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxTextEncoder } from "./onnx_text_encoder.ts";
    * const te = await OnnxTextEncoder.load("fixtures/models-test/text_encoder_int64.onnx");
-   * console.log(te.input("input_ids").type); // int64
+   * assert.equal(te.input("input_ids").type, "int64");
+   * await te.release();
    * ```
    */
   static async load(path: string, settings?: Partial<SessionSettings>): Promise<OnnxTextEncoder> {

@@ -21,8 +21,9 @@ import type { UNetModel } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { timestepShape } from "./onnx_unet.ts";
- * console.log(timestepShape([]), timestepShape(["steps"]), timestepShape([2])); // [] [1] [2]
+ * assert.deepEqual([timestepShape([]), timestepShape(["steps"]), timestepShape([2])], [[], [1], [2]]);
  * ```
  */
 export function timestepShape(declared: readonly (number | string)[]): number[] {
@@ -36,11 +37,13 @@ export function timestepShape(declared: readonly (number | string)[]): number[] 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { OnnxUNet } from "./onnx_unet.ts";
  * const unet = await OnnxUNet.load("fixtures/models-test/unet_int64.onnx");
  * const eps = await unet.predict(Tensor.zeros([1, 4, 2, 2]), 981, Tensor.zeros([1, 77, 8]));
- * console.log(eps.shape, eps.data[0], unet.lastRunMs !== undefined); // [1, 4, 2, 2] 981 true
+ * assert.deepEqual([eps.shape, eps.data[0]], [[1, 4, 2, 2], 981]);
+ * assert.ok(unet.lastRunMs !== undefined);
  * await unet.release();
  * ```
  */
@@ -60,9 +63,11 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxUNet } from "./onnx_unet.ts";
    * const unet = await OnnxUNet.load("fixtures/models-test/unet_fp16.onnx", { intraOpNumThreads: 1 });
-   * console.log(unet.input("sample").type); // float16
+   * assert.equal(unet.input("sample").type, "float16");
+   * await unet.release();
    * ```
    */
   static async load(path: string, settings?: Partial<SessionSettings>): Promise<OnnxUNet> {

@@ -40,9 +40,11 @@ export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxVaeEncoder } from "./onnx_vae.ts";
    * const enc = await OnnxVaeEncoder.load("fixtures/models-test/vae_encoder.onnx");
-   * console.log(enc.component); // vae_encoder
+   * assert.equal(enc.component, "vae_encoder");
+   * await enc.release();
    * ```
    */
   static async load(path: string, settings?: Partial<SessionSettings>): Promise<OnnxVaeEncoder> {
@@ -96,9 +98,11 @@ export class OnnxVaeDecoder extends OnnxComponent implements VaeDecoderModel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxVaeDecoder } from "./onnx_vae.ts";
    * const dec = await OnnxVaeDecoder.load("fixtures/models-test/vae_decoder.onnx");
-   * console.log(dec.component); // vae_decoder
+   * assert.equal(dec.component, "vae_decoder");
+   * await dec.release();
    * ```
    */
   static async load(path: string, settings?: Partial<SessionSettings>): Promise<OnnxVaeDecoder> {

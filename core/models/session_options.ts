@@ -15,8 +15,10 @@ import { EXECUTION_PROVIDERS, type ExecutionProviderName } from "./execution_pro
  *
  * @example
  * ```ts
- * import type { SessionSettings } from "./session_options.ts";
+ * import assert from "node:assert/strict";
+ * import { resolveSessionSettings, type SessionSettings } from "./session_options.ts";
  * const s: Partial<SessionSettings> = { executionProvider: "cuda", fallback: true };
+ * assert.equal(resolveSessionSettings(s).executionProvider, "cuda");
  * ```
  */
 export interface SessionSettings {
@@ -75,9 +77,10 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SessionSettingsError } from "./session_options.ts";
  * const e = new SessionSettingsError("intraOpNumThreads", "a whole number >= 0", -1);
- * console.log(e.message); // session settings: intraOpNumThreads: got -1 (expected a whole number >= 0)
+ * assert.equal(e.message, "session settings: intraOpNumThreads: got -1 (expected a whole number >= 0)");
  * ```
  */
 export class SessionSettingsError extends Error {
@@ -115,9 +118,10 @@ const CHOICES = {
  * @throws {SessionSettingsError} naming the first bad field.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveSessionSettings } from "./session_options.ts";
  * const s = resolveSessionSettings({ intraOpNumThreads: 4 });
- * console.log(s.intraOpNumThreads, s.executionProvider); // 4 cpu
+ * assert.deepEqual([s.intraOpNumThreads, s.executionProvider], [4, "cpu"]);
  * ```
  */
 export function resolveSessionSettings(given: Partial<SessionSettings> = {}): SessionSettings {
@@ -160,9 +164,10 @@ export function resolveSessionSettings(given: Partial<SessionSettings> = {}): Se
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveSessionSettings, toOrtSessionOptions } from "./session_options.ts";
  * const o = toOrtSessionOptions(resolveSessionSettings(), "cpu");
- * console.log(o.executionProviders, o.intraOpNumThreads); // ["cpu"] 1
+ * assert.deepEqual([o.executionProviders, o.intraOpNumThreads], [["cpu"], 1]);
  * ```
  */
 export function toOrtSessionOptions(
