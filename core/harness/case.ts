@@ -6,10 +6,35 @@
  * @module
  */
 
-/** Which denoising loop a case runs. */
+/**
+ * Which denoising loop a case runs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineCase, type PipelineKind } from "./case.ts";
+ * const pipeline: PipelineKind = "img2img";
+ * const c = defineCase({
+ *   name: "i2i", model: "m", pipeline, image: "in.png", sampler: { type: "DDIMScheduler" },
+ *   steps: 10, prompt: "", guidanceScale: 1, seed: 0,
+ * });
+ * assert.equal(c.pipeline, "img2img");
+ * ```
+ */
 export type PipelineKind = "text2img" | "img2img" | "inpaint";
 
-/** The diffusers scheduler classes a case can name. */
+/**
+ * The diffusers scheduler classes a case can name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DiffusersSchedulerName, SamplerSpec } from "./case.ts";
+ * const name: DiffusersSchedulerName = "EulerDiscreteScheduler";
+ * const spec: SamplerSpec = { type: name, config: { timestep_spacing: "trailing" } };
+ * assert.equal(spec.type, "EulerDiscreteScheduler");
+ * ```
+ */
 export type DiffusersSchedulerName =
   | "DDIMScheduler"
   | "DDPMScheduler"
@@ -24,9 +49,13 @@ export type DiffusersSchedulerName =
  *
  * @example
  * ```ts
- * import type { SamplerSpec } from "./case.ts";
+ * import assert from "node:assert/strict";
+ * import { defineCase, type SamplerSpec } from "./case.ts";
  * const ddpm: SamplerSpec = { type: "DDPMScheduler", config: { variance_type: "fixed_small" } };
  * const quad: SamplerSpec = { type: "LabmlDDIM", discretize: "quad" };
+ * const base = { model: "m", pipeline: "text2img", steps: 10, prompt: "", guidanceScale: 1, seed: 0 } as const;
+ * assert.deepEqual(defineCase({ ...base, name: "a", sampler: ddpm }).sampler, ddpm);
+ * assert.throws(() => defineCase({ ...base, name: "b", sampler: { ...quad, discretize: "cubic" as "quad" } }));
  * ```
  */
 export type SamplerSpec =
@@ -39,9 +68,12 @@ export type SamplerSpec =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Tolerance } from "./case.ts";
+ * import { violations } from "./tolerance.ts";
  * const exact: Tolerance = { maxUlp: 0 };
- * const loose: Tolerance = { maxAbs: 1e-3, cosineMin: 0.9999 };
+ * const figures = { maxAbs: 1e-7, rmse: 1e-8, relL2: 1e-8, cosine: 1, maxUlp: 1 };
+ * assert.deepEqual(violations(figures, exact), ["maxUlp 1 > 0"]);
  * ```
  */
 export interface Tolerance {
@@ -101,8 +133,17 @@ export type CaseToleranceOverrides = { [K in keyof CaseTolerances]?: ToleranceOv
  *
  * @example
  * ```ts
- * import type { CaseTolerances } from "./case.ts";
+ * import assert from "node:assert/strict";
+ * import { type CaseTolerances, defaultTolerances } from "./case.ts";
  * const t: CaseTolerances = { freeRunTorch: { maxAbs: 5e-3 } };
+ * assert.deepEqual(Object.keys(defaultTolerances), [
+ *   "freeRunOnnx",
+ *   "freeRunTorch",
+ *   "replayScheduler",
+ *   "replayModel",
+ *   "image",
+ * ]);
+ * assert.equal(t.freeRunTorch?.maxAbs, 5e-3);
  * ```
  */
 export interface CaseTolerances {
@@ -124,8 +165,9 @@ export interface CaseTolerances {
  *
  * @example
  * ```ts
- * import { defineCase } from "./case.ts";
- * export default defineCase({
+ * import assert from "node:assert/strict";
+ * import { type CaseSpec, defineCase } from "./case.ts";
+ * const spec: CaseSpec = {
  *   name: "ddim-eta0",
  *   model: "fixtures/models/tiny-sd",
  *   pipeline: "text2img",
@@ -134,7 +176,8 @@ export interface CaseTolerances {
  *   prompt: "a photo of an astronaut riding a horse",
  *   guidanceScale: 7.5,
  *   seed: 0,
- * });
+ * };
+ * assert.equal(defineCase(spec).references.torch, "fixtures/refs/cases/ddim-eta0.torch.safetensors");
  * ```
  */
 export interface CaseSpec {
@@ -195,10 +238,38 @@ export interface CaseSpec {
   mathSkew?: boolean;
 }
 
-/** How a case takes the reference machine's math: see {@link CaseSpec.referenceMath}. */
+/**
+ * How a case takes the reference machine's math: see {@link CaseSpec.referenceMath}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineCase, type ReferenceMathMode } from "./case.ts";
+ * const referenceMath: ReferenceMathMode = "inferred";
+ * const c = defineCase({
+ *   name: "x", model: "m", pipeline: "text2img", sampler: { type: "DDIMScheduler" }, steps: 2,
+ *   prompt: "", guidanceScale: 1, seed: 0, referenceMath,
+ * });
+ * assert.equal(c.referenceMath, "inferred");
+ * ```
+ */
 export type ReferenceMathMode = "auto" | "recorded" | "inferred" | "ieee";
 
-/** A case after `defineCase`: validated, frozen, with its reference paths filled in. */
+/**
+ * A case after `defineCase`: validated, frozen, with its reference paths filled in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Case, defineCase } from "./case.ts";
+ * const c: Case = defineCase({
+ *   name: "x", model: "m", pipeline: "text2img", sampler: { type: "DDIMScheduler" }, steps: 2,
+ *   prompt: "", guidanceScale: 1, seed: 0,
+ * });
+ * assert.ok(Object.isFrozen(c) && Object.isFrozen(c.tolerances));
+ * assert.equal(c.references.onnx, "fixtures/refs/cases/x.onnx.safetensors");
+ * ```
+ */
 export type Case = Readonly<
   Omit<CaseSpec, "references" | "tolerances"> & {
     references: { onnx: string; torch: string };
@@ -228,18 +299,27 @@ export const defaultTolerances: Readonly<Required<CaseTolerances>> = Object.free
 
 const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
-/** Thrown when a case declaration is invalid; names the case and the field. */
+/**
+ * Thrown when a case declaration is invalid; names the case and the field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CaseError } from "./case.ts";
+ * const e = new CaseError("ddim", "steps", "must be a positive integer");
+ * assert.equal(e.message, "case 'ddim': steps: must be a positive integer");
+ * assert.deepEqual([e.caseName, e.field], ["ddim", "steps"]);
+ * ```
+ */
 export class CaseError extends Error {
   /** The case name (or "<unnamed>"). */
   readonly caseName: string;
   /** The offending field. */
   readonly field: string;
   /**
-   * @example
-   * ```ts
-   * import { CaseError } from "./case.ts";
-   * new CaseError("ddim", "steps", "must be a positive integer").message;
-   * ```
+   * @param caseName the case's name, or `<unnamed>`
+   * @param field the offending field (`steps`, `tolerances.image.psnrMin`, ...)
+   * @param problem what is wrong, with what was expected
    */
   constructor(caseName: string, field: string, problem: string) {
     super(`case '${caseName}': ${field}: ${problem}`);
@@ -264,12 +344,19 @@ const SAMPLER_TYPES = [
  *
  * @example
  * ```ts
- * import { defineCase } from "./case.ts";
+ * import assert from "node:assert/strict";
+ * import { CaseError, defineCase } from "./case.ts";
  * const c = defineCase({
  *   name: "guidance-1", model: "fixtures/models/tiny-sd", pipeline: "text2img",
  *   sampler: { type: "DDIMScheduler" }, steps: 10, prompt: "a cat", guidanceScale: 1, seed: 3,
+ *   tolerances: { freeRunTorch: { maxAbs: 2e-3 } },
  * });
- * console.log(c.references.onnx); // fixtures/refs/cases/guidance-1.onnx.safetensors
+ * assert.equal(c.references.onnx, "fixtures/refs/cases/guidance-1.onnx.safetensors");
+ * assert.deepEqual(c.tolerances.freeRunTorch, { maxAbs: 2e-3, cosineMin: 0.99999 }); // merged
+ * assert.throws(
+ *   () => defineCase({ ...c, tolerances: { image: { psnrMin: -1 } } }),
+ *   (e) => e instanceof CaseError && e.field === "tolerances.image.psnrMin",
+ * );
  * ```
  */
 export function defineCase(spec: CaseSpec): Case {

@@ -14,9 +14,11 @@ import { pathToFileURL } from "node:url";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadCases } from "./cases_loader.ts";
- * const cases = await loadCases("cases", "ddim");
- * console.log(cases.map((c) => c.name));
+ * const cases = await loadCases("cases", /^ddim-eta/);
+ * assert.deepEqual(cases.map((c) => c.name), ["ddim-eta0", "ddim-eta05"]);
+ * assert.equal((await loadCases("cases", "ddim-eta")).length, 3); // a substring: v-ddim-eta0 too
  * ```
  */
 export async function loadCases(dir: string, filter?: string | RegExp): Promise<Case[]> {

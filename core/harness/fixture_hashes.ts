@@ -13,16 +13,24 @@ function relativeTo(base: string, path: string): string {
   return relative(base, resolve(path)).split(sep).join("/");
 }
 
-/** Thrown when a fixture's bytes differ from the manifest; says how to regenerate. */
+/**
+ * Thrown when a fixture's bytes differ from the manifest; says how to regenerate.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FixtureHashError } from "./fixture_hashes.ts";
+ * const e = new FixtureHashError("fixtures/models/tiny-sd/unet/model.onnx", "sha256 abc differs");
+ * assert.equal(e.message, "fixtures/models/tiny-sd/unet/model.onnx: sha256 abc differs");
+ * assert.equal(e.file, "fixtures/models/tiny-sd/unet/model.onnx");
+ * ```
+ */
 export class FixtureHashError extends Error {
   /** The file whose hash is off. */
   readonly file: string;
   /**
-   * @example
-   * ```ts
-   * import { FixtureHashError } from "./fixture_hashes.ts";
-   * new FixtureHashError("fixtures/models/tiny-sd/unet/model.onnx", "sha256 abc differs").message;
-   * ```
+   * @param file the fixture
+   * @param problem what differs, with how to regenerate
    */
   constructor(file: string, problem: string) {
     super(`${file}: ${problem}`);
@@ -31,7 +39,17 @@ export class FixtureHashError extends Error {
   }
 }
 
-/** The parsed manifest: file path (relative to the manifest's folder) to sha256. */
+/**
+ * The parsed manifest: file path (relative to the manifest's folder) to sha256.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFixtureHashes, type FixtureManifest } from "./fixture_hashes.ts";
+ * const empty: FixtureManifest = { path: "m.json", root: "/nowhere", sha256: new Map() };
+ * assert.deepEqual(await checkFixtureHashes(empty, ["/elsewhere/model.onnx"]), []);
+ * ```
+ */
 export interface FixtureManifest {
   /** The manifest file. */
   path: string;
@@ -46,9 +64,11 @@ export interface FixtureManifest {
  *
  * @example
  * ```ts
- * import { readFixtureManifest } from "./fixture_hashes.ts";
- * const m = await readFixtureManifest("fixtures/manifest.json");
- * console.log(m.sha256.size > 0);
+ * import assert from "node:assert/strict";
+ * import { type FixtureManifest, readFixtureManifest } from "./fixture_hashes.ts";
+ * const m: FixtureManifest = await readFixtureManifest("fixtures/manifest.json");
+ * assert.ok(m.sha256.has("models/tiny-sd/unet/model.onnx"));
+ * assert.ok(m.root.endsWith("/fixtures"));
  * ```
  */
 export async function readFixtureManifest(path: string): Promise<FixtureManifest> {
@@ -113,9 +133,11 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * @throws {FixtureHashError} for a file that changed or is missing from the manifest.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkFixtureHashes, readFixtureManifest } from "./fixture_hashes.ts";
  * const m = await readFixtureManifest("fixtures/manifest.json");
- * await checkFixtureHashes(m, ["fixtures/models/tiny-sd/unet/model.onnx"]);
+ * const checked = await checkFixtureHashes(m, ["fixtures/models/tiny-sd/unet/model.onnx", "/elsewhere/x"]);
+ * assert.deepEqual(checked, ["models/tiny-sd/unet/model.onnx"]); // files outside fixtures/ are skipped
  * ```
  */
 export async function checkFixtureHashes(

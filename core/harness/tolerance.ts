@@ -12,9 +12,13 @@ import type { ErrorFigures } from "./results.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { violations } from "./tolerance.ts";
- * violations({ maxAbs: 2e-5, rmse: 1e-6, relL2: 1e-6, cosine: 1, maxUlp: 40 }, { maxAbs: 1e-5 }, "at step 3");
- * // ["maxAbs 2e-5 > 1e-5 (2x) at step 3"]
+ * const figures = { maxAbs: 2e-5, rmse: 1e-6, relL2: 1e-6, cosine: 1, maxUlp: 40 };
+ * assert.deepEqual(violations(figures, { maxAbs: 1e-5 }, "at step 3"), [
+ *   "maxAbs 2e-5 > 1e-5 (2x) at step 3",
+ * ]);
+ * assert.deepEqual(violations(figures, { maxAbs: 1e-4, cosineMin: 0.999 }), []);
  * ```
  */
 export function violations(figures: ErrorFigures, tol: Tolerance, where = ""): string[] {
