@@ -72,12 +72,10 @@ export abstract class OnnxComponent {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Tensor } from "../tensor/tensor.ts";
    * import { OnnxVaeDecoder } from "./onnx_vae.ts";
    * const d = await OnnxVaeDecoder.load("fixtures/models-test/vae_decoder.onnx");
-   * assert.deepEqual((await d.decode(Tensor.zeros([1, 4, 1, 1]))).shape, [1, 3, 2, 2]);
+   * assert.deepEqual([d.record().provider, d.record().runs], ["cpu", 0]);
    * await d.release();
-   * await assert.rejects(() => d.decode(Tensor.zeros([1, 4, 1, 1]))); // released: no more runs
    * ```
    */
   record(): SessionRecord {
@@ -89,9 +87,13 @@ export abstract class OnnxComponent {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { Tensor } from "../tensor/tensor.ts";
    * import { OnnxVaeDecoder } from "./onnx_vae.ts";
    * const d = await OnnxVaeDecoder.load("fixtures/models-test/vae_decoder.onnx");
+   * assert.deepEqual((await d.decode(Tensor.zeros([1, 4, 1, 1]))).shape, [1, 3, 2, 2]);
    * await d.release();
+   * await assert.rejects(() => d.decode(Tensor.zeros([1, 4, 1, 1]))); // released: no more runs
    * ```
    */
   async release(): Promise<void> {

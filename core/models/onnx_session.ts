@@ -28,13 +28,12 @@ import {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import * as ort from "onnxruntime-node";
- * import { OnnxSession } from "./onnx_session.ts";
+ * import { OnnxSession, type ValueInfo } from "./onnx_session.ts";
  * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
- * const feeds = () => ({ latent_sample: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]) });
- * await s.run(feeds());
+ * const v: ValueInfo | undefined = s.input("latent_sample");
+ * assert.equal(v?.type, "float32");
+ * assert.equal(v?.shape.length, 4);
  * await s.release();
- * await assert.rejects(() => s.run(feeds())); // released: no more runs
  * ```
  */
 export interface ValueInfo {
@@ -411,9 +410,16 @@ export class OnnxSession {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import * as ort from "onnxruntime-node";
    * import { OnnxSession } from "./onnx_session.ts";
-   * const s = await OnnxSession.create("fixtures/models-test/unet_int64.onnx");
+   * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
+   * const feeds = () => ({
+   *   latent_sample: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]),
+   * });
+   * await s.run(feeds());
    * await s.release();
+   * await assert.rejects(() => s.run(feeds())); // released: no more runs
    * ```
    */
   async release(): Promise<void> {
