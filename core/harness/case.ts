@@ -317,6 +317,8 @@ export class CaseError extends Error {
   /** The offending field. */
   readonly field: string;
   /**
+   * Makes the `case '<name>': <field>: <problem>` message.
+   *
    * @param caseName the case's name, or `<unnamed>`
    * @param field the offending field (`steps`, `tolerances.image.psnrMin`, ...)
    * @param problem what is wrong, with what was expected

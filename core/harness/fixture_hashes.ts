@@ -29,6 +29,8 @@ export class FixtureHashError extends Error {
   /** The file whose hash is off. */
   readonly file: string;
   /**
+   * Makes the `<file>: <problem>` message.
+   *
    * @param file the fixture
    * @param problem what differs, with how to regenerate
    */

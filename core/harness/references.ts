@@ -26,6 +26,8 @@ export class CaseReferenceError extends Error {
   /** The reference file. */
   readonly file: string;
   /**
+   * Makes the `<file>: <problem>` message.
+   *
    * @param file the reference file
    * @param problem what is wrong, with how to fix it
    */

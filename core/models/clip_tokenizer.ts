@@ -46,12 +46,17 @@ export interface ClipTokenizerInfo {
   folder: string;
   /** `tokenizer.json`, or `vocab.json + merges.txt` when it was built from those. */
   source: "tokenizer.json" | "vocab.json + merges.txt";
-  /** Start/end/pad tokens and their ids. */
+  /** The start token (`<|startoftext|>`). */
   bosToken: string;
+  /** The start token's id. */
   bosId: number;
+  /** The end token (`<|endoftext|>`). */
   eosToken: string;
+  /** The end token's id. */
   eosId: number;
+  /** The token that pads a row to `modelMaxLength`. */
   padToken: string;
+  /** The pad token's id. */
   padId: number;
   /** The row length. */
   modelMaxLength: number;
@@ -152,6 +157,8 @@ export class ClipTokenizer implements PromptTokenizer {
   #tokenizer: Tokenizer;
 
   /**
+   * Wraps a `tokenizer.json` object; use {@link ClipTokenizer.fromFolder} to read a folder.
+   *
    * @param tokenizerJson a `tokenizer.json` object
    * @param info the special tokens and row length (ids must match `tokenizerJson`)
    * @param config the `tokenizer_config.json` object, passed to `@huggingface/tokenizers`

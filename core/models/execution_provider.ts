@@ -109,6 +109,8 @@ export class ProviderUnavailableError extends Error {
   readonly reason: string;
 
   /**
+   * Says which provider cannot run and why.
+   *
    * @param provider the provider that cannot run
    * @param reason what is missing, in a sentence
    * @param options `cause`: the onnxruntime error, if any

@@ -30,6 +30,10 @@ export abstract class OnnxComponent {
   readonly session: OnnxSession;
 
   /**
+   * Wraps a session as `component`, checking its inputs and outputs first.
+   *
+   * @param component which component the session runs
+   * @param session the loaded ONNX session
    * @throws {FileError} when the session's IO does not fit `component`.
    */
   constructor(component: ComponentName, session: OnnxSession) {

@@ -76,9 +76,11 @@ export interface SessionRecord {
   onnxruntimeVersion: string;
   /** Number of runs so far. */
   runs: number;
-  /** Milliseconds of the last run, the total, and model loading. */
+  /** Milliseconds of the last run (absent before the first). */
   lastRunMs?: number;
+  /** Milliseconds of all runs together. */
   totalRunMs: number;
+  /** Milliseconds spent creating the session (loading the model). */
   loadMs: number;
 }
 

@@ -32,6 +32,8 @@ export class FileError extends Error {
   readonly field?: string;
 
   /**
+   * Makes the `${file}: ${field}: problem` message.
+   *
    * @param file the path (or label) of the file or folder
    * @param field the part of the file at fault, or `undefined` when the whole file is
    * @param problem what is wrong, with what was expected
