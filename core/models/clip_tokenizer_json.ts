@@ -22,10 +22,11 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { CLIP_SPLIT_PATTERN } from "./clip_tokenizer_json.ts";
- * assert.equal(CLIP_SPLIT_PATTERN.startsWith("<\\|startoftext\\|>"), true);
+ * assert.ok(CLIP_SPLIT_PATTERN.startsWith("<\\|startoftext\\|>"));
+ * assert.deepEqual("a cat's".match(new RegExp(CLIP_SPLIT_PATTERN, "gu")), ["a", "cat", "'s"]);
  * ```
  */
-export const CLIP_SPLIT_PATTERN = String
+export const CLIP_SPLIT_PATTERN: string = String
   .raw`<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`;
 
 /**

@@ -88,6 +88,8 @@ export class SessionSettingsError extends Error {
   readonly field: string;
 
   /**
+   * Makes the `session settings: <field>: got <value> (expected ...)` message.
+   *
    * @param field the settings field at fault
    * @param expected what the field should hold
    * @param got the value that was given

@@ -11,7 +11,19 @@
 import { Tensor } from "./tensor.ts";
 
 /** A tensor, or a number applied to every element. */
-type Operand = Tensor | number;
+/**
+ * An argument of the elementwise ops: a tensor, or a number broadcast to every element.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { add, type Operand } from "./ops.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const half: Operand = 0.5;
+ * assert.deepEqual(add(new Tensor(new Float32Array([1]), [1]), half).data, new Float32Array([1.5]));
+ * ```
+ */
+export type Operand = Tensor | number;
 
 function shapeText(t: Tensor): string {
   return `[${t.shape.join(", ")}]`;
