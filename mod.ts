@@ -27,13 +27,26 @@
 
 // core/tensor
 export { shapeSize, Tensor } from "./core/tensor/tensor.ts";
-export { TensorFileError } from "./core/tensor/errors.ts";
-export { encodeNpy, parseNpy, readNpy, writeNpy } from "./core/tensor/npy.ts";
+export { FileError } from "./core/tensor/errors.ts";
 export {
+  encodeNpy,
+  type NpyArray,
+  type NpyData,
+  npyToTensor,
+  parseNpy,
+  readNpy,
+  writeNpy,
+} from "./core/tensor/npy.ts";
+export {
+  dtypeBits,
   encodeSafetensors,
   parseSafetensors,
   readSafetensors,
+  SAFETENSORS_DTYPES,
+  type SafetensorsDtype,
   SafetensorsFile,
+  type SafetensorsInput,
+  type SafetensorsTensorInfo,
   writeSafetensors,
 } from "./core/tensor/safetensors.ts";
 export {
@@ -115,21 +128,27 @@ export type {
   VaeDecoderModel,
   VaeEncoderModel,
 } from "./core/models/types.ts";
-export { ModelFileError } from "./core/models/errors.ts";
 export {
   EXECUTION_PROVIDERS,
   type ExecutionProviderName,
+  type ProviderAvailability,
   providerAvailability,
   ProviderUnavailableError,
 } from "./core/models/execution_provider.ts";
+export type { ComponentName } from "./core/models/model_io.ts";
 export { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./core/models/session_options.ts";
-export { OnnxSession } from "./core/models/onnx_session.ts";
+export { OnnxSession, type SessionRecord, type ValueInfo } from "./core/models/onnx_session.ts";
+export { OnnxComponent } from "./core/models/onnx_component.ts";
 export { OnnxUNet } from "./core/models/onnx_unet.ts";
 export { OnnxTextEncoder } from "./core/models/onnx_text_encoder.ts";
 export { OnnxVaeDecoder, OnnxVaeEncoder } from "./core/models/onnx_vae.ts";
-export { ClipTokenizer } from "./core/models/clip_tokenizer.ts";
-export { readModelFolder } from "./core/models/model_folder.ts";
-export { type LoadedModel, loadModelFolder } from "./core/models/load_model_folder.ts";
+export { ClipTokenizer, type ClipTokenizerInfo } from "./core/models/clip_tokenizer.ts";
+export { type ModelFolder, readModelFolder } from "./core/models/model_folder.ts";
+export {
+  type LoadedModel,
+  loadModelFolder,
+  type LoadModelOptions,
+} from "./core/models/load_model_folder.ts";
 export { type ModelGeometry, readModelGeometry } from "./core/models/geometry.ts";
 
 // core/pipelines
@@ -161,12 +180,14 @@ export {
   type Case,
   CaseError,
   type CaseSpec,
+  type CaseToleranceOverrides,
   type CaseTolerances,
   defaultTolerances,
   defineCase,
   type PipelineKind,
   type ReferenceMathMode,
   type Tolerance,
+  type ToleranceOverride,
 } from "./core/harness/case.ts";
 export {
   PIPELINE_KINDS,
@@ -176,10 +197,11 @@ export {
   type PipelineRunInputs,
 } from "./core/harness/pipeline_kinds.ts";
 export { loadCases } from "./core/harness/cases_loader.ts";
+export { ModelPool } from "./core/harness/model_pool.ts";
+export { type ProgressSink, silentProgress, terminalProgress } from "./core/harness/progress.ts";
 export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
 export { verify, type VerifyOptions } from "./core/harness/verify.ts";
-export type { ProgressSink } from "./core/harness/progress.ts";
 export {
   type ElementwiseInference,
   inferElementwise,

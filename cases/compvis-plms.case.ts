@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** The original CompVis/LDM PLMS sampler (pseudo improved Euler start, then Adams-Bashforth). */
 export default defineCase({

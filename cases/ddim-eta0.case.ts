@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** DDIM with eta 0, 20 steps, classifier-free guidance 7.5: the sampler most ports start with. */
 export default defineCase({

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** DDIM with eta 0.5: every step draws variance noise from the seeded CPU torch generator. */
 export default defineCase({

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** DDPM ancestral sampling, 50 steps, fixed_small variance. */
 export default defineCase({

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** Guidance 1: one batch, no unconditional half, as diffusers skips CFG at scale <= 1. */
 export default defineCase({

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** img2img: the input image is VAE-encoded, noised to 60% of the schedule and denoised. */
 export default defineCase({

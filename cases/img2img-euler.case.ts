@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** img2img with the sigma-space Euler scheduler: scaled model input, sigma-based noising. */
 export default defineCase({

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /**
  * Inpainting by re-noising the original under the mask each step (diffusers' legacy method).

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** labml's DDIM sampler with quadratic time discretisation. */
 export default defineCase({

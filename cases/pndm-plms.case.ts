@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** PNDM with skip_prk_steps: the PLMS sampler diffusers' Stable Diffusion configs use. */
 export default defineCase({

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** PNDM with its Runge-Kutta (PRK) warm-up, then PLMS. */
 export default defineCase({

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /**
  * References made with deliberately non-IEEE torch sqrt/exp/log (fixtures/gen/ref_math.py), as

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /**
  * DDPM with `fixed_small_log` (torch.log, then torch.exp, every step) on references made with

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /**
  * img2img with EulerDiscrete on references made with deliberately non-IEEE torch sqrt/exp: the

@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** PNDM (PLMS) on references made with deliberately non-IEEE torch sqrt; see skew-ddim. */
 export default defineCase({

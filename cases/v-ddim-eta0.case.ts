@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /**
  * The ddim-eta0 experiment on the second model (SD 2.x-shaped: v-prediction, trailing spacing,

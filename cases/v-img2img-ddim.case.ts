@@ -1,4 +1,4 @@
-import { defineCase } from "../mod.ts";
+import { defineCase } from "../case.ts";
 
 /** img2img on the second model (v-prediction, 6 latent channels): only paths differ. */
 export default defineCase({

@@ -55,7 +55,7 @@ Deno.test("cli verify exits 1 when a case fails", async () => {
   const src = await Deno.readTextFile("cases/guidance-1.case.ts");
   await Deno.writeTextFile(
     `${dir}/tight.case.ts`,
-    src.replace('from "../mod.ts"', `from "${new URL("../mod.ts", import.meta.url).href}"`)
+    src.replace('from "../case.ts"', `from "${new URL("../case.ts", import.meta.url).href}"`)
       .replace("seed: 8,", "seed: 8,\n  tolerances: { freeRunTorch: { maxAbs: 1e-12 } },"),
   );
   const r = await cli("--cases", dir, "verify", "--out", `${dir}/reports`);

@@ -29,13 +29,58 @@ export type PipelineKind = PipelineKindName;
 export type { Tolerance } from "../results/schema.ts";
 
 /**
+/**
+ * A case's bounds for one comparison, merged bound by bound over that comparison's default
+ * (`defaultTolerances`): a number replaces the default's bound (or adds one), `null` removes
+ * the default's bound, an omitted bound keeps the default's. Every bound is a finite number
+ * >= 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineCase, type ToleranceOverride } from "./case.ts";
+ * // fp16 UNet vs fp32 torch: no maxAbs bound, a relative one instead; cosineMin stays.
+ * const fp16: ToleranceOverride = { maxAbs: null, relL2: 1e-3 };
+ * const c = defineCase({
+ *   name: "fp16", model: "m", pipeline: "text2img", sampler: { type: "DDIMScheduler" },
+ *   steps: 2, prompt: "", guidanceScale: 1, seed: 0, tolerances: { freeRunTorch: fp16 },
+ * });
+ * assert.deepEqual(c.tolerances.freeRunTorch, { relL2: 1e-3, cosineMin: 0.99999 });
+ * ```
+ */
+export type ToleranceOverride = { [B in keyof Tolerance]?: number | null };
+
+/**
+ * The tolerances a case declares, per comparison; each merged bound by bound over
+ * `defaultTolerances` (see {@link ToleranceOverride}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CaseToleranceOverrides } from "./case.ts";
+ * const t: CaseToleranceOverrides = { freeRunTorch: { maxAbs: 2e-3 }, image: { psnrMin: null } };
+ * assert.equal(t.freeRunTorch?.maxAbs, 2e-3);
+ * ```
+ */
+export type CaseToleranceOverrides = { [K in keyof CaseTolerances]?: ToleranceOverride };
+
+/**
  * The comparisons a case makes, each with its tolerance (defaults in `defaultTolerances`); one
  * optional key per kind of the comparison-kind table (`COMPARISON_KINDS` in core/results/).
  *
  * @example
  * ```ts
- * import type { CaseTolerances } from "./case.ts";
+ * import assert from "node:assert/strict";
+ * import { type CaseTolerances, defaultTolerances } from "./case.ts";
  * const t: CaseTolerances = { freeRunTorch: { maxAbs: 5e-3 } };
+ * assert.deepEqual(Object.keys(defaultTolerances), [
+ *   "freeRunOnnx",
+ *   "freeRunTorch",
+ *   "replayScheduler",
+ *   "replayModel",
+ *   "image",
+ * ]);
+ * assert.equal(t.freeRunTorch?.maxAbs, 5e-3);
  * ```
  */
 export type CaseTolerances = { [K in ComparisonKind]?: Tolerance };
@@ -46,8 +91,9 @@ export type CaseTolerances = { [K in ComparisonKind]?: Tolerance };
  *
  * @example
  * ```ts
- * import { defineCase } from "./case.ts";
- * export default defineCase({
+ * import assert from "node:assert/strict";
+ * import { type CaseSpec, defineCase } from "./case.ts";
+ * const spec: CaseSpec = {
  *   name: "ddim-eta0",
  *   model: "fixtures/models/tiny-sd",
  *   pipeline: "text2img",
@@ -56,7 +102,8 @@ export type CaseTolerances = { [K in ComparisonKind]?: Tolerance };
  *   prompt: "a photo of an astronaut riding a horse",
  *   guidanceScale: 7.5,
  *   seed: 0,
- * });
+ * };
+ * assert.equal(defineCase(spec).references.torch, "fixtures/refs/cases/ddim-eta0.torch.safetensors");
  * ```
  */
 export interface CaseSpec {
@@ -96,8 +143,12 @@ export interface CaseSpec {
   strength?: number;
   /** Reference files; defaults `fixtures/refs/cases/<name>.{onnx,torch}.safetensors`. */
   references?: { onnx?: string; torch?: string };
-  /** Tolerances per comparison (merged over `defaultTolerances`). */
-  tolerances?: CaseTolerances;
+  /**
+   * Tolerances per comparison, merged bound by bound over `defaultTolerances`: a given bound
+   * replaces the default's, `null` removes it (`{ freeRunTorch: { maxAbs: null, relL2: 1e-3 } }`
+   * keeps the default `cosineMin`, drops the default `maxAbs`).
+   */
+  tolerances?: CaseToleranceOverrides;
   /**
    * Which float32 sqrt/exp/log the reference-math runs use: `"auto"` (default) the table the
    * reference recorded, else one inferred from its tensors; `"recorded"` requires a recorded
@@ -113,12 +164,43 @@ export interface CaseSpec {
   mathSkew?: boolean;
 }
 
-/** How a case takes the reference machine's math: see {@link CaseSpec.referenceMath}. */
+/**
+ * How a case takes the reference machine's math: see {@link CaseSpec.referenceMath}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineCase, type ReferenceMathMode } from "./case.ts";
+ * const referenceMath: ReferenceMathMode = "inferred";
+ * const c = defineCase({
+ *   name: "x", model: "m", pipeline: "text2img", sampler: { type: "DDIMScheduler" }, steps: 2,
+ *   prompt: "", guidanceScale: 1, seed: 0, referenceMath,
+ * });
+ * assert.equal(c.referenceMath, "inferred");
+ * ```
+ */
 export type ReferenceMathMode = "auto" | "recorded" | "inferred" | "ieee";
 
-/** A case after `defineCase`: validated, frozen, with its reference paths filled in. */
+/**
+ * A case after `defineCase`: validated, frozen, with its reference paths filled in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Case, defineCase } from "./case.ts";
+ * const c: Case = defineCase({
+ *   name: "x", model: "m", pipeline: "text2img", sampler: { type: "DDIMScheduler" }, steps: 2,
+ *   prompt: "", guidanceScale: 1, seed: 0,
+ * });
+ * assert.ok(Object.isFrozen(c) && Object.isFrozen(c.tolerances));
+ * assert.equal(c.references.onnx, "fixtures/refs/cases/x.onnx.safetensors");
+ * ```
+ */
 export type Case = Readonly<
-  CaseSpec & { references: { onnx: string; torch: string }; tolerances: CaseTolerances }
+  Omit<CaseSpec, "references" | "tolerances"> & {
+    references: { onnx: string; torch: string };
+    tolerances: CaseTolerances;
+  }
 >;
 
 /**
@@ -130,8 +212,9 @@ export type Case = Readonly<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultTolerances } from "./case.ts";
- * console.log(defaultTolerances.replayScheduler); // { maxUlp: 0 }
+ * assert.deepEqual(defaultTolerances.replayScheduler, { maxUlp: 0 });
  * ```
  */
 export const defaultTolerances: Readonly<Required<CaseTolerances>> = Object.freeze(
@@ -142,18 +225,29 @@ export const defaultTolerances: Readonly<Required<CaseTolerances>> = Object.free
 
 const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
-/** Thrown when a case declaration is invalid; names the case and the field. */
+/**
+ * Thrown when a case declaration is invalid; names the case and the field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CaseError } from "./case.ts";
+ * const e = new CaseError("ddim", "steps", "must be a positive integer");
+ * assert.equal(e.message, "case 'ddim': steps: must be a positive integer");
+ * assert.deepEqual([e.caseName, e.field], ["ddim", "steps"]);
+ * ```
+ */
 export class CaseError extends Error {
   /** The case name (or "<unnamed>"). */
   readonly caseName: string;
   /** The offending field. */
   readonly field: string;
   /**
-   * @example
-   * ```ts
-   * import { CaseError } from "./case.ts";
-   * new CaseError("ddim", "steps", "must be a positive integer").message;
-   * ```
+   * Makes the `case '<name>': <field>: <problem>` message.
+   *
+   * @param caseName the case's name, or `<unnamed>`
+   * @param field the offending field (`steps`, `tolerances.image.psnrMin`, ...)
+   * @param problem what is wrong, with what was expected
    */
   constructor(caseName: string, field: string, problem: string) {
     super(`case '${caseName}': ${field}: ${problem}`);
@@ -168,12 +262,19 @@ export class CaseError extends Error {
  *
  * @example
  * ```ts
- * import { defineCase } from "./case.ts";
+ * import assert from "node:assert/strict";
+ * import { CaseError, defineCase } from "./case.ts";
  * const c = defineCase({
  *   name: "guidance-1", model: "fixtures/models/tiny-sd", pipeline: "text2img",
  *   sampler: { type: "DDIMScheduler" }, steps: 10, prompt: "a cat", guidanceScale: 1, seed: 3,
+ *   tolerances: { freeRunTorch: { maxAbs: 2e-3 } },
  * });
- * console.log(c.references.onnx); // fixtures/refs/cases/guidance-1.onnx.safetensors
+ * assert.equal(c.references.onnx, "fixtures/refs/cases/guidance-1.onnx.safetensors");
+ * assert.deepEqual(c.tolerances.freeRunTorch, { maxAbs: 2e-3, cosineMin: 0.99999 }); // merged
+ * assert.throws(
+ *   () => defineCase({ ...c, tolerances: { image: { psnrMin: -1 } } }),
+ *   (e) => e instanceof CaseError && e.field === "tolerances.image.psnrMin",
+ * );
  * ```
  */
 export function defineCase(spec: CaseSpec): Case {
@@ -228,25 +329,84 @@ export function defineCase(spec: CaseSpec): Case {
   if (spec.mathSkew !== undefined && typeof spec.mathSkew !== "boolean") {
     fail("mathSkew", "expected a boolean");
   }
-  const tolerances: CaseTolerances = {};
-  for (const [kind, dflt] of Object.entries(defaultTolerances)) {
-    const given = spec.tolerances?.[kind as keyof CaseTolerances];
-    tolerances[kind as keyof CaseTolerances] = given ? { ...given } : { ...dflt };
-  }
-  for (const kind of Object.keys(spec.tolerances ?? {})) {
-    if (!(kind in defaultTolerances)) {
-      fail(
-        `tolerances.${kind}`,
-        `unknown comparison; expected ${Object.keys(defaultTolerances).join(", ")}`,
-      );
-    }
-  }
+  const tolerances = mergeTolerances(spec.tolerances, fail);
   const base = `fixtures/refs/cases/${spec.name}`;
   const references = {
     onnx: spec.references?.onnx ?? `${base}.onnx.safetensors`,
     torch: spec.references?.torch ?? `${base}.torch.safetensors`,
   };
   return deepFreeze({ ...spec, references, tolerances }) as Case;
+}
+
+/**
+ * The bounds of a {@link Tolerance}, in the order a merged tolerance lists them (`satisfies`
+ * makes a bound added to `Tolerance` but missing here a compile error).
+ */
+const TOLERANCE_BOUNDS = Object.keys(
+  {
+    maxAbs: true,
+    maxUlp: true,
+    rmse: true,
+    relL2: true,
+    cosineMin: true,
+    psnrMin: true,
+    ssimMin: true,
+  } satisfies Record<keyof Tolerance, true>,
+) as (keyof Tolerance)[];
+
+/**
+ * Each comparison's default tolerance with the case's bounds merged over it, bound by bound
+ * (`null` removes a default bound). Validates kinds and bounds, failing with the field
+ * `tolerances.<kind>` or `tolerances.<kind>.<bound>`.
+ */
+function mergeTolerances(
+  given: CaseToleranceOverrides | undefined,
+  fail: (field: string, problem: string) => never,
+): CaseTolerances {
+  if (given !== undefined && (typeof given !== "object" || given === null)) {
+    fail("tolerances", "expected an object of comparison -> bounds");
+  }
+  const kinds = Object.keys(defaultTolerances);
+  for (const [kind, bounds] of Object.entries(given ?? {})) {
+    if (!kinds.includes(kind)) {
+      fail(`tolerances.${kind}`, `unknown comparison; expected ${kinds.join(", ")}`);
+    }
+    if (bounds === undefined) continue;
+    if (typeof bounds !== "object" || bounds === null || Array.isArray(bounds)) {
+      fail(`tolerances.${kind}`, "expected an object of bounds, e.g. { maxAbs: 1e-5 }");
+    }
+    for (const [bound, value] of Object.entries(bounds as Record<string, unknown>)) {
+      if (!(TOLERANCE_BOUNDS as string[]).includes(bound)) {
+        fail(
+          `tolerances.${kind}.${bound}`,
+          `unknown bound; expected ${TOLERANCE_BOUNDS.join(", ")}`,
+        );
+      }
+      if (
+        value !== undefined && value !== null &&
+        !(typeof value === "number" && Number.isFinite(value) && value >= 0)
+      ) {
+        fail(
+          `tolerances.${kind}.${bound}`,
+          `expected a finite number >= 0, or null to drop the default bound; got ${
+            typeof value === "number" ? value : JSON.stringify(value)
+          }`,
+        );
+      }
+    }
+  }
+  const merged: CaseTolerances = {};
+  for (const kind of kinds as (keyof CaseTolerances)[]) {
+    const dflt: Tolerance = defaultTolerances[kind];
+    const over: ToleranceOverride = given?.[kind] ?? {};
+    const out: Tolerance = {};
+    for (const bound of TOLERANCE_BOUNDS) {
+      const value = over[bound] !== undefined ? over[bound] : dflt[bound];
+      if (value !== undefined && value !== null) out[bound] = value;
+    }
+    merged[kind] = out;
+  }
+  return merged;
 }
 
 function deepFreeze<T>(value: T): T {

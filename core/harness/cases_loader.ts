@@ -5,7 +5,8 @@
  * @module
  */
 import { type Case, CaseError, defineCase } from "./case.ts";
-import { resolve, toFileUrl } from "./paths.ts";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 /**
  * Imports every `*.case.ts` under `dir` (sorted by file name) and returns their cases.
@@ -13,9 +14,11 @@ import { resolve, toFileUrl } from "./paths.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadCases } from "./cases_loader.ts";
- * const cases = await loadCases("cases", "ddim");
- * console.log(cases.map((c) => c.name));
+ * const cases = await loadCases("cases", /^ddim-eta/);
+ * assert.deepEqual(cases.map((c) => c.name), ["ddim-eta0", "ddim-eta05"]);
+ * assert.equal((await loadCases("cases", "ddim-eta")).length, 3); // a substring: v-ddim-eta0 too
  * ```
  */
 export async function loadCases(dir: string, filter?: string | RegExp): Promise<Case[]> {
@@ -36,7 +39,7 @@ export async function loadCases(dir: string, filter?: string | RegExp): Promise<
     const path = `${root}/${file}`;
     let mod: Record<string, unknown>;
     try {
-      mod = await import(toFileUrl(path));
+      mod = await import(pathToFileURL(path).href);
     } catch (err) {
       if (err instanceof CaseError) {
         throw new CaseError(

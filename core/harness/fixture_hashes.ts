@@ -6,18 +6,33 @@
  *
  * @module
  */
-import { dirname, relative, resolve } from "./paths.ts";
+import { dirname, relative, resolve, sep } from "node:path";
 
-/** Thrown when a fixture's bytes differ from the manifest; says how to regenerate. */
+/** `path` relative to `base`, with forward slashes. */
+function relativeTo(base: string, path: string): string {
+  return relative(base, resolve(path)).split(sep).join("/");
+}
+
+/**
+ * Thrown when a fixture's bytes differ from the manifest; says how to regenerate.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FixtureHashError } from "./fixture_hashes.ts";
+ * const e = new FixtureHashError("fixtures/models/tiny-sd/unet/model.onnx", "sha256 abc differs");
+ * assert.equal(e.message, "fixtures/models/tiny-sd/unet/model.onnx: sha256 abc differs");
+ * assert.equal(e.file, "fixtures/models/tiny-sd/unet/model.onnx");
+ * ```
+ */
 export class FixtureHashError extends Error {
   /** The file whose hash is off. */
   readonly file: string;
   /**
-   * @example
-   * ```ts
-   * import { FixtureHashError } from "./fixture_hashes.ts";
-   * new FixtureHashError("fixtures/models/tiny-sd/unet/model.onnx", "sha256 abc differs").message;
-   * ```
+   * Makes the `<file>: <problem>` message.
+   *
+   * @param file the fixture
+   * @param problem what differs, with how to regenerate
    */
   constructor(file: string, problem: string) {
     super(`${file}: ${problem}`);
@@ -26,7 +41,17 @@ export class FixtureHashError extends Error {
   }
 }
 
-/** The parsed manifest: file path (relative to the manifest's folder) to sha256. */
+/**
+ * The parsed manifest: file path (relative to the manifest's folder) to sha256.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFixtureHashes, type FixtureManifest } from "./fixture_hashes.ts";
+ * const empty: FixtureManifest = { path: "m.json", root: "/nowhere", sha256: new Map() };
+ * assert.deepEqual(await checkFixtureHashes(empty, ["/elsewhere/model.onnx"]), []);
+ * ```
+ */
 export interface FixtureManifest {
   /** The manifest file. */
   path: string;
@@ -41,9 +66,11 @@ export interface FixtureManifest {
  *
  * @example
  * ```ts
- * import { readFixtureManifest } from "./fixture_hashes.ts";
- * const m = await readFixtureManifest("fixtures/manifest.json");
- * console.log(m.sha256.size > 0);
+ * import assert from "node:assert/strict";
+ * import { type FixtureManifest, readFixtureManifest } from "./fixture_hashes.ts";
+ * const m: FixtureManifest = await readFixtureManifest("fixtures/manifest.json");
+ * assert.ok(m.sha256.has("models/tiny-sd/unet/model.onnx"));
+ * assert.ok(m.root.endsWith("/fixtures"));
  * ```
  */
 export async function readFixtureManifest(path: string): Promise<FixtureManifest> {
@@ -75,8 +102,9 @@ export async function readFixtureManifest(path: string): Promise<FixtureManifest
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256File } from "./fixture_hashes.ts";
- * console.log((await sha256File("deno.json")).length); // 64
+ * assert.equal((await sha256File("deno.json")).length, 64);
  * ```
  */
 export async function sha256File(path: string): Promise<string> {
@@ -89,8 +117,10 @@ export async function sha256File(path: string): Promise<string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256Hex } from "./fixture_hashes.ts";
- * await sha256Hex(new Uint8Array()); // "e3b0c442…"
+ * const empty = await sha256Hex(new Uint8Array());
+ * assert.equal(empty, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
  * ```
  */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -105,9 +135,11 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * @throws {FixtureHashError} for a file that changed or is missing from the manifest.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkFixtureHashes, readFixtureManifest } from "./fixture_hashes.ts";
  * const m = await readFixtureManifest("fixtures/manifest.json");
- * await checkFixtureHashes(m, ["fixtures/models/tiny-sd/unet/model.onnx"]);
+ * const checked = await checkFixtureHashes(m, ["fixtures/models/tiny-sd/unet/model.onnx", "/elsewhere/x"]);
+ * assert.deepEqual(checked, ["models/tiny-sd/unet/model.onnx"]); // files outside fixtures/ are skipped
  * ```
  */
 export async function checkFixtureHashes(
@@ -116,10 +148,10 @@ export async function checkFixtureHashes(
 ): Promise<string[]> {
   const checked: string[] = [];
   for (const file of files) {
-    const rel = relative(file, manifest.root);
+    const rel = relativeTo(manifest.root, file);
     if (rel.startsWith("..") || rel.startsWith("/")) continue;
     const want = manifest.sha256.get(rel);
-    const shown = relative(file);
+    const shown = relativeTo(Deno.cwd(), file);
     if (want === undefined) {
       throw new FixtureHashError(
         shown,

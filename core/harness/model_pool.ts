@@ -17,11 +17,12 @@ import type { ModelFolder } from "../models/model_folder.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ModelPool } from "./model_pool.ts";
  * const pool = new ModelPool();
  * const a = await pool.get("fixtures/models/tiny-sd", {});
  * const b = await pool.get("fixtures/models/tiny-sd", {});
- * console.log(a === b); // true: loaded once
+ * assert.equal(a, b); // loaded once
  * await pool.releaseAll();
  * ```
  */

@@ -6,7 +6,25 @@
  * @module
  */
 
-/** Receives progress events from the runner. */
+/**
+ * Receives progress events from the runner.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ProgressSink } from "./progress.ts";
+ * const events: string[] = [];
+ * const sink: ProgressSink = {
+ *   caseStart: (name, index, total) => events.push(`${index}/${total} ${name}`),
+ *   phase: (phase, done, total) => events.push(`${phase} ${done}/${total}`),
+ *   caseEnd: () => events.push("end"),
+ * };
+ * sink.caseStart("ddim-eta0", 1, 18);
+ * sink.phase("free run", 20, 20);
+ * sink.caseEnd();
+ * assert.deepEqual(events, ["1/18 ddim-eta0", "free run 20/20", "end"]);
+ * ```
+ */
 export interface ProgressSink {
   /** A case begins (1-based index of total). */
   caseStart(name: string, index: number, total: number): void;
@@ -16,7 +34,17 @@ export interface ProgressSink {
   caseEnd(): void;
 }
 
-/** A sink that ignores everything. */
+/**
+ * A sink that ignores everything.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { silentProgress, terminalProgress } from "./progress.ts";
+ * silentProgress.caseStart("ddim-eta0", 1, 18); // prints nothing
+ * assert.equal(terminalProgress(false), silentProgress); // what a CI log gets
+ * ```
+ */
 export const silentProgress: ProgressSink = {
   caseStart() {},
   phase() {},
@@ -28,11 +56,14 @@ export const silentProgress: ProgressSink = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { terminalProgress } from "./progress.ts";
- * const p = terminalProgress();
+ * let screen = "";
+ * const p = terminalProgress(true, (text) => (screen += text));
  * p.caseStart("ddim-eta0", 1, 11);
- * p.phase("free run", 5, 20);
+ * p.phase("free run", 20, 20);
  * p.caseEnd();
+ * assert.ok(screen.includes("[1/11] ddim-eta0 free run [####################] 20/20"));
  * ```
  */
 export function terminalProgress(

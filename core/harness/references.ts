@@ -6,23 +6,34 @@
  */
 import { type MathTable, mathTableFromTensors } from "../numerics/f32_math.ts";
 import { readSafetensors, type SafetensorsFile } from "../tensor/safetensors.ts";
-import { TensorFileError } from "../tensor/errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
-/** Thrown when a reference file is missing or lacks a tensor; says how to regenerate. */
-export class ReferenceError extends Error {
+/**
+ * Thrown when a case's reference file is missing or lacks a tensor; says how to regenerate.
+ * (Named so as not to shadow JavaScript's built-in `ReferenceError`.)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CaseReferenceError } from "./references.ts";
+ * const e = new CaseReferenceError("fixtures/refs/cases/x.onnx.safetensors", "missing");
+ * assert.deepEqual(e.message, "fixtures/refs/cases/x.onnx.safetensors: missing");
+ * assert.deepEqual([e.name, e.file], ["CaseReferenceError", "fixtures/refs/cases/x.onnx.safetensors"]);
+ * ```
+ */
+export class CaseReferenceError extends Error {
   /** The reference file. */
   readonly file: string;
   /**
-   * @example
-   * ```ts
-   * import { ReferenceError } from "./references.ts";
-   * new ReferenceError("fixtures/refs/cases/x.onnx.safetensors", "missing").message;
-   * ```
+   * Makes the `<file>: <problem>` message.
+   *
+   * @param file the reference file
+   * @param problem what is wrong, with how to fix it
    */
   constructor(file: string, problem: string) {
     super(`${file}: ${problem}`);
-    this.name = "ReferenceError";
+    this.name = "CaseReferenceError";
     this.file = file;
   }
 }
@@ -32,9 +43,12 @@ export class ReferenceError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readCaseReference } from "./references.ts";
  * const ref = await readCaseReference("fixtures/refs/cases/ddim-eta0.onnx.safetensors");
- * console.log(ref.steps, ref.latents.shape);
+ * assert.deepEqual(ref.backend, "onnx");
+ * assert.deepEqual(ref.timesteps.length, ref.steps);
+ * assert.deepEqual(ref.latents.shape, ref.initLatents.shape);
  * ```
  */
 export interface CaseReference {
@@ -72,7 +86,10 @@ export interface CaseReference {
 
 function need(file: SafetensorsFile, name: string, path: string): Tensor {
   if (!file.has(name)) {
-    throw new ReferenceError(path, `tensor '${name}' missing; regenerate with \`deno task refs\``);
+    throw new CaseReferenceError(
+      path,
+      `tensor '${name}' missing; regenerate with \`deno task refs\``,
+    );
   }
   return file.tensor(name);
 }
@@ -80,13 +97,14 @@ function need(file: SafetensorsFile, name: string, path: string): Tensor {
 /**
  * Reads and checks a case reference file.
  *
- * @throws {ReferenceError} when the file is missing or lacks a tensor.
- * @throws {TensorFileError} when the file is not valid safetensors.
+ * @throws {CaseReferenceError} when the file is missing or lacks a tensor.
+ * @throws {FileError} when the file is not valid safetensors.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readCaseReference } from "./references.ts";
  * const ref = await readCaseReference("fixtures/refs/cases/ddpm-50.onnx.safetensors");
- * console.log(ref.timesteps.length); // 50
+ * assert.deepEqual(ref.timesteps.length, 50);
  * ```
  */
 export async function readCaseReference(path: string): Promise<CaseReference> {
@@ -94,8 +112,8 @@ export async function readCaseReference(path: string): Promise<CaseReference> {
   try {
     file = await readSafetensors(path);
   } catch (err) {
-    if (err instanceof TensorFileError && err.cause instanceof Deno.errors.NotFound) {
-      throw new ReferenceError(path, "reference file missing; make it with `deno task refs`");
+    if (err instanceof FileError && err.cause instanceof Deno.errors.NotFound) {
+      throw new CaseReferenceError(path, "reference file missing; make it with `deno task refs`");
     }
     throw err;
   }
@@ -103,7 +121,7 @@ export async function readCaseReference(path: string): Promise<CaseReference> {
   let steps = 0;
   while (file.has(`prev_sample.${steps}`)) steps++;
   if (steps !== 0 && steps !== timesteps.length) {
-    throw new ReferenceError(
+    throw new CaseReferenceError(
       path,
       `holds ${steps} steps of prev_sample but ${timesteps.length} timesteps`,
     );
@@ -129,7 +147,7 @@ export async function readCaseReference(path: string): Promise<CaseReference> {
       if (!file.has(name)) return undefined;
       const { dtype } = file.info(name);
       if (dtype !== "F32") {
-        throw new ReferenceError(path, `tensor '${name}' is ${dtype} (expected F32)`);
+        throw new CaseReferenceError(path, `tensor '${name}' is ${dtype} (expected F32)`);
       }
       return file.tensor(name).data;
     }, path),

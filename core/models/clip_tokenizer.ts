@@ -25,7 +25,7 @@ import {
   type ClipSpecialTokens,
   parseMerges,
 } from "./clip_tokenizer_json.ts";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { PromptTokenizer } from "./types.ts";
 
 /**
@@ -33,8 +33,12 @@ import type { PromptTokenizer } from "./types.ts";
  *
  * @example
  * ```ts
- * import type { ClipTokenizerInfo } from "./clip_tokenizer.ts";
- * function line(i: ClipTokenizerInfo) { return `${i.source}, pad ${i.padToken} (${i.padId})`; }
+ * import assert from "node:assert/strict";
+ * import { ClipTokenizer, type ClipTokenizerInfo } from "./clip_tokenizer.ts";
+ * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
+ * const info: Readonly<ClipTokenizerInfo> = tok.info;
+ * assert.equal(info.folder, "fixtures/models/tiny-sd/tokenizer");
+ * assert.equal(info.modelMaxLength, 77);
  * ```
  */
 export interface ClipTokenizerInfo {
@@ -42,12 +46,17 @@ export interface ClipTokenizerInfo {
   folder: string;
   /** `tokenizer.json`, or `vocab.json + merges.txt` when it was built from those. */
   source: "tokenizer.json" | "vocab.json + merges.txt";
-  /** Start/end/pad tokens and their ids. */
+  /** The start token (`<|startoftext|>`). */
   bosToken: string;
+  /** The start token's id. */
   bosId: number;
+  /** The end token (`<|endoftext|>`). */
   eosToken: string;
+  /** The end token's id. */
   eosId: number;
+  /** The token that pads a row to `modelMaxLength`. */
   padToken: string;
+  /** The pad token's id. */
   padId: number;
   /** The row length. */
   modelMaxLength: number;
@@ -88,7 +97,7 @@ async function readJson(
     text = await Deno.readTextFile(path);
   } catch (err) {
     if (!required && err instanceof Deno.errors.NotFound) return undefined;
-    throw new ModelFileError(path, undefined, `cannot read it (${(err as Error).message})`, {
+    throw new FileError(path, undefined, `cannot read it (${(err as Error).message})`, {
       cause: err,
     });
   }
@@ -96,12 +105,12 @@ async function readJson(
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ModelFileError(path, undefined, `not valid JSON (${(err as Error).message})`, {
+    throw new FileError(path, undefined, `not valid JSON (${(err as Error).message})`, {
       cause: err,
     });
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ModelFileError(path, undefined, "expected a JSON object");
+    throw new FileError(path, undefined, "expected a JSON object");
   }
   return value as Record<string, unknown>;
 }
@@ -121,7 +130,7 @@ function tokenText(file: string, key: string, value: unknown): string | undefine
   if (typeof value === "object" && typeof (value as { content?: unknown }).content === "string") {
     return (value as { content: string }).content;
   }
-  throw new ModelFileError(
+  throw new FileError(
     file,
     key,
     `expected a token string or {"content": string}, got ${JSON.stringify(value)}`,
@@ -133,10 +142,11 @@ function tokenText(file: string, key: string, value: unknown): string | undefine
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ClipTokenizer } from "./clip_tokenizer.ts";
  * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
  * const ids = tok.encode("a photo of a cat");
- * console.log(ids.length, ids[0]); // 77 49406
+ * assert.deepEqual([ids.length, ids[0]], [77, 49406]);
  * ```
  */
 export class ClipTokenizer implements PromptTokenizer {
@@ -147,6 +157,8 @@ export class ClipTokenizer implements PromptTokenizer {
   #tokenizer: Tokenizer;
 
   /**
+   * Wraps a `tokenizer.json` object; use {@link ClipTokenizer.fromFolder} to read a folder.
+   *
    * @param tokenizerJson a `tokenizer.json` object
    * @param info the special tokens and row length (ids must match `tokenizerJson`)
    * @param config the `tokenizer_config.json` object, passed to `@huggingface/tokenizers`
@@ -167,12 +179,13 @@ export class ClipTokenizer implements PromptTokenizer {
    * @param folder the tokenizer folder
    * @param prefer `vocab` builds from `vocab.json` + `merges.txt` even when `tokenizer.json`
    * exists (to compare both paths)
-   * @throws {ModelFileError} naming the missing or malformed file and what it should hold.
+   * @throws {FileError} naming the missing or malformed file and what it should hold.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
    * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer", "vocab");
-   * console.log(tok.info.source); // vocab.json + merges.txt
+   * assert.equal(tok.info.source, "vocab.json + merges.txt");
    * ```
    */
   static async fromFolder(
@@ -196,7 +209,7 @@ export class ClipTokenizer implements PromptTokenizer {
       typeof maxLength !== "number" || !Number.isInteger(maxLength) || maxLength < 2 ||
       maxLength > 1e6
     ) {
-      throw new ModelFileError(
+      throw new FileError(
         configPath,
         "model_max_length",
         `got ${JSON.stringify(maxLength)} (expected the row length, 77 for CLIP)`,
@@ -217,7 +230,7 @@ export class ClipTokenizer implements PromptTokenizer {
       const vocab = (await readJson(vocabPath, true))!;
       for (const [token, id] of Object.entries(vocab)) {
         if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
-          throw new ModelFileError(
+          throw new FileError(
             vocabPath,
             JSON.stringify(token),
             `id ${JSON.stringify(id)} (expected a whole number >= 0)`,
@@ -228,16 +241,16 @@ export class ClipTokenizer implements PromptTokenizer {
       try {
         merges = parseMerges(await Deno.readTextFile(mergesPath));
       } catch (err) {
-        throw new ModelFileError(mergesPath, undefined, (err as Error).message, { cause: err });
+        throw new FileError(mergesPath, undefined, (err as Error).message, { cause: err });
       }
       try {
         tokenizerJson = buildClipTokenizerJson(vocab as Record<string, number>, merges, special);
       } catch (err) {
-        throw new ModelFileError(vocabPath, undefined, (err as Error).message, { cause: err });
+        throw new FileError(vocabPath, undefined, (err as Error).message, { cause: err });
       }
       source = "vocab.json + merges.txt";
     } else {
-      throw new ModelFileError(
+      throw new FileError(
         folder,
         undefined,
         "no tokenizer.json, and no vocab.json + merges.txt to build one from (expected a CLIP " +
@@ -249,7 +262,7 @@ export class ClipTokenizer implements PromptTokenizer {
     try {
       tokenizer = new Tokenizer(tokenizerJson, config);
     } catch (err) {
-      throw new ModelFileError(
+      throw new FileError(
         source === "tokenizer.json" ? jsonPath : vocabPath,
         undefined,
         `@huggingface/tokenizers cannot use it (${(err as Error).message})`,
@@ -259,7 +272,7 @@ export class ClipTokenizer implements PromptTokenizer {
     const idOf = (key: string, token: string): number => {
       const id = tokenizer.token_to_id(token);
       if (id === undefined) {
-        throw new ModelFileError(
+        throw new FileError(
           source === "tokenizer.json" ? jsonPath : vocabPath,
           key,
           `token ${JSON.stringify(token)} is not in the vocabulary`,
@@ -286,9 +299,10 @@ export class ClipTokenizer implements PromptTokenizer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
    * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
-   * console.log(tok.textIds("a cat")); // [320, 2368]
+   * assert.deepEqual(tok.textIds("a cat"), [320, 2368]);
    * ```
    */
   textIds(prompt: string): number[] {
@@ -301,9 +315,10 @@ export class ClipTokenizer implements PromptTokenizer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
    * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
-   * console.log(tok.encode("").slice(0, 3)); // [49406, 49407, 49407]
+   * assert.deepEqual(tok.encode("").slice(0, 3), [49406, 49407, 49407]);
    * ```
    */
   encode(prompt: string): number[] {

@@ -20,11 +20,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CLIP_SPLIT_PATTERN } from "./clip_tokenizer_json.ts";
- * console.log(CLIP_SPLIT_PATTERN.startsWith("<\\|startoftext\\|>")); // true
+ * assert.ok(CLIP_SPLIT_PATTERN.startsWith("<\\|startoftext\\|>"));
+ * assert.deepEqual("a cat's".match(new RegExp(CLIP_SPLIT_PATTERN, "gu")), ["a", "cat", "'s"]);
  * ```
  */
-export const CLIP_SPLIT_PATTERN = String
+export const CLIP_SPLIT_PATTERN: string = String
   .raw`<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`;
 
 /**
@@ -32,8 +34,10 @@ export const CLIP_SPLIT_PATTERN = String
  *
  * @example
  * ```ts
- * import type { ClipSpecialTokens } from "./clip_tokenizer_json.ts";
+ * import assert from "node:assert/strict";
+ * import { CLIP_SPECIAL_TOKENS, type ClipSpecialTokens } from "./clip_tokenizer_json.ts";
  * const t: ClipSpecialTokens = { bos: "<|startoftext|>", eos: "<|endoftext|>", unk: "<|endoftext|>" };
+ * assert.equal(t.bos, CLIP_SPECIAL_TOKENS.bos);
  * ```
  */
 export interface ClipSpecialTokens {
@@ -55,8 +59,9 @@ export interface ClipSpecialTokens {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CLIP_SPECIAL_TOKENS } from "./clip_tokenizer_json.ts";
- * console.log(CLIP_SPECIAL_TOKENS.eos); // <|endoftext|>
+ * assert.equal(CLIP_SPECIAL_TOKENS.eos, "<|endoftext|>");
  * ```
  */
 export const CLIP_SPECIAL_TOKENS: Readonly<ClipSpecialTokens> = Object.freeze({
@@ -72,8 +77,9 @@ export const CLIP_SPECIAL_TOKENS: Readonly<ClipSpecialTokens> = Object.freeze({
  * @throws {Error} naming the line that is not two symbols separated by one space.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMerges } from "./clip_tokenizer_json.ts";
- * console.log(parseMerges("#version: 0.2\ni n\nt h</w>\n")); // ["i n", "t h</w>"]
+ * assert.deepEqual(parseMerges("#version: 0.2\ni n\nt h</w>\n"), ["i n", "t h</w>"]);
  * ```
  */
 export function parseMerges(text: string): string[] {
@@ -105,9 +111,10 @@ export function parseMerges(text: string): string[] {
  * @throws {Error} naming a special token that is not in `vocab`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildClipTokenizerJson } from "./clip_tokenizer_json.ts";
  * const json = buildClipTokenizerJson({ "a</w>": 0, "<|startoftext|>": 1, "<|endoftext|>": 2 }, []);
- * console.log((json.model as { type: string }).type); // BPE
+ * assert.equal((json.model as { type: string }).type, "BPE");
  * ```
  */
 export function buildClipTokenizerJson(

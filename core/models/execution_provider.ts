@@ -22,8 +22,9 @@ export { EXECUTION_PROVIDERS, type ExecutionProviderName } from "./provider_name
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ORT_PROVIDER_NAMES } from "./execution_provider.ts";
- * console.log(ORT_PROVIDER_NAMES.cuda); // "CUDAExecutionProvider"
+ * assert.equal(ORT_PROVIDER_NAMES.cuda, "CUDAExecutionProvider");
  * ```
  */
 export const ORT_PROVIDER_NAMES: Readonly<Record<ExecutionProviderName, string>> = Object.freeze({
@@ -37,9 +38,10 @@ export const ORT_PROVIDER_NAMES: Readonly<Record<ExecutionProviderName, string>>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { providerAvailability } from "./execution_provider.ts";
  * const a = providerAvailability("cpu");
- * console.log(a.listed, a.missingFiles); // true []
+ * assert.deepEqual([a.listed, a.usable, a.missingFiles], [true, true, []]);
  * ```
  */
 export interface ProviderAvailability {
@@ -66,9 +68,11 @@ export interface ProviderAvailability {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ProviderUnavailableError } from "./execution_provider.ts";
  * const e = new ProviderUnavailableError("cuda", "libonnxruntime_providers_cuda.so is missing");
- * console.log(e.provider, e.message.startsWith("execution provider 'cuda'")); // cuda true
+ * assert.equal(e.provider, "cuda");
+ * assert.ok(e.message.startsWith("execution provider 'cuda'"));
  * ```
  */
 export class ProviderUnavailableError extends Error {
@@ -78,6 +82,8 @@ export class ProviderUnavailableError extends Error {
   readonly reason: string;
 
   /**
+   * Says which provider cannot run and why.
+   *
    * @param provider the provider that cannot run
    * @param reason what is missing, in a sentence
    * @param options `cause`: the onnxruntime error, if any
@@ -100,8 +106,9 @@ export class ProviderUnavailableError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ortBindingDir } from "./execution_provider.ts";
- * console.log(ortBindingDir().includes("onnxruntime-node")); // true
+ * assert.equal(ortBindingDir().includes("onnxruntime-node"), true);
  * ```
  */
 export function ortBindingDir(): string {
@@ -137,9 +144,11 @@ function exists(path: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { providerAvailability } from "./execution_provider.ts";
  * const cuda = providerAvailability("cuda");
- * if (!cuda.usable) console.log(cuda.reason);
+ * assert.equal(cuda.name, "cuda");
+ * if (!cuda.usable) assert.ok(cuda.reason !== undefined && cuda.reason.length > 0); // says what is missing
  * ```
  */
 export function providerAvailability(name: ExecutionProviderName): ProviderAvailability {
@@ -181,10 +190,11 @@ export function providerAvailability(name: ExecutionProviderName): ProviderAvail
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { explainProviderFailure } from "./execution_provider.ts";
  * const ort = "/src/webgpu_context.cc:136 Initialize() adapter_ok was false. " +
  *   "Failed to get a WebGPU adapter: No supported adapters";
- * console.log(explainProviderFailure("webgpu", ort)); // onnxruntime could not start WebGPU (Failed to get ...
+ * assert.match(explainProviderFailure("webgpu", ort), /^onnxruntime could not start WebGPU \(Failed to get/);
  * ```
  */
 export function explainProviderFailure(

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { ModelFolder } from "./model_folder.ts";
 
 /**
@@ -13,8 +13,12 @@ import type { ModelFolder } from "./model_folder.ts";
  *
  * @example
  * ```ts
- * import type { ModelGeometry } from "./geometry.ts";
- * const g: ModelGeometry = { latentChannels: 4, vaeScaleFactor: 8, sampleSize: 16, scalingFactor: 0.18215 };
+ * import assert from "node:assert/strict";
+ * import { type ModelGeometry, readModelGeometry } from "./geometry.ts";
+ * import { readModelFolder } from "./model_folder.ts";
+ * const g: ModelGeometry = await readModelGeometry(await readModelFolder("fixtures/models/tiny-sd"));
+ * assert.equal(g.latentChannels, 4);
+ * assert.ok(Number.isInteger(g.vaeScaleFactor) && g.sampleSize > 0 && g.scalingFactor > 0);
  * ```
  */
 export interface ModelGeometry {
@@ -33,7 +37,7 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     text = await Deno.readTextFile(path);
   } catch {
-    throw new ModelFileError(
+    throw new FileError(
       path,
       "(file)",
       "missing; optimum writes a config.json beside each component's model.onnx",
@@ -43,13 +47,13 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
     const v = JSON.parse(text);
     if (v && typeof v === "object" && !Array.isArray(v)) return v;
   } catch { /* reported below */ }
-  throw new ModelFileError(path, "(file)", "expected a JSON object");
+  throw new FileError(path, "(file)", "expected a JSON object");
 }
 
 function positiveInt(json: Record<string, unknown>, key: string, file: string): number {
   const v = json[key];
   if (!Number.isInteger(v) || (v as number) < 1) {
-    throw new ModelFileError(file, key, `expected a positive integer, got ${JSON.stringify(v)}`);
+    throw new FileError(file, key, `expected a positive integer, got ${JSON.stringify(v)}`);
   }
   return v as number;
 }
@@ -63,13 +67,14 @@ function sampleSizeOf(json: Record<string, unknown>, file: string): number {
 /**
  * Reads the geometry from `unet/config.json` and `vae_decoder/config.json` of a folder.
  *
- * @throws {ModelFileError} naming the config file and key that is missing or wrong.
+ * @throws {FileError} naming the config file and key that is missing or wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readModelFolder } from "./model_folder.ts";
  * import { readModelGeometry } from "./geometry.ts";
  * const g = await readModelGeometry(await readModelFolder("fixtures/models/tiny-sd"));
- * console.log(g.sampleSize * g.vaeScaleFactor); // 128 (pixels)
+ * assert.equal(g.sampleSize * g.vaeScaleFactor, 128); // pixels
  * ```
  */
 export async function readModelGeometry(folder: ModelFolder): Promise<ModelGeometry> {
@@ -79,11 +84,11 @@ export async function readModelGeometry(folder: ModelFolder): Promise<ModelGeome
   const vae = await readJson(vaeFile);
   const blocks = vae["block_out_channels"];
   if (!Array.isArray(blocks) || blocks.length < 1) {
-    throw new ModelFileError(vaeFile, "block_out_channels", "expected a non-empty array");
+    throw new FileError(vaeFile, "block_out_channels", "expected a non-empty array");
   }
   const scaling = vae["scaling_factor"];
   if (typeof scaling !== "number" || !(scaling > 0)) {
-    throw new ModelFileError(
+    throw new FileError(
       vaeFile,
       "scaling_factor",
       `expected a positive number, got ${JSON.stringify(scaling)}`,
@@ -92,7 +97,7 @@ export async function readModelGeometry(folder: ModelFolder): Promise<ModelGeome
   const latentChannels = positiveInt(unet, "in_channels", unetFile);
   const vaeLatent = positiveInt(vae, "latent_channels", vaeFile);
   if (vaeLatent !== latentChannels) {
-    throw new ModelFileError(
+    throw new FileError(
       vaeFile,
       "latent_channels",
       `${vaeLatent} differs from ${unetFile} in_channels ${latentChannels}`,

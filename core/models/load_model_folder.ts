@@ -6,7 +6,7 @@
  * @module
  */
 import { ClipTokenizer } from "./clip_tokenizer.ts";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import { type ModelFolder, readModelFolder } from "./model_folder.ts";
 import type { ComponentName } from "./model_io.ts";
 import type { SessionRecord, ValueInfo } from "./onnx_session.ts";
@@ -20,8 +20,12 @@ import type { SessionSettings } from "./session_options.ts";
  *
  * @example
  * ```ts
- * import type { LoadModelOptions } from "./load_model_folder.ts";
+ * import assert from "node:assert/strict";
+ * import { type LoadModelOptions, loadModelFolder } from "./load_model_folder.ts";
  * const o: LoadModelOptions = { session: { executionProvider: "cuda", fallback: true } };
+ * const m = await loadModelFolder("fixtures/models/tiny-sd", o);
+ * assert.equal(m.records().unet.requestedProvider, "cuda"); // ran on cuda, or on cpu with a reason
+ * await m.release();
  * ```
  */
 export interface LoadModelOptions {
@@ -38,11 +42,12 @@ export interface LoadModelOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadModelFolder } from "./load_model_folder.ts";
  * const m = await loadModelFolder("fixtures/models/tiny-sd");
  * const ids = m.tokenizer.encode("a cat");
  * const emb = await m.textEncoder.encode([ids]);
- * console.log(emb.shape[1], m.records().unet.provider); // 77 cpu
+ * assert.deepEqual([emb.shape[1], m.records().unet.provider], [77, "cpu"]);
  * await m.release();
  * ```
  */
@@ -79,7 +84,7 @@ function mustAgree(
   meaning: string,
 ): void {
   if (a.value === undefined || b.value === undefined || a.value === b.value) return;
-  throw new ModelFileError(
+  throw new FileError(
     b.file,
     b.what,
     `${b.value} does not match ${a.value} of ${a.file} ${a.what} (${meaning})`,
@@ -137,14 +142,16 @@ function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
  * check of each, then how they fit together), and reads the tokenizer. If anything fails, the
  * sessions opened so far are released and the error names the file.
  *
- * @throws {ModelFileError} for a missing/malformed file or a component that does not fit.
+ * @throws {FileError} for a missing/malformed file or a component that does not fit.
  * @throws {ProviderUnavailableError} when the asked provider cannot run and no fallback was
  * asked for.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadModelFolder } from "./load_model_folder.ts";
  * const m = await loadModelFolder("fixtures/models/tiny-sd", { session: { intraOpNumThreads: 1 } });
- * console.log(m.schedulerConfig["_class_name"]);
+ * assert.equal(typeof m.schedulerConfig["_class_name"], "string");
+ * assert.equal(m.records().unet.settings.intraOpNumThreads, 1);
  * await m.release();
  * ```
  */

@@ -16,7 +16,7 @@
  * @module
  */
 import { join } from "node:path";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { ComponentName } from "./model_io.ts";
 
 /**
@@ -24,9 +24,11 @@ import type { ComponentName } from "./model_io.ts";
  *
  * @example
  * ```ts
- * import { readModelFolder } from "./model_folder.ts";
- * const f = await readModelFolder("fixtures/models/tiny-sd");
- * console.log(f.className, f.components.unet); // ... fixtures/models/tiny-sd/unet/model.onnx
+ * import assert from "node:assert/strict";
+ * import { type ModelFolder, readModelFolder } from "./model_folder.ts";
+ * const f: ModelFolder = await readModelFolder("fixtures/models/tiny-sd");
+ * assert.equal(f.components.unet, "fixtures/models/tiny-sd/unet/model.onnx");
+ * assert.equal(f.tokenizerDir, "fixtures/models/tiny-sd/tokenizer");
  * ```
  */
 export interface ModelFolder {
@@ -65,7 +67,7 @@ async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined>
     return await Deno.stat(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
-    throw new ModelFileError(path, undefined, `cannot read it (${(err as Error).message})`, {
+    throw new FileError(path, undefined, `cannot read it (${(err as Error).message})`, {
       cause: err,
     });
   }
@@ -74,13 +76,13 @@ async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined>
 async function readJsonObject(path: string, holds: string): Promise<Record<string, unknown>> {
   const info = await statOrUndefined(path);
   if (info === undefined || !info.isFile) {
-    throw new ModelFileError(path, undefined, `missing (expected ${holds})`);
+    throw new FileError(path, undefined, `missing (expected ${holds})`);
   }
   let value: unknown;
   try {
     value = JSON.parse(await Deno.readTextFile(path));
   } catch (err) {
-    throw new ModelFileError(
+    throw new FileError(
       path,
       undefined,
       `not valid JSON (${(err as Error).message}); expected ${holds}`,
@@ -90,7 +92,7 @@ async function readJsonObject(path: string, holds: string): Promise<Record<strin
     );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ModelFileError(path, undefined, `expected a JSON object (${holds})`);
+    throw new FileError(path, undefined, `expected a JSON object (${holds})`);
   }
   return value as Record<string, unknown>;
 }
@@ -105,14 +107,15 @@ async function readJsonObject(path: string, holds: string): Promise<Record<strin
  * @param root the folder
  * @param options `unet`: another UNet file to use instead of `unet/model.onnx` (e.g. an fp16
  * export); it must exist
- * @throws {ModelFileError} naming the missing or malformed path and what it should hold.
+ * @throws {FileError} naming the missing or malformed path and what it should hold.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readModelFolder } from "./model_folder.ts";
  * const f = await readModelFolder("fixtures/models/tiny-sd", {
  *   unet: "fixtures/models/tiny-sd-unet-fp16/model.onnx",
  * });
- * console.log(f.components.unet); // fixtures/models/tiny-sd-unet-fp16/model.onnx
+ * assert.equal(f.components.unet, "fixtures/models/tiny-sd-unet-fp16/model.onnx");
  * ```
  */
 export async function readModelFolder(
@@ -121,7 +124,7 @@ export async function readModelFolder(
 ): Promise<ModelFolder> {
   const rootInfo = await statOrUndefined(root);
   if (rootInfo === undefined || !rootInfo.isDirectory) {
-    throw new ModelFileError(
+    throw new FileError(
       root,
       undefined,
       `${rootInfo === undefined ? "no such folder" : "not a folder"} (expected ${LAYOUT})`,
@@ -134,7 +137,7 @@ export async function readModelFolder(
   );
   const className = modelIndex["_class_name"];
   if (typeof className !== "string" || className === "") {
-    throw new ModelFileError(
+    throw new FileError(
       indexPath,
       "_class_name",
       `got ${
@@ -149,7 +152,7 @@ export async function readModelFolder(
       ((typeof value[0] === "string" && typeof value[1] === "string") ||
         (value[0] === null && value[1] === null));
     if (!ok) {
-      throw new ModelFileError(
+      throw new FileError(
         indexPath,
         key,
         `got ${JSON.stringify(value)} (expected [library, class] such as ` +
@@ -161,7 +164,7 @@ export async function readModelFolder(
   for (const key of REQUIRED) {
     const entry = modelIndex[key];
     if (Array.isArray(entry) && entry[0] === null) {
-      throw new ModelFileError(
+      throw new FileError(
         indexPath,
         key,
         `is [null, null] but the pipelines need ${
@@ -187,7 +190,7 @@ export async function readModelFolder(
       : listed.has(key)
       ? `model_index.json lists ${key}`
       : "every Stable Diffusion folder has it";
-    throw new ModelFileError(path, undefined, `missing (${why}; expected ${MEANING[key]})`);
+    throw new FileError(path, undefined, `missing (${why}; expected ${MEANING[key]})`);
   }
 
   const schedulerConfigPath = join(root, "scheduler", "scheduler_config.json");
@@ -198,7 +201,7 @@ export async function readModelFolder(
   const tokenizerDir = join(root, "tokenizer");
   const tokInfo = await statOrUndefined(tokenizerDir);
   if (tokInfo === undefined || !tokInfo.isDirectory) {
-    throw new ModelFileError(
+    throw new FileError(
       tokenizerDir,
       undefined,
       "missing (expected the CLIP tokenizer folder: tokenizer.json, or vocab.json + merges.txt, " +

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { ValueInfo } from "./onnx_session.ts";
 
 /**
@@ -14,8 +14,10 @@ import type { ValueInfo } from "./onnx_session.ts";
  *
  * @example
  * ```ts
- * import type { ComponentName } from "./model_io.ts";
+ * import assert from "node:assert/strict";
+ * import { type ComponentName, COMPONENT_SPECS } from "./model_io.ts";
  * const c: ComponentName = "unet";
+ * assert.equal(COMPONENT_SPECS[c].inputs[0].name, "sample");
  * ```
  */
 export type ComponentName = "text_encoder" | "unet" | "vae_encoder" | "vae_decoder";
@@ -25,8 +27,10 @@ export type ComponentName = "text_encoder" | "unet" | "vae_encoder" | "vae_decod
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ValueSpec } from "./model_io.ts";
  * const s: ValueSpec = { name: "sample", types: ["float32"], ranks: [4], meaning: "latents" };
+ * assert.ok(s.ranks.includes(4));
  * ```
  */
 export interface ValueSpec {
@@ -46,8 +50,9 @@ export interface ValueSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMPONENT_SPECS } from "./model_io.ts";
- * console.log(COMPONENT_SPECS.unet.inputs.map((s) => s.name)); // ["sample", "timestep", "encoder_hidden_states"]
+ * assert.deepEqual(COMPONENT_SPECS.unet.inputs.map((s) => s.name), ["sample", "timestep", "encoder_hidden_states"]);
  * ```
  */
 export interface ComponentSpec {
@@ -65,8 +70,9 @@ const FLOAT = ["float32", "float16"] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { COMPONENT_SPECS } from "./model_io.ts";
- * console.log(COMPONENT_SPECS.vae_decoder.outputs[0].name); // sample
+ * assert.equal(COMPONENT_SPECS.vae_decoder.outputs[0].name, "sample");
  * ```
  */
 export const COMPONENT_SPECS: Readonly<Record<ComponentName, ComponentSpec>> = Object.freeze({
@@ -190,19 +196,25 @@ function checkValue(
  * @param file the ONNX file, for messages
  * @param inputs the declared inputs (`OnnxSession.inputs`)
  * @param outputs the declared outputs (`OnnxSession.outputs`)
- * @throws {ModelFileError} naming the file, the input or output, what it has and what was
+ * @throws {FileError} naming the file, the input or output, what it has and what was
  * expected (all problems of the file in one message).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { FileError } from "../tensor/errors.ts";
  * import { checkComponentIO } from "./model_io.ts";
- * try {
- *   checkComponentIO("vae_decoder", "m/vae_decoder/model.onnx",
- *     [{ name: "z", type: "float32", shape: [1, 4, 8, 8] }],
- *     [{ name: "sample", type: "float32", shape: [1, 3, 64, 64] }]);
- * } catch (e) {
- *   console.log((e as Error).message);
- *   // m/vae_decoder/model.onnx: input 'latent_sample': missing; the model has inputs [z]; ...
- * }
+ * assert.throws(
+ *   () =>
+ *     checkComponentIO(
+ *       "vae_decoder",
+ *       "m/vae_decoder/model.onnx",
+ *       [{ name: "z", type: "float32", shape: [1, 4, 8, 8] }],
+ *       [{ name: "sample", type: "float32", shape: [1, 3, 64, 64] }],
+ *     ),
+ *   (e) =>
+ *     e instanceof FileError &&
+ *     e.message.startsWith("m/vae_decoder/model.onnx: input 'latent_sample': missing"),
+ * );
  * ```
  */
 export function checkComponentIO(
@@ -245,9 +257,9 @@ export function checkComponentIO(
     }
     checkValue("output", s, outputs, problems);
   }
-  if (problems.length === 1) throw new ModelFileError(file, problems[0][0], problems[0][1]);
+  if (problems.length === 1) throw new FileError(file, problems[0][0], problems[0][1]);
   if (problems.length > 1) {
-    throw new ModelFileError(
+    throw new FileError(
       file,
       undefined,
       `${problems.length} problems: ` + problems.map(([f, p]) => `${f}: ${p}`).join("; "),

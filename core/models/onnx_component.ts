@@ -14,11 +14,13 @@ import type { OnnxSession, SessionRecord, ValueInfo } from "./onnx_session.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OnnxSession } from "./onnx_session.ts";
  * import { OnnxComponent } from "./onnx_component.ts";
  * class Echo extends OnnxComponent {}
  * const e = new Echo("vae_decoder", await OnnxSession.create("fixtures/models-test/vae_decoder.onnx"));
- * console.log(e.input("latent_sample").type); // float32
+ * assert.equal(e.input("latent_sample").type, "float32");
+ * await e.release();
  * ```
  */
 export abstract class OnnxComponent {
@@ -28,7 +30,11 @@ export abstract class OnnxComponent {
   readonly session: OnnxSession;
 
   /**
-   * @throws {ModelFileError} when the session's IO does not fit `component`.
+   * Wraps a session as `component`, checking its inputs and outputs first.
+   *
+   * @param component which component the session runs
+   * @param session the loaded ONNX session
+   * @throws {FileError} when the session's IO does not fit `component`.
    */
   constructor(component: ComponentName, session: OnnxSession) {
     checkComponentIO(component, session.path, session.inputs, session.outputs);
@@ -51,9 +57,11 @@ export abstract class OnnxComponent {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxUNet } from "./onnx_unet.ts";
    * const u = await OnnxUNet.load("fixtures/models-test/unet_int32.onnx");
-   * console.log(u.input("timestep").type); // int32
+   * assert.equal(u.input("timestep").type, "int32");
+   * await u.release();
    * ```
    */
   input(name: string): ValueInfo {
@@ -67,9 +75,11 @@ export abstract class OnnxComponent {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxVaeDecoder } from "./onnx_vae.ts";
    * const d = await OnnxVaeDecoder.load("fixtures/models-test/vae_decoder.onnx");
-   * console.log(d.record().provider); // cpu
+   * assert.deepEqual([d.record().provider, d.record().runs], ["cpu", 0]);
+   * await d.release();
    * ```
    */
   record(): SessionRecord {
@@ -81,9 +91,13 @@ export abstract class OnnxComponent {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { Tensor } from "../tensor/tensor.ts";
    * import { OnnxVaeDecoder } from "./onnx_vae.ts";
    * const d = await OnnxVaeDecoder.load("fixtures/models-test/vae_decoder.onnx");
+   * assert.deepEqual((await d.decode(Tensor.zeros([1, 4, 1, 1]))).shape, [1, 3, 2, 2]);
    * await d.release();
+   * await assert.rejects(() => d.decode(Tensor.zeros([1, 4, 1, 1]))); // released: no more runs
    * ```
    */
   async release(): Promise<void> {

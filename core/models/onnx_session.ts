@@ -7,7 +7,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { join } from "node:path";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import {
   type ExecutionProviderName,
   explainProviderFailure,
@@ -27,8 +27,13 @@ import {
  *
  * @example
  * ```ts
- * import type { ValueInfo } from "./onnx_session.ts";
- * const v: ValueInfo = { name: "sample", type: "float32", shape: ["batch", 4, "h", "w"] };
+ * import assert from "node:assert/strict";
+ * import { OnnxSession, type ValueInfo } from "./onnx_session.ts";
+ * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
+ * const v: ValueInfo | undefined = s.input("latent_sample");
+ * assert.equal(v?.type, "float32");
+ * assert.equal(v?.shape.length, 4);
+ * await s.release();
  * ```
  */
 export interface ValueInfo {
@@ -46,8 +51,12 @@ export interface ValueInfo {
  *
  * @example
  * ```ts
- * import type { SessionRecord } from "./onnx_session.ts";
- * function line(r: SessionRecord) { return `${r.file} ran on ${r.provider}`; }
+ * import assert from "node:assert/strict";
+ * import { OnnxSession, type SessionRecord } from "./onnx_session.ts";
+ * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
+ * const r: SessionRecord = s.record();
+ * assert.deepEqual([r.file, r.provider, r.runs], ["fixtures/models-test/vae_decoder.onnx", "cpu", 0]);
+ * await s.release();
  * ```
  */
 export interface SessionRecord {
@@ -67,9 +76,11 @@ export interface SessionRecord {
   onnxruntimeVersion: string;
   /** Number of runs so far. */
   runs: number;
-  /** Milliseconds of the last run, the total, and model loading. */
+  /** Milliseconds of the last run (absent before the first). */
   lastRunMs?: number;
+  /** Milliseconds of all runs together. */
   totalRunMs: number;
+  /** Milliseconds spent creating the session (loading the model). */
   loadMs: number;
 }
 
@@ -86,13 +97,15 @@ function valueInfos(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueI
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as ort from "onnxruntime-node";
  * import { OnnxSession } from "./onnx_session.ts";
  * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
  * const out = await s.run({
  *   latent_sample: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]),
  * });
- * console.log(s.provider, out.sample.dims, s.lastRunMs !== undefined); // cpu [1, 3, 2, 2] true
+ * assert.deepEqual([s.provider, out.sample.dims], ["cpu", [1, 3, 2, 2]]);
+ * assert.ok(s.lastRunMs !== undefined);
  * await s.release();
  * ```
  */
@@ -168,17 +181,20 @@ export class OnnxSession {
    * naming the provider and what is missing, unless `fallback` is set: then the session runs on
    * CPU and `fallbackReason` says why.
    *
-   * @throws {ModelFileError} when the file is missing or onnxruntime cannot load it.
+   * @throws {FileError} when the file is missing or onnxruntime cannot load it.
    * @throws {ProviderUnavailableError} when the provider cannot run and `fallback` is false.
    * @throws {SessionSettingsError} for invalid settings.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxSession } from "./onnx_session.ts";
    * const s = await OnnxSession.create("fixtures/models-test/unet_int64.onnx", {
    *   executionProvider: "cuda",
    *   fallback: true,
    * });
-   * console.log(s.provider, s.fallbackReason !== undefined); // cpu true (on a machine without CUDA)
+   * // On a machine without CUDA: the CPU, with the reason recorded.
+   * assert.ok(s.provider === "cuda" || (s.provider === "cpu" && s.fallbackReason !== undefined));
+   * await s.release();
    * ```
    */
   static async create(path: string, settings?: Partial<SessionSettings>): Promise<OnnxSession> {
@@ -186,11 +202,11 @@ export class OnnxSession {
     try {
       const info = await Deno.stat(path);
       if (!info.isFile) {
-        throw new ModelFileError(path, undefined, "is not a file (expected an ONNX model file)");
+        throw new FileError(path, undefined, "is not a file (expected an ONNX model file)");
       }
     } catch (err) {
-      if (err instanceof ModelFileError) throw err;
-      throw new ModelFileError(path, undefined, "file not found (expected an ONNX model file)", {
+      if (err instanceof FileError) throw err;
+      throw new FileError(path, undefined, "file not found (expected an ONNX model file)", {
         cause: err,
       });
     }
@@ -203,7 +219,7 @@ export class OnnxSession {
       try {
         return await OnnxSession.#open(path, resolved, asked, undefined);
       } catch (err) {
-        if (err instanceof ModelFileError || asked === "cpu") throw err;
+        if (err instanceof FileError || asked === "cpu") throw err;
         const message = err instanceof Error ? err.message : String(err);
         failure = new ProviderUnavailableError(asked, explainProviderFailure(asked, message), {
           cause: err,
@@ -234,7 +250,7 @@ export class OnnxSession {
       if (profileDir !== undefined) await Deno.remove(profileDir, { recursive: true });
       const message = err instanceof Error ? err.message : String(err);
       if (provider !== "cpu" && !/Load model from .* failed/.test(message)) throw err;
-      throw new ModelFileError(
+      throw new FileError(
         path,
         undefined,
         `onnxruntime cannot load it (${message.trim()}); expected an ONNX model file`,
@@ -252,11 +268,15 @@ export class OnnxSession {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import * as ort from "onnxruntime-node";
    * import { OnnxSession } from "./onnx_session.ts";
    * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
-   * s.onRun = (ms) => console.log(`decoder: ${ms.toFixed(2)} ms`);
+   * const times: number[] = [];
+   * s.onRun = (ms) => times.push(ms);
    * await s.run({ latent_sample: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]) });
+   * assert.equal(times.length, 1);
+   * await s.release();
    * ```
    */
   async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
@@ -267,7 +287,7 @@ export class OnnxSession {
       result = await this.#session.run(feeds);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new ModelFileError(this.path, "run", `onnxruntime failed: ${message.trim()}`, {
+      throw new FileError(this.path, "run", `onnxruntime failed: ${message.trim()}`, {
         cause: err,
       });
     }
@@ -284,7 +304,7 @@ export class OnnxSession {
   #checkFeeds(feeds: Record<string, ort.Tensor>): void {
     for (const name of Object.keys(feeds)) {
       if (this.input(name) === undefined) {
-        throw new ModelFileError(
+        throw new FileError(
           this.path,
           `input '${name}'`,
           `fed but not declared; the model has inputs [${
@@ -297,12 +317,12 @@ export class OnnxSession {
       const feed = feeds[v.name];
       const declared = `${v.type} [${v.shape.join(", ")}]`;
       if (feed === undefined) {
-        throw new ModelFileError(this.path, `input '${v.name}'`, `not fed (expected ${declared})`);
+        throw new FileError(this.path, `input '${v.name}'`, `not fed (expected ${declared})`);
       }
       const fits = feed.type === v.type && feed.dims.length === v.shape.length &&
         v.shape.every((d, i) => typeof d !== "number" || d < 0 || d === feed.dims[i]);
       if (!fits) {
-        throw new ModelFileError(
+        throw new FileError(
           this.path,
           `input '${v.name}'`,
           `got ${feed.type} [${feed.dims.join(", ")}]; the model declares ${declared}`,
@@ -345,9 +365,12 @@ export class OnnxSession {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxSession } from "./onnx_session.ts";
    * const s = await OnnxSession.create("fixtures/models-test/unet_int32.onnx");
-   * console.log(s.input("timestep")?.type); // int32
+   * assert.equal(s.input("timestep")?.type, "int32");
+   * assert.equal(s.input("no_such_input"), undefined);
+   * await s.release();
    * ```
    */
   input(name: string): ValueInfo | undefined {
@@ -359,9 +382,12 @@ export class OnnxSession {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEFAULT_SESSION_SETTINGS } from "./session_options.ts";
    * import { OnnxSession } from "./onnx_session.ts";
    * const s = await OnnxSession.create("fixtures/models-test/unet_int64.onnx");
-   * console.log(JSON.stringify(s.record().settings));
+   * assert.deepEqual(s.record().settings, DEFAULT_SESSION_SETTINGS);
+   * await s.release();
    * ```
    */
   record(): SessionRecord {
@@ -386,9 +412,16 @@ export class OnnxSession {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import * as ort from "onnxruntime-node";
    * import { OnnxSession } from "./onnx_session.ts";
-   * const s = await OnnxSession.create("fixtures/models-test/unet_int64.onnx");
+   * const s = await OnnxSession.create("fixtures/models-test/vae_decoder.onnx");
+   * const feeds = () => ({
+   *   latent_sample: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]),
+   * });
+   * await s.run(feeds());
    * await s.release();
+   * await assert.rejects(() => s.run(feeds())); // released: no more runs
    * ```
    */
   async release(): Promise<void> {

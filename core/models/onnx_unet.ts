@@ -6,7 +6,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import type { Tensor } from "../tensor/tensor.ts";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import { OnnxComponent } from "./onnx_component.ts";
 import { OnnxSession } from "./onnx_session.ts";
 import { fromOrtFloat, numbersToOrt, toOrtFloat } from "./ort_tensor.ts";
@@ -21,8 +21,9 @@ import type { UNetModel } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { timestepShape } from "./onnx_unet.ts";
- * console.log(timestepShape([]), timestepShape(["steps"]), timestepShape([2])); // [] [1] [2]
+ * assert.deepEqual([timestepShape([]), timestepShape(["steps"]), timestepShape([2])], [[], [1], [2]]);
  * ```
  */
 export function timestepShape(declared: readonly (number | string)[]): number[] {
@@ -36,11 +37,13 @@ export function timestepShape(declared: readonly (number | string)[]): number[] 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { OnnxUNet } from "./onnx_unet.ts";
  * const unet = await OnnxUNet.load("fixtures/models-test/unet_int64.onnx");
  * const eps = await unet.predict(Tensor.zeros([1, 4, 2, 2]), 981, Tensor.zeros([1, 77, 8]));
- * console.log(eps.shape, eps.data[0], unet.lastRunMs !== undefined); // [1, 4, 2, 2] 981 true
+ * assert.deepEqual([eps.shape, eps.data[0]], [[1, 4, 2, 2], 981]);
+ * assert.ok(unet.lastRunMs !== undefined);
  * await unet.release();
  * ```
  */
@@ -48,7 +51,7 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
   /**
    * Wraps a session, checking its IO.
    *
-   * @throws {ModelFileError} when the session's inputs/outputs do not fit a UNet.
+   * @throws {FileError} when the session's inputs/outputs do not fit a UNet.
    */
   constructor(session: OnnxSession) {
     super("unet", session);
@@ -60,9 +63,11 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxUNet } from "./onnx_unet.ts";
    * const unet = await OnnxUNet.load("fixtures/models-test/unet_fp16.onnx", { intraOpNumThreads: 1 });
-   * console.log(unet.input("sample").type); // float16
+   * assert.equal(unet.input("sample").type, "float16");
+   * await unet.release();
    * ```
    */
   static async load(path: string, settings?: Partial<SessionSettings>): Promise<OnnxUNet> {
@@ -80,7 +85,7 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
    * declared float type, `timestep` to the declared dtype (integers truncate, as numpy's cast)
    * and shape ({@link timestepShape}); returns `out_sample` as float32.
    *
-   * @throws {ModelFileError} when a shape does not fit the declared one, or onnxruntime fails.
+   * @throws {FileError} when a shape does not fit the declared one, or onnxruntime fails.
    */
   async predict(sample: Tensor, timestep: number, encoderHiddenStates: Tensor): Promise<Tensor> {
     const s = this.input("sample");
@@ -105,7 +110,7 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
     const out = await this.session.run(feeds);
     const value = out["out_sample"];
     if (value === undefined) {
-      throw new ModelFileError(this.path, "output 'out_sample'", "not returned by the run");
+      throw new FileError(this.path, "output 'out_sample'", "not returned by the run");
     }
     return fromOrtFloat(value, `${this.path} output 'out_sample'`);
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { ModelFileError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import { OnnxComponent } from "./onnx_component.ts";
 import { OnnxSession } from "./onnx_session.ts";
 import { fromOrtFloat, toOrtFloat } from "./ort_tensor.ts";
@@ -18,17 +18,18 @@ import type { VaeDecoderModel, VaeEncoderModel } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { OnnxVaeEncoder } from "./onnx_vae.ts";
  * const enc = await OnnxVaeEncoder.load("fixtures/models-test/vae_encoder.onnx");
- * console.log((await enc.encode(Tensor.zeros([1, 3, 4, 4]))).shape); // [1, 8, 2, 2]
+ * assert.deepEqual((await enc.encode(Tensor.zeros([1, 3, 4, 4]))).shape, [1, 8, 2, 2]);
  * ```
  */
 export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
   /**
    * Wraps a session, checking its IO.
    *
-   * @throws {ModelFileError} when the session's inputs/outputs do not fit a VAE encoder.
+   * @throws {FileError} when the session's inputs/outputs do not fit a VAE encoder.
    */
   constructor(session: OnnxSession) {
     super("vae_encoder", session);
@@ -39,9 +40,11 @@ export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxVaeEncoder } from "./onnx_vae.ts";
    * const enc = await OnnxVaeEncoder.load("fixtures/models-test/vae_encoder.onnx");
-   * console.log(enc.component); // vae_encoder
+   * assert.equal(enc.component, "vae_encoder");
+   * await enc.release();
    * ```
    */
   static async load(path: string, settings?: Partial<SessionSettings>): Promise<OnnxVaeEncoder> {
@@ -62,7 +65,7 @@ export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
     });
     const value = out["latent_parameters"];
     if (value === undefined) {
-      throw new ModelFileError(this.path, "output 'latent_parameters'", "not returned by the run");
+      throw new FileError(this.path, "output 'latent_parameters'", "not returned by the run");
     }
     return fromOrtFloat(value, `${this.path} output 'latent_parameters'`);
   }
@@ -73,17 +76,18 @@ export class OnnxVaeEncoder extends OnnxComponent implements VaeEncoderModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { OnnxVaeDecoder } from "./onnx_vae.ts";
  * const dec = await OnnxVaeDecoder.load("fixtures/models-test/vae_decoder.onnx");
- * console.log((await dec.decode(Tensor.zeros([1, 4, 2, 2]))).shape); // [1, 3, 4, 4]
+ * assert.deepEqual((await dec.decode(Tensor.zeros([1, 4, 2, 2]))).shape, [1, 3, 4, 4]);
  * ```
  */
 export class OnnxVaeDecoder extends OnnxComponent implements VaeDecoderModel {
   /**
    * Wraps a session, checking its IO.
    *
-   * @throws {ModelFileError} when the session's inputs/outputs do not fit a VAE decoder.
+   * @throws {FileError} when the session's inputs/outputs do not fit a VAE decoder.
    */
   constructor(session: OnnxSession) {
     super("vae_decoder", session);
@@ -94,9 +98,11 @@ export class OnnxVaeDecoder extends OnnxComponent implements VaeDecoderModel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { OnnxVaeDecoder } from "./onnx_vae.ts";
    * const dec = await OnnxVaeDecoder.load("fixtures/models-test/vae_decoder.onnx");
-   * console.log(dec.component); // vae_decoder
+   * assert.equal(dec.component, "vae_decoder");
+   * await dec.release();
    * ```
    */
   static async load(path: string, settings?: Partial<SessionSettings>): Promise<OnnxVaeDecoder> {
@@ -117,7 +123,7 @@ export class OnnxVaeDecoder extends OnnxComponent implements VaeDecoderModel {
     });
     const value = out["sample"];
     if (value === undefined) {
-      throw new ModelFileError(this.path, "output 'sample'", "not returned by the run");
+      throw new FileError(this.path, "output 'sample'", "not returned by the run");
     }
     return fromOrtFloat(value, `${this.path} output 'sample'`);
   }

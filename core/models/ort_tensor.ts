@@ -22,10 +22,11 @@ import { Tensor } from "../tensor/tensor.ts";
  * @throws {TypeError} for another element type.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { toOrtFloat } from "./ort_tensor.ts";
  * const o = toOrtFloat(new Tensor(new Float32Array([1, 2]), [1, 2]), "float16", "x");
- * console.log(o.type, o.dims); // float16 [1, 2]
+ * assert.deepEqual([o.type, o.dims], ["float16", [1, 2]]);
  * ```
  */
 export function toOrtFloat(t: Tensor, type: string, what: string): ort.Tensor {
@@ -65,10 +66,11 @@ function float16Tensor(bits: Uint16Array, dims: number[]): ort.Tensor {
  * @throws {TypeError} for another element type.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as ort from "onnxruntime-node";
  * import { fromOrtFloat } from "./ort_tensor.ts";
  * const t = fromOrtFloat(new ort.Tensor("float16", new Uint16Array([0x3c00]), [1]), "y");
- * console.log(t.data[0]); // 1
+ * assert.equal(t.data[0], 1);
  * ```
  */
 export function fromOrtFloat(v: ort.Tensor, what: string): Tensor {
@@ -93,9 +95,11 @@ export function fromOrtFloat(v: ort.Tensor, what: string): Tensor {
  * @throws {TypeError} for an unsupported element type, or a value out of the type's range.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { numbersToOrt } from "./ort_tensor.ts";
  * const t = numbersToOrt([981], [1], "int64", "timestep");
- * console.log(t.type, t.data); // int64 BigInt64Array [981n]
+ * assert.equal(t.type, "int64");
+ * assert.deepEqual(t.data, new BigInt64Array([981n]));
  * ```
  */
 export function numbersToOrt(

@@ -10,8 +10,10 @@
  *
  * @example
  * ```ts
- * import type { ExecutionProviderName } from "./provider_names.ts";
+ * import assert from "node:assert/strict";
+ * import { EXECUTION_PROVIDERS, type ExecutionProviderName } from "./provider_names.ts";
  * const ep: ExecutionProviderName = "cpu";
+ * assert.ok(EXECUTION_PROVIDERS.includes(ep));
  * ```
  */
 export type ExecutionProviderName = "cpu" | "webgpu" | "cuda";

@@ -15,8 +15,10 @@ import { EXECUTION_PROVIDERS, type ExecutionProviderName } from "./execution_pro
  *
  * @example
  * ```ts
- * import type { SessionSettings } from "./session_options.ts";
+ * import assert from "node:assert/strict";
+ * import { resolveSessionSettings, type SessionSettings } from "./session_options.ts";
  * const s: Partial<SessionSettings> = { executionProvider: "cuda", fallback: true };
+ * assert.equal(resolveSessionSettings(s).executionProvider, "cuda");
  * ```
  */
 export interface SessionSettings {
@@ -53,8 +55,9 @@ export interface SessionSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_SESSION_SETTINGS } from "./session_options.ts";
- * console.log(DEFAULT_SESSION_SETTINGS.intraOpNumThreads); // 1
+ * assert.equal(DEFAULT_SESSION_SETTINGS.intraOpNumThreads, 1);
  * ```
  */
 export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze({
@@ -74,9 +77,10 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SessionSettingsError } from "./session_options.ts";
  * const e = new SessionSettingsError("intraOpNumThreads", "a whole number >= 0", -1);
- * console.log(e.message); // session settings: intraOpNumThreads: got -1 (expected a whole number >= 0)
+ * assert.equal(e.message, "session settings: intraOpNumThreads: got -1 (expected a whole number >= 0)");
  * ```
  */
 export class SessionSettingsError extends Error {
@@ -84,6 +88,8 @@ export class SessionSettingsError extends Error {
   readonly field: string;
 
   /**
+   * Makes the `session settings: <field>: got <value> (expected ...)` message.
+   *
    * @param field the settings field at fault
    * @param expected what the field should hold
    * @param got the value that was given
@@ -114,9 +120,10 @@ const CHOICES = {
  * @throws {SessionSettingsError} naming the first bad field.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveSessionSettings } from "./session_options.ts";
  * const s = resolveSessionSettings({ intraOpNumThreads: 4 });
- * console.log(s.intraOpNumThreads, s.executionProvider); // 4 cpu
+ * assert.deepEqual([s.intraOpNumThreads, s.executionProvider], [4, "cpu"]);
  * ```
  */
 export function resolveSessionSettings(given: Partial<SessionSettings> = {}): SessionSettings {
@@ -159,9 +166,10 @@ export function resolveSessionSettings(given: Partial<SessionSettings> = {}): Se
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveSessionSettings, toOrtSessionOptions } from "./session_options.ts";
  * const o = toOrtSessionOptions(resolveSessionSettings(), "cpu");
- * console.log(o.executionProviders, o.intraOpNumThreads); // ["cpu"] 1
+ * assert.deepEqual([o.executionProviders, o.intraOpNumThreads], [["cpu"], 1]);
  * ```
  */
 export function toOrtSessionOptions(

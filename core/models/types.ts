@@ -11,10 +11,13 @@ import type { Tensor } from "../tensor/tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tensor } from "../tensor/tensor.ts";
  * import type { UNetModel } from "./types.ts";
- * async function eps(unet: UNetModel, x: import("../tensor/tensor.ts").Tensor, t: number, ctx: import("../tensor/tensor.ts").Tensor) {
- *   return await unet.predict(x, t, ctx);
- * }
+ * // A stand-in UNet (predicts zero noise) is enough for a sampler test.
+ * const zero: UNetModel = { predict: (x: Tensor) => Promise.resolve(Tensor.zeros(x.shape)) };
+ * const eps = await zero.predict(Tensor.zeros([1, 4, 2, 2]), 981, Tensor.zeros([1, 77, 8]));
+ * assert.deepEqual(eps.shape, [1, 4, 2, 2]);
  * ```
  */
 export interface UNetModel {
@@ -27,8 +30,11 @@ export interface UNetModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tensor } from "../tensor/tensor.ts";
  * import type { TextEncoderModel } from "./types.ts";
- * async function embed(te: TextEncoderModel, ids: number[][]) { return await te.encode(ids); }
+ * const te: TextEncoderModel = { encode: (ids) => Promise.resolve(Tensor.zeros([ids.length, 77, 8])) };
+ * assert.deepEqual((await te.encode([[49406, 49407]])).shape, [1, 77, 8]);
  * ```
  */
 export interface TextEncoderModel {
@@ -42,8 +48,13 @@ export interface TextEncoderModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tensor } from "../tensor/tensor.ts";
  * import type { VaeEncoderModel } from "./types.ts";
- * async function moments(vae: VaeEncoderModel, img: import("../tensor/tensor.ts").Tensor) { return await vae.encode(img); }
+ * const vae: VaeEncoderModel = {
+ *   encode: (img) => Promise.resolve(Tensor.zeros([1, 8, img.shape[2] / 8, img.shape[3] / 8])),
+ * };
+ * assert.deepEqual((await vae.encode(Tensor.zeros([1, 3, 64, 64]))).shape, [1, 8, 8, 8]);
  * ```
  */
 export interface VaeEncoderModel {
@@ -57,8 +68,13 @@ export interface VaeEncoderModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tensor } from "../tensor/tensor.ts";
  * import type { VaeDecoderModel } from "./types.ts";
- * async function image(vae: VaeDecoderModel, z: import("../tensor/tensor.ts").Tensor) { return await vae.decode(z); }
+ * const vae: VaeDecoderModel = {
+ *   decode: (z) => Promise.resolve(Tensor.zeros([1, 3, z.shape[2] * 8, z.shape[3] * 8])),
+ * };
+ * assert.deepEqual((await vae.decode(Tensor.zeros([1, 4, 8, 8]))).shape, [1, 3, 64, 64]);
  * ```
  */
 export interface VaeDecoderModel {
@@ -72,8 +88,11 @@ export interface VaeDecoderModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { ClipTokenizer } from "./clip_tokenizer.ts";
  * import type { PromptTokenizer } from "./types.ts";
- * function ids(tok: PromptTokenizer) { return tok.encode("a photo of a cat"); }
+ * const tok: PromptTokenizer = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer");
+ * assert.equal(tok.encode("a photo of a cat").length, 77);
  * ```
  */
 export interface PromptTokenizer {

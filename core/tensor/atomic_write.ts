@@ -5,20 +5,21 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { TensorFileError } from "./errors.ts";
+import { FileError } from "./errors.ts";
 
 /**
  * Writes `bytes` to `path` atomically: parent folders are created, the data is written and
  * flushed to a temporary file next to `path`, then renamed onto `path`. On failure the
- * temporary file is removed, `path` is left as it was, and a {@link TensorFileError} naming
+ * temporary file is removed, `path` is left as it was, and a {@link FileError} naming
  * `path` is thrown.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomic } from "./atomic_write.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/sub/out.bin`, new Uint8Array([1, 2, 3]));
- * console.log((await Deno.readFile(`${dir}/sub/out.bin`)).length); // 3
+ * assert.equal((await Deno.readFile(`${dir}/sub/out.bin`)).length, 3);
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
@@ -38,7 +39,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     const reason = err instanceof Error ? err.message : String(err);
-    throw new TensorFileError(path, undefined, `cannot write the file (${reason})`, {
+    throw new FileError(path, undefined, `cannot write the file (${reason})`, {
       cause: err,
     });
   }
@@ -49,10 +50,11 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeTextFileAtomic } from "./atomic_write.ts";
  * const dir = await Deno.makeTempDir();
  * await writeTextFileAtomic(`${dir}/a.json`, JSON.stringify({ ok: true }));
- * console.log(await Deno.readTextFile(`${dir}/a.json`)); // {"ok":true}
+ * assert.equal(await Deno.readTextFile(`${dir}/a.json`), '{"ok":true}');
  * ```
  */
 export async function writeTextFileAtomic(path: string, text: string): Promise<void> {

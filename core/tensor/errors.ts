@@ -1,32 +1,40 @@
 /**
- * The one error type of tensor file I/O: every malformed or unreadable `.npy` /
- * `.safetensors` file is reported as a {@link TensorFileError} naming the file, the field
- * and what was expected.
+ * The one error type of file input: every unreadable, malformed or unwritable file (a `.npy`
+ * or `.safetensors` tensor file, a model folder's JSON, an ONNX file onnxruntime cannot load, a
+ * model component whose inputs/outputs do not fit) is reported as a {@link FileError} naming
+ * the file, the field and what was expected.
  *
  * @module
  */
 
 /**
- * A tensor file (or an in-memory image of one) is unreadable, malformed or cannot be written.
- * The message reads `${file}: ${field}: problem (expected ...)`; `file` and `field` are
- * also kept as properties so callers can react without parsing the message.
+ * A file (or folder, or an in-memory image of a file) is unreadable, malformed, does not fit or
+ * cannot be written. The message reads `${file}: ${field}: problem (expected ...)`; `file` and
+ * `field` are also kept as properties so callers can react without parsing the message.
  *
  * @example
  * ```ts
- * import { TensorFileError } from "./errors.ts";
- * const e = new TensorFileError("a.safetensors", "header length", "8 bytes needed, got 3");
- * console.log(e.message); // "a.safetensors: header length: 8 bytes needed, got 3"
- * console.log(e.file, e.field); // "a.safetensors" "header length"
+ * import assert from "node:assert/strict";
+ * import { FileError } from "./errors.ts";
+ * const e = new FileError("a.safetensors", "header length", "8 bytes needed, got 3");
+ * assert.deepEqual(e.message, "a.safetensors: header length: 8 bytes needed, got 3");
+ * assert.deepEqual([e.file, e.field], ["a.safetensors", "header length"]);
+ * assert.deepEqual(new FileError("m", undefined, "not a folder").message, "m: not a folder");
  * ```
  */
-export class TensorFileError extends Error {
-  /** The path of the file, or a label such as `<bytes>` for in-memory data. */
+export class FileError extends Error {
+  /** The path of the file or folder, or a label such as `<bytes>` for in-memory data. */
   readonly file: string;
-  /** The part of the file that is wrong (`header`, `shape`, `data_offsets`, a tensor name...). */
+  /**
+   * The part of the file that is wrong (`header`, `shape`, a JSON key, an input name...), or
+   * `undefined` for the whole file.
+   */
   readonly field?: string;
 
   /**
-   * @param file the path (or label) of the file
+   * Makes the `${file}: ${field}: problem` message.
+   *
+   * @param file the path (or label) of the file or folder
    * @param field the part of the file at fault, or `undefined` when the whole file is
    * @param problem what is wrong, with what was expected
    * @param options `cause`: the underlying error, if any
@@ -38,7 +46,7 @@ export class TensorFileError extends Error {
     options?: { cause?: unknown },
   ) {
     super(field === undefined ? `${file}: ${problem}` : `${file}: ${field}: ${problem}`, options);
-    this.name = "TensorFileError";
+    this.name = "FileError";
     this.file = file;
     this.field = field;
   }
@@ -49,8 +57,9 @@ export class TensorFileError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { IN_MEMORY } from "./errors.ts";
- * console.log(IN_MEMORY); // "<bytes>"
+ * assert.deepEqual(IN_MEMORY, "<bytes>");
  * ```
  */
-export const IN_MEMORY = "<bytes>";
+export const IN_MEMORY: string = "<bytes>";

@@ -27,10 +27,11 @@ function float32OfBits(bits: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float16ToFloat32 } from "./float16.ts";
- * float16ToFloat32(0x3c00); // 1
- * float16ToFloat32(0x0001); // 5.960464477539063e-8 (smallest subnormal, 2^-24)
- * float16ToFloat32(0xfc00); // -Infinity
+ * assert.equal(float16ToFloat32(0x3c00), 1);
+ * assert.equal(float16ToFloat32(0x0001), 5.960464477539063e-8); // smallest subnormal, 2^-24
+ * assert.equal(float16ToFloat32(0xfc00), -Infinity);
  * ```
  */
 export function float16ToFloat32(bits: number): number {
@@ -62,10 +63,11 @@ function float16BitsToFloat32Bits(h: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float32ToFloat16 } from "./float16.ts";
- * float32ToFloat16(1); // 0x3c00
- * float32ToFloat16(65520); // 0x7c00 (rounds up to Infinity)
- * float32ToFloat16(1 + 2 ** -11); // 0x3c00 (tie, to even)
+ * assert.equal(float32ToFloat16(1), 0x3c00);
+ * assert.equal(float32ToFloat16(65520), 0x7c00); // rounds up to Infinity
+ * assert.equal(float32ToFloat16(1 + 2 ** -11), 0x3c00); // tie, to even
  * ```
  */
 export function float32ToFloat16(x: number): number {
@@ -98,9 +100,10 @@ export function float32ToFloat16(x: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bfloat16ToFloat32 } from "./float16.ts";
- * bfloat16ToFloat32(0x3f80); // 1
- * bfloat16ToFloat32(0xc040); // -3
+ * assert.equal(bfloat16ToFloat32(0x3f80), 1);
+ * assert.equal(bfloat16ToFloat32(0xc040), -3);
  * ```
  */
 export function bfloat16ToFloat32(bits: number): number {
@@ -113,9 +116,10 @@ export function bfloat16ToFloat32(bits: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float32ToBfloat16 } from "./float16.ts";
- * float32ToBfloat16(1); // 0x3f80
- * float32ToBfloat16(Math.PI); // 0x4049 (3.140625)
+ * assert.equal(float32ToBfloat16(1), 0x3f80);
+ * assert.equal(float32ToBfloat16(Math.PI), 0x4049); // 3.140625
  * ```
  */
 export function float32ToBfloat16(x: number): number {
@@ -130,8 +134,9 @@ export function float32ToBfloat16(x: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float16ArrayToFloat32 } from "./float16.ts";
- * float16ArrayToFloat32(new Uint16Array([0x3c00, 0xc000])); // Float32Array [1, -2]
+ * assert.deepEqual(float16ArrayToFloat32(new Uint16Array([0x3c00, 0xc000])), new Float32Array([1, -2]));
  * ```
  */
 export function float16ArrayToFloat32(u16: Uint16Array): Float32Array {
@@ -147,8 +152,9 @@ export function float16ArrayToFloat32(u16: Uint16Array): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float32ArrayToFloat16 } from "./float16.ts";
- * float32ArrayToFloat16(new Float32Array([1, -2])); // Uint16Array [0x3c00, 0xc000]
+ * assert.deepEqual(float32ArrayToFloat16(new Float32Array([1, -2])), new Uint16Array([0x3c00, 0xc000]));
  * ```
  */
 export function float32ArrayToFloat16(f32: Float32Array): Uint16Array {
@@ -162,8 +168,9 @@ export function float32ArrayToFloat16(f32: Float32Array): Uint16Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bfloat16ArrayToFloat32 } from "./float16.ts";
- * bfloat16ArrayToFloat32(new Uint16Array([0x3f80])); // Float32Array [1]
+ * assert.deepEqual(bfloat16ArrayToFloat32(new Uint16Array([0x3f80])), new Float32Array([1]));
  * ```
  */
 export function bfloat16ArrayToFloat32(u16: Uint16Array): Float32Array {
@@ -179,8 +186,9 @@ export function bfloat16ArrayToFloat32(u16: Uint16Array): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float32ArrayToBfloat16 } from "./float16.ts";
- * float32ArrayToBfloat16(new Float32Array([1, -3])); // Uint16Array [0x3f80, 0xc040]
+ * assert.deepEqual(float32ArrayToBfloat16(new Float32Array([1, -3])), new Uint16Array([0x3f80, 0xc040]));
  * ```
  */
 export function float32ArrayToBfloat16(f32: Float32Array): Uint16Array {
@@ -196,8 +204,10 @@ export function float32ArrayToBfloat16(f32: Float32Array): Uint16Array {
  *
  * @example
  * ```ts
- * import type { Float8Format } from "./float16.ts";
+ * import assert from "node:assert/strict";
+ * import { float8ArrayToFloat32, type Float8Format } from "./float16.ts";
  * const f: Float8Format = "F8_E4M3";
+ * assert.deepEqual(float8ArrayToFloat32(new Uint8Array([0x38]), f), new Float32Array([1]));
  * ```
  */
 export type Float8Format = "F8_E4M3" | "F8_E5M2" | "F8_E4M3FNUZ" | "F8_E5M2FNUZ" | "F8_E8M0";
@@ -236,9 +246,10 @@ function decodeFloat8(code: number, format: Float8Format): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float8Table } from "./float16.ts";
- * float8Table("F8_E4M3")[0x38]; // 1
- * float8Table("F8_E5M2")[0x7c]; // Infinity
+ * assert.equal(float8Table("F8_E4M3")[0x38], 1);
+ * assert.equal(float8Table("F8_E5M2")[0x7c], Infinity);
  * ```
  */
 export function float8Table(format: Float8Format): Float32Array {
@@ -256,8 +267,9 @@ export function float8Table(format: Float8Format): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { float8ArrayToFloat32 } from "./float16.ts";
- * float8ArrayToFloat32(new Uint8Array([0x38, 0xb8]), "F8_E4M3"); // Float32Array [1, -1]
+ * assert.deepEqual(float8ArrayToFloat32(new Uint8Array([0x38, 0xb8]), "F8_E4M3"), new Float32Array([1, -1]));
  * ```
  */
 export function float8ArrayToFloat32(codes: Uint8Array, format: Float8Format): Float32Array {
@@ -276,9 +288,10 @@ const TWO_POW_53 = 2n ** 53n;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { int64ToFloat32 } from "./float16.ts";
- * int64ToFloat32(16777217n); // 16777216
- * int64ToFloat32(2n ** 60n + 2n ** 36n + 1n); // 1152921642045800448 = 2^60 + 2^37 (not 2^60)
+ * assert.equal(int64ToFloat32(16777217n), 16777216);
+ * assert.equal(int64ToFloat32(2n ** 60n + 2n ** 36n + 1n), 1152921642045800448); // = 2^60 + 2^37 (not 2^60)
  * ```
  */
 export function int64ToFloat32(v: bigint): number {

@@ -7,7 +7,17 @@
  * @module
  */
 
-/** The state size of MT19937 (`MERSENNE_STATE_N`). */
+/**
+ * The state size of MT19937 (`MERSENNE_STATE_N`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Mt19937, MT19937_STATE_SIZE } from "./mt19937.ts";
+ * assert.equal(MT19937_STATE_SIZE, 624);
+ * assert.equal(new Mt19937(0n).getState().state.length, MT19937_STATE_SIZE);
+ * ```
+ */
 export const MT19937_STATE_SIZE = 624;
 const M = 397; // MERSENNE_STATE_M
 const MATRIX_A = 0x9908b0df;
@@ -21,9 +31,10 @@ const UINT64_MAX = (1n << 64n) - 1n;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Mt19937 } from "./mt19937.ts";
  * const s = new Mt19937(5489n).getState();
- * console.log(s.state.length, s.left, s.next); // 624 1 0
+ * assert.deepEqual([s.state.length, s.left, s.next], [624, 1, 0]);
  * ```
  */
 export interface Mt19937State {
@@ -44,9 +55,10 @@ export interface Mt19937State {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Mt19937 } from "./mt19937.ts";
  * const mt = new Mt19937(5489n);
- * console.log(mt.nextUint32()); // 3499211612, the reference MT19937 first output
+ * assert.equal(mt.nextUint32(), 3499211612); // the reference MT19937 first output
  * ```
  */
 export class Mt19937 {
@@ -83,8 +95,9 @@ export class Mt19937 {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Mt19937 } from "./mt19937.ts";
-   * new Mt19937((1n << 32n) + 5n).seed; // 4294967301n
+   * assert.equal(new Mt19937((1n << 32n) + 5n).seed, 4294967301n);
    * ```
    */
   get seed(): bigint {
@@ -96,9 +109,10 @@ export class Mt19937 {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Mt19937 } from "./mt19937.ts";
    * const mt = new Mt19937(0n);
-   * mt.nextUint32(); // 2357136044
+   * assert.equal(mt.nextUint32(), 2357136044);
    * ```
    */
   nextUint32(): number {
@@ -118,9 +132,10 @@ export class Mt19937 {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Mt19937 } from "./mt19937.ts";
    * const [hi, lo] = new Mt19937(0n).nextUint64();
-   * (BigInt(hi) << 32n) | BigInt(lo); // 10123822223749065263n
+   * assert.equal((BigInt(hi) << 32n) | BigInt(lo), 10123822223749065263n);
    * ```
    */
   nextUint64(): [number, number] {
@@ -134,12 +149,13 @@ export class Mt19937 {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Mt19937 } from "./mt19937.ts";
    * const mt = new Mt19937(7n);
    * const saved = mt.getState();
    * const a = mt.nextUint32();
    * mt.setState(saved);
-   * console.log(mt.nextUint32() === a); // true
+   * assert.equal(mt.nextUint32(), a);
    * ```
    */
   getState(): Mt19937State {
@@ -153,11 +169,12 @@ export class Mt19937 {
    * @throws {RangeError} when the state is malformed
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Mt19937 } from "./mt19937.ts";
    * const a = new Mt19937(1n);
    * const b = new Mt19937(2n);
    * b.setState(a.getState());
-   * console.log(a.nextUint32() === b.nextUint32()); // true
+   * assert.equal(a.nextUint32(), b.nextUint32());
    * ```
    */
   setState(state: Mt19937State): void {

@@ -11,7 +11,19 @@
 import { Tensor } from "./tensor.ts";
 
 /** A tensor, or a number applied to every element. */
-type Operand = Tensor | number;
+/**
+ * An argument of the elementwise ops: a tensor, or a number broadcast to every element.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { add, type Operand } from "./ops.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const half: Operand = 0.5;
+ * assert.deepEqual(add(new Tensor(new Float32Array([1]), [1]), half).data, new Float32Array([1.5]));
+ * ```
+ */
+export type Operand = Tensor | number;
 
 function shapeText(t: Tensor): string {
   return `[${t.shape.join(", ")}]`;
@@ -56,9 +68,10 @@ function elementwise(
  * @throws {RangeError} when two tensors differ in shape, or both operands are numbers
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { add } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * add(new Tensor(new Float32Array([1, 2]), [2]), 0.5).data; // Float32Array [1.5, 2.5]
+ * assert.deepEqual(add(new Tensor(new Float32Array([1, 2]), [2]), 0.5).data, new Float32Array([1.5, 2.5]));
  * ```
  */
 export function add(a: Operand, b: Operand): Tensor {
@@ -71,9 +84,10 @@ export function add(a: Operand, b: Operand): Tensor {
  * @throws {RangeError} when two tensors differ in shape, or both operands are numbers
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sub } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * sub(1, new Tensor(new Float32Array([0.25]), [1])).data; // Float32Array [0.75]
+ * assert.deepEqual(sub(1, new Tensor(new Float32Array([0.25]), [1])).data, new Float32Array([0.75]));
  * ```
  */
 export function sub(a: Operand, b: Operand): Tensor {
@@ -86,9 +100,12 @@ export function sub(a: Operand, b: Operand): Tensor {
  * @throws {RangeError} when two tensors differ in shape, or both operands are numbers
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mul } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * mul(new Tensor(new Float32Array([2, 3]), [2]), new Tensor(new Float32Array([4, 5]), [2])).data; // [8, 15]
+ * const a = new Tensor(new Float32Array([2, 3]), [2]);
+ * const b = new Tensor(new Float32Array([4, 5]), [2]);
+ * assert.deepEqual(mul(a, b).data, new Float32Array([8, 15]));
  * ```
  */
 export function mul(a: Operand, b: Operand): Tensor {
@@ -102,9 +119,10 @@ export function mul(a: Operand, b: Operand): Tensor {
  * @throws {RangeError} when two tensors differ in shape, or both operands are numbers
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { div } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * div(new Tensor(new Float32Array([1, 3]), [2]), 2).data; // Float32Array [0.5, 1.5]
+ * assert.deepEqual(div(new Tensor(new Float32Array([1, 3]), [2]), 2).data, new Float32Array([0.5, 1.5]));
  * ```
  */
 export function div(a: Operand, b: Operand): Tensor {
@@ -119,9 +137,10 @@ export function div(a: Operand, b: Operand): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scale } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * scale(new Tensor(new Float32Array([2, -4]), [2]), 0.5).data; // Float32Array [1, -2]
+ * assert.deepEqual(scale(new Tensor(new Float32Array([2, -4]), [2]), 0.5).data, new Float32Array([1, -2]));
  * ```
  */
 export function scale(t: Tensor, s: number): Tensor {
@@ -135,11 +154,12 @@ export function scale(t: Tensor, s: number): Tensor {
  * @throws {RangeError} when `a` and `b` differ in shape
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { addScaled } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
  * const a = new Tensor(new Float32Array([1, 1]), [2]);
  * const b = new Tensor(new Float32Array([2, 4]), [2]);
- * addScaled(a, b, 0.5).data; // Float32Array [2, 3]
+ * assert.deepEqual(addScaled(a, b, 0.5).data, new Float32Array([2, 3]));
  * ```
  */
 export function addScaled(a: Tensor, b: Tensor, s: number): Tensor {
@@ -154,9 +174,10 @@ export function addScaled(a: Tensor, b: Tensor, s: number): Tensor {
  * @throws {RangeError} when `lo > hi` or a bound is NaN
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clamp } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * clamp(new Tensor(new Float32Array([-3, 0.5, 7]), [3]), -1, 1).data; // Float32Array [-1, 0.5, 1]
+ * assert.deepEqual(clamp(new Tensor(new Float32Array([-3, 0.5, 7]), [3]), -1, 1).data, new Float32Array([-1, 0.5, 1]));
  * ```
  */
 export function clamp(t: Tensor, lo: number, hi: number): Tensor {
@@ -181,9 +202,10 @@ export function clamp(t: Tensor, lo: number, hi: number): Tensor {
  * @throws {RangeError} when the list is empty, a tensor is 0-d, or trailing extents differ
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concat } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * concat([Tensor.zeros([1, 4]), Tensor.zeros([2, 4])]).shape; // [3, 4]
+ * assert.deepEqual(concat([Tensor.zeros([1, 4]), Tensor.zeros([2, 4])]).shape, [3, 4]);
  * ```
  */
 export function concat(ts: readonly Tensor[]): Tensor {
@@ -218,9 +240,10 @@ export function concat(ts: readonly Tensor[]): Tensor {
  * @throws {RangeError} when the tensor is 0-d or the bounds are out of range
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sliceBatch } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * sliceBatch(new Tensor(new Float32Array([1, 2, 3, 4]), [2, 2]), 1, 2).data; // Float32Array [3, 4]
+ * assert.deepEqual(sliceBatch(new Tensor(new Float32Array([1, 2, 3, 4]), [2, 2]), 1, 2).data, new Float32Array([3, 4]));
  * ```
  */
 export function sliceBatch(t: Tensor, start: number, end: number): Tensor {
@@ -246,9 +269,10 @@ export function sliceBatch(t: Tensor, start: number, end: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isFiniteAll } from "./ops.ts";
  * import { Tensor } from "./tensor.ts";
- * isFiniteAll(new Tensor(new Float32Array([1, NaN]), [2])); // { ok: false, index: 1 }
+ * assert.deepEqual(isFiniteAll(new Tensor(new Float32Array([1, NaN]), [2])), { ok: false, index: 1 });
  * ```
  */
 export function isFiniteAll(t: Tensor): { ok: boolean; index: number } {

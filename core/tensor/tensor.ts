@@ -10,9 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "./tensor.ts";
  * const t = new Tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
- * console.log(t.size, t.shape); // 6 [2, 3]
+ * assert.deepEqual([t.size, t.shape], [6, [2, 3]]);
+ * assert.throws(() => new Tensor(new Float32Array(5), [2, 3]));
  * ```
  */
 export class Tensor {
@@ -53,8 +55,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Tensor } from "./tensor.ts";
-   * Tensor.zeros([1, 4, 8, 8]).size; // 256
+   * assert.equal(Tensor.zeros([1, 4, 8, 8]).size, 256);
    * ```
    */
   static zeros(shape: readonly number[]): Tensor {
@@ -66,10 +69,13 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Tensor } from "./tensor.ts";
    * const a = Tensor.zeros([2]);
    * const b = a.clone();
-   * b.data[0] = 1; // a is unchanged
+   * b.data[0] = 1;
+   * assert.deepEqual(a.data, new Float32Array([0, 0])); // a is unchanged
+   * assert.deepEqual(b.shape, a.shape);
    * ```
    */
   clone(): Tensor {
@@ -81,8 +87,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Tensor } from "./tensor.ts";
-   * Tensor.zeros([2, 3]).reshape([3, 2]).shape; // [3, 2]
+   * assert.deepEqual(Tensor.zeros([2, 3]).reshape([3, 2]).shape, [3, 2]);
    * ```
    */
   reshape(shape: readonly number[]): Tensor {
@@ -101,8 +108,9 @@ export class Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shapeSize } from "./tensor.ts";
- * shapeSize([2, 4, 8]); // 64
+ * assert.equal(shapeSize([2, 4, 8]), 64);
  * ```
  */
 export function shapeSize(shape: readonly number[]): number {

@@ -21,10 +21,32 @@ Deno.test("defineCase fills reference paths and default tolerances", () => {
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.sampler));
 });
 
-Deno.test("defineCase keeps given tolerances over the defaults", () => {
+Deno.test("defineCase merges given tolerances over the defaults bound by bound", () => {
   const c = defineCase({ ...base, tolerances: { freeRunTorch: { maxAbs: 0.5 } } });
-  assert.deepEqual(c.tolerances.freeRunTorch, { maxAbs: 0.5 });
+  assert.deepEqual(c.tolerances.freeRunTorch, { maxAbs: 0.5, cosineMin: 0.99999 });
   assert.deepEqual(c.tolerances.freeRunOnnx, defaultTolerances.freeRunOnnx);
+  const added = defineCase({ ...base, tolerances: { replayModel: { relL2: 1e-4 } } });
+  assert.deepEqual(added.tolerances.replayModel, { maxAbs: 1e-5, relL2: 1e-4 });
+  const same = defineCase({ ...base, tolerances: { image: {}, replayScheduler: undefined } });
+  assert.deepEqual(same.tolerances, defineCase(base).tolerances);
+});
+
+Deno.test("defineCase drops a default bound given as null, and only that one", () => {
+  const c = defineCase({
+    ...base,
+    tolerances: { freeRunTorch: { maxAbs: null, relL2: 1e-3 }, image: { psnrMin: null } },
+  });
+  assert.deepEqual(c.tolerances.freeRunTorch, { relL2: 1e-3, cosineMin: 0.99999 });
+  assert.deepEqual(c.tolerances.image, {});
+  assert.deepEqual(c.tolerances.freeRunOnnx, defaultTolerances.freeRunOnnx);
+  // A defined case still passes validation (the loader re-validates what it imports).
+  assert.doesNotThrow(() => defineCase(c));
+});
+
+Deno.test("defineCase leaves the defaults untouched", () => {
+  const before = JSON.stringify(defaultTolerances);
+  defineCase({ ...base, tolerances: { freeRunTorch: { maxAbs: null, cosineMin: 0.5 } } });
+  assert.equal(JSON.stringify(defaultTolerances), before);
 });
 
 const bad: [string, Partial<CaseSpec> & Record<string, unknown>, RegExp][] = [
@@ -63,6 +85,41 @@ const bad: [string, Partial<CaseSpec> & Record<string, unknown>, RegExp][] = [
     "tolerance kind",
     { tolerances: { freeRun: { maxAbs: 1 } } as never },
     /tolerances\.freeRun: unknown comparison/,
+  ],
+  [
+    "tolerance bound name",
+    { tolerances: { freeRunTorch: { maxabs: 1 } } as never },
+    /tolerances\.freeRunTorch\.maxabs: unknown bound; expected maxAbs, maxUlp, rmse, relL2, cosineMin, psnrMin, ssimMin/,
+  ],
+  [
+    "negative tolerance bound",
+    { tolerances: { replayModel: { maxAbs: -1 } } },
+    /tolerances\.replayModel\.maxAbs: expected a finite number >= 0, or null/,
+  ],
+  [
+    "infinite tolerance bound",
+    { tolerances: { image: { psnrMin: Infinity } } },
+    /tolerances\.image\.psnrMin: expected a finite number >= 0, or null.*got Infinity/,
+  ],
+  [
+    "NaN tolerance bound",
+    { tolerances: { freeRunOnnx: { rmse: NaN } } },
+    /tolerances\.freeRunOnnx\.rmse: expected a finite number >= 0, or null.*got NaN/,
+  ],
+  [
+    "string tolerance bound",
+    { tolerances: { freeRunOnnx: { maxAbs: "1e-5" } } as never },
+    /tolerances\.freeRunOnnx\.maxAbs: expected a finite number >= 0, or null.*got "1e-5"/,
+  ],
+  [
+    "tolerance that is not an object",
+    { tolerances: { freeRunOnnx: 1e-5 } as never },
+    /tolerances\.freeRunOnnx: expected an object of bounds/,
+  ],
+  [
+    "tolerances that are not an object",
+    { tolerances: "tight" as never },
+    /tolerances: expected an object of comparison -> bounds/,
   ],
 ];
 for (const [what, patch, message] of bad) {

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { loadCases } from "../../core/harness/cases_loader.ts";
 import { CaseError } from "../../core/harness/case.ts";
-import { toFileUrl } from "../../core/harness/paths.ts";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
-const caseModule = toFileUrl("core/harness/case.ts");
+const caseModule = pathToFileURL(resolve("core/harness/case.ts")).href;
 
 async function tempCases(files: Record<string, string>): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "diffparity-cases-" });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readCaseReference, ReferenceError } from "../../core/harness/references.ts";
+import { CaseReferenceError, readCaseReference } from "../../core/harness/references.ts";
 import { writeSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 
@@ -28,7 +28,7 @@ Deno.test("a reference lacking a tensor names the file and tensor", async () => 
   const path = await Deno.makeTempFile({ suffix: ".safetensors" });
   await writeSafetensors(path, { timesteps: new Tensor(new Float32Array([1]), [1]) });
   await assert.rejects(readCaseReference(path), (err: unknown) => {
-    assert.ok(err instanceof ReferenceError);
+    assert.ok(err instanceof CaseReferenceError);
     assert.equal(
       err.message,
       `${path}: tensor 'init_latents' missing; regenerate with \`deno task refs\``,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ClipTokenizer } from "../../core/models/clip_tokenizer.ts";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import {
   readTinyVocabReference,
@@ -67,7 +67,7 @@ Deno.test("tokenizer folder errors name the file and what it should hold", async
     await assert.rejects(
       ClipTokenizer.fromFolder(empty),
       (e: unknown) =>
-        e instanceof ModelFileError && e.file === empty &&
+        e instanceof FileError && e.file === empty &&
         /no tokenizer\.json, and no vocab\.json \+ merges\.txt to build one from/.test(e.message),
     );
   } finally {

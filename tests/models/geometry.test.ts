@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { readModelGeometry } from "../../core/models/geometry.ts";
 import { readModelFolder } from "../../core/models/model_folder.ts";
 
@@ -44,7 +44,7 @@ Deno.test("a missing or wrong vae config names the file and key", async () => {
   }
   const folder = await readModelFolder(dir);
   await assert.rejects(readModelGeometry(folder), (err: unknown) => {
-    assert.ok(err instanceof ModelFileError);
+    assert.ok(err instanceof FileError);
     assert.match(err.message, /vae_decoder\/config\.json/);
     return true;
   });

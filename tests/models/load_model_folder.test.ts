@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { providerAvailability } from "../../core/models/execution_provider.ts";
 import { loadModelFolder } from "../../core/models/load_model_folder.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
@@ -66,7 +66,7 @@ Deno.test("a component with the wrong IO fails the load, naming its file", async
     await assert.rejects(
       loadModelFolder(root),
       (e: unknown) =>
-        e instanceof ModelFileError && e.file === join(root, "unet", "model.onnx") &&
+        e instanceof FileError && e.file === join(root, "unet", "model.onnx") &&
         /input 'encoder_hidden_states': missing; the model has inputs \[sample, timestep, context\]/
           .test(e.message),
     );
@@ -81,7 +81,7 @@ Deno.test("components that do not fit each other fail the load, naming both file
     await assert.rejects(
       loadModelFolder(root, { vaeEncoder: false }),
       (e: unknown) =>
-        e instanceof ModelFileError && e.file === dec &&
+        e instanceof FileError && e.file === dec &&
         e.message ===
           `${dec}: input 'latent_sample' axis 1: 6 does not match 4 of ` +
             `${join(root, "unet", "model.onnx")} input 'sample' axis 1 (the latent channels)`,

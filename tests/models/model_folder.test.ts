@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { readModelFolder } from "../../core/models/model_folder.ts";
 import { makeTestFolder, MODEL_INDEX } from "./testing_folders.ts";
 
@@ -15,7 +15,7 @@ async function withFolder(fn: (root: string) => Promise<void>): Promise<void> {
 
 async function rejectsWith(p: Promise<unknown>, file: string, message: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof ModelFileError, String(e));
+    assert.ok(e instanceof FileError, String(e));
     assert.equal(e.file, file);
     assert.match(e.message, message);
     return true;

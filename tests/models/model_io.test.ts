@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { checkComponentIO, COMPONENT_SPECS } from "../../core/models/model_io.ts";
 import { OnnxSession } from "../../core/models/onnx_session.ts";
 
@@ -13,7 +13,7 @@ async function declared(file: string) {
 
 function rejectsWith(fn: () => void, message: string): void {
   assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ModelFileError, String(e));
+    assert.ok(e instanceof FileError, String(e));
     assert.equal(e.message, message);
     return true;
   });

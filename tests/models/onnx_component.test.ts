@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { OnnxComponent } from "../../core/models/onnx_component.ts";
 import { OnnxSession } from "../../core/models/onnx_session.ts";
 
@@ -20,7 +20,7 @@ Deno.test("wrapping a session checks its IO against the component and exposes it
     assert.throws(() => p.input("nope"), /no input 'nope'/);
     assert.equal(p.lastRunMs, undefined);
     assert.equal(p.record().file, p.path);
-    assert.throws(() => new Probe("unet", session), ModelFileError);
+    assert.throws(() => new Probe("unet", session), FileError);
   } finally {
     await session.release();
   }

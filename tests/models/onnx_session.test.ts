@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import {
   providerAvailability,
   ProviderUnavailableError,
@@ -127,16 +127,16 @@ Deno.test("webgpu either runs (and matches CPU) or fails naming the provider", a
   }
 });
 
-Deno.test("a missing or non-ONNX file is a ModelFileError naming the path", async () => {
+Deno.test("a missing or non-ONNX file is a FileError naming the path", async () => {
   await assert.rejects(
     OnnxSession.create(`${GRAPHS}/nope.onnx`),
     (e: unknown) =>
-      e instanceof ModelFileError && e.file === `${GRAPHS}/nope.onnx` &&
+      e instanceof FileError && e.file === `${GRAPHS}/nope.onnx` &&
       /file not found \(expected an ONNX model file\)/.test(e.message),
   );
   await assert.rejects(
     OnnxSession.create(GRAPHS),
-    (e: unknown) => e instanceof ModelFileError && /is not a file/.test(e.message),
+    (e: unknown) => e instanceof FileError && /is not a file/.test(e.message),
   );
   const dir = await Deno.makeTempDir();
   try {
@@ -145,7 +145,7 @@ Deno.test("a missing or non-ONNX file is a ModelFileError naming the path", asyn
     await assert.rejects(
       OnnxSession.create(bad),
       (e: unknown) =>
-        e instanceof ModelFileError && e.file === bad &&
+        e instanceof FileError && e.file === bad &&
         /onnxruntime cannot load it \(.*Protobuf parsing failed.*\); expected an ONNX model file/
           .test(e.message),
     );
@@ -163,7 +163,7 @@ Deno.test("feeds are checked against the declared inputs before onnxruntime runs
     await assert.rejects(
       s.run(wrongChannels),
       (e: unknown) =>
-        e instanceof ModelFileError &&
+        e instanceof FileError &&
         e.message ===
           `${DECODER}: input 'latent_sample': got float32 [1, 3, 1, 1]; the model declares ` +
             "float32 [batch_size, 4, latent_height, latent_width]",

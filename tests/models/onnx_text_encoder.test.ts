@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { OnnxTextEncoder } from "../../core/models/onnx_text_encoder.ts";
 
 const GRAPHS = "fixtures/models-test";
@@ -37,7 +37,7 @@ Deno.test("ragged, empty or non-integer rows are refused with the file named", a
     await assert.rejects(
       te.encode([[1, 2], [3]]),
       (e: unknown) =>
-        e instanceof ModelFileError &&
+        e instanceof FileError &&
         e.message ===
           `${GRAPHS}/text_encoder_int32.onnx: input 'input_ids': got 2 rows of lengths [2, 1] ` +
             "(expected one or more rows of equal length)",

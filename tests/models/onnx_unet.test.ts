@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ModelFileError } from "../../core/models/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { OnnxUNet, timestepShape } from "../../core/models/onnx_unet.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 
@@ -115,7 +115,7 @@ Deno.test("graphs that do not fit a UNet fail at load, naming file and input", a
     await assert.rejects(
       OnnxUNet.load(`${GRAPHS}/${file}`),
       (e: unknown) =>
-        e instanceof ModelFileError && e.file === `${GRAPHS}/${file}` && message.test(e.message),
+        e instanceof FileError && e.file === `${GRAPHS}/${file}` && message.test(e.message),
       file,
     );
   }

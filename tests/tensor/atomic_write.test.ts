@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { writeFileAtomic, writeTextFileAtomic } from "../../core/tensor/atomic_write.ts";
-import { TensorFileError } from "../../core/tensor/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 
 function entries(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
@@ -26,7 +26,7 @@ Deno.test("writeFileAtomic replaces an existing file whole", async () => {
   assert.deepEqual(entries(dir), ["out.bin"]);
 });
 
-Deno.test("a failed write throws TensorFileError, keeps the old content, leaves no temp file", async () => {
+Deno.test("a failed write throws FileError, keeps the old content, leaves no temp file", async () => {
   const dir = await Deno.makeTempDir();
   // The target is a non-empty folder: the rename must fail after the temp file was written.
   await Deno.mkdir(`${dir}/target`);
@@ -34,7 +34,7 @@ Deno.test("a failed write throws TensorFileError, keeps the old content, leaves 
   await assert.rejects(
     writeFileAtomic(`${dir}/target`, new Uint8Array([1])),
     (e: unknown) =>
-      e instanceof TensorFileError && e.file === `${dir}/target` &&
+      e instanceof FileError && e.file === `${dir}/target` &&
       e.message.startsWith(`${dir}/target: cannot write the file`),
   );
   assert.deepEqual(entries(dir), ["target"]);
@@ -43,7 +43,7 @@ Deno.test("a failed write throws TensorFileError, keeps the old content, leaves 
   await Deno.writeTextFile(`${dir}/plain`, "x");
   await assert.rejects(
     writeFileAtomic(`${dir}/plain/child.bin`, new Uint8Array([1])),
-    (e: unknown) => e instanceof TensorFileError && e.file === `${dir}/plain/child.bin`,
+    (e: unknown) => e instanceof FileError && e.file === `${dir}/plain/child.bin`,
   );
   assert.deepEqual(entries(dir), ["plain", "target"]);
 });

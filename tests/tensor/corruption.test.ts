@@ -1,10 +1,10 @@
 /**
- * Malformed .safetensors and .npy files: each must be rejected with a TensorFileError whose
+ * Malformed .safetensors and .npy files: each must be rejected with a FileError whose
  * message names the file and the field at fault; nothing else may be thrown, nothing may
  * hang or allocate beyond the file's size.
  */
 import assert from "node:assert/strict";
-import { TensorFileError } from "../../core/tensor/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import { encodeNpy, parseNpy, readNpy } from "../../core/tensor/npy.ts";
 import {
   encodeSafetensors,
@@ -144,7 +144,7 @@ Deno.test(`rejects ${SAFETENSORS_CASES.length} distinct safetensors corruptions`
     assert.throws(
       () => parseSafetensors(bytes, FILE),
       (e: unknown) => {
-        assert.ok(e instanceof TensorFileError, `${what}: ${e}`);
+        assert.ok(e instanceof FileError, `${what}: ${e}`);
         assert.equal(e.file, FILE, what);
         assert.ok(e.field?.endsWith(field), `${what}: field ${e.field}, expected ${field}`);
         assert.ok(e.message.startsWith(`${FILE}: ${e.field}: `), `${what}: ${e.message}`);
@@ -268,7 +268,7 @@ Deno.test(`rejects ${NPY_CASES.length} distinct npy corruptions`, () => {
     assert.throws(
       () => parseNpy(bytes, NPY),
       (e: unknown) => {
-        assert.ok(e instanceof TensorFileError, `${what}: ${e}`);
+        assert.ok(e instanceof FileError, `${what}: ${e}`);
         assert.equal(e.file, NPY, what);
         assert.equal(e.field, field, `${what}: ${e.message}`);
         assert.ok(e.message.startsWith(`${NPY}: ${field}: `), `${what}: ${e.message}`);
@@ -292,13 +292,13 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Runs `parse` and requires a clean result or a TensorFileError, nothing else. */
+/** Runs `parse` and requires a clean result or a FileError, nothing else. */
 function parsesOrRejects(parse: () => unknown, what: string): boolean {
   try {
     parse();
     return true;
   } catch (e) {
-    assert.ok(e instanceof TensorFileError, `${what}: ${e instanceof Error ? e.stack : e}`);
+    assert.ok(e instanceof FileError, `${what}: ${e instanceof Error ? e.stack : e}`);
     return false;
   }
 }
@@ -310,7 +310,7 @@ const validSt = encodeSafetensors({
 }, { k: "v" });
 const validNpy = encodeNpy(new Tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]));
 
-Deno.test("every truncation of a valid file is rejected with a TensorFileError", () => {
+Deno.test("every truncation of a valid file is rejected with a FileError", () => {
   for (const [bytes, parse] of [[validSt, parseSafetensors], [validNpy, parseNpy]] as const) {
     for (let n = 0; n < bytes.length; n++) {
       assert.equal(parsesOrRejects(() => parse(bytes.slice(0, n), "t"), `prefix ${n}`), false);
@@ -319,7 +319,7 @@ Deno.test("every truncation of a valid file is rejected with a TensorFileError",
   }
 });
 
-Deno.test("random byte corruption yields a valid file or a TensorFileError, never a crash", () => {
+Deno.test("random byte corruption yields a valid file or a FileError, never a crash", () => {
   const next = rng(2024);
   for (
     const [bytes, parse, reader] of [
@@ -360,7 +360,7 @@ Deno.test("readSafetensors / readNpy name the path, also for missing files", asy
     ] as const
   ) {
     await assert.rejects(read(), (e: unknown) => {
-      assert.ok(e instanceof TensorFileError);
+      assert.ok(e instanceof FileError);
       assert.equal(e.file, path);
       assert.ok(e.message.startsWith(`${path}: `), e.message);
       return true;
