@@ -32,8 +32,10 @@ import { encodeImageLatents, type LatentMode } from "./vae.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Img2ImgOptions } from "./img2img.ts";
  * const settings: Partial<Img2ImgOptions> = { steps: 20, strength: 0.6, guidanceScale: 7.5 };
+ * assert.equal(settings.strength, 0.6);
  * ```
  */
 export interface Img2ImgOptions extends CommonPipelineOptions {
@@ -58,8 +60,15 @@ export interface Img2ImgOptions extends CommonPipelineOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Img2ImgStart } from "./img2img.ts";
- * const firstT = (s: Img2ImgStart) => s.schedule.latentTimestep;
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const z = Tensor.zeros([1, 4, 2, 2]);
+ * const start: Img2ImgStart = {
+ *   schedule: { timesteps: [500, 250], beginIndex: 2, latentTimestep: 500 },
+ *   imageLatents: z, noise: z, initLatents: z, encodeImageMs: 0,
+ * };
+ * assert.equal(start.schedule.latentTimestep, start.schedule.timesteps[0]);
  * ```
  */
 export interface Img2ImgStart {
@@ -87,13 +96,15 @@ export interface Img2ImgStart {
  * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * import assert from "node:assert/strict";
  * import { prepareImg2ImgStart } from "./img2img.ts";
- * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
+ * const vaeEncoder = { encode: (_x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
  * const start = await prepareImg2ImgStart({
  *   sampler: schedulerSampler(new DDIMScheduler()), steps: 10, strength: 0.6, vaeEncoder,
  *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, generator: new TorchGenerator(0),
  * });
- * console.log(start.schedule.timesteps.length); // 6
+ * assert.deepEqual(start.schedule, { timesteps: [500, 400, 300, 200, 100, 0], beginIndex: 4, latentTimestep: 500 });
+ * assert.deepEqual([start.imageLatents.shape, start.initLatents.shape], [[1, 4, 2, 2], [1, 4, 2, 2]]);
  * ```
  */
 export async function prepareImg2ImgStart(
@@ -164,15 +175,17 @@ export async function prepareImg2ImgStart(
  * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * import assert from "node:assert/strict";
  * import { img2img } from "./img2img.ts";
  * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) }; // stand-in models
- * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
+ * const vaeEncoder = { encode: (_x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
  * const result = await img2img({
  *   unet, vaeEncoder, sampler: schedulerSampler(new DDIMScheduler()), generator: new TorchGenerator(0),
  *   prompt: { embeds: Tensor.zeros([1, 77, 8]) }, steps: 10, guidanceScale: 1,
  *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, strength: 0.5,
  * });
- * console.log(result.timesteps.length); // 5
+ * assert.deepEqual(result.timesteps, [400, 300, 200, 100, 0]);
+ * assert.deepEqual(result.latents.shape, [1, 4, 2, 2]);
  * ```
  */
 export async function img2img(opts: Img2ImgOptions): Promise<PipelineResult> {

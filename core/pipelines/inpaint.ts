@@ -25,8 +25,11 @@ import type { PipelineResult } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { InpaintOptions } from "./inpaint.ts";
- * const settings: Partial<InpaintOptions> = { steps: 20, strength: 0.75 };
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const settings: Partial<InpaintOptions> = { steps: 20, strength: 0.75, keepMask: Tensor.zeros([1, 4, 8, 8]) };
+ * assert.deepEqual(settings.keepMask?.shape, [1, 4, 8, 8]);
  * ```
  */
 export interface InpaintOptions extends Img2ImgOptions {
@@ -45,15 +48,18 @@ export interface InpaintOptions extends Img2ImgOptions {
  * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * import assert from "node:assert/strict";
  * import { inpaint } from "./inpaint.ts";
  * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) }; // stand-in models
- * const vaeEncoder = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
+ * const vaeEncoder = { encode: (_x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
  * const result = await inpaint({
  *   unet, vaeEncoder, sampler: schedulerSampler(new DDIMScheduler()), generator: new TorchGenerator(0),
  *   prompt: { embeds: Tensor.zeros([1, 77, 8]) }, steps: 10, guidanceScale: 1,
  *   image: Tensor.zeros([1, 3, 16, 16]), scalingFactor: 0.18215, strength: 0.5,
- *   keepMask: Tensor.zeros([1, 4, 2, 2]),
+ *   keepMask: Tensor.zeros([1, 4, 2, 2]), // repaint everywhere
  * });
+ * assert.deepEqual(result.timesteps, [400, 300, 200, 100, 0]);
+ * assert.deepEqual(result.keepMask?.shape, [1, 4, 2, 2]);
  * ```
  */
 export async function inpaint(opts: InpaintOptions): Promise<PipelineResult> {

@@ -65,8 +65,9 @@ export interface DenoiseLoopOptions<S extends LoopState = Tensor> {
  * ```ts
  * import assert from "node:assert/strict";
  * import type { DenoiseLoopResult } from "./loop.ts";
- * const perCall = (r: DenoiseLoopResult) => r.modelMs / r.timesteps.length;
- * assert.deepEqual(typeof perCall, "function");
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const r: DenoiseLoopResult = { sample: Tensor.zeros([1]), timesteps: [999, 499], loopMs: 5, modelMs: 4 };
+ * assert.equal(r.modelMs / r.timesteps.length, 2); // milliseconds per model call
  * ```
  */
 export interface DenoiseLoopResult<S extends LoopState = Tensor> {
@@ -124,7 +125,7 @@ const tensorsOf = (s: LoopState): readonly Tensor[] => Array.isArray(s) ? s : [s
  *   stepper, denoiser: (x) => Promise.resolve(x.clone()), sample: Tensor.zeros([1, 4, 2, 2]),
  *   hooks: { onStep: (r) => void seen.push(r.t) },
  * });
- * assert.deepEqual(seen, [801, 601, 401, 201, 1]);
+ * assert.deepEqual(seen, [800, 600, 400, 200, 0]);
  * assert.deepEqual(out.timesteps, seen);
  * ```
  */

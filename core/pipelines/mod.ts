@@ -6,19 +6,30 @@
  *
  * @example
  * ```ts
- * import { latentShape, text2img } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { encodePng, latentShape, tensorToImage, text2img } from "./mod.ts";
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
- * import { loadModelFolder } from "../models/load_model_folder.ts";
- * const m = await loadModelFolder("fixtures/models/tiny-sd");
+ * // stand-in models; a real run takes them from `loadModelFolder` (core/models)
+ * const tokenizer = { modelMaxLength: 4, encode: (_s: string) => [49406, 320, 49407, 49407] };
+ * const textEncoder = { encode: (ids: number[][]) => Promise.resolve(Tensor.zeros([ids.length, 4, 8])) };
+ * const unet = { predict: (x: Tensor) => Promise.resolve(x.clone()) };
+ * const vaeDecoder = {
+ *   decode: (z: Tensor) => Promise.resolve(Tensor.zeros([1, 3, z.shape[2] * 8, z.shape[3] * 8])),
+ * };
+ * const generator = new TorchGenerator(0);
  * const result = await text2img({
- *   unet: m.unet, scheduler: DDIMScheduler.fromConfig(m.schedulerConfig),
- *   generator: new TorchGenerator(0),
- *   prompt: { tokenizer: m.tokenizer, textEncoder: m.textEncoder, prompt: "a red barn" },
- *   steps: 20, guidanceScale: 7.5, latentShape: latentShape(128, 128, 8, 4),
- *   vaeDecoder: m.vaeDecoder, scalingFactor: 0.18215,
+ *   unet, sampler: schedulerSampler(new DDIMScheduler(), { eta: 0, generator }), generator,
+ *   prompt: { tokenizer, textEncoder, prompt: "a red barn" },
+ *   steps: 4, guidanceScale: 7.5, latentShape: latentShape(16, 16, 8, 4),
+ *   vaeDecoder, scalingFactor: 0.18215,
  * });
- * await m.release();
+ * assert.deepEqual(result.latents.shape, [1, 4, 2, 2]);
+ * assert.deepEqual(result.promptEmbeds.shape, [2, 4, 8]); // negative prompt first
+ * const png = encodePng(tensorToImage(result.image!));
+ * assert.deepEqual([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
  * ```
  *
  * @module

@@ -21,9 +21,11 @@ const IN_MEMORY = "<bytes>";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodePngRgb, encodePng } from "./png.ts";
  * const bytes = encodePng({ width: 1, height: 1, channels: 3, data: new Uint8Array([9, 8, 7]) });
- * console.log([...decodePngRgb(bytes).data]); // [9, 8, 7]
+ * assert.deepEqual([...decodePngRgb(bytes).data], [9, 8, 7]);
+ * assert.throws(() => decodePngRgb(new Uint8Array(4)), /<bytes>: signature: expected PNG data/);
  * ```
  */
 export function decodePngRgb(bytes: Uint8Array, file: string = IN_MEMORY): Image8 {
@@ -44,9 +46,12 @@ export function decodePngRgb(bytes: Uint8Array, file: string = IN_MEMORY): Image
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodePngGray, encodePng } from "./png.ts";
  * const bytes = encodePng({ width: 1, height: 1, channels: 1, data: new Uint8Array([200]) });
- * console.log(decodePngGray(bytes).data[0]); // 200
+ * assert.equal(decodePngGray(bytes).data[0], 200);
+ * const red = encodePng({ width: 1, height: 1, channels: 3, data: new Uint8Array([255, 0, 0]) });
+ * assert.equal(decodePngGray(red).data[0], 76); // ITU-R 601-2 luma
  * ```
  */
 export function decodePngGray(bytes: Uint8Array, file: string = IN_MEMORY): Image8 {
@@ -58,9 +63,10 @@ export function decodePngGray(bytes: Uint8Array, file: string = IN_MEMORY): Imag
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodePng } from "./png.ts";
  * const bytes = encodePng({ width: 2, height: 1, channels: 3, data: new Uint8Array(6) });
- * console.log(bytes[1], bytes[2], bytes[3]); // 80 78 71 ("PNG")
+ * assert.deepEqual([bytes[1], bytes[2], bytes[3]], [80, 78, 71]); // "PNG"
  * ```
  */
 export function encodePng(image: Image8): Uint8Array {
@@ -83,9 +89,14 @@ export function encodePng(image: Image8): Uint8Array {
  *
  * @example
  * ```ts
- * import { readPngRgb } from "./png.ts";
- * const image = await readPngRgb("fixtures/images/input.png");
- * console.log(image.width, image.height);
+ * import assert from "node:assert/strict";
+ * import { readPngRgb, writePng } from "./png.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writePng(`${dir}/in.png`, { width: 2, height: 1, channels: 3, data: new Uint8Array([1, 2, 3, 4, 5, 6]) });
+ * const image = await readPngRgb(`${dir}/in.png`);
+ * assert.deepEqual([image.width, image.height, [...image.data]], [2, 1, [1, 2, 3, 4, 5, 6]]);
+ * await assert.rejects(readPngRgb(`${dir}/missing.png`), /missing\.png: file: cannot read/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readPngRgb(path: string): Promise<Image8> {
@@ -97,9 +108,13 @@ export async function readPngRgb(path: string): Promise<Image8> {
  *
  * @example
  * ```ts
- * import { readPngGray } from "./png.ts";
- * const mask = await readPngGray("fixtures/images/mask.png");
- * console.log(mask.channels); // 1
+ * import assert from "node:assert/strict";
+ * import { readPngGray, writePng } from "./png.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writePng(`${dir}/mask.png`, { width: 1, height: 1, channels: 3, data: new Uint8Array([255, 255, 255]) });
+ * const mask = await readPngGray(`${dir}/mask.png`);
+ * assert.deepEqual([mask.channels, mask.data[0]], [1, 255]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readPngGray(path: string): Promise<Image8> {
@@ -112,9 +127,12 @@ export async function readPngGray(path: string): Promise<Image8> {
  *
  * @example
  * ```ts
- * import { writePng } from "./png.ts";
+ * import assert from "node:assert/strict";
+ * import { readPngGray, writePng } from "./png.ts";
  * const dir = await Deno.makeTempDir();
- * await writePng(`${dir}/out.png`, { width: 1, height: 1, channels: 1, data: new Uint8Array([0]) });
+ * await writePng(`${dir}/sub/out.png`, { width: 1, height: 1, channels: 1, data: new Uint8Array([42]) });
+ * assert.equal((await readPngGray(`${dir}/sub/out.png`)).data[0], 42); // parent folder created
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writePng(path: string, image: Image8): Promise<void> {

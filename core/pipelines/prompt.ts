@@ -15,8 +15,15 @@ import { PipelineInputError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EncodedPrompt } from "./prompt.ts";
- * const rows = (p: EncodedPrompt) => p.inputIds.length; // 2 with guidance
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const p: EncodedPrompt = {
+ *   embeds: Tensor.zeros([2, 4, 8]), // with guidance: negative first
+ *   inputIds: [[49406, 49407, 49407, 49407], [49406, 320, 49407, 49407]],
+ *   encoderMs: 0,
+ * };
+ * assert.equal(p.inputIds.length, p.embeds.shape[0]);
  * ```
  */
 export interface EncodedPrompt {
@@ -36,13 +43,15 @@ export interface EncodedPrompt {
  * @example
  * ```ts
  * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
  * import { encodePrompt } from "./prompt.ts";
  * const tokenizer = { modelMaxLength: 4, encode: (s: string) => [49406, s.length, 49407, 49407] };
  * const textEncoder = {
  *   encode: (ids: number[][]) => Promise.resolve(Tensor.zeros([ids.length, 4, 8])),
  * };
- * const { embeds } = await encodePrompt(tokenizer, textEncoder, "a cat", "", true);
- * console.log(embeds.shape); // [2, 4, 8]
+ * const { embeds, inputIds } = await encodePrompt(tokenizer, textEncoder, "a cat", "", true);
+ * assert.deepEqual(embeds.shape, [2, 4, 8]);
+ * assert.deepEqual(inputIds, [[49406, 0, 49407, 49407], [49406, 5, 49407, 49407]]); // negative first
  * ```
  */
 export async function encodePrompt(
@@ -112,9 +121,12 @@ async function encodeRow(encoder: TextEncoderModel, ids: number[], field: string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PromptSource } from "./prompt.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const given: PromptSource = { embeds: Tensor.zeros([2, 77, 768]) };
+ * assert.ok("embeds" in given);
+ * assert.deepEqual(given.embeds.shape, [2, 77, 768]);
  * ```
  */
 export type PromptSource =
@@ -133,9 +145,14 @@ export type PromptSource =
  * @example
  * ```ts
  * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
  * import { promptEmbeddings } from "./prompt.ts";
  * const { embeds } = await promptEmbeddings({ embeds: Tensor.zeros([1, 77, 8]) }, 1);
- * console.log(embeds.shape); // [1, 77, 8]
+ * assert.deepEqual(embeds.shape, [1, 77, 8]);
+ * await assert.rejects(
+ *   promptEmbeddings({ embeds: Tensor.zeros([1, 77, 8]) }, 7.5),
+ *   /prompt.embeds: expected \[2, L, D\] for guidance scale 7.5/,
+ * );
  * ```
  */
 export async function promptEmbeddings(

@@ -18,9 +18,14 @@ import { decodeLatents } from "./vae.ts";
  * @example
  * ```ts
  * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
  * import { maybeDecode } from "./result.ts";
  * const { image, decodeMs } = await maybeDecode(undefined, undefined, Tensor.zeros([1, 4, 2, 2]), 10);
- * console.log(image, decodeMs); // undefined 0
+ * assert.deepEqual([image, decodeMs], [undefined, 0]);
+ * const vae = { decode: (z: Tensor) => Promise.resolve(Tensor.zeros([1, 3, z.shape[2] * 8, z.shape[3] * 8])) };
+ * await assert.rejects(maybeDecode(vae, undefined, Tensor.zeros([1, 4, 2, 2]), 10), /scalingFactor: required/);
+ * const decoded = await maybeDecode(vae, 0.18215, Tensor.zeros([1, 4, 2, 2]), 10);
+ * assert.deepEqual(decoded.image?.shape, [1, 3, 16, 16]);
  * ```
  */
 export async function maybeDecode(
@@ -49,8 +54,15 @@ export async function maybeDecode(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PipelineParts } from "./result.ts";
- * const calls = (p: PipelineParts) => p.timesteps.length;
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const z = Tensor.zeros([1, 4, 2, 2]);
+ * const parts: PipelineParts = {
+ *   prompt: { embeds: Tensor.zeros([1, 77, 8]), encoderMs: 0 }, initLatents: z, timesteps: [999, 499],
+ *   latents: z, loopMs: 2, modelMs: 1,
+ * };
+ * assert.equal(parts.timesteps.length, 2);
  * ```
  */
 export interface PipelineParts {
@@ -82,12 +94,16 @@ export interface PipelineParts {
  * @example
  * ```ts
  * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
  * import { finishPipeline } from "./result.ts";
  * const z = Tensor.zeros([1, 4, 2, 2]);
  * const r = await finishPipeline({}, {
  *   prompt: { embeds: Tensor.zeros([1, 77, 8]), encoderMs: 0 }, initLatents: z, timesteps: [1],
  *   latents: z, loopMs: 1, modelMs: 1,
  * });
+ * assert.equal(r.latents, z);
+ * assert.equal(r.image, undefined); // no decoder given
+ * assert.deepEqual(r.timing, { encodePromptMs: 0, encodeImageMs: 0, loopMs: 1, modelMs: 1, decodeMs: 0 });
  * ```
  */
 export async function finishPipeline(

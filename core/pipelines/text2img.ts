@@ -19,8 +19,10 @@ import type { CommonPipelineOptions, PipelineResult } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Text2ImgOptions } from "./text2img.ts";
  * const settings: Partial<Text2ImgOptions> = { steps: 20, guidanceScale: 7.5, latentShape: [1, 4, 16, 16] };
+ * assert.deepEqual(settings.latentShape, [1, 4, 16, 16]);
  * ```
  */
 export interface Text2ImgOptions extends CommonPipelineOptions {

@@ -14,8 +14,12 @@ import { PipelineInputError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SchedulerStartExtras } from "./timesteps.ts";
- * const startAt = (s: SchedulerStartExtras, i: number) => s.setBeginIndex?.(i);
+ * let begin = -1;
+ * const lms: SchedulerStartExtras = { order: 1, setBeginIndex: (i) => void (begin = i) };
+ * lms.setBeginIndex?.(4);
+ * assert.deepEqual([lms.order, begin], [1, 4]);
  * ```
  */
 export interface SchedulerStartExtras {
@@ -30,8 +34,10 @@ export interface SchedulerStartExtras {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PartialScheduleOptions } from "./timesteps.ts";
  * const legacyInpaint: PartialScheduleOptions = { setBeginIndex: false };
+ * assert.equal(legacyInpaint.setBeginIndex, false);
  * ```
  */
 export interface PartialScheduleOptions {
@@ -48,8 +54,10 @@ export interface PartialScheduleOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PartialSchedule } from "./timesteps.ts";
- * const steps = (p: PartialSchedule) => p.timesteps.length;
+ * const p: PartialSchedule = { timesteps: [500, 250, 0], beginIndex: 1, latentTimestep: 500 };
+ * assert.equal(p.latentTimestep, p.timesteps[0]);
  * ```
  */
 export interface PartialSchedule {
@@ -73,10 +81,13 @@ export interface PartialSchedule {
  * @example
  * ```ts
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import assert from "node:assert/strict";
  * import { img2imgTimesteps } from "./timesteps.ts";
  * const ddim = new DDIMScheduler();
  * const { timesteps, beginIndex } = img2imgTimesteps(ddim, 50, 0.8);
- * console.log(beginIndex, timesteps.length); // 10 40
+ * assert.deepEqual([beginIndex, timesteps.length], [10, 40]);
+ * assert.equal(img2imgTimesteps(ddim, 100, 0.29).timesteps.length, 28); // 100 * 0.29 < 29
+ * assert.throws(() => img2imgTimesteps(ddim, 4, 0.2), /leaves no denoising step/);
  * ```
  */
 export function img2imgTimesteps(
@@ -117,10 +128,12 @@ export function img2imgTimesteps(
  * @example
  * ```ts
  * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import assert from "node:assert/strict";
  * import { startStepTimesteps } from "./timesteps.ts";
  * const ddim = new DDIMScheduler();
  * const { timesteps, latentTimestep } = startStepTimesteps(ddim, 50, 10);
- * console.log(timesteps.length, latentTimestep === ddim.timesteps[10]); // 40 true
+ * assert.deepEqual([timesteps.length, latentTimestep], [40, ddim.timesteps[10]]);
+ * assert.throws(() => startStepTimesteps(ddim, 50, 50), /expected an index below 50/);
  * ```
  */
 export function startStepTimesteps(

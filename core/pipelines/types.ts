@@ -15,9 +15,11 @@ import type { PromptSource } from "./prompt.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { NoiseSource } from "./types.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const zeros: NoiseSource = { randn: (shape) => Tensor.zeros(shape) };
+ * assert.deepEqual(zeros.randn([1, 4, 2, 2]).shape, [1, 4, 2, 2]);
  * ```
  */
 export interface NoiseSource {
@@ -31,8 +33,15 @@ export interface NoiseSource {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepRecord } from "./types.ts";
- * const show = (r: StepRecord) => console.log(r.index, r.t, r.modelMs.toFixed(1));
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const x = Tensor.zeros([1, 4, 2, 2]);
+ * const r: StepRecord = {
+ *   index: 0, t: 981, sample: x, modelInput: x, modelOutput: x, prevSample: x,
+ *   sampleOverridden: false, modelOutputOverridden: false, modelMs: 12.5, stepMs: 0.25,
+ * };
+ * assert.equal(`${r.index} ${r.t} ${r.modelMs.toFixed(1)}`, "0 981 12.5");
  * ```
  */
 export interface StepRecord {
@@ -67,9 +76,11 @@ export interface StepRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MaybePromise } from "./types.ts";
  * const sync: MaybePromise<number> = 1;
  * const later: MaybePromise<number> = Promise.resolve(1);
+ * assert.deepEqual([await sync, await later], [1, 1]);
  * ```
  */
 export type MaybePromise<T> = T | Promise<T>;
@@ -80,12 +91,23 @@ export type MaybePromise<T> = T | Promise<T>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PipelineHooks, StepRecord } from "./types.ts";
+ * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { denoiseLoop } from "./loop.ts";
  * const records: StepRecord[] = [];
+ * const reference = new Tensor(new Float32Array([0.5]), [1]);
  * const hooks: PipelineHooks = {
  *   onStep: (r) => void records.push(r),
- *   overrideModelOutput: (i) => undefined, // e.g. a reference tensor for step i
+ *   overrideModelOutput: (i) => (i === 1 ? reference : undefined), // a reference tensor for step 1
  * };
+ * const stepper = schedulerSampler(new DDIMScheduler());
+ * stepper.setTimesteps(2);
+ * await denoiseLoop({ stepper, denoiser: (x) => Promise.resolve(x.clone()), sample: Tensor.zeros([1]), hooks });
+ * assert.deepEqual(records.map((r) => r.modelOutputOverridden), [false, true]);
+ * assert.equal(records[1].modelOutput, reference);
  * ```
  */
 export interface PipelineHooks {
@@ -108,8 +130,10 @@ export interface PipelineHooks {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PipelineTiming } from "./types.ts";
- * const total = (t: PipelineTiming) => t.encodePromptMs + t.encodeImageMs + t.loopMs + t.decodeMs;
+ * const t: PipelineTiming = { encodePromptMs: 3, encodeImageMs: 0, loopMs: 40, modelMs: 35, decodeMs: 7 };
+ * assert.equal(t.encodePromptMs + t.encodeImageMs + t.loopMs + t.decodeMs, 50); // modelMs is inside loopMs
  * ```
  */
 export interface PipelineTiming {
@@ -130,8 +154,15 @@ export interface PipelineTiming {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PipelineResult } from "./types.ts";
- * const summary = (r: PipelineResult) => `${r.timesteps.length} steps, ${r.latents.shape}`;
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const z = Tensor.zeros([1, 4, 8, 8]);
+ * const r: PipelineResult = {
+ *   latents: z, promptEmbeds: Tensor.zeros([2, 77, 8]), initLatents: z, timesteps: [751, 501, 251, 1],
+ *   timing: { encodePromptMs: 0, encodeImageMs: 0, loopMs: 4, modelMs: 3, decodeMs: 0 },
+ * };
+ * assert.equal(`${r.timesteps.length} steps, ${r.latents.shape}`, "4 steps, 1,4,8,8");
  * ```
  */
 export interface PipelineResult {
@@ -162,8 +193,17 @@ export interface PipelineResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CommonPipelineOptions } from "./types.ts";
- * const withoutModels: Partial<CommonPipelineOptions> = { steps: 20, guidanceScale: 7.5, eta: 0 };
+ * import { DDIMScheduler } from "../schedulers/ddim.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * const generator = new TorchGenerator(0);
+ * const withoutModels: Partial<CommonPipelineOptions> = {
+ *   steps: 20, guidanceScale: 7.5, generator,
+ *   sampler: schedulerSampler(new DDIMScheduler(), { eta: 0, generator }), // eta goes to the sampler
+ * };
+ * assert.equal(withoutModels.steps, 20);
  * ```
  */
 export interface CommonPipelineOptions {

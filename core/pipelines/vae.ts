@@ -17,8 +17,15 @@ import type { NoiseSource } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LatentDistribution } from "./vae.ts";
- * const widest = (d: LatentDistribution) => Math.max(...d.std.data);
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const d: LatentDistribution = {
+ *   mean: Tensor.zeros([1, 4, 1, 1]),
+ *   logvar: Tensor.zeros([1, 4, 1, 1]),
+ *   std: new Tensor(new Float32Array([1, 1, 1, 1]), [1, 4, 1, 1]), // exp(0.5 * 0)
+ * };
+ * assert.equal(Math.max(...d.std.data), 1);
  * ```
  */
 export interface LatentDistribution {
@@ -40,10 +47,12 @@ export interface LatentDistribution {
  * @example
  * ```ts
  * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
  * import { latentDistribution } from "./vae.ts";
  * const moments = new Tensor(new Float32Array([0.5, -40]), [1, 2, 1, 1]);
  * const d = latentDistribution(moments);
- * console.log(d.logvar.data[0]); // -30 (clamped)
+ * assert.deepEqual([d.mean.data[0], d.logvar.data[0]], [0.5, -30]); // logvar clamped
+ * assert.equal(d.std.data[0], Math.fround(Math.exp(-15)));
  * ```
  */
 export function latentDistribution(
@@ -88,8 +97,9 @@ function splitChannels(t: Tensor): [Tensor, Tensor] {
  * import { Tensor } from "../tensor/tensor.ts";
  * import { latentDistribution, sampleLatentDistribution } from "./vae.ts";
  * const d = latentDistribution(Tensor.zeros([1, 8, 2, 2]));
+ * import assert from "node:assert/strict";
  * const ones = { randn: (s: readonly number[]) => new Tensor(new Float32Array(16).fill(1), s) };
- * sampleLatentDistribution(d, ones).data[0]; // 0 + 1 * 1 = 1
+ * assert.equal(sampleLatentDistribution(d, ones).data[0], 1); // 0 + 1 * 1
  * ```
  */
 export function sampleLatentDistribution(dist: LatentDistribution, generator: NoiseSource): Tensor {
@@ -110,8 +120,10 @@ export function sampleLatentDistribution(dist: LatentDistribution, generator: No
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LatentMode } from "./vae.ts";
  * const deterministic: LatentMode = "mean";
+ * assert.notEqual(deterministic, "sample");
  * ```
  */
 export type LatentMode = "sample" | "mean";
@@ -121,8 +133,13 @@ export type LatentMode = "sample" | "mean";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ImageLatents } from "./vae.ts";
- * const shapeOf = (l: ImageLatents) => l.latents.shape; // [1, C, h, w]
+ * import { latentDistribution } from "./vae.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const distribution = latentDistribution(Tensor.zeros([1, 8, 2, 2]));
+ * const l: ImageLatents = { latents: distribution.mean, distribution, encoderMs: 0 };
+ * assert.deepEqual(l.latents.shape, [1, 4, 2, 2]); // [1, C, h, w]
  * ```
  */
 export interface ImageLatents {
@@ -143,11 +160,16 @@ export interface ImageLatents {
  * @example
  * ```ts
  * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
  * import { encodeImageLatents } from "./vae.ts";
- * const vae = { encode: (x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
+ * const vae = { encode: (_x: Tensor) => Promise.resolve(Tensor.zeros([1, 8, 2, 2])) };
  * const none = { randn: (s: readonly number[]) => Tensor.zeros(s) };
  * const { latents } = await encodeImageLatents(vae, Tensor.zeros([1, 3, 16, 16]), none, 0.18215, "mean");
- * console.log(latents.shape); // [1, 4, 2, 2]
+ * assert.deepEqual(latents.shape, [1, 4, 2, 2]);
+ * await assert.rejects(
+ *   encodeImageLatents(vae, Tensor.zeros([1, 3, 16, 16]), none, 0),
+ *   /encodeImageLatents: scalingFactor: expected a positive number/,
+ * );
  * ```
  */
 export async function encodeImageLatents(
@@ -194,8 +216,9 @@ export async function encodeImageLatents(
  * @example
  * ```ts
  * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
  * import { unscaleLatents } from "./vae.ts";
- * unscaleLatents(new Tensor(new Float32Array([0.5]), [1]), 0.5).data[0]; // 1
+ * assert.equal(unscaleLatents(new Tensor(new Float32Array([0.5]), [1]), 0.5).data[0], 1);
  * ```
  */
 export function unscaleLatents(latents: Tensor, scalingFactor: number): Tensor {
@@ -211,10 +234,11 @@ export function unscaleLatents(latents: Tensor, scalingFactor: number): Tensor {
  * @example
  * ```ts
  * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
  * import { decodeLatents } from "./vae.ts";
- * const vae = { decode: (z: Tensor) => Promise.resolve(Tensor.zeros([1, 3, 16, 16])) };
+ * const vae = { decode: (_z: Tensor) => Promise.resolve(Tensor.zeros([1, 3, 16, 16])) };
  * const image = await decodeLatents(vae, Tensor.zeros([1, 4, 2, 2]), 0.18215);
- * console.log(image.shape); // [1, 3, 16, 16]
+ * assert.deepEqual(image.shape, [1, 3, 16, 16]);
  * ```
  */
 export async function decodeLatents(
