@@ -201,6 +201,11 @@ export { ModelPool } from "./core/harness/model_pool.ts";
 export { type ProgressSink, silentProgress, terminalProgress } from "./core/harness/progress.ts";
 export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
+export {
+  type CaseInputOptions,
+  type CaseInputs,
+  loadCaseInputs,
+} from "./core/harness/case_inputs.ts";
 export { verify, type VerifyOptions } from "./core/harness/verify.ts";
 export {
   type ElementwiseInference,

@@ -50,9 +50,13 @@ export interface CaseInputOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { CaseInputs } from "./case_inputs.ts";
- * const shapeOf = (i: CaseInputs) => i.latentShape;
- * assert.deepEqual(typeof shapeOf, "function");
+ * import { type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
+ * import { loadCases } from "./cases_loader.ts";
+ * const [c] = await loadCases("cases", "guidance-1");
+ * const { inputs }: { inputs: CaseInputs } = await loadCaseInputs(c, { manifest: null });
+ * assert.deepEqual([inputs.latentShape, inputs.scalingFactor], [[1, 4, 16, 16], 0.18215]);
+ * assert.equal(inputs.image, undefined); // text2img has no image
+ * await inputs.release();
  * ```
  */
 export interface CaseInputs {
@@ -105,12 +109,17 @@ async function folderFiles(root: string): Promise<string[]> {
  * mask.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { loadCaseInputs } from "./case_inputs.ts";
  * import { loadCases } from "./cases_loader.ts";
- * const [c] = await loadCases("cases", "guidance-1");
- * const { inputs } = await loadCaseInputs(c, {});
+ * const [c] = await loadCases("cases", "img2img-ddim");
+ * const { inputs, references } = await loadCaseInputs(c, {}, () => Promise.resolve("refs read"));
+ * assert.equal(references, "refs read"); // read once the fixture hashes held
+ * assert.deepEqual(inputs.image?.shape, [1, 3, 128, 128]);
+ * assert.ok(inputs.vaeEncoder);
  * await inputs.release();
+ * await assert.rejects(loadCaseInputs({ ...c, model: "fixtures/models/missing" }, { manifest: null }), /missing/);
  * ```
  */
 export async function loadCaseInputs<R = undefined>(

@@ -30,8 +30,15 @@ import type { ReferenceMathSummary } from "../results/schema.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ElementwiseProblem } from "./case_math.ts";
- * const none: ElementwiseProblem | undefined = undefined;
+ * // the std of a latent distribution: exp(0.5 * logvar) for logvar 0 is 1
+ * const vae: ElementwiseProblem = {
+ *   inputs: new Float32Array([0]),
+ *   outputs: (results) => results,
+ *   expected: new Float32Array([1]),
+ * };
+ * assert.deepEqual(vae.outputs(new Float32Array([Math.exp(0)])), vae.expected);
  * ```
  */
 export interface ElementwiseProblem {
@@ -55,8 +62,11 @@ function ulpGap(a: Float32Array, b: Float32Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
  * import type { ResolvedMath } from "./case_math.ts";
- * const isIeee = (m: ResolvedMath) => m.source === "ieee";
+ * const m: ResolvedMath = { math: ieeeMath, table: null, source: "ieee" };
+ * assert.equal(m.source, "ieee");
  * ```
  */
 export interface ResolvedMath {
@@ -95,6 +105,10 @@ export interface ResolvedMath {
  * const ref = { path: "r.safetensors", math: null } as unknown as CaseReference;
  * const m = await resolveReferenceMath("ieee", ref, () => Promise.resolve(undefined));
  * assert.equal(m.source, "ieee");
+ * await assert.rejects(
+ *   resolveReferenceMath("recorded", ref, () => Promise.resolve(undefined)),
+ *   /r\.safetensors: referenceMath "recorded": the reference holds no math\.\* tensors/,
+ * );
  * ```
  */
 export async function resolveReferenceMath(

@@ -115,8 +115,12 @@ export function comparison(
  * import { stepFigures } from "./compare.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x = new Tensor(new Float32Array([1]), [1]);
- * const records = [{ index: 0, t: 999, prevSample: x }] as Parameters<typeof stepFigures>[0];
+ * const records = [{ index: 0, t: 999, prevSample: x }] as unknown as Parameters<typeof stepFigures>[0];
  * assert.deepEqual(stepFigures(records, (r) => r.prevSample, () => x, "ref", "prev_sample")[0].maxAbs, 0);
+ * assert.throws(
+ *   () => stepFigures(records, (r) => r.prevSample, () => undefined, "r.safetensors", "prev_sample"),
+ *   /r\.safetensors: tensor 'prev_sample\.0' missing/,
+ * );
  * ```
  */
 export function stepFigures(
@@ -197,10 +201,23 @@ export function withIeee(
  *
  * @throws {Error} naming the reference file and tensor when one is missing.
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { referenceStepFigures } from "./compare.ts";
- * // records from a run, ref from readCaseReference
+ * import { Tensor } from "../tensor/tensor.ts";
+ * // records from a run, ref from readCaseReference; here stand-ins
+ * const x = new Tensor(new Float32Array([1, 2]), [2]);
+ * const records = [{ index: 0, t: 981, prevSample: x, modelOutput: x }] as unknown as Parameters<
+ *   typeof referenceStepFigures
+ * >[0];
+ * const ref = {
+ *   path: "r.safetensors",
+ *   prevSample: () => new Tensor(new Float32Array([1, 2.25]), [2]),
+ *   modelOutput: () => undefined,
+ * };
  * const perStep = referenceStepFigures(records, ref, "prev_sample");
+ * assert.deepEqual([perStep[0].step, perStep[0].t, perStep[0].maxAbs], [0, 981, 0.25]);
+ * assert.throws(() => referenceStepFigures(records, ref, "model_output"), /'model_output\.0' missing/);
  * ```
  */
 export function referenceStepFigures(

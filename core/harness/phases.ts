@@ -24,8 +24,16 @@ import type { CaseReference } from "./references.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import type { Run } from "./phases.ts";
- * const calls = (r: Run) => r.records.length;
- * assert.deepEqual(typeof calls, "function");
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const z = Tensor.zeros([1, 4, 2, 2]);
+ * const run: Run = {
+ *   result: {
+ *     latents: z, promptEmbeds: Tensor.zeros([1, 77, 8]), initLatents: z, timesteps: [],
+ *     timing: { encodePromptMs: 0, encodeImageMs: 0, loopMs: 0, modelMs: 0, decodeMs: 0 },
+ *   },
+ *   records: [], // one per model call
+ * };
+ * assert.equal(run.records.length, run.result.timesteps.length);
  * ```
  */
 export interface Run {
@@ -95,11 +103,22 @@ export const PHASES: Readonly<Record<"freeRun" | "replayScheduler" | "replayMode
  * sampler table, the pipeline from the pipeline-kind table; every model call recorded.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { runPipeline } from "./phases.ts";
  * import { ieeeMath } from "../numerics/f32_math.ts";
- * // inputs from loadCaseInputs
- * const run = await runPipeline(inputs, {}, null, true, ieeeMath);
+ * import { loadCaseInputs } from "./case_inputs.ts";
+ * import { loadCases } from "./cases_loader.ts";
+ * const [c] = await loadCases("cases", "guidance-1"); // the tiny fixture model, 20 DDIM steps
+ * const { inputs } = await loadCaseInputs(c, { manifest: null });
+ * try {
+ *   const run = await runPipeline(inputs, {}, null, false, ieeeMath);
+ *   assert.equal(run.records.length, 20);
+ *   assert.deepEqual(run.result.timesteps.slice(0, 3), [951, 901, 851]);
+ *   assert.deepEqual(run.result.latents.shape, [1, 4, 16, 16]);
+ * } finally {
+ *   await inputs.release();
+ * }
  * ```
  */
 export async function runPipeline(
@@ -156,10 +175,24 @@ export async function runPipeline(
  * about to start (the scheduler replay counts which step used which math result).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { PHASES, runPhase } from "./phases.ts";
- * import { ieeeMath } from "../numerics/f32_math.ts";
- * const run = await runPhase(inputs, PHASES.replayScheduler, ref, ieeeMath);
+ * import { ieeeMath, sameFloat32Bits } from "../numerics/f32_math.ts";
+ * import { loadCaseInputs } from "./case_inputs.ts";
+ * import { loadCases } from "./cases_loader.ts";
+ * import { readCaseReference } from "./references.ts";
+ * const [c] = await loadCases("cases", "guidance-1");
+ * const ref = await readCaseReference(c.references.onnx);
+ * const { inputs } = await loadCaseInputs(c, { manifest: null });
+ * try {
+ *   const run = await runPhase(inputs, PHASES.replayScheduler, ref, ref.math ?? ieeeMath);
+ *   assert.equal(run.records.length, ref.steps);
+ *   assert.ok(run.records.every((r) => r.modelOutputOverridden)); // the UNet never ran
+ *   assert.ok(sameFloat32Bits(run.records[3].prevSample.data, ref.prevSample(3)!.data));
+ * } finally {
+ *   await inputs.release();
+ * }
  * ```
  */
 export function runPhase(
@@ -196,9 +229,24 @@ const STOP_REPLAY = Symbol("stop replay");
  * `what` "model", the guided model output of that step (one model call).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { replayOneStep } from "./phases.ts";
- * const prev3 = await replayOneStep(inputs, ref, math, 3);
+ * import { ieeeMath, sameFloat32Bits } from "../numerics/f32_math.ts";
+ * import { loadCaseInputs } from "./case_inputs.ts";
+ * import { loadCases } from "./cases_loader.ts";
+ * import { readCaseReference } from "./references.ts";
+ * const [c] = await loadCases("cases", "guidance-1");
+ * const ref = await readCaseReference(c.references.onnx);
+ * const { inputs } = await loadCaseInputs(c, { manifest: null });
+ * try {
+ *   const prev3 = await replayOneStep(inputs, ref, ref.math ?? ieeeMath, 3);
+ *   assert.ok(prev3 && sameFloat32Bits(prev3, ref.prevSample(3)!.data)); // bit for bit
+ *   const model3 = await replayOneStep(inputs, ref, ref.math ?? ieeeMath, 3, "model");
+ *   assert.equal(model3?.length, ref.modelOutput(3)!.size);
+ * } finally {
+ *   await inputs.release();
+ * }
  * ```
  */
 export async function replayOneStep(
@@ -245,9 +293,26 @@ export async function replayOneStep(
  * the first draw of the case's generator, against the reference's image latents.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { vaeSampleProblem } from "./phases.ts";
- * const problem = await vaeSampleProblem(inputs, ref);
+ * import { MathTable } from "../numerics/f32_math.ts";
+ * import { inferElementwise } from "./reference_math.ts";
+ * import { loadCaseInputs } from "./case_inputs.ts";
+ * import { loadCases } from "./cases_loader.ts";
+ * import { readCaseReference } from "./references.ts";
+ * const [c] = await loadCases("cases", "img2img-ddim");
+ * const ref = await readCaseReference(c.references.onnx);
+ * const { inputs } = await loadCaseInputs(c, { manifest: null });
+ * try {
+ *   const problem = await vaeSampleProblem(inputs, ref);
+ *   assert.equal(problem.inputs.length, ref.imageLatents!.size);
+ *   // the reference machine's exp differs from IEEE on a few elements; each is explained
+ *   const found = inferElementwise("exp", problem.inputs, problem.outputs, problem.expected, new MathTable("inferred"));
+ *   assert.deepEqual(found, { changed: 30, unexplained: 0, elements: 1024 });
+ * } finally {
+ *   await inputs.release();
+ * }
  * ```
  */
 export async function vaeSampleProblem(inputs: CaseInputs, ref: CaseReference): Promise<{

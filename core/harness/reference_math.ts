@@ -24,7 +24,17 @@ import {
   sameFloat32Bits,
 } from "../numerics/f32_math.ts";
 
-/** One step whose output the search explained, and the table entries it settled. */
+/**
+ * One step whose output the search explained, and the table entries it settled.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { InferredStep } from "./reference_math.ts";
+ * const s: InferredStep = { step: 3, keys: ["sqrt:3e99999a"], trials: 2 }; // sqrt(0.3)
+ * assert.equal(s.keys.length, 1);
+ * ```
+ */
 export interface InferredStep {
   /** The step (-1: the initial latents). */
   step: number;
@@ -39,8 +49,13 @@ export interface InferredStep {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { MathTable } from "../numerics/f32_math.ts";
  * import type { StepMathInference } from "./reference_math.ts";
- * const unexplained = (r: StepMathInference) => r.unexplained.length;
+ * const r: StepMathInference = {
+ *   table: new MathTable("inferred"), held: [-1, 0, 2], explained: [], unexplained: [1], exact: 3, runs: 9,
+ * };
+ * assert.deepEqual(r.unexplained, [1]);
  * ```
  */
 export interface StepMathInference {
@@ -69,8 +84,10 @@ export interface StepMathInference {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepMathOptions } from "./reference_math.ts";
  * const bounds: Partial<StepMathOptions> = { maxOffset: 2, maxTrials: 256 };
+ * assert.equal(bounds.maxTrials, 256);
  * ```
  */
 export interface StepMathOptions {
@@ -270,8 +287,10 @@ function* tuples<T>(values: readonly T[], k: number): Generator<T[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ElementwiseInference } from "./reference_math.ts";
- * const settled = (r: ElementwiseInference) => r.changed;
+ * const r: ElementwiseInference = { changed: 1, unexplained: 0, elements: 2 };
+ * assert.equal(r.elements - r.changed - r.unexplained, 1); // reproduced as it stood
  * ```
  */
 export interface ElementwiseInference {

@@ -114,11 +114,20 @@ function freeRunComparisons(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runCase } from "./runner.ts";
  * import { loadCases } from "./cases_loader.ts";
- * const [c] = await loadCases("cases", "guidance-1");
+ * const [c] = await loadCases("cases", "guidance-1"); // the tiny fixture model, about a second
  * const r = await runCase(c, { executionProvider: "cpu" });
- * console.log(r.status, r.comparisons.map((x) => `${x.kind} ${x.worst.maxAbs}`));
+ * assert.equal(r.status, "pass");
+ * assert.deepEqual(
+ *   r.comparisons.map((x) => x.kind),
+ *   ["freeRunOnnx", "freeRunTorch", "image", "replayScheduler", "replayModel"],
+ * );
+ * // a problem of the case comes back as an error result naming the file
+ * const broken = await runCase({ ...c, model: "fixtures/models/missing" }, { manifest: null });
+ * assert.equal(broken.status, "error");
+ * assert.match(broken.error ?? "", /fixtures\/models\/missing/);
  * ```
  */
 export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<CaseResult> {

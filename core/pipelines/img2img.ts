@@ -16,7 +16,7 @@ import { guidedDenoiser } from "./denoiser.ts";
 import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
-import { checkSteps } from "./text2img.ts";
+import { checkSteps } from "./timesteps.ts";
 import {
   img2imgTimesteps,
   type PartialSchedule,

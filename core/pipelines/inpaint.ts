@@ -17,7 +17,7 @@ import { denoiseLoop } from "./loop.ts";
 import { blendKept } from "./mask.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
-import { checkSteps } from "./text2img.ts";
+import { checkSteps } from "./timesteps.ts";
 import type { PipelineResult } from "./types.ts";
 
 /**

@@ -72,8 +72,9 @@ export {
 } from "./png.ts";
 export { type EncodedPrompt, encodePrompt, promptEmbeddings, type PromptSource } from "./prompt.ts";
 export { finishPipeline, maybeDecode, type PipelineParts } from "./result.ts";
-export { checkSteps, text2img, type Text2ImgOptions } from "./text2img.ts";
+export { text2img, type Text2ImgOptions } from "./text2img.ts";
 export {
+  checkSteps,
   img2imgTimesteps,
   type PartialSchedule,
   type PartialScheduleOptions,
@@ -82,6 +83,7 @@ export {
 } from "./timesteps.ts";
 export type {
   CommonPipelineOptions,
+  MaybePromise,
   NoiseSource,
   PipelineHooks,
   PipelineResult,

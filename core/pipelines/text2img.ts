@@ -7,11 +7,11 @@
  * @module
  */
 import { guidedDenoiser } from "./denoiser.ts";
-import { PipelineInputError } from "./errors.ts";
 import { prepareLatents } from "./latents.ts";
 import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
+import { checkSteps } from "./timesteps.ts";
 import type { CommonPipelineOptions, PipelineResult } from "./types.ts";
 
 /**
@@ -65,21 +65,4 @@ export async function text2img(opts: Text2ImgOptions): Promise<PipelineResult> {
     hooks: opts.hooks,
   });
   return await finishPipeline(opts, { prompt, initLatents, ...loop, latents: loop.sample });
-}
-
-/**
- * Throws a {@link PipelineInputError} unless `steps` is a positive integer.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { checkSteps } from "./text2img.ts";
- * checkSteps("text2img", 20);
- * assert.throws(() => checkSteps("text2img", 0), /steps/);
- * ```
- */
-export function checkSteps(where: string, steps: number): void {
-  if (!Number.isInteger(steps) || steps < 1) {
-    throw new PipelineInputError(where, "steps", `expected a positive integer, got ${steps}`);
-  }
 }

@@ -186,7 +186,18 @@ function orderOf(scheduler: SchedulerStartExtras): number {
   return order;
 }
 
-function checkSteps(where: string, steps: number): void {
+/**
+ * Throws a {@link PipelineInputError} unless `steps` is a positive integer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkSteps } from "./timesteps.ts";
+ * checkSteps("text2img", 20);
+ * assert.throws(() => checkSteps("text2img", 0), /steps/);
+ * ```
+ */
+export function checkSteps(where: string, steps: number): void {
   if (!Number.isInteger(steps) || steps < 1) {
     throw new PipelineInputError(where, "steps", `expected a positive integer, got ${steps}`);
   }

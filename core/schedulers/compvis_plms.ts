@@ -36,8 +36,12 @@ export interface PLMSStepOutput extends StepOutput {
  *
  * @example
  * ```ts
- * import type { CompVisPLMSOptions } from "./compvis_plms.ts";
- * const o: CompVisPLMSOptions = { discretize: "uniform" };
+ * import assert from "node:assert/strict";
+ * import { type CompVisPLMSOptions, CompVisPLMSSampler } from "./compvis_plms.ts";
+ * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
+ * const o: CompVisPLMSOptions = { discretize: "quad" };
+ * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 4, o);
+ * assert.deepEqual(s.timesteps, [801, 356, 89, 1]);
  * ```
  */
 export interface CompVisPLMSOptions {
@@ -93,6 +97,8 @@ export class CompVisPLMSSampler implements Sampler {
   #timesteps: readonly number[] = [];
 
   /**
+   * Builds the sampler over `alphasCumprod` and makes its schedule for `steps` steps.
+   *
    * @param alphasCumprod the model's float32 `alphas_cumprod` (see `ldmAlphasCumprod`)
    * @param steps `S`, the number of DDIM steps asked for (see {@link CompVisPLMSSampler.setTimesteps})
    * @param options `discretize` (default `"uniform"`), `math` (default IEEE)
@@ -149,10 +155,18 @@ export class CompVisPLMSSampler implements Sampler {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { CompVisPLMSSampler } from "./compvis_plms.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
    * const s = new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
+   * const calls: number[] = [];
+   * const denoise = (x: Tensor, t: number) => (calls.push(t), Promise.resolve(x.clone()));
+   * const x = new Tensor(new Float32Array([1]), [1, 1]);
+   * await s.step(denoise, x, 0); // a first step: two model calls
    * s.reset();
+   * await s.step(denoise, x, 1); // a first step again after reset
+   * assert.deepEqual(calls, [901, 801, 801, 701]);
    * ```
    */
   reset(): void {

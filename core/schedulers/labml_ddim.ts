@@ -37,8 +37,14 @@ export interface LabmlDDIMStepOutput extends StepOutput {
  *
  * @example
  * ```ts
- * import type { LabmlDDIMOptions } from "./labml_ddim.ts";
- * const o: LabmlDDIMOptions = { discretize: "quad", eta: 0.5, temperature: 0.7 };
+ * import assert from "node:assert/strict";
+ * import { type LabmlDDIMOptions, LabmlDDIMSampler } from "./labml_ddim.ts";
+ * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * const o: LabmlDDIMOptions = { discretize: "quad", eta: 0.5, temperature: 0.7, generator: new TorchGenerator(0) };
+ * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 4, o);
+ * assert.deepEqual(s.options, { discretize: "quad", eta: 0.5, temperature: 0.7, repeatNoise: false, skipSteps: 0 });
+ * assert.deepEqual(s.timesteps, [801, 356, 89, 1]);
  * ```
  */
 export interface LabmlDDIMOptions {
@@ -103,6 +109,8 @@ export class LabmlDDIMSampler implements Sampler {
   #timesteps: readonly number[] = [];
 
   /**
+   * Builds the sampler over `alphaBar` and makes its tables for `steps` steps.
+   *
    * @param alphaBar the model's float32 `alpha_bar` (see `ldmAlphasCumprod`)
    * @param steps `n_steps`, the number of DDIM steps asked for
    * @param options discretisation, eta, temperature, repeat_noise, skip_steps, generator, math
@@ -204,12 +212,18 @@ export class LabmlDDIMSampler implements Sampler {
    * @throws {RangeError} when `sigma != 0` and `noise` is missing, or on shape mismatches.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LabmlDDIMSampler } from "./labml_ddim.ts";
    * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LabmlDDIMSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 10);
    * const x = new Tensor(new Float32Array([1, -1]), [1, 2]);
-   * s.xPrevAndPredX0(x, x, 9).xPrev;
+   * // eps = 0: pred_x0 = x / sqrt(a), x_prev = sqrt(a_prev) * pred_x0
+   * const { xPrev, predX0 } = s.xPrevAndPredX0(x, Tensor.zeros([1, 2]), 9);
+   * assert.equal(predX0.data[0], Math.fround(1 / Math.fround(Math.sqrt(s.ddimAlpha[9]))));
+   * assert.equal(xPrev.data[1], -xPrev.data[0]);
+   * const noisy = new LabmlDDIMSampler(s.alphaBar, 10, { eta: 1 });
+   * assert.throws(() => noisy.xPrevAndPredX0(x, x, 9), /the step needs noise/);
    * ```
    */
   xPrevAndPredX0(

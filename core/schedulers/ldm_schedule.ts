@@ -14,8 +14,10 @@ import { torchLinspaceF64 } from "./interp.ts";
  *
  * @example
  * ```ts
- * import type { LdmBetaSchedule } from "./ldm_schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { type LdmBetaSchedule, ldmAlphasCumprod } from "./ldm_schedule.ts";
  * const sd: LdmBetaSchedule = "linear"; // diffusers' scaled_linear
+ * assert.equal(ldmAlphasCumprod(sd, 0.00085, 0.012, 1000).length, 1000);
  * ```
  */
 export type LdmBetaSchedule = "linear" | "sqrt_linear" | "sqrt";
@@ -31,8 +33,10 @@ export type LdmBetaSchedule = "linear" | "sqrt_linear" | "sqrt";
  * @throws {RangeError} on an unknown schedule or a non-positive count.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ldmAlphasCumprod } from "./ldm_schedule.ts";
- * ldmAlphasCumprod("linear", 0.00085, 0.012, 1000)[0]; // 0.9991499781608582
+ * assert.equal(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000)[0], 0.9991499781608582);
+ * assert.throws(() => ldmAlphasCumprod("linear", 0.00085, 0.012, 0), /numTimesteps must be a positive integer/);
  * ```
  */
 export function ldmAlphasCumprod(
@@ -77,9 +81,15 @@ export function ldmAlphasCumprod(
  * computed differently and is not reproduced here).
  * @example
  * ```ts
- * import { ldmAlphasCumprodForConfig } from "./ldm_schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { ldmAlphasCumprod, ldmAlphasCumprodForConfig } from "./ldm_schedule.ts";
  * const a = ldmAlphasCumprodForConfig({ betaSchedule: "scaled_linear", betaStart: 0.00085,
  *   betaEnd: 0.012, numTrainTimesteps: 1000 });
+ * assert.deepEqual(a, ldmAlphasCumprod("linear", 0.00085, 0.012, 1000));
+ * assert.throws(
+ *   () => ldmAlphasCumprodForConfig({ betaSchedule: "squaredcos_cap_v2", betaStart: 0, betaEnd: 0, numTrainTimesteps: 1000 }),
+ *   /has no LDM equivalent here/,
+ * );
  * ```
  */
 export function ldmAlphasCumprodForConfig(config: {
@@ -108,8 +118,10 @@ export function ldmAlphasCumprodForConfig(config: {
  *
  * @example
  * ```ts
- * import type { DdimDiscretize } from "./ldm_schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { type DdimDiscretize, ddimTimesteps } from "./ldm_schedule.ts";
  * const d: DdimDiscretize = "quad";
+ * assert.deepEqual(ddimTimesteps(d, 4, 1000), [1, 89, 356, 801]);
  * ```
  */
 export type DdimDiscretize = "uniform" | "quad";
@@ -123,9 +135,11 @@ export type DdimDiscretize = "uniform" | "quad";
  * @throws {RangeError} when `steps` is not a positive integer or `N // S` is 0.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ddimTimesteps } from "./ldm_schedule.ts";
- * ddimTimesteps("uniform", 4, 1000); // [1, 251, 501, 751]
- * ddimTimesteps("quad", 4, 1000); // [1, 89, 356, 801]
+ * assert.deepEqual(ddimTimesteps("uniform", 4, 1000), [1, 251, 501, 751]);
+ * assert.deepEqual(ddimTimesteps("quad", 4, 1000), [1, 89, 356, 801]);
+ * assert.equal(ddimTimesteps("uniform", 3, 1000).length, 4); // 1000 // 3 = 333: one step more
  * ```
  */
 export function ddimTimesteps(
@@ -175,8 +189,15 @@ export function ddimTimesteps(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DdimSchedule } from "./ldm_schedule.ts";
- * function first(s: DdimSchedule): number { return s.timesteps[0]; }
+ * const s: DdimSchedule = {
+ *   timesteps: [1, 501],
+ *   alphas: new Float32Array([0.99, 0.3]),
+ *   alphasPrev: new Float32Array([0.999, 0.99]),
+ *   sqrtOneMinusAlphas: new Float32Array([0.1, 0.83666]),
+ * };
+ * assert.equal(s.alphasPrev[1], s.alphas[0]);
  * ```
  */
 export interface DdimSchedule {
@@ -200,9 +221,13 @@ export interface DdimSchedule {
  * with 3 steps of 1000 gives timestep 1000).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ddimSchedule, ldmAlphasCumprod } from "./ldm_schedule.ts";
- * const s = ddimSchedule(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 4, "uniform", "demo");
- * s.timesteps; // [1, 251, 501, 751]
+ * const alphas = ldmAlphasCumprod("linear", 0.00085, 0.012, 1000);
+ * const s = ddimSchedule(alphas, 4, "uniform", "demo");
+ * assert.deepEqual(s.timesteps, [1, 251, 501, 751]);
+ * assert.deepEqual([s.alphasPrev[0], s.alphasPrev[1]], [alphas[0], alphas[1]]);
+ * assert.throws(() => ddimSchedule(alphas, 3, "uniform", "demo"), /demo: 3 steps give DDIM timestep 1000/);
  * ```
  */
 export function ddimSchedule(

@@ -13,8 +13,11 @@ import type { TorchGenerator } from "../tensor/torch_generator.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepOptions } from "./types.ts";
- * const opts: StepOptions = { eta: 0.5 };
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * const opts: StepOptions = { eta: 0.5, generator: new TorchGenerator(0) };
+ * assert.equal(opts.eta, 0.5);
  * ```
  */
 export interface StepOptions {
@@ -33,8 +36,15 @@ export interface StepOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepResult } from "./types.ts";
- * function show(r: StepResult) { console.log(r.prevSample.shape); }
+ * import { DDIMScheduler } from "./ddim.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const ddim = new DDIMScheduler();
+ * ddim.setTimesteps(2);
+ * const x = Tensor.zeros([1, 4, 2, 2]);
+ * const r: StepResult = ddim.step(x, ddim.timesteps[0], x);
+ * assert.deepEqual(r.prevSample.shape, [1, 4, 2, 2]);
  * ```
  */
 export interface StepResult {
@@ -49,8 +59,14 @@ export interface StepResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Scheduler } from "./types.ts";
- * function stepsOf(s: Scheduler, n: number): number[] { s.setTimesteps(n); return s.timesteps; }
+ * import { DDIMScheduler } from "./ddim.ts";
+ * function stepsOf(s: Scheduler, n: number): number[] {
+ *   s.setTimesteps(n);
+ *   return s.timesteps;
+ * }
+ * assert.deepEqual(stepsOf(new DDIMScheduler(), 4), [750, 500, 250, 0]);
  * ```
  */
 export interface Scheduler {
