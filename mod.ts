@@ -34,8 +34,8 @@ export {
 } from "./core/tensor/torch_generator.ts";
 
 // core/numerics
+export { f32Step, fmaf, roundHalfEven, ulpDistance } from "./core/numerics/f32.ts";
 export {
-  f32Step,
   type Float32Math,
   ieeeMath,
   type MathDeviation,
@@ -107,7 +107,7 @@ export {
   type Tolerance,
 } from "./core/harness/case.ts";
 export { loadCases } from "./core/harness/cases_loader.ts";
-export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";
+export { compareTensors, maxUlpDistance, psnr, ssim } from "./core/harness/metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
 export { caseLine, verify, type VerifyOptions } from "./core/harness/verify.ts";
 export type {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { signedUlp } from "../numerics/f32_math.ts";
+import { ulpDistance } from "../numerics/f32.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { ErrorFigures } from "./results.ts";
 
@@ -165,23 +165,6 @@ function cosineOf(dot: number, na: number, nb: number): number {
   if (na === 0 || nb === 0) return na === 0 && nb === 0 ? 1 : 0;
   const c = dot / (Math.sqrt(na) * Math.sqrt(nb));
   return Number.isNaN(c) ? NaN : Math.min(1, Math.max(-1, c));
-}
-
-/**
- * The distance in float32 ulps between `a` and `b`: the number of float32 values one steps
- * through from one to the other (each argument is first rounded to float32). +0 and -0 are the
- * same point; infinities are one step beyond the largest finite values; a NaN gives Infinity.
- *
- * @example
- * ```ts
- * import { ulpDistance } from "./metrics.ts";
- * ulpDistance(1, 1 + 2 ** -23); // 1
- * ulpDistance(-0, 0); // 0
- * ulpDistance(-(2 ** -149), 2 ** -149); // 2
- * ```
- */
-export function ulpDistance(a: number, b: number): number {
-  return Math.abs(signedUlp(a, b)); // Infinity when either is NaN
 }
 
 /**

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { f32Bits, f32FromBits, f32Step, signedUlp } from "./f32.ts";
 
 /** The operations a {@link Float32Math} provides. `sqrt` also stands for torch's `x ** 0.5`. */
 export type MathOp = "sqrt" | "exp" | "log" | "pow";
@@ -42,83 +43,6 @@ export interface Float32Math {
   log(x: number): number;
   /** float32 `x ** p` for a float32 `x` and a Python-float exponent `p`. */
   pow(x: number, p: number): number;
-}
-
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-
-/**
- * The bit pattern of float32 `x` as an unsigned integer.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { f32Bits } from "./f32_math.ts";
- * assert.equal(f32Bits(1), 0x3f800000);
- * ```
- */
-export function f32Bits(x: number): number {
-  F32[0] = x;
-  return U32[0];
-}
-
-/**
- * The float32 whose bit pattern is `bits`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { f32FromBits } from "./f32_math.ts";
- * assert.equal(f32FromBits(0x40000000), 2);
- * ```
- */
-export function f32FromBits(bits: number): number {
-  U32[0] = bits >>> 0;
-  return F32[0];
-}
-
-/**
- * Bitwise equality of two float32 arrays (NaN payloads and the sign of zero included).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { sameFloat32Bits } from "./f32_math.ts";
- * assert.equal(sameFloat32Bits(Float32Array.of(0, 1), Float32Array.of(0, 1)), true);
- * assert.equal(sameFloat32Bits(Float32Array.of(0), Float32Array.of(-0)), false);
- * ```
- */
-export function sameFloat32Bits(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-
-/**
- * The float32 `k` ulps away from float32 `x` (k > 0 toward +Infinity), stepping through zero
- * (-0 and +0 are one point); NaN stays NaN.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { f32Step } from "./f32_math.ts";
- * assert.equal(f32Step(1, 1), 1 + 2 ** -23);
- * assert.equal(f32Step(1, -1), 1 - 2 ** -24);
- * assert.equal(f32Step(0, -1), -(2 ** -149));
- * ```
- */
-export function f32Step(x: number, k: number): number {
-  if (Number.isNaN(x) || k === 0) return x;
-  const ordered = orderedBits(x) + k;
-  return ordered < 0 ? f32FromBits(0x80000000 + -ordered) : f32FromBits(ordered);
-}
-
-/** float32 `x`'s bits as an integer that orders like the values (-0 and +0 are both 0). */
-function orderedBits(x: number): number {
-  const bits = f32Bits(x);
-  return bits >= 0x80000000 ? -(bits - 0x80000000) : bits;
 }
 
 /**
@@ -227,7 +151,8 @@ export interface MathDeviation {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { f32Step, MathTable } from "./f32_math.ts";
+ * import { f32Step } from "./f32.ts";
+ * import { MathTable } from "./f32_math.ts";
  * const t = new MathTable("recorded");
  * const up = f32Step(Math.fround(Math.SQRT2), 1); // a sqrt(2) one ulp above IEEE
  * t.set("sqrt", 2, up);
@@ -342,22 +267,6 @@ export class MathTable implements Float32Math {
     this.misses = 0;
     this.missed.clear();
   }
-}
-
-/**
- * Signed float32 ulp distance `a - b` (Infinity when either is NaN).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { signedUlp } from "./f32_math.ts";
- * assert.equal(signedUlp(1 + 2 ** -23, 1), 1);
- * assert.equal(signedUlp(1, 1 + 2 ** -23), -1);
- * ```
- */
-export function signedUlp(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Infinity;
-  return orderedBits(a) - orderedBits(b);
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { fma } from "../tensor/torch_generator.ts";
+import { fma } from "../numerics/f32.ts";
 import { f32, fmaF32, noisePerBatchItem, npArange, npLinspace, roundHalfEven } from "./common.ts";
 
 /**

@@ -34,105 +34,11 @@
  * @module
  */
 
+import { f32Bits as floatBits, f32FromBits as floatFromBits, fma, fmaf } from "../numerics/f32.ts";
 import { Mt19937, type Mt19937State } from "./mt19937.ts";
 import { shapeSize, Tensor } from "./tensor.ts";
 
-// ------------------------------------------------------------------------------------------
-// Bit access and exact fused multiply-add emulation
-// ------------------------------------------------------------------------------------------
-
-const F32 = new Float32Array(1);
-const F32_BITS = new Uint32Array(F32.buffer);
-const F64 = new Float64Array(1);
-const F64_WORDS = new Uint32Array(F64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LO = LITTLE_ENDIAN ? 0 : 1; // index of the low 32 bits of a float64 in F64_WORDS
-const HI = 1 - LO;
 const fround = Math.fround;
-
-function floatBits(x: number): number {
-  F32[0] = x;
-  return F32_BITS[0];
-}
-
-function floatFromBits(bits: number): number {
-  F32_BITS[0] = bits;
-  return F32[0];
-}
-
-/**
- * `x + y` rounded to odd (the double next to the rounded sum toward the exact sum when the sum
- * is inexact and its last significand bit is even). Rounding the result again to any format at
- * least two bits narrower gives the correctly rounded `x + y` of that format (Boldo & Melquiond,
- * "Emulation of FMA and correctly-rounded sums: proved algorithms using rounding to odd", 2008).
- */
-function addRoundToOdd(x: number, y: number): number {
-  const s = x + y;
-  // TwoSum (Knuth): err is exactly (x + y) - s.
-  const yv = s - x;
-  const err = (x - (s - yv)) + (y - yv);
-  if (err === 0 || !Number.isFinite(s)) return s;
-  F64[0] = s;
-  if ((F64_WORDS[LO] & 1) === 0) {
-    if ((err > 0) === (s > 0)) {
-      F64_WORDS[LO] += 1; // the low bit is 0: no carry
-    } else if (F64_WORDS[LO] === 0) {
-      F64_WORDS[HI] -= 1;
-      F64_WORDS[LO] = 0xffffffff;
-    } else {
-      F64_WORDS[LO] -= 1;
-    }
-  }
-  return F64[0];
-}
-
-/**
- * The float32 fused multiply-add `a * b + c` with a single rounding (C `fmaf`, x86
- * `vfmadd*ps`), for float32 arguments.
- *
- * @example
- * ```ts
- * import { fmaf } from "./torch_generator.ts";
- * const a = Math.fround(1 + 2 ** -12);
- * fmaf(a, a, Math.fround(-(1 + 2 ** -11))); // 2 ** -24, lost by Math.fround(a * a) - ...
- * ```
- */
-export function fmaf(a: number, b: number, c: number): number {
-  // The product of two float32 values is exact in float64; round-to-odd makes the final
-  // float32 rounding of the sum correct.
-  return fround(addRoundToOdd(a * b, c));
-}
-
-const SPLITTER = 134217729; // 2^27 + 1, Veltkamp's splitting constant for float64
-
-/**
- * The float64 fused multiply-add `a * b + c` with a single rounding (C `fma`, x86
- * `vfmadd*sd`), for arguments whose product neither overflows nor underflows.
- *
- * @example
- * ```ts
- * import { fma } from "./torch_generator.ts";
- * const a = 1 + 2 ** -27;
- * fma(a, a, -(1 + 2 ** -26)); // 2 ** -54, lost by a * a - (1 + 2 ** -26)
- * ```
- */
-export function fma(a: number, b: number, c: number): number {
-  // Boldo & Melquiond (2008), algorithm "Emulated FMA": exact product (Dekker), exact sum of
-  // c and its high part (TwoSum), the low parts added with rounding to odd, then one rounding.
-  const ph = a * b;
-  if (!Number.isFinite(ph) || ph === 0) return ph + c;
-  let t = SPLITTER * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLITTER * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  const pl = ((ah * bh - ph) + ah * bl + al * bh) + al * bl;
-  const sh = c + ph;
-  const cv = sh - ph;
-  const sl = (c - cv) + (ph - (sh - cv));
-  return sh + addRoundToOdd(sl, pl);
-}
 
 /** Parses a C99 hexadecimal float literal such as `-0x1.57bf7808caadep-2` exactly. */
 function hexDouble(literal: string): number {

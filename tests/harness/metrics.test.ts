@@ -9,8 +9,8 @@ import {
   relativeL2,
   rmse,
   ssim,
-  ulpDistance,
 } from "../../core/harness/metrics.ts";
+import { ulpDistance } from "../../core/numerics/f32.ts";
 import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 

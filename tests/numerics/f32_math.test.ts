@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
+import { f32Bits, f32Step, sameFloat32Bits, signedUlp } from "../../core/numerics/f32.ts";
 import {
-  f32Bits,
-  f32Step,
   ieeeMath,
   mathKey,
   MathTable,
   mathTableFromTensors,
   ProbeMath,
-  sameFloat32Bits,
-  signedUlp,
   UsageMath,
 } from "../../core/numerics/f32_math.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";

@@ -4,8 +4,6 @@ import {
   avxLogf,
   avxSincosf,
   type CpuCapability,
-  fma,
-  fmaf,
   glibcLogf,
   type GlibcMathVariant,
   glibcSincosf,
@@ -178,95 +176,6 @@ Deno.test("avxLogf / avxSincosf stay within 2 ulp of the true values on the kern
   const [s, c] = avxSincosf(-1);
   const [s1, c1] = avxSincosf(1);
   assert.deepEqual([s, c], [-s1, c1]);
-});
-
-// ---- fused multiply-add emulation, against exact rational arithmetic ----
-
-/** x = m * 2^e exactly, for a finite nonzero double. */
-function decompose(x: number): [bigint, number] {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const bits = view.getBigUint64(0);
-  const exp = Number((bits >> 52n) & 0x7ffn);
-  let m = bits & ((1n << 52n) - 1n);
-  let e: number;
-  if (exp === 0) {
-    e = -1074;
-  } else {
-    m |= 1n << 52n;
-    e = exp - 1075;
-  }
-  return [x < 0 ? -m : m, e];
-}
-
-/** a * b + c computed exactly, then rounded once to `precision` bits (nearest, ties to even). */
-function exactFma(a: number, b: number, c: number, precision: number): number {
-  const [ma, ea] = decompose(a);
-  const [mb, eb] = decompose(b);
-  const [mc, ec] = decompose(c);
-  const e = Math.min(ea + eb, ec);
-  const total = ((ma * mb) << BigInt(ea + eb - e)) + (mc << BigInt(ec - e));
-  if (total === 0n) return 0;
-  const negative = total < 0n;
-  let t = negative ? -total : total;
-  let shift = t.toString(2).length - precision;
-  if (shift > 0) {
-    const q = t >> BigInt(shift);
-    const rem = t - (q << BigInt(shift));
-    const half = 1n << BigInt(shift - 1);
-    t = rem > half || (rem === half && (q & 1n) === 1n) ? q + 1n : q;
-  } else {
-    shift = 0;
-  }
-  const v = Number(t) * 2 ** (e + shift);
-  return negative ? -v : v;
-}
-
-/** A deterministic stream of doubles in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-Deno.test("fmaf / fma round once: cases where a * b + c rounds twice", () => {
-  const a = Math.fround(1 + 2 ** -12);
-  assert.equal(fmaf(a, a, Math.fround(-(1 + 2 ** -11))), 2 ** -24);
-  // exact a*a + 2^-80 lies just above a float32 tie: double rounding would go to even (down)
-  assert.equal(fmaf(a, a, 2 ** -80), Math.fround(1 + 2 ** -11 + 2 ** -23));
-  assert.equal(Math.fround(a * a + 2 ** -80), Math.fround(1 + 2 ** -11)); // the naive result
-  assert.equal(fmaf(a, a, -(2 ** -80)), Math.fround(1 + 2 ** -11));
-  const d = 1 + 2 ** -27;
-  assert.equal(fma(d, d, -(1 + 2 ** -26)), 2 ** -54);
-  const e = 1 + 2 ** -26; // d * e = 1 + 3 * 2^-27 + 2^-53: a float64 tie
-  assert.equal(fma(d, e, 2 ** -100), 1 + 3 * 2 ** -27 + 2 ** -52);
-  assert.equal(d * e + 2 ** -100, 1 + 3 * 2 ** -27); // the naive result
-  assert.equal(fma(d, e, -(2 ** -100)), 1 + 3 * 2 ** -27);
-  assert.ok(Object.is(fmaf(-0, 1, 0), 0)); // -0 + +0 is +0, as in torch's fmadd(n, std, mean)
-});
-
-Deno.test("fmaf / fma equal exact rounding on 20000 random (often cancelling) triples", () => {
-  const rnd = random(12345);
-  const value = (scale: number) => (rnd() - 0.5) * 2 ** Math.floor((rnd() - 0.5) * scale);
-  let checked = 0;
-  for (let i = 0; i < 10000; i++) {
-    const a = Math.fround(value(40));
-    const b = Math.fround(value(40));
-    // c cancels most of the product half of the time
-    const c = Math.fround(i % 2 === 0 ? -a * b * (1 + (rnd() - 0.5) * 2 ** -20) : value(60));
-    assert.equal(fmaf(a, b, c), exactFma(a, b, c, 24), `fmaf(${a}, ${b}, ${c})`);
-    const x = value(60);
-    const y = value(60);
-    const z = i % 2 === 0 ? -x * y * (1 + (rnd() - 0.5) * 2 ** -45) : value(100);
-    assert.equal(fma(x, y, z), exactFma(x, y, z, 53), `fma(${x}, ${y}, ${z})`);
-    checked += 2;
-  }
-  assert.equal(checked, 20000);
 });
 
 // ---- stream behaviour and the API ----
