@@ -6,7 +6,8 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { addNoiseF32, alphaAt, type BetaConfig } from "./common.ts";
+import { addNoiseF32 } from "./add_noise.ts";
+import { alphaAt, type BetaConfig } from "./betas.ts";
 import { SchedulerBase } from "./scheduler_base.ts";
 
 /**

@@ -9,15 +9,11 @@ import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import {
-  alphaAt,
-  assertSameShape,
-  clipSample,
-  ddimPrevSample,
-  f32,
-  predictOriginalAndEpsilon,
-  spacedTimesteps,
-} from "./common.ts";
+import { alphaAt } from "./betas.ts";
+import { assertSameShape } from "./add_noise.ts";
+import { clipSample, ddimPrevSample, predictOriginalAndEpsilon } from "./prediction.ts";
+import { f32 } from "../numerics/f32.ts";
+import { spacedTimesteps } from "./timesteps.ts";
 import {
   type BetaOption,
   type ConfigOrigin,

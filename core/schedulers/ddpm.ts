@@ -10,16 +10,12 @@ import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import {
-  alphaAt,
-  assertSameShape,
-  clampF32,
-  type ClipConfig,
-  clipOrThreshold,
-  f32,
-  predictOriginalAndEpsilon,
-  spacedTimesteps,
-} from "./common.ts";
+import { alphaAt } from "./betas.ts";
+import { assertSameShape } from "./add_noise.ts";
+import { clampF32 } from "../numerics/torch.ts";
+import { type ClipConfig, clipOrThreshold, predictOriginalAndEpsilon } from "./prediction.ts";
+import { f32 } from "../numerics/f32.ts";
+import { spacedTimesteps } from "./timesteps.ts";
 import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";

@@ -12,10 +12,13 @@
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape, f32, torchLinspaceF32 } from "./common.ts";
+import { assertSameShape } from "./add_noise.ts";
+import { f32 } from "../numerics/f32.ts";
+import { torchLinspaceF32 } from "../numerics/torch.ts";
 import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
-import { npInterp, npLogF32, sigmasFromAlphasCumprod } from "./interp.ts";
+import { npInterp, npLogF32 } from "../numerics/numpy.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions, SigmaScheduler } from "./sigma_scheduler.ts";
+import { respaceSigmas, sigmasFromAlphasCumprod } from "./sigmas.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
@@ -210,9 +213,11 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
         npLogF32(table[0]),
         numInferenceSteps + 1,
       ).map((v) => this.math.exp(v));
-    const spaced = this.respaceSigmas(
+    const spaced = respaceSigmas(
+      c,
       sigmas,
-      start,
+      start.timesteps,
+      table,
       c.sigmaMin ?? undefined,
       c.sigmaMax ?? undefined,
     );
@@ -275,7 +280,7 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
     const pred = this.predictOriginal(x, modelOutput.data, sigma, sigmaHat);
     const dt = f32(this.sigmaList[index + 1] - sigmaHat);
     const prev = x.map((v, i) => v + f32(f32(f32(v - pred[i]) / sigmaHat) * dt));
-    this.advanceStepIndex();
+    this.steps.advance();
     return {
       prevSample: new Tensor(prev, sample.shape),
       predOriginalSample: new Tensor(pred, sample.shape),

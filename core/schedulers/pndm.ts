@@ -13,7 +13,10 @@ import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import { alphaAt, assertSameShape, f32, npArange, npLinspace, roundHalfEven } from "./common.ts";
+import { alphaAt } from "./betas.ts";
+import { assertSameShape } from "./add_noise.ts";
+import { f32, roundHalfEven } from "../numerics/f32.ts";
+import { npArange, npLinspace } from "../numerics/numpy.ts";
 import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 

@@ -11,8 +11,8 @@
  */
 import type { Tensor } from "../tensor/tensor.ts";
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
-import { f32 } from "./common.ts";
-import { torchLinspaceF64 } from "./interp.ts";
+import { f32 } from "../numerics/f32.ts";
+import { torchLinspaceF64 } from "../numerics/torch.ts";
 
 /**
  * An epsilon-prediction model: the predicted noise for the batch `x` at the (integer, training)

@@ -7,7 +7,7 @@
  * @module
  */
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
-import { type BetaConfig, noiseSchedule } from "./common.ts";
+import { type BetaConfig, noiseSchedule } from "./betas.ts";
 import {
   type ConfigOrigin,
   parseSchedulerConfig,

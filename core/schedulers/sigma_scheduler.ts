@@ -1,28 +1,27 @@
 /**
  * The base of the schedulers that step in sigma space (LMSDiscrete, EulerDiscrete), on top of
  * {@link SchedulerBase}: the sigma table, `init_noise_sigma`, `scale_model_input`, the sigma
- * `add_noise`, and diffusers' step-index bookkeeping (`_step_index`, `_begin_index`,
- * `set_begin_index`, `index_for_timestep`, `_init_step_index`), which the two diffusers
- * classes share line for line.
+ * `add_noise`, and diffusers' step-index API (`set_begin_index`, `index_for_timestep`), which
+ * the two diffusers classes share line for line. The bookkeeping itself is a {@link StepIndex}
+ * (step_index.ts) and the respacing {@link respaceSigmas} (sigmas.ts), usable without this
+ * class.
  *
  * @module
  */
+import { f32 } from "../numerics/f32.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { type BetaConfig, f32 } from "./common.ts";
+import { addNoiseBySigma } from "./add_noise.ts";
+import type { BetaConfig } from "./betas.ts";
 import type { ConfigField, PredictionType, SchedulerSpec, TimestepSpacing } from "./config.ts";
 import {
-  addNoiseBySigma,
   checkSigmaSpacing,
-  exponentialSigmas,
-  indexForTimestep,
   initNoiseSigmaOf,
-  karrasSigmas,
-  npLogF32,
-  sigmaSchedulerTimesteps,
+  respaceSigmas,
   sigmasFromAlphasCumprod,
   type SigmaSpacingOptions,
-  sigmaToT,
-} from "./interp.ts";
+} from "./sigmas.ts";
+import { indexForTimestep, StepIndex } from "./step_index.ts";
+import { sigmaSchedulerTimesteps } from "./timesteps.ts";
 import { SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
 
 /**
@@ -110,8 +109,8 @@ export interface ScheduleStart {
 export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends SchedulerBase<C> {
   /** The float32 sigmas of the schedule, then the final sigma; subclasses set it. */
   protected sigmaList: Float32Array = new Float32Array(0);
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
+  /** diffusers' `_step_index` / `_begin_index`, reset by {@link SigmaScheduler.setSchedule}. */
+  protected readonly steps: StepIndex = new StepIndex();
 
   /**
    * @param spec the class's name and defaults
@@ -140,12 +139,12 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
 
   /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
   get stepIndex(): number | null {
-    return this.#stepIndex;
+    return this.steps.stepIndex;
   }
 
   /** The first step's index when set by {@link SigmaScheduler.setBeginIndex}. */
   get beginIndex(): number | null {
-    return this.#beginIndex;
+    return this.steps.beginIndex;
   }
 
   /**
@@ -161,7 +160,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * ```
    */
   setBeginIndex(beginIndex = 0): void {
-    this.#beginIndex = beginIndex;
+    this.steps.setBeginIndex(beginIndex);
   }
 
   /**
@@ -195,7 +194,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * ```
    */
   scaleModelInput(sample: Tensor, t: number): Tensor {
-    const sigma = this.sigmaList[this.#initStepIndex(t)];
+    const sigma = this.sigmaList[this.steps.init(this.timestepList, t, this.className)];
     const denom = this.math.sqrt(f32(f32(sigma * sigma) + 1));
     return new Tensor(sample.data.map((v) => v / denom), sample.shape);
   }
@@ -263,33 +262,6 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
   }
 
   /**
-   * `use_karras_sigmas` / `use_exponential_sigmas` in `set_timesteps`: k-diffusion's sigmas
-   * from `sigmaMax` down to `sigmaMin` (diffusers' `_convert_to_karras` /
-   * `_convert_to_exponential`) and their timesteps (`_sigma_to_t` over numpy's float32 log of
-   * the training sigma table); `sigmas` and the spaced timesteps unchanged otherwise.
-   */
-  protected respaceSigmas(
-    sigmas: ArrayLike<number>,
-    start: ScheduleStart,
-    sigmaMin: number = sigmas[sigmas.length - 1],
-    sigmaMax: number = sigmas[0],
-  ): { sigmas: ArrayLike<number>; timesteps: number[] } {
-    const c = this.config;
-    if (!c.useKarrasSigmas && !c.useExponentialSigmas) {
-      return { sigmas, timesteps: start.timesteps };
-    }
-    const n = start.numInferenceSteps;
-    const respaced = c.useKarrasSigmas
-      ? karrasSigmas(sigmaMin, sigmaMax, n)
-      : exponentialSigmas(sigmaMin, sigmaMax, n);
-    const logSigmas = start.table.map(npLogF32);
-    return {
-      sigmas: respaced,
-      timesteps: Array.from(respaced, (s) => f32(sigmaToT(s, logSigmas))),
-    };
-  }
-
-  /**
    * The end of `set_timesteps`: installs `timesteps` and the float32 `sigmas` followed by
    * `finalSigma`, and resets the step and begin indices.
    */
@@ -299,8 +271,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
     all[sigmas.length] = finalSigma;
     this.timestepList = timesteps;
     this.sigmaList = all;
-    this.#stepIndex = null;
-    this.#beginIndex = null;
+    this.steps.reset();
   }
 
   /**
@@ -309,7 +280,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * @throws {RangeError} when the schedule has been stepped through, or `timestep` is not in it.
    */
   protected currentStepIndex(timestep: number, who: string): number {
-    const index = this.#initStepIndex(timestep);
+    const index = this.steps.init(this.timestepList, timestep, this.className);
     if (index + 1 >= this.sigmaList.length) {
       throw new RangeError(
         `${who}: step ${index} is past the end of the schedule (${this.timestepList.length} ` +
@@ -317,17 +288,5 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
       );
     }
     return index;
-  }
-
-  /** Moves the step index past the step just taken (`self._step_index += 1`). */
-  protected advanceStepIndex(): void {
-    this.#stepIndex = (this.#stepIndex ?? 0) + 1;
-  }
-
-  #initStepIndex(timestep: number): number {
-    if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
-    }
-    return this.#stepIndex;
   }
 }

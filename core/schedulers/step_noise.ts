@@ -7,7 +7,7 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape } from "./common.ts";
+import { assertSameShape } from "./add_noise.ts";
 import type { StepOptions } from "./types.ts";
 
 /**

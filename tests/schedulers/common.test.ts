@@ -1,30 +1,33 @@
 import { ieeeMath } from "../../core/numerics/f32_math.ts";
 import assert from "node:assert/strict";
+import { addNoiseF32, noisePerBatchItem } from "../../core/schedulers/add_noise.ts";
 import {
-  addNoiseF32,
   alphaAt,
   alphasFromBetas,
   betasForAlphaBar,
-  clampF32,
-  clipOrThreshold,
-  clipSample,
-  cumprodF32,
-  ddimPrevSample,
-  fmaF32,
-  leadingTimesteps,
-  linspaceTimesteps,
-  noisePerBatchItem,
-  npArange,
-  npLinspace,
-  predictOriginalAndEpsilon,
   rescaleZeroTerminalSnr,
-  roundHalfEven,
-  spacedTimesteps,
-  thresholdSample,
+} from "../../core/schedulers/betas.ts";
+import {
+  clampF32,
+  cumprodF32,
   torchLinspaceF32,
   torchQuantileF32,
+} from "../../core/numerics/torch.ts";
+import {
+  clipOrThreshold,
+  clipSample,
+  ddimPrevSample,
+  predictOriginalAndEpsilon,
+  thresholdSample,
+} from "../../core/schedulers/prediction.ts";
+import { fmaf, roundHalfEven } from "../../core/numerics/f32.ts";
+import {
+  leadingTimesteps,
+  linspaceTimesteps,
+  spacedTimesteps,
   trailingTimesteps,
-} from "../../core/schedulers/common.ts";
+} from "../../core/schedulers/timesteps.ts";
+import { npArange, npLinspace } from "../../core/numerics/numpy.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { maxUlpDistance, timestepsTable } from "./replay_util.ts";
@@ -79,7 +82,7 @@ function fmaExact(a: number, b: number, c: number): number {
   return best;
 }
 
-Deno.test("fmaF32 rounds a*b+c once, as an exact computation does", () => {
+Deno.test("fmaf rounds a*b+c once, as an exact computation does", () => {
   let state = 12345;
   const rnd = () => {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
@@ -90,7 +93,7 @@ Deno.test("fmaF32 rounds a*b+c once, as an exact computation does", () => {
     const a = Math.fround((rnd() - 0.5) * 2 ** Math.floor(rnd() * 20 - 10));
     const b = Math.fround((rnd() - 0.5) * 2 ** Math.floor(rnd() * 20 - 10));
     const c = Math.fround(-a * b * (1 + (rnd() - 0.5) * 1e-6)); // near-cancellation
-    const got = fmaF32(a, b, c);
+    const got = fmaf(a, b, c);
     assert.equal(got, fmaExact(a, b, c), `fma(${a}, ${b}, ${c})`);
     if (got !== Math.fround(Math.fround(a * b) + c)) differsFromTwoRoundings++;
   }
@@ -101,10 +104,10 @@ Deno.test("fmaF32 rounds a*b+c once, as an exact computation does", () => {
   const c = Math.fround(2 ** -60);
   const mid = 1 + 2 ** -11 + 2 ** -24; // a*a = 1 + 2^-11 + 2^-24 exactly: a midpoint
   assert.equal(a * a, mid);
-  assert.equal(fmaF32(a, a, c), fmaExact(a, a, c));
-  assert.equal(fmaF32(a, a, c), Math.fround(1 + 2 ** -11 + 2 ** -23));
-  assert.equal(fmaF32(a, a, -c), fmaExact(a, a, -c));
-  assert.equal(fmaF32(a, a, -c), Math.fround(1 + 2 ** -11));
+  assert.equal(fmaf(a, a, c), fmaExact(a, a, c));
+  assert.equal(fmaf(a, a, c), Math.fround(1 + 2 ** -11 + 2 ** -23));
+  assert.equal(fmaf(a, a, -c), fmaExact(a, a, -c));
+  assert.equal(fmaf(a, a, -c), Math.fround(1 + 2 ** -11));
 });
 
 Deno.test("clampF32 propagates NaN and lets the upper bound win", () => {

@@ -1,17 +1,16 @@
 import assert from "node:assert/strict";
+import { addNoiseBySigma } from "../../core/schedulers/add_noise.ts";
 import {
-  addNoiseBySigma,
   checkSigmaSpacing,
-  indexForTimestep,
   initNoiseSigmaOf,
-  npInterp,
-  npLogF32,
-  sigmaSchedulerTimesteps,
   sigmasFromAlphasCumprod,
   sigmaToT,
-  torchLinspaceF64,
-} from "../../core/schedulers/interp.ts";
-import { noiseSchedule } from "../../core/schedulers/common.ts";
+} from "../../core/schedulers/sigmas.ts";
+import { indexForTimestep } from "../../core/schedulers/step_index.ts";
+import { npInterp, npLogF32 } from "../../core/numerics/numpy.ts";
+import { sigmaSchedulerTimesteps } from "../../core/schedulers/timesteps.ts";
+import { torchLinspaceF64 } from "../../core/numerics/torch.ts";
+import { noiseSchedule } from "../../core/schedulers/betas.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 
 const NUMERICS = "fixtures/refs/schedulers/euler_discrete/numerics.json";

@@ -3,8 +3,8 @@ import {
   LMSDiscreteScheduler,
   lmsIntegrand,
   type LMSStepOptions,
-  quadQags,
 } from "../../core/schedulers/lms_discrete.ts";
+import { quadQags } from "../../core/numerics/quadpack.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import {

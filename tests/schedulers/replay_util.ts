@@ -53,7 +53,10 @@ export interface UlpSummary {
 }
 
 /**
- * The largest float32 ulp distance between `ours` and `reference`.
+ * The largest float32 ulp distance between `ours` and `reference`, where a NaN in `ours` at a
+ * NaN of the reference counts as a match (0): the replay reproduces diffusers' NaNs (e.g.
+ * `log(0)` of DDPM's `fixed_large_log` at t = 0) position for position. Any other NaN is
+ * {@link ulpDistance}'s Infinity.
  *
  * @throws {RangeError} when the lengths differ.
  * @example
@@ -68,7 +71,8 @@ export function maxUlpDistance(ours: ArrayLike<number>, reference: ArrayLike<num
   }
   const out: UlpSummary = { maxUlp: 0, index: -1, ours: NaN, reference: NaN, maxAbs: 0 };
   for (let i = 0; i < ours.length; i++) {
-    const d = ulpDistance(ours[i], reference[i]);
+    const bothNaN = Number.isNaN(ours[i]) && Number.isNaN(reference[i]);
+    const d = bothNaN ? 0 : ulpDistance(ours[i], reference[i]);
     if (out.index < 0 || d > out.maxUlp) {
       out.maxUlp = d;
       out.index = i;
