@@ -3,7 +3,7 @@
  * {@link SchedulerBase}: the sigma table, `init_noise_sigma`, `scale_model_input`, the sigma
  * `add_noise`, and diffusers' step-index API (`set_begin_index`, `index_for_timestep`), which
  * the two diffusers classes share line for line. The bookkeeping itself is a {@link StepIndex}
- * (step_index.ts) and the respacing {@link respaceSigmas} (sigmas.ts), usable without this
+ * (step_index.ts) and the respacing `respaceSigmas` (sigmas.ts), usable without this
  * class.
  *
  * @module
@@ -16,7 +16,6 @@ import type { ConfigField, PredictionType, SchedulerSpec, TimestepSpacing } from
 import {
   checkSigmaSpacing,
   initNoiseSigmaOf,
-  respaceSigmas,
   sigmasFromAlphasCumprod,
   type SigmaSpacingOptions,
 } from "./sigmas.ts";
