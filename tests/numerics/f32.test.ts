@@ -285,3 +285,83 @@ Deno.test("ulpDistance: steps, zeros and the NaN rule", () => {
   assert.equal(ulpDistance(NaN, NaN), Infinity);
   assert.equal(ulpDistance(NaN, 1), Infinity);
 });
+
+/** A float32 (or any double) as an exact fraction num / 2^shift with bigint num. */
+function exact(x: number): { num: bigint; shift: bigint } {
+  if (x === 0) return { num: 0n, shift: 0n };
+  let m = x;
+  let shift = 0n;
+  while (!Number.isInteger(m)) {
+    m *= 2;
+    shift += 1n;
+  }
+  return { num: BigInt(m), shift };
+}
+
+/** round32(a * b + c) computed exactly: candidates around the double result, nearest wins. */
+function fmaExact(a: number, b: number, c: number): number {
+  const ea = exact(a), eb = exact(b), ec = exact(c);
+  const S = 400n; // common scale 2^-S covers every product of float32s
+  const value = ((ea.num * eb.num) << (S - ea.shift - eb.shift)) + (ec.num << (S - ec.shift));
+  const approx = Math.fround(a * b + c);
+  const box = new Float32Array(1);
+  const bits = new Int32Array(box.buffer);
+  box[0] = approx;
+  const base = bits[0];
+  let best = approx;
+  let bestErr = -1n;
+  for (const delta of [-1, 0, 1]) {
+    bits[0] = base + delta;
+    const cand = box[0];
+    if (!Number.isFinite(cand)) continue;
+    const ecand = exact(cand);
+    let err = (ecand.num << (S - ecand.shift)) - value;
+    if (err < 0n) err = -err;
+    if (bestErr < 0n || err < bestErr || (err === bestErr && (bits[0] & 1) === 0)) {
+      bestErr = err;
+      best = cand;
+    }
+  }
+  return best;
+}
+
+Deno.test("fmaf rounds a*b+c once, as an exact computation does", () => {
+  let state = 12345;
+  const rnd = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  let differsFromTwoRoundings = 0;
+  for (let i = 0; i < 20000; i++) {
+    const a = Math.fround((rnd() - 0.5) * 2 ** Math.floor(rnd() * 20 - 10));
+    const b = Math.fround((rnd() - 0.5) * 2 ** Math.floor(rnd() * 20 - 10));
+    const c = Math.fround(-a * b * (1 + (rnd() - 0.5) * 1e-6)); // near-cancellation
+    const got = fmaf(a, b, c);
+    assert.equal(got, fmaExact(a, b, c), `fma(${a}, ${b}, ${c})`);
+    if (got !== Math.fround(Math.fround(a * b) + c)) differsFromTwoRoundings++;
+  }
+  // the fused result must really differ from multiply-then-add on such inputs
+  assert.ok(differsFromTwoRoundings > 1000, `only ${differsFromTwoRoundings} differ`);
+  // a double-rounding trap: a*b + c lies just above a float32 midpoint, the double sum on it
+  const a = Math.fround(1 + 2 ** -12);
+  const c = Math.fround(2 ** -60);
+  const mid = 1 + 2 ** -11 + 2 ** -24; // a*a = 1 + 2^-11 + 2^-24 exactly: a midpoint
+  assert.equal(a * a, mid);
+  assert.equal(fmaf(a, a, c), fmaExact(a, a, c));
+  assert.equal(fmaf(a, a, c), Math.fround(1 + 2 ** -11 + 2 ** -23));
+  assert.equal(fmaf(a, a, -c), fmaExact(a, a, -c));
+  assert.equal(fmaf(a, a, -c), Math.fround(1 + 2 ** -11));
+});
+
+Deno.test("roundHalfEven rounds ties to even like numpy", () => {
+  assert.deepEqual([0.5, 1.5, 2.5, 3.5, -1.5, -2.5, 2.4999, 2.5001].map(roundHalfEven), [
+    0,
+    2,
+    2,
+    4,
+    -2,
+    -2,
+    2,
+    3,
+  ]);
+});
