@@ -48,8 +48,16 @@ export {
 // core/schedulers
 export type { Scheduler, StepOptions, StepResult } from "./core/schedulers/types.ts";
 export type { SchedulerOptions } from "./core/schedulers/scheduler_base.ts";
-export type { ConfigOrigin } from "./core/schedulers/config.ts";
-export { type SchedulerConfig, SchedulerConfigError } from "./core/schedulers/config.ts";
+export type {
+  BetaSchedule,
+  InterpolationType,
+  PredictionType,
+  SchedulerConfig,
+  TimestepSpacing,
+  TimestepType,
+  VarianceType,
+} from "./core/schedulers/config.ts";
+export { type ConfigOrigin, SchedulerConfigError } from "./core/schedulers/config_json.ts";
 export { DDIMScheduler } from "./core/schedulers/ddim.ts";
 export { DDIMInverseScheduler } from "./core/schedulers/ddim_inverse.ts";
 export { DDPMScheduler } from "./core/schedulers/ddpm.ts";

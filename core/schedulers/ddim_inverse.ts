@@ -14,13 +14,8 @@ import { assertSameShape } from "./add_noise.ts";
 import { clipSample, ddimPrevSample, predictOriginalAndEpsilon } from "./prediction.ts";
 import { f32 } from "../numerics/f32.ts";
 import { spacedTimesteps } from "./timesteps.ts";
-import {
-  type BetaOption,
-  type ConfigOrigin,
-  type SchedulerConfig,
-  SchedulerConfigError,
-  schedulerSpec,
-} from "./config.ts";
+import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+import { type ConfigOrigin, SchedulerConfigError } from "./config_json.ts";
 import type { Scheduler, StepResult } from "./types.ts";
 
 /** The options of `DDIMInverseScheduler`, as its diffusers `__init__`. */

@@ -8,13 +8,13 @@
  */
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { type BetaConfig, noiseSchedule } from "./betas.ts";
+import { type SchedulerSpec } from "./config.ts";
 import {
   type ConfigOrigin,
   parseSchedulerConfig,
   resolveSchedulerConfig,
-  type SchedulerSpec,
   toDiffusersConfig,
-} from "./config.ts";
+} from "./config_json.ts";
 
 /**
  * The second constructor argument of every scheduler: what `fromConfig` read besides the

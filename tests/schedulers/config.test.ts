@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import {
   type BetaOption,
   CONFIG_FIELDS,
-  parseSchedulerConfig,
-  resolveSchedulerConfig,
   type SchedulerConfig,
-  SchedulerConfigError,
   type SchedulerSpec,
   schedulerSpec,
-  toDiffusersConfig,
 } from "../../core/schedulers/config.ts";
+import {
+  parseSchedulerConfig,
+  resolveSchedulerConfig,
+  SchedulerConfigError,
+  toDiffusersConfig,
+} from "../../core/schedulers/config_json.ts";
 import { DDIM_SPEC, DDIMScheduler } from "../../core/schedulers/ddim.ts";
 import { DDIM_INVERSE_SPEC, DDIMInverseScheduler } from "../../core/schedulers/ddim_inverse.ts";
 import { DDPM_SPEC, DDPMScheduler } from "../../core/schedulers/ddpm.ts";

@@ -5,7 +5,7 @@ import {
   type LMSStepOptions,
 } from "../../core/schedulers/lms_discrete.ts";
 import { quadQags } from "../../core/numerics/quadpack.ts";
-import { SchedulerConfigError } from "../../core/schedulers/config.ts";
+import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import {
   addNoiseUlp,
