@@ -42,8 +42,8 @@ export {
   type MathOp,
   MathTable,
   mathTableFromTensors,
-  UsageMath,
 } from "./core/numerics/f32_math.ts";
+export { UsageMath } from "./core/numerics/probe_math.ts";
 
 // core/schedulers
 export type { Scheduler, StepOptions, StepResult } from "./core/schedulers/types.ts";

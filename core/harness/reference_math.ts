@@ -20,8 +20,8 @@ import {
   type MathOp,
   MathTable,
   parseMathKey,
-  ProbeMath,
 } from "../numerics/f32_math.ts";
+import { ProbeMath } from "../numerics/probe_math.ts";
 
 /** One step whose output the search explained, and the table entries it settled. */
 export interface InferredStep {

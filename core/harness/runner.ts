@@ -11,7 +11,8 @@
  */
 import type { ExecutionProviderName } from "../models/execution_provider.ts";
 import type { VaeEncoderModel } from "../models/types.ts";
-import { type Float32Math, ieeeMath, UsageMath } from "../numerics/f32_math.ts";
+import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
+import { UsageMath } from "../numerics/probe_math.ts";
 import { latentDistribution, sampleLatentDistribution } from "../pipelines/vae.ts";
 import { readModelGeometry } from "../models/geometry.ts";
 import { type LoadedModel, loadModelFolder } from "../models/load_model_folder.ts";

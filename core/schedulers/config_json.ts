@@ -6,12 +6,7 @@
  *
  * @module
  */
-import {
-  CONFIG_FIELDS,
-  type ConfigField,
-  type SchedulerConfig,
-  type SchedulerSpec,
-} from "./config.ts";
+import { CONFIG_FIELDS, type ConfigField, type SchedulerSpec } from "./config.ts";
 
 /**
  * Where a config came from: the `_class_name` / `_diffusers_version` it carried, the keys

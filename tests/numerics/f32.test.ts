@@ -3,9 +3,11 @@ import {
   f32,
   f32Bits,
   f32FromBits,
+  f32Step,
   fma,
   fmaf,
   roundHalfEven,
+  signedUlp,
   ulpDistance,
 } from "../../core/numerics/f32.ts";
 
@@ -364,4 +366,18 @@ Deno.test("roundHalfEven rounds ties to even like numpy", () => {
     2,
     3,
   ]);
+});
+
+Deno.test("f32Step walks float32 values across zero and binades; signedUlp measures it", () => {
+  assert.equal(f32Step(1, -1), 1 - 2 ** -24);
+  assert.equal(f32Step(1 - 2 ** -24, 1), 1);
+  assert.equal(f32Step(2 ** -149, -1), 0);
+  assert.equal(f32Step(2 ** -149, -2), -(2 ** -149));
+  assert.equal(f32Step(-0, 1), 2 ** -149);
+  assert.ok(Number.isNaN(f32Step(NaN, 1)));
+  for (const x of [1e-30, 0.3, 1, 7.5, 3.4e38, -2.5]) {
+    const v = Math.fround(x);
+    for (const k of [-2, -1, 1, 2]) assert.equal(signedUlp(f32Step(v, k), v), k, `${x} ${k}`);
+  }
+  assert.equal(signedUlp(NaN, 1), Infinity);
 });
