@@ -115,7 +115,8 @@ export {
   type Tolerance,
 } from "./core/harness/case.ts";
 export { loadCases } from "./core/harness/cases_loader.ts";
-export { compareTensors, maxUlpDistance, psnr, ssim } from "./core/harness/metrics.ts";
+export { compareTensors, maxUlpDistance } from "./core/harness/metrics.ts";
+export { psnr, ssim } from "./core/harness/image_metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
 export { caseLine, verify, type VerifyOptions } from "./core/harness/verify.ts";
 export type {
