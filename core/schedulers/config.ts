@@ -56,26 +56,45 @@ export type InterpolationType = typeof INTERPOLATION_TYPES[number];
  * ```
  */
 export interface SchedulerConfig {
+  /** Number of diffusion steps the model was trained with (`num_train_timesteps`). */
   numTrainTimesteps: number;
+  /** First beta of the `linear` / `scaled_linear` schedule (`beta_start`). */
   betaStart: number;
+  /** Last beta of the `linear` / `scaled_linear` schedule (`beta_end`). */
   betaEnd: number;
+  /** How betas are laid out between `betaStart` and `betaEnd` (`beta_schedule`). */
   betaSchedule: BetaSchedule;
   /** Betas given directly (bypasses betaStart/betaEnd/betaSchedule); `null` when unused. */
   trainedBetas: number[] | null;
+  /** Clip the predicted x0 to `[-clipSampleRange, clipSampleRange]` (`clip_sample`). */
   clipSample: boolean;
+  /** The bound of `clipSample` (`clip_sample_range`). */
   clipSampleRange: number;
+  /** Use 1 as the alpha product after the last step, else `alphasCumprod[0]` (`set_alpha_to_one`). */
   setAlphaToOne: boolean;
+  /** Added to the `leading` timesteps (`steps_offset`). */
   stepsOffset: number;
+  /** What the model predicts: noise, x0, or v (`prediction_type`). */
   predictionType: PredictionType;
+  /** Dynamic thresholding of the predicted x0 (`thresholding`, Imagen). */
   thresholding: boolean;
+  /** The quantile of |x0| that `thresholding` clamps at (`dynamic_thresholding_ratio`). */
   dynamicThresholdingRatio: number;
+  /** The largest threshold `thresholding` may use (`sample_max_value`). */
   sampleMaxValue: number;
+  /** How inference timesteps are laid over the training range (`timestep_spacing`). */
   timestepSpacing: TimestepSpacing;
+  /** Rescale betas to zero terminal SNR (`rescale_betas_zero_snr`, arXiv 2305.08891). */
   rescaleBetasZeroSnr: boolean;
+  /** PNDM: skip the Runge-Kutta warm-up steps (`skip_prk_steps`). */
   skipPrkSteps: boolean;
+  /** DDPM: the variance of the added noise (`variance_type`). */
   varianceType: VarianceType;
+  /** Euler: discrete or continuous timesteps (`timestep_type`). */
   timestepType: TimestepType;
+  /** Karras et al.'s sigma spacing (`use_karras_sigmas`). */
   useKarrasSigmas: boolean;
+  /** LMS/Euler: how sigmas are interpolated over the timesteps (`interpolation_type`). */
   interpolationType: InterpolationType;
 }
 
@@ -113,6 +132,7 @@ export type FieldKind = "int" | "float" | "boolean" | "enum" | "floatArray" | "s
 export interface ConfigField {
   /** The snake_case key of `scheduler_config.json`. */
   readonly key: string;
+  /** The JSON value kind the field holds. */
   readonly kind: FieldKind;
   /** Allowed values of an `enum` field. */
   readonly values?: readonly string[];

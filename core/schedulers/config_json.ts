@@ -64,6 +64,8 @@ export class SchedulerConfigError extends Error {
   readonly key?: string;
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param source the file or label of the config
    * @param key the offending key, or `undefined` when the whole value is wrong
    * @param problem what is wrong and what was expected

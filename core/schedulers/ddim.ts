@@ -21,7 +21,12 @@ import {
 } from "./prediction.ts";
 import { f32 } from "../numerics/f32.ts";
 import { spacedTimesteps } from "./timesteps.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
@@ -46,7 +51,7 @@ export type DDIMConfig = Pick<
  * DDIM_SPEC.defaults.clipSample; // true
  * ```
  */
-export const DDIM_SPEC = schedulerSpec<DDIMConfig>("DDIMScheduler", {
+export const DDIM_SPEC: SchedulerSpec<DDIMConfig> = schedulerSpec<DDIMConfig>("DDIMScheduler", {
   clipSample: true,
   setAlphaToOne: true,
   stepsOffset: 0,
@@ -79,11 +84,13 @@ export const DDIM_SPEC = schedulerSpec<DDIMConfig>("DDIMScheduler", {
  */
 export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec = DDIM_SPEC;
+  static readonly spec: SchedulerSpec<DDIMConfig> = DDIM_SPEC;
   /** The alpha product used after the last step: 1, or `alphasCumprod[0]` (`set_alpha_to_one`). */
   readonly finalAlphaCumprod: number;
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options set by `DDIMScheduler.fromConfig` (what the JSON carried besides options), and
    *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)

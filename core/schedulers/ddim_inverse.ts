@@ -14,7 +14,12 @@ import { assertSameShape } from "./add_noise.ts";
 import { clipSample, ddimPrevSample, predictOriginalAndEpsilon } from "./prediction.ts";
 import { f32 } from "../numerics/f32.ts";
 import { spacedTimesteps } from "./timesteps.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import { type ConfigOrigin, SchedulerConfigError } from "./config_json.ts";
 import type { Scheduler, StepResult } from "./types.ts";
 
@@ -40,7 +45,7 @@ export type DDIMInverseConfig = Pick<
  * DDIM_INVERSE_SPEC.defaults.setAlphaToOne; // true
  * ```
  */
-export const DDIM_INVERSE_SPEC = schedulerSpec<DDIMInverseConfig>(
+export const DDIM_INVERSE_SPEC: SchedulerSpec<DDIMInverseConfig> = schedulerSpec<DDIMInverseConfig>(
   "DDIMInverseScheduler",
   {
     clipSample: true,
@@ -70,7 +75,7 @@ export const DDIM_INVERSE_SPEC = schedulerSpec<DDIMInverseConfig>(
  */
 export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec = DDIM_INVERSE_SPEC;
+  static readonly spec: SchedulerSpec<DDIMInverseConfig> = DDIM_INVERSE_SPEC;
   /** The alpha product before the first step: 1, or `alphasCumprod[0]` (`set_alpha_to_one`). */
   readonly initialAlphaCumprod: number;
 

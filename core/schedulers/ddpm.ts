@@ -16,7 +16,12 @@ import { clampF32 } from "../numerics/torch.ts";
 import { type ClipConfig, clipOrThreshold, predictOriginalAndEpsilon } from "./prediction.ts";
 import { f32 } from "../numerics/f32.ts";
 import { spacedTimesteps } from "./timesteps.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
@@ -41,7 +46,7 @@ export type DDPMConfig = Pick<
  * DDPM_SPEC.defaults.varianceType; // "fixed_small"
  * ```
  */
-export const DDPM_SPEC = schedulerSpec<DDPMConfig>("DDPMScheduler", {
+export const DDPM_SPEC: SchedulerSpec<DDPMConfig> = schedulerSpec<DDPMConfig>("DDPMScheduler", {
   varianceType: "fixed_small",
   clipSample: true,
   predictionType: "epsilon",
@@ -83,11 +88,13 @@ const MIN_VARIANCE = f32(1e-20);
  */
 export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec = DDPM_SPEC;
+  static readonly spec: SchedulerSpec<DDPMConfig> = DDPM_SPEC;
   /** True after `setTimesteps({ timesteps })`. */
   customTimesteps = false;
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options set by `DDPMScheduler.fromConfig` (what the JSON carried besides options), and
    *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)

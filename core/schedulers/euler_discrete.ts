@@ -15,7 +15,12 @@ import { Tensor } from "../tensor/tensor.ts";
 import { assertSameShape } from "./add_noise.ts";
 import { f32 } from "../numerics/f32.ts";
 import { torchLinspaceF32 } from "../numerics/torch.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import { npInterp, npLogF32 } from "../numerics/numpy.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions, SigmaScheduler } from "./sigma_scheduler.ts";
 import { respaceSigmas, sigmasFromAlphasCumprod } from "./sigmas.ts";
@@ -75,7 +80,9 @@ export type EulerDiscreteConfig =
  * EULER_DISCRETE_SPEC.defaults.timestepSpacing; // "linspace"
  * ```
  */
-export const EULER_DISCRETE_SPEC = schedulerSpec<EulerDiscreteConfig>("EulerDiscreteScheduler", {
+export const EULER_DISCRETE_SPEC: SchedulerSpec<EulerDiscreteConfig> = schedulerSpec<
+  EulerDiscreteConfig
+>("EulerDiscreteScheduler", {
   predictionType: "epsilon",
   interpolationType: "linear",
   useKarrasSigmas: false,
@@ -138,7 +145,7 @@ export interface EulerStepOptions extends StepOptions {
 export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
-  static readonly spec = EULER_DISCRETE_SPEC;
+  static readonly spec: SchedulerSpec<EulerDiscreteConfig> = EULER_DISCRETE_SPEC;
 
   /**
    * With `rescaleBetasZeroSnr` the last `alphasCumprod` is 2^-24, as diffusers sets it.

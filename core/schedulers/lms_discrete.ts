@@ -15,7 +15,12 @@ import { npInterp } from "../numerics/numpy.ts";
 import { quadQags } from "../numerics/quadpack.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { assertSameShape } from "./add_noise.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions, SigmaScheduler } from "./sigma_scheduler.ts";
 import { respaceSigmas } from "./sigmas.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
@@ -115,7 +120,7 @@ export type LMSDiscreteConfig =
  * LMS_DISCRETE_SPEC.defaults.timestepSpacing; // "linspace"
  * ```
  */
-export const LMS_DISCRETE_SPEC = schedulerSpec<LMSDiscreteConfig>(
+export const LMS_DISCRETE_SPEC: SchedulerSpec<LMSDiscreteConfig> = schedulerSpec<LMSDiscreteConfig>(
   "LMSDiscreteScheduler",
   {
     useKarrasSigmas: false,
@@ -163,7 +168,7 @@ export interface LMSStepOptions extends StepOptions {
  */
 export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> implements Scheduler {
   /** Class name, defaults and extra fields. */
-  static readonly spec = LMS_DISCRETE_SPEC;
+  static readonly spec: SchedulerSpec<LMSDiscreteConfig> = LMS_DISCRETE_SPEC;
   /** The coefficients of the last `step`, in `current_order` order (diffusers does not keep them). */
   lastCoefficients: number[] = [];
   #derivatives: Float32Array[] = [];

@@ -17,7 +17,12 @@ import { alphaAt } from "./betas.ts";
 import { assertSameShape } from "./add_noise.ts";
 import { f32, roundHalfEven } from "../numerics/f32.ts";
 import { npArange, npLinspace } from "../numerics/numpy.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 /**
@@ -49,7 +54,7 @@ export type PNDMConfig = Pick<
  * PNDM_SPEC.defaults.skipPrkSteps; // false
  * ```
  */
-export const PNDM_SPEC = schedulerSpec<PNDMConfig>("PNDMScheduler", {
+export const PNDM_SPEC: SchedulerSpec<PNDMConfig> = schedulerSpec<PNDMConfig>("PNDMScheduler", {
   skipPrkSteps: false,
   setAlphaToOne: false,
   predictionType: "epsilon",
@@ -82,7 +87,7 @@ const PNDM_ORDER = 4;
  */
 export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec = PNDM_SPEC;
+  static readonly spec: SchedulerSpec<PNDMConfig> = PNDM_SPEC;
   /** The alpha product after the last step: 1 (`set_alpha_to_one`) or `alphasCumprod[0]`. */
   readonly finalAlphaCumprod: number;
   /** The PRK part of `timesteps` (empty with `skip_prk_steps`). */
@@ -96,6 +101,8 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
   #ets: Float32Array[] = [];
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options set by `PNDMScheduler.fromConfig` (what the JSON carried besides options), and
    *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)

@@ -126,6 +126,8 @@ export abstract class SchedulerBase<C extends BetaConfig> {
   readonly #spec: SchedulerSpec<C>;
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param spec the class's name and defaults
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options set by `fromConfig` (what the JSON carried besides options), and `math`

@@ -112,6 +112,8 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
   protected readonly steps: StepIndex = new StepIndex();
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param spec the class's name and defaults
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options what the JSON carried besides options, and `math` (default IEEE)

@@ -124,8 +124,11 @@ export function initNoiseSigmaOf(
  * ```
  */
 export interface SigmaSpacingOptions {
+  /** Karras et al.'s sigmas (`use_karras_sigmas`). */
   readonly useKarrasSigmas: boolean;
+  /** Exponentially spaced sigmas (`use_exponential_sigmas`). */
   readonly useExponentialSigmas: boolean;
+  /** Beta-distributed sigmas (`use_beta_sigmas`; not reproduced, an error). */
   readonly useBetaSigmas: boolean;
 }
 

@@ -160,6 +160,8 @@ export class TorchGenerator {
   #nextDoubleNormal: number | null = null;
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param seed the `manual_seed` value: an integer in [-2^63, 2^64 - 1] (a bigint beyond 2^53)
    * @param options which torch CPU kernel to reproduce
    * @throws {RangeError} for a seed out of range or an unknown option value
