@@ -35,6 +35,7 @@ export function checkDataRange(fn: string, dataRange: number): void {
  * @throws {RangeError} when the shapes differ or `dataRange` is not a finite positive number
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { psnr } from "./image_metrics.ts";
  * psnr(new Float32Array([0.5, 0.5]), new Float32Array([0.5, 0.6]), 1); // about 23.01
  * ```
@@ -71,6 +72,7 @@ export function psnrFromMse(mse: number, dataRange: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SsimOptions } from "./image_metrics.ts";
  * const o: SsimOptions = { dataRange: 2 }; // images in [-1, 1]
  * ```
@@ -101,10 +103,11 @@ export interface SsimOptions {
  * smaller than the window, or an option is out of range
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ssim } from "./image_metrics.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const img = new Tensor(new Float32Array(3 * 16 * 16).map((_, i) => (i % 7) / 7), [3, 16, 16]);
- * ssim(img, img, { dataRange: 1 }); // 1
+ * assert.equal(ssim(img, img, { dataRange: 1 }), 1);
  * ```
  */
 export function ssim(actual: MetricInput, reference: MetricInput, opts: SsimOptions): number {

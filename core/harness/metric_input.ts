@@ -11,6 +11,7 @@ import { Tensor } from "../tensor/tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MetricInput } from "./metric_input.ts";
  * const x: MetricInput = new Float32Array([1, 2, 3]);
  * ```

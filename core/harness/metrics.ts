@@ -20,8 +20,9 @@ import { metricData, type MetricInput, metricPair as pair } from "./metric_input
  * @throws {RangeError} when the shapes differ
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maxAbsDiff } from "./metrics.ts";
- * maxAbsDiff(new Float32Array([1, 2, 3]), new Float32Array([1, 2.5, 2])); // 1
+ * assert.equal(maxAbsDiff(new Float32Array([1, 2, 3]), new Float32Array([1, 2.5, 2])), 1);
  * ```
  */
 export function maxAbsDiff(actual: MetricInput, reference: MetricInput): number {
@@ -53,8 +54,9 @@ function maxAbsWithIndex(
  * @throws {RangeError} when the shapes differ
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rmse } from "./metrics.ts";
- * rmse(new Float32Array([1, 1]), new Float32Array([0, 2])); // 1
+ * assert.equal(rmse(new Float32Array([1, 1]), new Float32Array([0, 2])), 1);
  * ```
  */
 export function rmse(actual: MetricInput, reference: MetricInput): number {
@@ -75,8 +77,9 @@ export function rmse(actual: MetricInput, reference: MetricInput): number {
  * @throws {RangeError} when the shapes differ
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { relativeL2 } from "./metrics.ts";
- * relativeL2(new Float32Array([3, 4]), new Float32Array([0, 4])); // 0.75
+ * assert.equal(relativeL2(new Float32Array([3, 4]), new Float32Array([0, 4])), 0.75);
  * ```
  */
 export function relativeL2(actual: MetricInput, reference: MetricInput): number {
@@ -103,8 +106,9 @@ function ratioOfNorms(num: number, den: number): number {
  * @throws {RangeError} when the shapes differ
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cosineSimilarity } from "./metrics.ts";
- * cosineSimilarity(new Float32Array([1, 0]), new Float32Array([1, 1])); // 0.7071067811865475
+ * assert.equal(cosineSimilarity(new Float32Array([1, 0]), new Float32Array([1, 1])), 0.7071067811865475);
  * ```
  */
 export function cosineSimilarity(actual: MetricInput, reference: MetricInput): number {
@@ -134,8 +138,9 @@ function cosineOf(dot: number, na: number, nb: number): number {
  * @throws {RangeError} when the shapes differ
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maxUlpDistance } from "./metrics.ts";
- * maxUlpDistance(new Float32Array([1, 2]), new Float32Array([1, 2 + 2 ** -22])); // { maxUlp: 1, index: 1 }
+ * assert.deepEqual(maxUlpDistance(new Float32Array([1, 2]), new Float32Array([1, 2 + 2 ** -22])), { maxUlp: 1, index: 1 });
  * ```
  */
 export function maxUlpDistance(
@@ -161,8 +166,9 @@ export function maxUlpDistance(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { firstNonFinite } from "./metrics.ts";
- * firstNonFinite(new Float32Array([0, Infinity, NaN])); // 1
+ * assert.equal(firstNonFinite(new Float32Array([0, Infinity, NaN])), 1);
  * ```
  */
 export function firstNonFinite(t: MetricInput): number {
@@ -179,6 +185,7 @@ export function firstNonFinite(t: MetricInput): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TensorComparison } from "./metrics.ts";
  * const c: TensorComparison = {
  *   size: 0, maxAbs: 0, maxAbsIndex: -1, rmse: 0, relL2: 0, cosine: 1, maxUlp: 0,
@@ -204,6 +211,7 @@ export interface TensorComparison extends ErrorFigures {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CompareOptions } from "./metrics.ts";
  * const o: CompareOptions = { dataRange: 2, ssim: true };
  * ```
@@ -222,12 +230,13 @@ export interface CompareOptions {
  * @throws {RangeError} when the shapes differ, or for bad PSNR/SSIM options
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareTensors } from "./metrics.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const ref = new Tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
  * const out = new Tensor(new Float32Array([1, 2, 3, 4.5]), [2, 2]);
  * const c = compareTensors(out, ref);
- * console.log(c.maxAbs, c.maxAbsIndex, c.maxUlp); // 0.5 3 1048576
+ * assert.deepEqual([c.maxAbs, c.maxAbsIndex, c.maxUlp], [0.5, 3, 1048576]);
  * ```
  */
 export function compareTensors(

@@ -13,8 +13,9 @@ import { f32, fmaf } from "./f32.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { npLinspace } from "./numpy.ts";
- * npLinspace(0, 999, 4); // Float64Array [0, 333, 666, 999]
+ * assert.deepEqual(Array.from(npLinspace(0, 999, 4)), [0, 333, 666, 999]);
  * ```
  */
 export function npLinspace(start: number, stop: number, num: number): Float64Array {
@@ -43,8 +44,10 @@ export function npLinspace(start: number, stop: number, num: number): Float64Arr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { npArange } from "./numpy.ts";
- * npArange(1000, 0, -1000 / 3); // Float64Array [1000, 666.66..., 333.33...]
+ * // numpy: start + i * ((start + step) - start), not start + i * step
+ * assert.deepEqual(Array.from(npArange(1000, 0, -1000 / 3)), [1000, 666.6666666666667, 333.3333333333335]);
  * ```
  */
 export function npArange(start: number, stop: number, step: number): Float64Array {
@@ -71,8 +74,9 @@ export function npArange(start: number, stop: number, step: number): Float64Arra
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { npInterp } from "./numpy.ts";
- * npInterp([0.5, 2, 9], [0, 1, 2], [10, 20, 40]); // Float64Array [15, 40, 40]
+ * assert.deepEqual(Array.from(npInterp([0.5, 2, 9], [0, 1, 2], [10, 20, 40])), [15, 40, 40]);
  * ```
  */
 export function npInterp(
@@ -149,9 +153,10 @@ const LOGE2_F32 = f32(0.693147180559945309417232121458176568);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { npLogF32 } from "./numpy.ts";
- * npLogF32(1); // 0
- * npLogF32(Math.fround(14.6146)); // 2.682021141052246 (Math.log gives 2.6820211...)
+ * assert.equal(npLogF32(1), 0);
+ * assert.equal(npLogF32(Math.fround(14.6146)), 2.682021141052246);
  * ```
  */
 export function npLogF32(x: number): number {

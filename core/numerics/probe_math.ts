@@ -18,7 +18,8 @@ import { type Float32Math, mathKey, type MathOp } from "./f32_math.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ieeeMath, mathKey, ProbeMath } from "./probe_math.ts";
+ * import { ieeeMath, mathKey } from "./f32_math.ts";
+ * import { ProbeMath } from "./probe_math.ts";
  * const probe = new ProbeMath(ieeeMath, new Map([[0, 1]]));
  * assert.equal(probe.sqrt(4), 2 + 2 ** -22); // first key: one ulp up
  * assert.equal(probe.sqrt(9), 3);
@@ -92,7 +93,8 @@ export class ProbeMath implements Float32Math {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ieeeMath, mathKey, UsageMath } from "./probe_math.ts";
+ * import { ieeeMath, mathKey } from "./f32_math.ts";
+ * import { UsageMath } from "./probe_math.ts";
  * const m = new UsageMath(ieeeMath);
  * m.phase = 3;
  * m.sqrt(4);

@@ -183,9 +183,10 @@ function qelg(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quadQags, type QuadResult } from "./quadpack.ts";
  * const r: QuadResult = quadQags((x) => 1 / Math.sqrt(x), 0, 1);
- * [r.ier, r.last]; // [0, 6]: bisected and extrapolated
+ * assert.deepEqual(Array.from([r.ier, r.last]), [0, 6]);
  * ```
  */
 export interface QuadResult {
@@ -208,9 +209,10 @@ export interface QuadResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quadQags } from "./quadpack.ts";
- * quadQags((x) => x * x, 0, 3).result; // 9.000000000000002, as scipy's quad
- * quadQags((x) => Math.sqrt(x), 0, 1, { epsrel: 1e-10 }).ier; // 0
+ * assert.equal(quadQags((x) => x * x, 0, 3).result, 9.000000000000002);
+ * assert.equal(quadQags((x) => Math.sqrt(x), 0, 1, { epsrel: 1e-10 }).ier, 0);
  * ```
  */
 export function quadQags(

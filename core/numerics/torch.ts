@@ -12,8 +12,9 @@ import { f32, fma, fmaf } from "./f32.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clampF32 } from "./torch.ts";
- * clampF32(3, -1, 1); // 1
+ * assert.equal(clampF32(3, -1, 1), 1);
  * ```
  */
 export function clampF32(x: number, lo: number, hi: number): number {
@@ -31,8 +32,9 @@ export function clampF32(x: number, lo: number, hi: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { torchLinspaceF32 } from "./torch.ts";
- * torchLinspaceF32(0.0001, 0.02, 1000)[999]; // 0.019999999552965164 (= f32(0.02))
+ * assert.equal(torchLinspaceF32(0.0001, 0.02, 1000)[999], 0.019999999552965164);
  * ```
  */
 export function torchLinspaceF32(start: number, end: number, steps: number): Float32Array {
@@ -63,8 +65,9 @@ export function torchLinspaceF32(start: number, end: number, steps: number): Flo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { torchLinspaceF64 } from "./torch.ts";
- * torchLinspaceF64(0, 1, 5); // Float64Array [0, 0.25, 0.5, 0.75, 1]
+ * assert.deepEqual(Array.from(torchLinspaceF64(0, 1, 5)), [0, 0.25, 0.5, 0.75, 1]);
  * ```
  */
 export function torchLinspaceF64(start: number, end: number, steps: number): Float64Array {
@@ -90,8 +93,9 @@ export function torchLinspaceF64(start: number, end: number, steps: number): Flo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cumprodF32 } from "./torch.ts";
- * cumprodF32(new Float32Array([0.5, 0.5, 2])); // Float32Array [0.5, 0.25, 0.5]
+ * assert.deepEqual(Array.from(cumprodF32(new Float32Array([0.5, 0.5, 2]))), [0.5, 0.25, 0.5]);
  * ```
  */
 export function cumprodF32(values: Float32Array): Float32Array {
@@ -113,8 +117,9 @@ export function cumprodF32(values: Float32Array): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { torchQuantileF32 } from "./torch.ts";
- * torchQuantileF32(new Float32Array([4, 1, 3, 2]), 0.5); // 2.5
+ * assert.equal(torchQuantileF32(new Float32Array([4, 1, 3, 2]), 0.5), 2.5);
  * ```
  */
 export function torchQuantileF32(values: Float32Array, q: number): number {

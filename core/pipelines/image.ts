@@ -14,6 +14,7 @@ import { PipelineInputError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Image8 } from "./image.ts";
  * const red: Image8 = { width: 1, height: 1, channels: 3, data: new Uint8Array([255, 0, 0]) };
  * ```
@@ -34,6 +35,7 @@ export interface Image8 {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkImage8 } from "./image.ts";
  * checkImage8({ width: 1, height: 1, channels: 1, data: new Uint8Array([7]) }, 1, "mask");
  * ```
@@ -61,9 +63,11 @@ export function checkImage8(image: Image8, channels: 1 | 3, field: string): void
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { imageToTensor } from "./image.ts";
  * const t = imageToTensor({ width: 1, height: 1, channels: 3, data: new Uint8Array([0, 255, 51]) });
- * console.log(t.shape, [...t.data]); // [1, 3, 1, 1] [-1, 1, -0.6000000238418579]
+ * assert.deepEqual(t.shape, [1, 3, 1, 1]);
+ * assert.deepEqual([...t.data], [-1, 1, -0.6000000238418579]);
  * ```
  */
 export function imageToTensor(
@@ -99,10 +103,11 @@ export function imageToTensor(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { tensorToImage } from "./image.ts";
  * const img = tensorToImage(new Tensor(new Float32Array([-1, 0, 1]), [1, 3, 1, 1]));
- * console.log([...img.data]); // [0, 128, 255]
+ * assert.deepEqual([...img.data], [0, 128, 255]);
  * ```
  */
 export function tensorToImage(image: Tensor, batchIndex = 0): Image8 {
@@ -148,9 +153,10 @@ export function tensorToImage(image: Tensor, batchIndex = 0): Image8 {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toGray } from "./image.ts";
  * const g = toGray({ width: 1, height: 1, channels: 3, data: new Uint8Array([255, 0, 0]) });
- * console.log(g.data[0]); // 76
+ * assert.equal(g.data[0], 76);
  * ```
  */
 export function toGray(image: Image8): Image8 {

@@ -47,11 +47,12 @@ export function assertSameShape(
  * batch size (and whatever `mixFor` throws).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { noisePerBatchItem } from "./add_noise.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x0 = new Tensor(new Float32Array([1, 1]), [2, 1]);
  * const noise = new Tensor(new Float32Array([1, 1]), [2, 1]);
- * noisePerBatchItem(x0, noise, [1, 2], (t) => (x, n) => x + t * n).data; // [2, 3]
+ * assert.deepEqual(Array.from(noisePerBatchItem(x0, noise, [1, 2], (t) => (x, n) => x + t * n).data), [2, 3]);
  * ```
  */
 export function noisePerBatchItem(
@@ -88,12 +89,13 @@ export function noisePerBatchItem(
  * size, or a timestep outside the training range.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { addNoiseF32 } from "./add_noise.ts";
  * import { ieeeMath } from "../numerics/f32_math.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x0 = new Tensor(new Float32Array([1, 1]), [2, 1]);
  * const noise = new Tensor(new Float32Array([0, 0]), [2, 1]);
- * addNoiseF32(new Float32Array([0.25, 0.5]), x0, noise, [0, 1], ieeeMath).data; // [0.5, 0.7071067690849304]
+ * assert.deepEqual(Array.from(addNoiseF32(new Float32Array([0.25, 0.5]), x0, noise, [0, 1], ieeeMath).data), [0.5, 0.7071067690849304]);
  * ```
  */
 export function addNoiseF32(
@@ -116,6 +118,7 @@ export function addNoiseF32(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SigmaSchedulerState } from "./add_noise.ts";
  * const s: SigmaSchedulerState = { sigmas: new Float32Array([1, 0]), timesteps: [999], stepIndex: null, beginIndex: null };
  * ```
@@ -140,6 +143,7 @@ export interface SigmaSchedulerState {
  * size, or a timestep not in the schedule.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { addNoiseBySigma } from "./add_noise.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const state = { sigmas: new Float32Array([2, 0]), timesteps: [999], stepIndex: null, beginIndex: null };

@@ -16,6 +16,7 @@ import { SchedulerBase } from "./scheduler_base.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AlphaScheduler } from "./alpha_scheduler.ts";
  * import { DDIMScheduler } from "./ddim.ts";
  * import { Tensor } from "../tensor/tensor.ts";
@@ -33,10 +34,11 @@ export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const x = Tensor.zeros([1, 4, 8, 8]);
-   * new DDIMScheduler().scaleModelInput(x, 999) === x; // true
+   * assert.equal(new DDIMScheduler().scaleModelInput(x, 999) === x, true);
    * ```
    */
   scaleModelInput(sample: Tensor, _t?: number): Tensor {
@@ -52,6 +54,7 @@ export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase
    * size, or a timestep outside the training range.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * new DDPMScheduler().addNoise(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), [10, 500]);

@@ -21,8 +21,9 @@ export type AlphaTransform = "cosine" | "exp" | "laplace";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { betasForAlphaBar } from "./betas.ts";
- * betasForAlphaBar(1000)[999]; // 0.9990000128746033 (capped at max_beta)
+ * assert.equal(betasForAlphaBar(1000)[999], 0.9990000128746033);
  * ```
  */
 export function betasForAlphaBar(
@@ -61,9 +62,11 @@ export function betasForAlphaBar(
  *
  * @example
  * ```ts
- * import { rescaleZeroTerminalSnr, torchLinspaceF32 } from "./betas.ts";
+ * import assert from "node:assert/strict";
+ * import { rescaleZeroTerminalSnr } from "./betas.ts";
+ * import { torchLinspaceF32 } from "../numerics/torch.ts";
  * const betas = rescaleZeroTerminalSnr(torchLinspaceF32(0.0001, 0.02, 1000));
- * betas[999]; // 1
+ * assert.equal(betas[999], 1);
  * ```
  */
 export function rescaleZeroTerminalSnr(
@@ -89,8 +92,9 @@ export function rescaleZeroTerminalSnr(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { alphasFromBetas } from "./betas.ts";
- * alphasFromBetas(new Float32Array([0.25]))[0]; // 0.75
+ * assert.equal(alphasFromBetas(new Float32Array([0.25]))[0], 0.75);
  * ```
  */
 export function alphasFromBetas(betas: Float32Array): Float32Array {
@@ -110,12 +114,13 @@ export type BetaConfig =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeBetas } from "./betas.ts";
  * const betas = makeBetas({
  *   numTrainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012,
  *   betaSchedule: "scaled_linear", trainedBetas: null,
  * });
- * betas.length; // 1000
+ * assert.equal(betas.length, 1000);
  * ```
  */
 export function makeBetas(config: BetaConfig, math: Float32Math = ieeeMath): Float32Array {
@@ -145,12 +150,13 @@ export function makeBetas(config: BetaConfig, math: Float32Math = ieeeMath): Flo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { noiseSchedule } from "./betas.ts";
  * const { alphasCumprod } = noiseSchedule({
  *   numTrainTimesteps: 1000, betaStart: 0.0001, betaEnd: 0.02,
  *   betaSchedule: "linear", trainedBetas: null,
  * });
- * alphasCumprod[0]; // 0.9998999834060669
+ * assert.equal(alphasCumprod[0], 0.9998999834060669);
  * ```
  */
 export function noiseSchedule(
@@ -169,8 +175,9 @@ export function noiseSchedule(
  * @throws {RangeError} naming `who` when `t` is not an integer index into `alphasCumprod`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { alphaAt } from "./betas.ts";
- * alphaAt(new Float32Array([0.9, 0.8]), 1, "DDIMScheduler.step"); // 0.800000011920929
+ * assert.equal(alphaAt(new Float32Array([0.9, 0.8]), 1, "DDIMScheduler.step"), 0.800000011920929);
  * ```
  */
 export function alphaAt(alphasCumprod: Float32Array, t: number, who: string): number {

@@ -51,6 +51,7 @@ export type InterpolationType = typeof INTERPOLATION_TYPES[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SchedulerConfig } from "./config.ts";
  * const partial: Partial<SchedulerConfig> = { betaSchedule: "scaled_linear", stepsOffset: 1 };
  * ```
@@ -105,6 +106,7 @@ export interface SchedulerConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BetaOption, SchedulerConfig } from "./config.ts";
  * type MyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
  * ```
@@ -125,6 +127,7 @@ export type FieldKind = "int" | "float" | "boolean" | "enum" | "floatArray" | "s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ConfigField } from "./config.ts";
  * const sigmaMin: ConfigField = { key: "sigma_min", kind: "float", nullable: true };
  * ```
@@ -148,8 +151,9 @@ export interface ConfigField {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONFIG_FIELDS } from "./config.ts";
- * console.log(CONFIG_FIELDS.betaSchedule.key); // "beta_schedule"
+ * assert.equal(CONFIG_FIELDS.betaSchedule.key, "beta_schedule");
  * ```
  */
 export const CONFIG_FIELDS: { readonly [K in keyof SchedulerConfig]: ConfigField } = {
@@ -182,6 +186,7 @@ export const CONFIG_FIELDS: { readonly [K in keyof SchedulerConfig]: ConfigField
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type SchedulerConfig, type SchedulerSpec } from "./config.ts";
  * type MyConfig = Pick<SchedulerConfig, "numTrainTimesteps" | "betaSchedule">;
  * const MY_SPEC: SchedulerSpec<MyConfig> = {
@@ -215,10 +220,11 @@ const BETA_DEFAULTS: Readonly<Pick<SchedulerConfig, BetaOption>> = Object.freeze
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
  * type MyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
  * const spec = schedulerSpec<MyConfig>("MyScheduler", { stepsOffset: 0 });
- * Object.keys(spec.defaults); // ["numTrainTimesteps", "betaStart", "betaEnd", "betaSchedule", "trainedBetas", "stepsOffset"]
+ * assert.deepEqual(Array.from(Object.keys(spec.defaults)), ["numTrainTimesteps", "betaStart", "betaEnd", "betaSchedule", "trainedBetas", "stepsOffset"]);
  * ```
  */
 export function schedulerSpec<C extends Pick<SchedulerConfig, BetaOption>>(

@@ -15,6 +15,7 @@ import { CONFIG_FIELDS, type ConfigField, type SchedulerSpec } from "./config.ts
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ConfigOrigin } from "./config_json.ts";
  * const origin: ConfigOrigin = { extra: {}, warnings: [] };
  * ```
@@ -37,7 +38,9 @@ export interface ConfigOrigin {
  *
  * @example
  * ```ts
- * import type { ParsedSchedulerConfig, SchedulerConfig } from "./config_json.ts";
+ * import assert from "node:assert/strict";
+ * import type { ParsedSchedulerConfig } from "./config_json.ts";
+ * import type { SchedulerConfig } from "./config.ts";
  * function show(p: ParsedSchedulerConfig<Partial<SchedulerConfig>>) { console.log(p.warnings); }
  * ```
  */
@@ -52,9 +55,10 @@ export interface ParsedSchedulerConfig<C extends object> extends ConfigOrigin {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SchedulerConfigError } from "./config_json.ts";
  * const e = new SchedulerConfigError("scheduler_config.json", "beta_end", "expected a number, got \"x\"");
- * console.log(e.message); // scheduler_config.json: "beta_end": expected a number, got "x"
+ * assert.equal(e.message, 'scheduler_config.json: "beta_end": expected a number, got "x"');
  * ```
  */
 export class SchedulerConfigError extends Error {
@@ -92,8 +96,10 @@ function describe(value: unknown): string {
  * @throws {SchedulerConfigError} naming `source` and `key` when the value does not fit.
  * @example
  * ```ts
- * import { checkFieldValue, CONFIG_FIELDS } from "./config_json.ts";
- * checkFieldValue(CONFIG_FIELDS.stepsOffset, 1, "config.json", "steps_offset"); // 1
+ * import assert from "node:assert/strict";
+ * import { checkFieldValue } from "./config_json.ts";
+ * import { CONFIG_FIELDS } from "./config.ts";
+ * assert.equal(checkFieldValue(CONFIG_FIELDS.stepsOffset, 1, "config.json", "steps_offset"), 1);
  * ```
  */
 export function checkFieldValue(
@@ -176,12 +182,14 @@ function kindText(field: ConfigField): string {
  * @throws {Error} when neither describes it (a programming error in the spec).
  * @example
  * ```ts
- * import { fieldOf, type SchedulerSpec, type SchedulerConfig } from "./config_json.ts";
+ * import assert from "node:assert/strict";
+ * import { fieldOf } from "./config_json.ts";
+ * import type { SchedulerConfig, SchedulerSpec } from "./config.ts";
  * const spec: SchedulerSpec<Pick<SchedulerConfig, "stepsOffset">> = {
  *   className: "X",
  *   defaults: { stepsOffset: 0 },
  * };
- * fieldOf(spec, "stepsOffset").key; // "steps_offset"
+ * assert.equal(fieldOf(spec, "stepsOffset").key, "steps_offset");
  * ```
  */
 export function fieldOf<C extends object>(spec: SchedulerSpec<C>, name: keyof C): ConfigField {
@@ -219,13 +227,16 @@ function knownJsonKeys<C extends object>(spec: SchedulerSpec<C>): Map<string, st
  * an unknown enum value (the message lists the allowed values).
  * @example
  * ```ts
- * import { parseSchedulerConfig, type SchedulerConfig, type SchedulerSpec } from "./config_json.ts";
+ * import assert from "node:assert/strict";
+ * import { parseSchedulerConfig } from "./config_json.ts";
+ * import type { SchedulerConfig, SchedulerSpec } from "./config.ts";
  * const spec: SchedulerSpec<Pick<SchedulerConfig, "numTrainTimesteps" | "stepsOffset">> = {
  *   className: "X",
  *   defaults: { numTrainTimesteps: 1000, stepsOffset: 0 },
  * };
  * const parsed = parseSchedulerConfig({ steps_offset: 1, foo: 2 }, spec, "a.json");
- * console.log(parsed.config, parsed.warnings.length); // { numTrainTimesteps: 1000, stepsOffset: 1 } 1
+ * assert.deepEqual(parsed.config, { numTrainTimesteps: 1000, stepsOffset: 1 });
+ * assert.equal(parsed.warnings.length, 1);
  * ```
  */
 export function parseSchedulerConfig<C extends object>(
@@ -291,12 +302,14 @@ export function parseSchedulerConfig<C extends object>(
  * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
  * @example
  * ```ts
- * import { resolveSchedulerConfig, type SchedulerConfig, type SchedulerSpec } from "./config_json.ts";
+ * import assert from "node:assert/strict";
+ * import { resolveSchedulerConfig } from "./config_json.ts";
+ * import type { SchedulerConfig, SchedulerSpec } from "./config.ts";
  * const spec: SchedulerSpec<Pick<SchedulerConfig, "stepsOffset" | "clipSample">> = {
  *   className: "X",
  *   defaults: { stepsOffset: 0, clipSample: true },
  * };
- * resolveSchedulerConfig(spec, { clipSample: false }); // { stepsOffset: 0, clipSample: false }
+ * assert.deepEqual(resolveSchedulerConfig(spec, { clipSample: false }), { stepsOffset: 0, clipSample: false });
  * ```
  */
 export function resolveSchedulerConfig<C extends object>(
@@ -331,7 +344,9 @@ export function resolveSchedulerConfig<C extends object>(
  *
  * @example
  * ```ts
- * import { toDiffusersConfig, type SchedulerConfig, type SchedulerSpec } from "./config_json.ts";
+ * import assert from "node:assert/strict";
+ * import { toDiffusersConfig } from "./config_json.ts";
+ * import type { SchedulerConfig, SchedulerSpec } from "./config.ts";
  * const spec: SchedulerSpec<Pick<SchedulerConfig, "stepsOffset">> = {
  *   className: "X",
  *   defaults: { stepsOffset: 0 },

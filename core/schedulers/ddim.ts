@@ -47,8 +47,9 @@ export type DDIMConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDIM_SPEC } from "./ddim.ts";
- * DDIM_SPEC.defaults.clipSample; // true
+ * assert.equal(DDIM_SPEC.defaults.clipSample, true);
  * ```
  */
 export const DDIM_SPEC: SchedulerSpec<DDIMConfig> = schedulerSpec<DDIMConfig>("DDIMScheduler", {
@@ -70,6 +71,7 @@ export const DDIM_SPEC: SchedulerSpec<DDIMConfig> = schedulerSpec<DDIMConfig>("D
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDIMScheduler } from "./ddim.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = DDIMScheduler.fromConfig({ beta_schedule: "scaled_linear", beta_start: 0.00085,
@@ -107,6 +109,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * const s = DDIMScheduler.fromConfig({ _class_name: "PNDMScheduler", skip_prk_steps: true });
    * s.configWarnings; // one line: "skip_prk_steps" is not an option of DDIMScheduler
@@ -124,10 +127,11 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * `numTrainTimesteps`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * const s = new DDIMScheduler({ timestepSpacing: "trailing" });
    * s.setTimesteps(3);
-   * s.timesteps; // [999, 666, 332]
+   * assert.deepEqual(Array.from(s.timesteps), [999, 666, 332]);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -147,8 +151,9 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
-   * new DDIMScheduler().getVariance(999, 979) > 0; // true
+   * assert.equal(new DDIMScheduler().getVariance(999, 979) > 0, true);
    * ```
    */
   getVariance(timestep: number, prevTimestep: number): number {
@@ -170,6 +175,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * `eta > 0`, on shape mismatches or an out-of-range timestep.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new DDIMScheduler();

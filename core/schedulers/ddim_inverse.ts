@@ -41,8 +41,9 @@ export type DDIMInverseConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDIM_INVERSE_SPEC } from "./ddim_inverse.ts";
- * DDIM_INVERSE_SPEC.defaults.setAlphaToOne; // true
+ * assert.equal(DDIM_INVERSE_SPEC.defaults.setAlphaToOne, true);
  * ```
  */
 export const DDIM_INVERSE_SPEC: SchedulerSpec<DDIMInverseConfig> = schedulerSpec<DDIMInverseConfig>(
@@ -64,6 +65,7 @@ export const DDIM_INVERSE_SPEC: SchedulerSpec<DDIMInverseConfig> = schedulerSpec
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const model = (x: Tensor) => new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in
@@ -91,9 +93,10 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * `set_alpha_to_zero` that is not a boolean.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
    * const inv = DDIMInverseScheduler.fromConfig({ set_alpha_to_zero: false });
-   * inv.config.setAlphaToOne; // false
+   * assert.equal(inv.config.setAlphaToOne, false);
    * ```
    */
   constructor(config: Partial<DDIMInverseConfig> = {}, options?: SchedulerOptions) {
@@ -112,9 +115,10 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
    * const inv = DDIMInverseScheduler.fromConfig({ set_alpha_to_zero: false });
-   * inv.config.setAlphaToOne; // false
+   * assert.equal(inv.config.setAlphaToOne, false);
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): DDIMInverseScheduler {
@@ -128,10 +132,11 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * @throws {RangeError} on a bad step count or the `linspace` spacing.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
    * const inv = new DDIMInverseScheduler({ timestepSpacing: "trailing" });
    * inv.setTimesteps(3);
-   * inv.timesteps; // [332, 666, 999]
+   * assert.deepEqual(Array.from(inv.timesteps), [332, 666, 999]);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -159,6 +164,7 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * @throws {Error} before `setTimesteps`, on shape mismatches or an out-of-range timestep.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const inv = new DDIMInverseScheduler();

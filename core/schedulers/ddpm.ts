@@ -42,8 +42,9 @@ export type DDPMConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDPM_SPEC } from "./ddpm.ts";
- * DDPM_SPEC.defaults.varianceType; // "fixed_small"
+ * assert.equal(DDPM_SPEC.defaults.varianceType, "fixed_small");
  * ```
  */
 export const DDPM_SPEC: SchedulerSpec<DDPMConfig> = schedulerSpec<DDPMConfig>("DDPMScheduler", {
@@ -73,6 +74,7 @@ const MIN_VARIANCE = f32(1e-20);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDPMScheduler } from "./ddpm.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * import { Tensor } from "../tensor/tensor.ts";
@@ -110,8 +112,9 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
-   * DDPMScheduler.fromConfig({ variance_type: "fixed_large" }).config.varianceType; // "fixed_large"
+   * assert.equal(DDPMScheduler.fromConfig({ variance_type: "fixed_large" }).config.varianceType, "fixed_large");
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): DDPMScheduler {
@@ -126,6 +129,7 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * @throws {RangeError} on an invalid count or invalid custom timesteps.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * const s = new DDPMScheduler();
    * s.setTimesteps({ timesteps: [999, 500, 20, 0] });
@@ -173,10 +177,11 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * @throws {RangeError} when timesteps are set and `t` is not one of them.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * const s = new DDPMScheduler();
    * s.setTimesteps(4);
-   * s.previousTimestep(500); // 250
+   * assert.equal(s.previousTimestep(500), 250);
    * ```
    */
   previousTimestep(t: number): number {
@@ -203,6 +208,7 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * @throws {Error} when a learned variance type gets no `predictedVariance`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * const s = new DDPMScheduler();
    * s.getVariance(999) as number; // beta-tilde of the last training step
@@ -262,12 +268,13 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * source (there is no global generator here).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new DDPMScheduler();
    * const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
    * const eps = new Tensor(new Float32Array([0.1, 0.2]), [1, 2]);
-   * s.step(eps, 0, x).prevSample; // t = 0 draws no noise
+   * assert.deepEqual(s.step(eps, 0, x).prevSample.shape, [1, 2]); // t = 0 draws no noise
    * ```
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions = {}): StepResult {

@@ -33,6 +33,7 @@ import type { Scheduler, StepOptions, StepResult } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FinalSigmasType } from "./euler_discrete.ts";
  * const last: FinalSigmasType = "sigma_min";
  * ```
@@ -44,6 +45,7 @@ export type FinalSigmasType = "zero" | "sigma_min";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EulerDiscreteConfig } from "./euler_discrete.ts";
  * const c: Partial<EulerDiscreteConfig> = { interpolationType: "log_linear", sigmaMin: null };
  * ```
@@ -76,8 +78,9 @@ export type EulerDiscreteConfig =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EULER_DISCRETE_SPEC } from "./euler_discrete.ts";
- * EULER_DISCRETE_SPEC.defaults.timestepSpacing; // "linspace"
+ * assert.equal(EULER_DISCRETE_SPEC.defaults.timestepSpacing, "linspace");
  * ```
  */
 export const EULER_DISCRETE_SPEC: SchedulerSpec<EulerDiscreteConfig> = schedulerSpec<
@@ -108,6 +111,7 @@ export const EULER_DISCRETE_SPEC: SchedulerSpec<EulerDiscreteConfig> = scheduler
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EulerStepOptions } from "./euler_discrete.ts";
  * const opts: EulerStepOptions = { sChurn: 1.0, sNoise: 1.003 };
  * ```
@@ -129,6 +133,7 @@ export interface EulerStepOptions extends StepOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = EulerDiscreteScheduler.fromConfig({ beta_schedule: "scaled_linear",
@@ -180,9 +185,10 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * const s = EulerDiscreteScheduler.fromConfig({ use_karras_sigmas: true, clip_sample: false });
-   * s.configWarnings.length; // 1: clip_sample is not an option of EulerDiscreteScheduler
+   * assert.equal(s.configWarnings.length, 1);
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): EulerDiscreteScheduler {
@@ -202,10 +208,11 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    * @throws {RangeError} when `numInferenceSteps` is not a positive integer.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * const s = new EulerDiscreteScheduler({ useKarrasSigmas: true });
    * s.setTimesteps(5);
-   * s.sigmas.length; // 6
+   * assert.equal(s.sigmas.length, 6);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -248,6 +255,7 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    * shape mismatches; when `t` is not in the schedule.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new EulerDiscreteScheduler();

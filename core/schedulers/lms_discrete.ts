@@ -36,9 +36,10 @@ import type { Scheduler, StepOptions, StepResult } from "./types.ts";
  * @throws {RangeError} when the nodes `sigmas[t - order + 1 .. t + 1]` do not exist.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lmsIntegrand } from "./lms_discrete.ts";
  * const f = lmsIntegrand(new Float32Array([4, 2, 1]), 2, 1, 0); // nodes 2 and 4, basis of node 2
- * [f(2), f(3)]; // [1, 0.5]
+ * assert.deepEqual(Array.from([f(2), f(3)]), [1, 0.5]);
  * ```
  */
 export function lmsIntegrand(
@@ -75,6 +76,7 @@ export function lmsIntegrand(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lmsCoefficient } from "./lms_discrete.ts";
  * const sigmas = new Float32Array([14.6, 7.2, 3.1, 0]);
  * lmsCoefficient(sigmas, 1, 0, 0); // sigmas[1] - sigmas[0], as quad integrates 1
@@ -95,6 +97,7 @@ export function lmsCoefficient(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LMSDiscreteConfig } from "./lms_discrete.ts";
  * const c: Partial<LMSDiscreteConfig> = { useKarrasSigmas: true, timestepSpacing: "leading" };
  * ```
@@ -116,8 +119,9 @@ export type LMSDiscreteConfig =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LMS_DISCRETE_SPEC } from "./lms_discrete.ts";
- * LMS_DISCRETE_SPEC.defaults.timestepSpacing; // "linspace"
+ * assert.equal(LMS_DISCRETE_SPEC.defaults.timestepSpacing, "linspace");
  * ```
  */
 export const LMS_DISCRETE_SPEC: SchedulerSpec<LMSDiscreteConfig> = schedulerSpec<LMSDiscreteConfig>(
@@ -138,6 +142,7 @@ export const LMS_DISCRETE_SPEC: SchedulerSpec<LMSDiscreteConfig> = schedulerSpec
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LMSStepOptions } from "./lms_discrete.ts";
  * const opts: LMSStepOptions = { order: 2 };
  * ```
@@ -153,6 +158,7 @@ export interface LMSStepOptions extends StepOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = LMSDiscreteScheduler.fromConfig({ beta_schedule: "scaled_linear",
@@ -192,9 +198,10 @@ export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> impl
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * const s = LMSDiscreteScheduler.fromConfig({ use_karras_sigmas: true });
-   * s.config.useKarrasSigmas; // true
+   * assert.equal(s.config.useKarrasSigmas, true);
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): LMSDiscreteScheduler {
@@ -209,10 +216,11 @@ export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> impl
    * @throws {RangeError} when `numInferenceSteps` is not a positive integer.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * const s = new LMSDiscreteScheduler();
    * s.setTimesteps(4);
-   * s.timesteps; // [999, 666, 333, 0]
+   * assert.deepEqual(Array.from(s.timesteps), [999, 666, 333, 0]);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -229,6 +237,7 @@ export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> impl
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * const s = new LMSDiscreteScheduler();
    * s.setTimesteps(10);
@@ -249,6 +258,7 @@ export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> impl
    * end, or an `order` that is not a positive integer.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LMSDiscreteScheduler();

@@ -30,6 +30,7 @@ import type { Scheduler, StepOptions, StepResult } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PNDMConfig } from "./pndm.ts";
  * const c: Partial<PNDMConfig> = { skipPrkSteps: true, stepsOffset: 1 };
  * ```
@@ -50,8 +51,9 @@ export type PNDMConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PNDM_SPEC } from "./pndm.ts";
- * PNDM_SPEC.defaults.skipPrkSteps; // false
+ * assert.equal(PNDM_SPEC.defaults.skipPrkSteps, false);
  * ```
  */
 export const PNDM_SPEC: SchedulerSpec<PNDMConfig> = schedulerSpec<PNDMConfig>("PNDMScheduler", {
@@ -73,6 +75,7 @@ const PNDM_ORDER = 4;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PNDMScheduler } from "./pndm.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = PNDMScheduler.fromConfig({ beta_schedule: "scaled_linear", beta_start: 0.00085,
@@ -118,9 +121,10 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PNDMScheduler } from "./pndm.ts";
    * const s = PNDMScheduler.fromConfig({ skip_prk_steps: true, clip_sample: false });
-   * s.configWarnings.length; // 1: clip_sample is DDIM's
+   * assert.equal(s.configWarnings.length, 1);
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): PNDMScheduler {
@@ -142,10 +146,11 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    * without `skip_prk_steps` (diffusers fails there with a numpy broadcasting error).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PNDMScheduler } from "./pndm.ts";
    * const s = new PNDMScheduler();
    * s.setTimesteps(10);
-   * s.timesteps.slice(0, 4); // [900, 850, 850, 800]
+   * assert.deepEqual(Array.from(s.timesteps.slice(0, 4)), [900, 850, 850, 800]);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -204,6 +209,7 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    * the training range.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PNDMScheduler } from "./pndm.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new PNDMScheduler({ skipPrkSteps: true });

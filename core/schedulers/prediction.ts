@@ -20,12 +20,13 @@ import type { SchedulerConfig } from "./config.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { predictOriginalAndEpsilon } from "./prediction.ts";
  * import { ieeeMath } from "../numerics/f32_math.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x = new Tensor(new Float32Array([1]), [1]);
  * const out = new Tensor(new Float32Array([0]), [1]);
- * predictOriginalAndEpsilon("epsilon", out, x, 0.25, ieeeMath).predOriginalSample.data; // [2]
+ * assert.deepEqual(Array.from(predictOriginalAndEpsilon("epsilon", out, x, 0.25, ieeeMath).predOriginalSample.data), [2]);
  * ```
  */
 export function predictOriginalAndEpsilon(
@@ -73,8 +74,9 @@ export function predictOriginalAndEpsilon(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { epsilonFromOriginal } from "./prediction.ts";
- * epsilonFromOriginal(new Float32Array([1]), new Float32Array([1]), 0.5, 0.5); // [1]
+ * assert.deepEqual(Array.from(epsilonFromOriginal(new Float32Array([1]), new Float32Array([1]), 0.5, 0.5)), [1]);
  * ```
  */
 export function epsilonFromOriginal(
@@ -98,8 +100,9 @@ export function epsilonFromOriginal(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ddimPrevSample } from "./prediction.ts";
- * ddimPrevSample(new Float32Array([2]), new Float32Array([1]), 0.5, 0.25); // [1.25]
+ * assert.deepEqual(Array.from(ddimPrevSample(new Float32Array([2]), new Float32Array([1]), 0.5, 0.25)), [1.25]);
  * ```
  */
 export function ddimPrevSample(
@@ -120,9 +123,10 @@ export function ddimPrevSample(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipSample } from "./prediction.ts";
  * import { Tensor } from "../tensor/tensor.ts";
- * clipSample(new Tensor(new Float32Array([-3, 0.5, 2]), [3]), 1).data; // [-1, 0.5, 1]
+ * assert.deepEqual(Array.from(clipSample(new Tensor(new Float32Array([-3, 0.5, 2]), [3]), 1).data), [-1, 0.5, 1]);
  * ```
  */
 export function clipSample(sample: Tensor, range: number): Tensor {
@@ -138,6 +142,7 @@ export function clipSample(sample: Tensor, range: number): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { thresholdSample } from "./prediction.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x0 = new Tensor(new Float32Array([0.5, -3, 2, 1]), [1, 4]);
@@ -167,6 +172,7 @@ export function thresholdSample(sample: Tensor, ratio: number, sampleMaxValue: n
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ClipConfig } from "./prediction.ts";
  * const c: ClipConfig = { thresholding: false, dynamicThresholdingRatio: 0.995,
  *   sampleMaxValue: 1, clipSample: true, clipSampleRange: 1 };
@@ -184,11 +190,14 @@ export type ClipConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipOrThreshold } from "./prediction.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x0 = new Tensor(new Float32Array([-3, 0.5, 2]), [3]);
- * clipOrThreshold(x0, { thresholding: false, dynamicThresholdingRatio: 0.995,
- *   sampleMaxValue: 1, clipSample: true, clipSampleRange: 1 }).data; // [-1, 0.5, 1]
+ * const clip = { thresholding: false, dynamicThresholdingRatio: 0.995, sampleMaxValue: 1,
+ *   clipSample: true, clipSampleRange: 1 };
+ * assert.deepEqual(Array.from(clipOrThreshold(x0, clip).data), [-1, 0.5, 1]);
+ * assert.equal(clipOrThreshold(x0, { ...clip, clipSample: false }), x0); // x0 itself
  * ```
  */
 export function clipOrThreshold(predOriginal: Tensor, config: ClipConfig): Tensor {

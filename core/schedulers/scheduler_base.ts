@@ -44,6 +44,7 @@ export interface SchedulerOptions extends Partial<ConfigOrigin> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SchedulerClass } from "./scheduler_base.ts";
  * import { DDIMScheduler } from "./ddim.ts";
  * import type { DDIMConfig } from "./ddim.ts";
@@ -69,6 +70,7 @@ export interface SchedulerClass<C extends object, T> {
  * @throws {SchedulerConfigError} on a wrong type or an unknown enum value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromDiffusersConfig } from "./scheduler_base.ts";
  * import { DDIMScheduler } from "./ddim.ts";
  * const s = fromDiffusersConfig(DDIMScheduler, { _class_name: "PNDMScheduler", skip_prk_steps: true });
@@ -93,6 +95,7 @@ export function fromDiffusersConfig<C extends object, T>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SchedulerBase } from "./scheduler_base.ts";
  * import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
  * type C = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
@@ -101,7 +104,7 @@ export function fromDiffusersConfig<C extends object, T>(
  *   static readonly spec = SPEC;
  *   constructor(config: Partial<C> = {}) { super(SPEC, config); }
  * }
- * new MyScheduler({ numTrainTimesteps: 4 }).alphasCumprod.length; // 4
+ * assert.equal(new MyScheduler({ numTrainTimesteps: 4 }).alphasCumprod.length, 4);
  * ```
  */
 export abstract class SchedulerBase<C extends BetaConfig> {
@@ -155,8 +158,9 @@ export abstract class SchedulerBase<C extends BetaConfig> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
-   * new DDIMScheduler().toDiffusersConfig().clip_sample; // true
+   * assert.equal(new DDIMScheduler().toDiffusersConfig().clip_sample, true);
    * ```
    */
   toDiffusersConfig(): Record<string, unknown> {

@@ -29,6 +29,7 @@ import { SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ExtraSigmaOptions } from "./sigma_scheduler.ts";
  * const o: ExtraSigmaOptions = { useExponentialSigmas: true, useBetaSigmas: false };
  * ```
@@ -46,8 +47,9 @@ export interface ExtraSigmaOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EXTRA_SIGMA_FIELDS } from "./sigma_scheduler.ts";
- * EXTRA_SIGMA_FIELDS.useBetaSigmas.key; // "use_beta_sigmas"
+ * assert.equal(EXTRA_SIGMA_FIELDS.useBetaSigmas.key, "use_beta_sigmas");
  * ```
  */
 export const EXTRA_SIGMA_FIELDS: { readonly [K in keyof ExtraSigmaOptions]: ConfigField } = {
@@ -61,6 +63,7 @@ export const EXTRA_SIGMA_FIELDS: { readonly [K in keyof ExtraSigmaOptions]: Conf
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SigmaSchedulerConfig } from "./sigma_scheduler.ts";
  * import type { EulerDiscreteConfig } from "./euler_discrete.ts";
  * const c: SigmaSchedulerConfig = {} as EulerDiscreteConfig;
@@ -78,6 +81,7 @@ export type SigmaSchedulerConfig = BetaConfig & SigmaSpacingOptions & {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ScheduleStart } from "./sigma_scheduler.ts";
  * function steps(s: ScheduleStart): number { return s.timesteps.length; }
  * ```
@@ -98,11 +102,12 @@ export interface ScheduleStart {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
  * import type { SigmaScheduler, SigmaSchedulerConfig } from "./sigma_scheduler.ts";
  * const s: SigmaScheduler<SigmaSchedulerConfig> = new EulerDiscreteScheduler();
  * s.setTimesteps(10);
- * s.indexForTimestep(s.timesteps[2]); // 2
+ * assert.equal(s.indexForTimestep(s.timesteps[2]), 2);
  * ```
  */
 export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends SchedulerBase<C> {
@@ -154,6 +159,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * const s = new EulerDiscreteScheduler();
    * s.setTimesteps(10);
@@ -171,10 +177,11 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * @throws {RangeError} when `timestep` is not in the schedule.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * const s = new LMSDiscreteScheduler();
    * s.setTimesteps(10);
-   * s.indexForTimestep(s.timesteps[3]); // 3
+   * assert.equal(s.indexForTimestep(s.timesteps[3]), 3);
    * ```
    */
   indexForTimestep(timestep: number): number {
@@ -187,6 +194,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new EulerDiscreteScheduler();
@@ -207,6 +215,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LMSDiscreteScheduler();

@@ -17,8 +17,9 @@ import { npLinspace, npLogF32 } from "../numerics/numpy.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sigmasFromAlphasCumprod } from "./sigmas.ts";
- * sigmasFromAlphasCumprod(new Float32Array([0.5, 0.2]))[1]; // 2
+ * assert.equal(sigmasFromAlphasCumprod(new Float32Array([0.5, 0.2]))[1], 2);
  * ```
  */
 export function sigmasFromAlphasCumprod(
@@ -37,8 +38,10 @@ export function sigmasFromAlphasCumprod(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sigmaToT } from "./sigmas.ts";
- * sigmaToT(2, new Float32Array([0, Math.fround(Math.log(4))])); // 0.4999999986... (log 4 is float32)
+ * // halfway in log-sigma, off by float32 rounding of log(4)
+ * assert.equal(sigmaToT(2, new Float32Array([0, Math.fround(Math.log(4))])), 0.49999999862608235);
  * ```
  */
 export function sigmaToT(sigma: number, logSigmas: Float32Array): number {
@@ -64,8 +67,9 @@ export function sigmaToT(sigma: number, logSigmas: Float32Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { karrasSigmas } from "./sigmas.ts";
- * karrasSigmas(0.03, 14.6, 3); // Float64Array [14.599999999999993, 1.2837038631875841, 0.030000000000000016]
+ * assert.deepEqual(Array.from(karrasSigmas(0.03, 14.6, 3)), [14.599999999999993, 1.2837038631875841, 0.030000000000000016]);
  * ```
  */
 export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number): Float64Array {
@@ -83,8 +87,9 @@ export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number): Flo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exponentialSigmas } from "./sigmas.ts";
- * exponentialSigmas(0.1, 10, 3); // Float64Array [10.000000000000002, 1, 0.10000000000000002]
+ * assert.deepEqual(Array.from(exponentialSigmas(0.1, 10, 3)), [10.000000000000002, 1, 0.10000000000000002]);
  * ```
  */
 export function exponentialSigmas(sigmaMin: number, sigmaMax: number, n: number): Float64Array {
@@ -98,9 +103,10 @@ export function exponentialSigmas(sigmaMin: number, sigmaMax: number, n: number)
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initNoiseSigmaOf } from "./sigmas.ts";
- * initNoiseSigmaOf(new Float32Array([3, 4, 0]), "linspace"); // 4
- * initNoiseSigmaOf(new Float32Array([3, 4, 0]), "leading"); // 4.123105525970459
+ * assert.equal(initNoiseSigmaOf(new Float32Array([3, 4, 0]), "linspace"), 4);
+ * assert.equal(initNoiseSigmaOf(new Float32Array([3, 4, 0]), "leading"), 4.123105525970459);
  * ```
  */
 export function initNoiseSigmaOf(
@@ -119,6 +125,7 @@ export function initNoiseSigmaOf(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SigmaSpacingOptions } from "./sigmas.ts";
  * const o: SigmaSpacingOptions = { useKarrasSigmas: true, useExponentialSigmas: false, useBetaSigmas: false };
  * ```
@@ -139,6 +146,7 @@ export interface SigmaSpacingOptions {
  * @throws {RangeError} naming `source` when more than one option is set, or `useBetaSigmas`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkSigmaSpacing } from "./sigmas.ts";
  * checkSigmaSpacing({ useKarrasSigmas: true, useExponentialSigmas: false, useBetaSigmas: false }, "x");
  * ```
@@ -166,6 +174,7 @@ export function checkSigmaSpacing(options: SigmaSpacingOptions, source: string):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SigmaRespacing } from "./sigmas.ts";
  * const r: SigmaRespacing = { useKarrasSigmas: true, useExponentialSigmas: false };
  * ```
@@ -194,7 +203,7 @@ export interface SigmaRespacing {
  * assert.deepEqual(plain, { sigmas: [10, 0.1], timesteps: [2, 0] });
  * const exp = respaceSigmas({ useKarrasSigmas: false, useExponentialSigmas: true },
  *   [10, 1, 0.1], [2, 1, 0], table);
- * assert.deepEqual(exp.timesteps, [2, 1, 0]);
+ * assert.deepEqual(exp.timesteps.map(Math.round), [2, 1, 0]); // 1.39e-8, not 0, at the end
  * ```
  */
 export function respaceSigmas(

@@ -15,8 +15,9 @@ import { f32 } from "../numerics/f32.ts";
  * @throws {RangeError} when `t` is not one of `timesteps`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { indexForTimestep } from "./step_index.ts";
- * indexForTimestep([999, 500, 500, 0], 500, "demo"); // 2
+ * assert.equal(indexForTimestep([999, 500, 500, 0], 500, "demo"), 2);
  * ```
  */
 export function indexForTimestep(timesteps: readonly number[], t: number, who: string): number {

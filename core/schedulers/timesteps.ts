@@ -30,8 +30,9 @@ function checkSteps(numTrainTimesteps: number, numInferenceSteps: number, who: s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { leadingTimesteps } from "./timesteps.ts";
- * leadingTimesteps(1000, 4, 1); // [751, 501, 251, 1]
+ * assert.deepEqual(Array.from(leadingTimesteps(1000, 4, 1)), [751, 501, 251, 1]);
  * ```
  */
 export function leadingTimesteps(
@@ -52,8 +53,9 @@ export function leadingTimesteps(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { trailingTimesteps } from "./timesteps.ts";
- * trailingTimesteps(1000, 3); // [999, 666, 332]
+ * assert.deepEqual(Array.from(trailingTimesteps(1000, 3)), [999, 666, 332]);
  * ```
  */
 export function trailingTimesteps(numTrainTimesteps: number, numInferenceSteps: number): number[] {
@@ -68,8 +70,9 @@ export function trailingTimesteps(numTrainTimesteps: number, numInferenceSteps: 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linspaceTimesteps } from "./timesteps.ts";
- * linspaceTimesteps(1000, 3); // [999, 500, 0]
+ * assert.deepEqual(Array.from(linspaceTimesteps(1000, 3)), [999, 500, 0]);
  * ```
  */
 export function linspaceTimesteps(numTrainTimesteps: number, numInferenceSteps: number): number[] {
@@ -87,8 +90,9 @@ export function linspaceTimesteps(numTrainTimesteps: number, numInferenceSteps: 
  * `numTrainTimesteps`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { spacedTimesteps } from "./timesteps.ts";
- * spacedTimesteps(1000, 4, "leading", 1); // [751, 501, 251, 1]
+ * assert.deepEqual(Array.from(spacedTimesteps(1000, 4, "leading", 1)), [751, 501, 251, 1]);
  * ```
  */
 export function spacedTimesteps(
@@ -114,10 +118,11 @@ export function spacedTimesteps(
  * @throws {RangeError} when `numInferenceSteps` is not a positive integer.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sigmaSchedulerTimesteps } from "./timesteps.ts";
- * sigmaSchedulerTimesteps(1000, 4, "linspace", 0); // [999, 666, 333, 0]
- * sigmaSchedulerTimesteps(1000, 4, "leading", 1); // [751, 501, 251, 1]
- * sigmaSchedulerTimesteps(1000, 3, "trailing", 0); // [999, 666, 332]
+ * assert.deepEqual(Array.from(sigmaSchedulerTimesteps(1000, 4, "linspace", 0)), [999, 666, 333, 0]);
+ * assert.deepEqual(Array.from(sigmaSchedulerTimesteps(1000, 4, "leading", 1)), [751, 501, 251, 1]);
+ * assert.deepEqual(Array.from(sigmaSchedulerTimesteps(1000, 3, "trailing", 0)), [999, 666, 332]);
  * ```
  */
 export function sigmaSchedulerTimesteps(

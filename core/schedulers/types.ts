@@ -13,6 +13,7 @@ import type { TorchGenerator } from "../tensor/torch_generator.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepOptions } from "./types.ts";
  * const opts: StepOptions = { eta: 0.5 };
  * ```
@@ -33,6 +34,7 @@ export interface StepOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepResult } from "./types.ts";
  * function show(r: StepResult) { console.log(r.prevSample.shape); }
  * ```
@@ -49,6 +51,7 @@ export interface StepResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Scheduler } from "./types.ts";
  * function stepsOf(s: Scheduler, n: number): number[] { s.setTimesteps(n); return s.timesteps; }
  * ```

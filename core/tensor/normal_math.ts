@@ -58,9 +58,10 @@ const FOPI = fround(1.27323954473516); // 4 / pi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { avxLogf } from "./normal_math.ts";
- * avxLogf(1); // 0
- * avxLogf(0.5); // -0.6931471824645996
+ * assert.equal(avxLogf(1), 0);
+ * assert.equal(avxLogf(0.5), -0.6931471824645996);
  * ```
  */
 export function avxLogf(x: number): number {
@@ -93,8 +94,9 @@ export function avxLogf(x: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { avxSincosf } from "./normal_math.ts";
- * avxSincosf(0); // [0, 1]
+ * assert.deepEqual(Array.from(avxSincosf(0)), [0, 1]);
  * ```
  */
 export function avxSincosf(x: number): [number, number] {
@@ -147,6 +149,7 @@ export function avxSincosf(x: number): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { GlibcMathVariant } from "./normal_math.ts";
  * const v: GlibcMathVariant = "fma";
  * ```
@@ -184,8 +187,9 @@ const LOGF_OFF = 0x3f330000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { glibcLogf } from "./normal_math.ts";
- * glibcLogf(0.5, "fma"); // -0.6931471824645996
+ * assert.equal(glibcLogf(0.5, "fma"), -0.6931471824645996);
  * ```
  */
 export function glibcLogf(x: number, variant: GlibcMathVariant): number {
@@ -267,8 +271,9 @@ const SINCOSF_HPI = hexDouble("0x1.921FB54442D18p0");
  * ported
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { glibcSincosf } from "./normal_math.ts";
- * glibcSincosf(0, "fma"); // [0, 1]
+ * assert.deepEqual(Array.from(glibcSincosf(0, "fma")), [0, 1]);
  * ```
  */
 export function glibcSincosf(x: number, variant: GlibcMathVariant): [number, number] {

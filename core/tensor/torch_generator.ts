@@ -54,6 +54,7 @@ const ONE_F = 1; // 1.0f, as NormalFill16 writes it
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CpuCapability } from "./torch_generator.ts";
  * const c: CpuCapability = "avx2";
  * ```
@@ -65,6 +66,7 @@ export type CpuCapability = "avx2" | "avx512" | "default";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TorchGeneratorOptions } from "./torch_generator.ts";
  * const o: TorchGeneratorOptions = { cpuCapability: "default" };
  * ```
@@ -80,10 +82,11 @@ export interface TorchGeneratorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TorchGenerator } from "./torch_generator.ts";
  * const g = new TorchGenerator(0);
  * g.randn([1]);
- * g.getState().nextDoubleNormal !== null; // true: the pair's second value waits in the cache
+ * assert.equal(g.getState().nextDoubleNormal !== null, true);
  * ```
  */
 export interface TorchGeneratorState {
@@ -147,9 +150,10 @@ function checkShape(shape: readonly number[], where: string): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TorchGenerator } from "./torch_generator.ts";
  * const g = new TorchGenerator(0);
- * g.randn([4]).data; // Float32Array [1.5409960746765137, -0.293428897857666, -2.1787893772125244, 0.5684312582015991]
+ * assert.deepEqual(Array.from(g.randn([4]).data), [1.5409960746765137, -0.293428897857666, -2.1787893772125244, 0.5684312582015991]);
  * const latents = g.randn([1, 4, 64, 64]); // continues the stream, as torch would
  * ```
  */
@@ -185,8 +189,9 @@ export class TorchGenerator {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TorchGenerator } from "./torch_generator.ts";
-   * new TorchGenerator(-1).initialSeed; // 18446744073709551615n
+   * assert.equal(new TorchGenerator(-1).initialSeed, 18446744073709551615n);
    * ```
    */
   get initialSeed(): bigint {
@@ -200,10 +205,11 @@ export class TorchGenerator {
    * @throws {RangeError} for a seed out of range
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TorchGenerator } from "./torch_generator.ts";
    * const g = new TorchGenerator(1);
    * const a = g.randn([3]);
-   * g.manualSeed(1).randn([3]).data[0] === a.data[0]; // true
+   * assert.equal(g.manualSeed(1).randn([3]).data[0] === a.data[0], true);
    * ```
    */
   manualSeed(seed: number | bigint): this {
@@ -218,8 +224,9 @@ export class TorchGenerator {
    * @throws {RangeError} when an extent is not a non-negative integer
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TorchGenerator } from "./torch_generator.ts";
-   * new TorchGenerator(42).randn([2, 3]).shape; // [2, 3]
+   * assert.deepEqual(Array.from(new TorchGenerator(42).randn([2, 3]).shape), [2, 3]);
    * ```
    */
   randn(shape: readonly number[]): Tensor {
@@ -240,8 +247,9 @@ export class TorchGenerator {
    * @throws {RangeError} when an extent is not a non-negative integer
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TorchGenerator } from "./torch_generator.ts";
-   * new TorchGenerator(0).rand([2]).data; // Float32Array [0.49625658988952637, 0.7682217955589294]
+   * assert.deepEqual(Array.from(new TorchGenerator(0).rand([2]).data), [0.49625658988952637, 0.7682217955589294]);
    * ```
    */
   rand(shape: readonly number[]): Tensor {
@@ -256,12 +264,13 @@ export class TorchGenerator {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TorchGenerator } from "./torch_generator.ts";
    * const g = new TorchGenerator(3);
    * const saved = g.getState();
    * const a = g.randn([5]);
    * g.setState(saved);
-   * g.randn([5]).data[4] === a.data[4]; // true
+   * assert.equal(g.randn([5]).data[4] === a.data[4], true);
    * ```
    */
   getState(): TorchGeneratorState {
@@ -274,11 +283,12 @@ export class TorchGenerator {
    * @throws {RangeError} when the state is malformed
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TorchGenerator } from "./torch_generator.ts";
    * const a = new TorchGenerator(5);
    * const b = new TorchGenerator(6);
    * b.setState(a.getState());
-   * a.rand([1]).data[0] === b.rand([1]).data[0]; // true
+   * assert.equal(a.rand([1]).data[0] === b.rand([1]).data[0], true);
    * ```
    */
   setState(state: TorchGeneratorState): void {
