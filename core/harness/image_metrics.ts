@@ -37,7 +37,8 @@ export function checkDataRange(fn: string, dataRange: number): void {
  * ```ts
  * import assert from "node:assert/strict";
  * import { psnr } from "./image_metrics.ts";
- * psnr(new Float32Array([0.5, 0.5]), new Float32Array([0.5, 0.6]), 1); // about 23.01
+ * const db = psnr(new Float32Array([0.5, 0.5]), new Float32Array([0.5, 0.6]), 1);
+ * assert.ok(Math.abs(db - 23.0103) < 1e-3); // 10 log10(1 / 0.005)
  * ```
  */
 export function psnr(actual: MetricInput, reference: MetricInput, dataRange: number): number {
@@ -75,6 +76,7 @@ export function psnrFromMse(mse: number, dataRange: number): number {
  * import assert from "node:assert/strict";
  * import type { SsimOptions } from "./image_metrics.ts";
  * const o: SsimOptions = { dataRange: 2 }; // images in [-1, 1]
+ * assert.equal(o.dataRange, 2);
  * ```
  */
 export interface SsimOptions {

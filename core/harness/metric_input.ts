@@ -14,6 +14,7 @@ import { Tensor } from "../tensor/tensor.ts";
  * import assert from "node:assert/strict";
  * import type { MetricInput } from "./metric_input.ts";
  * const x: MetricInput = new Float32Array([1, 2, 3]);
+ * assert.equal(x.length, 3);
  * ```
  */
 export type MetricInput = Tensor | Float32Array;

@@ -191,6 +191,7 @@ export function firstNonFinite(t: MetricInput): number {
  *   size: 0, maxAbs: 0, maxAbsIndex: -1, rmse: 0, relL2: 0, cosine: 1, maxUlp: 0,
  *   maxUlpIndex: -1, firstNonFiniteActual: -1, firstNonFiniteReference: -1,
  * };
+ * assert.equal(c.maxUlpIndex, -1);
  * ```
  */
 export interface TensorComparison extends ErrorFigures {
@@ -214,6 +215,7 @@ export interface TensorComparison extends ErrorFigures {
  * import assert from "node:assert/strict";
  * import type { CompareOptions } from "./metrics.ts";
  * const o: CompareOptions = { dataRange: 2, ssim: true };
+ * assert.equal(o.dataRange, 2);
  * ```
  */
 export interface CompareOptions {

@@ -17,6 +17,7 @@ import { PipelineInputError } from "./errors.ts";
  * import assert from "node:assert/strict";
  * import type { Image8 } from "./image.ts";
  * const red: Image8 = { width: 1, height: 1, channels: 3, data: new Uint8Array([255, 0, 0]) };
+ * assert.equal(red.data.length, red.width * red.height * red.channels);
  * ```
  */
 export interface Image8 {
@@ -38,6 +39,7 @@ export interface Image8 {
  * import assert from "node:assert/strict";
  * import { checkImage8 } from "./image.ts";
  * checkImage8({ width: 1, height: 1, channels: 1, data: new Uint8Array([7]) }, 1, "mask");
+ * assert.throws(() => checkImage8({ width: 2, height: 1, channels: 1, data: new Uint8Array([7]) }, 1, "mask"));
  * ```
  */
 export function checkImage8(image: Image8, channels: 1 | 3, field: string): void {

@@ -17,9 +17,11 @@ import { indexForTimestep } from "./step_index.ts";
  * @throws {RangeError} naming `who` and both shapes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { assertSameShape } from "./add_noise.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * assertSameShape(Tensor.zeros([2]), Tensor.zeros([2]), "model_output", "sample", "step");
+ * assert.throws(() => assertSameShape(Tensor.zeros([2]), Tensor.zeros([3]), "model_output", "sample", "step"), /step: model_output has shape \[2\]/);
  * ```
  */
 export function assertSameShape(
@@ -121,6 +123,7 @@ export function addNoiseF32(
  * import assert from "node:assert/strict";
  * import type { SigmaSchedulerState } from "./add_noise.ts";
  * const s: SigmaSchedulerState = { sigmas: new Float32Array([1, 0]), timesteps: [999], stepIndex: null, beginIndex: null };
+ * assert.equal(s.sigmas.length, s.timesteps.length + 1); // the final sigma follows
  * ```
  */
 export interface SigmaSchedulerState {
@@ -147,8 +150,8 @@ export interface SigmaSchedulerState {
  * import { addNoiseBySigma } from "./add_noise.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const state = { sigmas: new Float32Array([2, 0]), timesteps: [999], stepIndex: null, beginIndex: null };
- * addNoiseBySigma(state, Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, -1]), [1, 2]), 999).data;
- * // Float32Array [2, -2]
+ * const noisy = addNoiseBySigma(state, Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, -1]), [1, 2]), 999);
+ * assert.deepEqual(Array.from(noisy.data), [2, -2]);
  * ```
  */
 export function addNoiseBySigma(

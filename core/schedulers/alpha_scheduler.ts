@@ -22,7 +22,9 @@ import { SchedulerBase } from "./scheduler_base.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s: AlphaScheduler<DDIMScheduler["config"]> = new DDIMScheduler();
  * const x0 = new Tensor(new Float32Array([1, 2]), [1, 2]);
- * s.addNoise(x0, Tensor.zeros([1, 2]), 0); // sqrt(alphas_cumprod[0]) * x0
+ * const noisy = s.addNoise(x0, Tensor.zeros([1, 2]), 0); // sqrt(alphas_cumprod[0]) * x0
+ * const sqrtA = Math.fround(Math.sqrt(s.alphasCumprod[0]));
+ * assert.deepEqual(Array.from(noisy.data), [Math.fround(sqrtA * 1), Math.fround(sqrtA * 2)]);
  * ```
  */
 export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase<C> {
@@ -57,7 +59,8 @@ export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase
    * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * import { Tensor } from "../tensor/tensor.ts";
-   * new DDPMScheduler().addNoise(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), [10, 500]);
+   * const noisy = new DDPMScheduler().addNoise(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), [10, 500]);
+   * assert.deepEqual(noisy.shape, [2, 3]); // one timestep per batch item
    * ```
    */
   addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {

@@ -54,6 +54,7 @@ export type InterpolationType = typeof INTERPOLATION_TYPES[number];
  * import assert from "node:assert/strict";
  * import type { SchedulerConfig } from "./config.ts";
  * const partial: Partial<SchedulerConfig> = { betaSchedule: "scaled_linear", stepsOffset: 1 };
+ * assert.equal(partial.numTrainTimesteps, undefined); // missing options take the defaults
  * ```
  */
 export interface SchedulerConfig {
@@ -109,6 +110,8 @@ export interface SchedulerConfig {
  * import assert from "node:assert/strict";
  * import type { BetaOption, SchedulerConfig } from "./config.ts";
  * type MyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
+ * const c: Partial<MyConfig> = { betaSchedule: "linear", stepsOffset: 1 };
+ * assert.equal(c.stepsOffset, 1);
  * ```
  */
 export type BetaOption =
@@ -130,6 +133,7 @@ export type FieldKind = "int" | "float" | "boolean" | "enum" | "floatArray" | "s
  * import assert from "node:assert/strict";
  * import type { ConfigField } from "./config.ts";
  * const sigmaMin: ConfigField = { key: "sigma_min", kind: "float", nullable: true };
+ * assert.equal(sigmaMin.key, "sigma_min");
  * ```
  */
 export interface ConfigField {
@@ -193,6 +197,7 @@ export const CONFIG_FIELDS: { readonly [K in keyof SchedulerConfig]: ConfigField
  *   className: "MyScheduler",
  *   defaults: { numTrainTimesteps: 1000, betaSchedule: "linear" },
  * };
+ * assert.equal(MY_SPEC.defaults.betaSchedule, "linear");
  * ```
  */
 export interface SchedulerSpec<C extends object> {
@@ -223,6 +228,8 @@ const BETA_DEFAULTS: Readonly<Pick<SchedulerConfig, BetaOption>> = Object.freeze
  * import assert from "node:assert/strict";
  * import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
  * type MyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
+ * const c: Partial<MyConfig> = { betaSchedule: "linear", stepsOffset: 1 };
+ * assert.equal(c.stepsOffset, 1);
  * const spec = schedulerSpec<MyConfig>("MyScheduler", { stepsOffset: 0 });
  * assert.deepEqual(Array.from(Object.keys(spec.defaults)), ["numTrainTimesteps", "betaStart", "betaEnd", "betaSchedule", "trainedBetas", "stepsOffset"]);
  * ```

@@ -18,6 +18,7 @@ import { CONFIG_FIELDS, type ConfigField, type SchedulerSpec } from "./config.ts
  * import assert from "node:assert/strict";
  * import type { ConfigOrigin } from "./config_json.ts";
  * const origin: ConfigOrigin = { extra: {}, warnings: [] };
+ * assert.deepEqual(origin.warnings, []);
  * ```
  */
 export interface ConfigOrigin {
@@ -41,7 +42,12 @@ export interface ConfigOrigin {
  * import assert from "node:assert/strict";
  * import type { ParsedSchedulerConfig } from "./config_json.ts";
  * import type { SchedulerConfig } from "./config.ts";
- * function show(p: ParsedSchedulerConfig<Partial<SchedulerConfig>>) { console.log(p.warnings); }
+ * const parsed: ParsedSchedulerConfig<Partial<SchedulerConfig>> = {
+ *   config: { stepsOffset: 1 },
+ *   extra: {},
+ *   warnings: [],
+ * };
+ * assert.equal(parsed.config.stepsOffset, 1);
  * ```
  */
 export interface ParsedSchedulerConfig<C extends object> extends ConfigOrigin {
@@ -351,8 +357,11 @@ export function resolveSchedulerConfig<C extends object>(
  *   className: "X",
  *   defaults: { stepsOffset: 0 },
  * };
- * toDiffusersConfig(spec, { stepsOffset: 1 }, { diffusersVersion: "0.42.1" });
- * // { _class_name: "X", _diffusers_version: "0.42.1", steps_offset: 1 }
+ * assert.deepEqual(toDiffusersConfig(spec, { stepsOffset: 1 }, { diffusersVersion: "0.42.1" }), {
+ *   _class_name: "X",
+ *   _diffusers_version: "0.42.1",
+ *   steps_offset: 1,
+ * });
  * ```
  */
 export function toDiffusersConfig<C extends object>(

@@ -76,12 +76,14 @@ export const DDIM_SPEC: SchedulerSpec<DDIMConfig> = schedulerSpec<DDIMConfig>("D
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = DDIMScheduler.fromConfig({ beta_schedule: "scaled_linear", beta_start: 0.00085,
  *   beta_end: 0.012, steps_offset: 1, clip_sample: false });
- * s.setTimesteps(4); // s.timesteps: [751, 501, 251, 1]
+ * s.setTimesteps(4);
+ * assert.deepEqual(s.timesteps, [751, 501, 251, 1]);
  * let x = new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]);
  * for (const t of s.timesteps) {
  *   const eps = new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Scheduler {
@@ -112,7 +114,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * const s = DDIMScheduler.fromConfig({ _class_name: "PNDMScheduler", skip_prk_steps: true });
-   * s.configWarnings; // one line: "skip_prk_steps" is not an option of DDIMScheduler
+   * assert.equal(s.configWarnings.length, 1); // "skip_prk_steps" is not an option of DDIMScheduler
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): DDIMScheduler {
@@ -183,6 +185,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
    * const eps = new Tensor(new Float32Array([0.1, 0.2]), [1, 2]);
    * const { prevSample, predOriginalSample } = s.step(eps, s.timesteps[0], x);
+   * assert.deepEqual([prevSample.shape, predOriginalSample?.shape], [[1, 2], [1, 2]]);
    * ```
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions = {}): StepResult {

@@ -70,9 +70,11 @@ export const DDIM_INVERSE_SPEC: SchedulerSpec<DDIMInverseConfig> = schedulerSpec
  * import { Tensor } from "../tensor/tensor.ts";
  * const model = (x: Tensor) => new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in
  * const inv = new DDIMInverseScheduler({ clipSample: false });
- * inv.setTimesteps(4); // inv.timesteps: [0, 250, 500, 750]
+ * inv.setTimesteps(4);
+ * assert.deepEqual(inv.timesteps, [0, 250, 500, 750]);
  * let latent = new Tensor(new Float32Array([0.3, -0.2]), [1, 2]); // x_0
  * for (const t of inv.timesteps) latent = inv.step(model(latent), t, latent).prevSample; // x_750
+ * assert.ok(latent.data.every(Number.isFinite));
  * ```
  */
 export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> implements Scheduler {
@@ -170,7 +172,8 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * const inv = new DDIMInverseScheduler();
    * inv.setTimesteps(10);
    * const x = new Tensor(new Float32Array([0.5]), [1, 1]);
-   * inv.step(new Tensor(new Float32Array([0.1]), [1, 1]), inv.timesteps[0], x).prevSample;
+   * const next = inv.step(new Tensor(new Float32Array([0.1]), [1, 1]), inv.timesteps[0], x);
+   * assert.deepEqual(next.prevSample.shape, [1, 1]);
    * ```
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor): StepResult {

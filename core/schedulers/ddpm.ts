@@ -86,6 +86,7 @@ const MIN_VARIANCE = f32(1e-20);
  *   const eps = new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x, { generator }).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Scheduler {
@@ -133,7 +134,8 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * import { DDPMScheduler } from "./ddpm.ts";
    * const s = new DDPMScheduler();
    * s.setTimesteps({ timesteps: [999, 500, 20, 0] });
-   * s.setTimesteps(4); // s.timesteps: [750, 500, 250, 0]
+   * s.setTimesteps(4);
+   * assert.deepEqual(s.timesteps, [750, 500, 250, 0]);
    * ```
    */
   setTimesteps(stepsOrTimesteps: number | CustomTimesteps): void {
@@ -211,7 +213,8 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * const s = new DDPMScheduler();
-   * s.getVariance(999) as number; // beta-tilde of the last training step
+   * const v = s.getVariance(999) as number; // beta-tilde of the last training step
+   * assert.ok(v > 0 && v < 0.02);
    * ```
    */
   getVariance(t: number, predictedVariance?: Tensor): number | Tensor {

@@ -36,6 +36,7 @@ import type { Scheduler, StepOptions, StepResult } from "./types.ts";
  * import assert from "node:assert/strict";
  * import type { FinalSigmasType } from "./euler_discrete.ts";
  * const last: FinalSigmasType = "sigma_min";
+ * assert.equal(last, "sigma_min");
  * ```
  */
 export type FinalSigmasType = "zero" | "sigma_min";
@@ -48,6 +49,7 @@ export type FinalSigmasType = "zero" | "sigma_min";
  * import assert from "node:assert/strict";
  * import type { EulerDiscreteConfig } from "./euler_discrete.ts";
  * const c: Partial<EulerDiscreteConfig> = { interpolationType: "log_linear", sigmaMin: null };
+ * assert.equal(c.sigmaMin, null);
  * ```
  */
 export type EulerDiscreteConfig =
@@ -114,6 +116,7 @@ export const EULER_DISCRETE_SPEC: SchedulerSpec<EulerDiscreteConfig> = scheduler
  * import assert from "node:assert/strict";
  * import type { EulerStepOptions } from "./euler_discrete.ts";
  * const opts: EulerStepOptions = { sChurn: 1.0, sNoise: 1.003 };
+ * assert.equal(opts.sChurn, 1);
  * ```
  */
 export interface EulerStepOptions extends StepOptions {
@@ -145,6 +148,7 @@ export interface EulerStepOptions extends StepOptions {
  *   const eps = new Tensor(input.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
@@ -263,6 +267,7 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    * const x = new Tensor(new Float32Array([5, -5]), [1, 2]);
    * const eps = new Tensor(new Float32Array([0.5, -0.4]), [1, 2]);
    * const { prevSample, predOriginalSample } = s.step(eps, s.timesteps[0], x);
+   * assert.deepEqual([prevSample.shape, predOriginalSample?.shape], [[1, 2], [1, 2]]);
    * ```
    */
   step(

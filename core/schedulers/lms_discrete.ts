@@ -79,7 +79,7 @@ export function lmsIntegrand(
  * import assert from "node:assert/strict";
  * import { lmsCoefficient } from "./lms_discrete.ts";
  * const sigmas = new Float32Array([14.6, 7.2, 3.1, 0]);
- * lmsCoefficient(sigmas, 1, 0, 0); // sigmas[1] - sigmas[0], as quad integrates 1
+ * assert.equal(lmsCoefficient(sigmas, 1, 0, 0), sigmas[1] - sigmas[0]); // quad integrates 1 exactly
  * ```
  */
 export function lmsCoefficient(
@@ -100,6 +100,7 @@ export function lmsCoefficient(
  * import assert from "node:assert/strict";
  * import type { LMSDiscreteConfig } from "./lms_discrete.ts";
  * const c: Partial<LMSDiscreteConfig> = { useKarrasSigmas: true, timestepSpacing: "leading" };
+ * assert.equal(c.timestepSpacing, "leading");
  * ```
  */
 export type LMSDiscreteConfig =
@@ -145,6 +146,7 @@ export const LMS_DISCRETE_SPEC: SchedulerSpec<LMSDiscreteConfig> = schedulerSpec
  * import assert from "node:assert/strict";
  * import type { LMSStepOptions } from "./lms_discrete.ts";
  * const opts: LMSStepOptions = { order: 2 };
+ * assert.equal(opts.order, 2);
  * ```
  */
 export interface LMSStepOptions extends StepOptions {
@@ -170,6 +172,7 @@ export interface LMSStepOptions extends StepOptions {
  *   const eps = new Tensor(input.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> implements Scheduler {
@@ -241,7 +244,8 @@ export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> impl
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * const s = new LMSDiscreteScheduler();
    * s.setTimesteps(10);
-   * s.getLmsCoefficient(2, 1, 0);
+   * const c = s.getLmsCoefficient(2, 1, 0);
+   * assert.ok(c < 0); // sigmas descend: the integral runs backwards
    * ```
    */
   getLmsCoefficient(order: number, t: number, currentOrder: number): number {
@@ -266,6 +270,7 @@ export class LMSDiscreteScheduler extends SigmaScheduler<LMSDiscreteConfig> impl
    * const x = new Tensor(new Float32Array([5, -5]), [1, 2]);
    * const eps = new Tensor(new Float32Array([0.5, -0.4]), [1, 2]);
    * const { prevSample } = s.step(eps, s.timesteps[0], x, { order: 4 });
+   * assert.deepEqual(prevSample.shape, [1, 2]);
    * ```
    */
   step(

@@ -33,6 +33,7 @@ import type { Scheduler, StepOptions, StepResult } from "./types.ts";
  * import assert from "node:assert/strict";
  * import type { PNDMConfig } from "./pndm.ts";
  * const c: Partial<PNDMConfig> = { skipPrkSteps: true, stepsOffset: 1 };
+ * assert.equal(c.skipPrkSteps, true);
  * ```
  */
 export type PNDMConfig = Pick<
@@ -80,12 +81,14 @@ const PNDM_ORDER = 4;
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = PNDMScheduler.fromConfig({ beta_schedule: "scaled_linear", beta_start: 0.00085,
  *   beta_end: 0.012, skip_prk_steps: true, steps_offset: 1 });
- * s.setTimesteps(4); // s.timesteps: [751, 501, 501, 251, 1]
+ * s.setTimesteps(4);
+ * assert.deepEqual(s.timesteps, [751, 501, 501, 251, 1]);
  * let x = new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]);
  * for (const t of s.timesteps) {
  *   const eps = new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Scheduler {
@@ -216,6 +219,7 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    * s.setTimesteps(10);
    * const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
    * const { prevSample } = s.step(new Tensor(new Float32Array([0.1, 0.2]), [1, 2]), s.timesteps[0], x);
+   * assert.deepEqual(prevSample.shape, [1, 2]);
    * ```
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, _opts: StepOptions = {}): StepResult {

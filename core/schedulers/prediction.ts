@@ -146,7 +146,7 @@ export function clipSample(sample: Tensor, range: number): Tensor {
  * import { thresholdSample } from "./prediction.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const x0 = new Tensor(new Float32Array([0.5, -3, 2, 1]), [1, 4]);
- * thresholdSample(x0, 0.995, 2).data; // s = 2: [0.25, -1, 1, 0.5]
+ * assert.deepEqual(Array.from(thresholdSample(x0, 0.995, 2).data), [0.25, -1, 1, 0.5]); // s = 2
  * ```
  */
 export function thresholdSample(sample: Tensor, ratio: number, sampleMaxValue: number): Tensor {
@@ -176,6 +176,7 @@ export function thresholdSample(sample: Tensor, ratio: number, sampleMaxValue: n
  * import type { ClipConfig } from "./prediction.ts";
  * const c: ClipConfig = { thresholding: false, dynamicThresholdingRatio: 0.995,
  *   sampleMaxValue: 1, clipSample: true, clipSampleRange: 1 };
+ * assert.equal(c.clipSample, true);
  * ```
  */
 export type ClipConfig = Pick<

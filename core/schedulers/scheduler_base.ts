@@ -49,6 +49,7 @@ export interface SchedulerOptions extends Partial<ConfigOrigin> {
  * import { DDIMScheduler } from "./ddim.ts";
  * import type { DDIMConfig } from "./ddim.ts";
  * const cls: SchedulerClass<DDIMConfig, DDIMScheduler> = DDIMScheduler;
+ * assert.equal(cls.spec.className, "DDIMScheduler");
  * ```
  */
 export interface SchedulerClass<C extends object, T> {
@@ -74,7 +75,7 @@ export interface SchedulerClass<C extends object, T> {
  * import { fromDiffusersConfig } from "./scheduler_base.ts";
  * import { DDIMScheduler } from "./ddim.ts";
  * const s = fromDiffusersConfig(DDIMScheduler, { _class_name: "PNDMScheduler", skip_prk_steps: true });
- * s.configWarnings; // one line: "skip_prk_steps" is not an option of DDIMScheduler
+ * assert.equal(s.configWarnings.length, 1); // "skip_prk_steps" is not an option of DDIMScheduler
  * ```
  */
 export function fromDiffusersConfig<C extends object, T>(

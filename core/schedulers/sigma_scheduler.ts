@@ -32,6 +32,7 @@ import { SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
  * import assert from "node:assert/strict";
  * import type { ExtraSigmaOptions } from "./sigma_scheduler.ts";
  * const o: ExtraSigmaOptions = { useExponentialSigmas: true, useBetaSigmas: false };
+ * assert.equal(o.useExponentialSigmas, true);
  * ```
  */
 export interface ExtraSigmaOptions {
@@ -67,6 +68,7 @@ export const EXTRA_SIGMA_FIELDS: { readonly [K in keyof ExtraSigmaOptions]: Conf
  * import type { SigmaSchedulerConfig } from "./sigma_scheduler.ts";
  * import type { EulerDiscreteConfig } from "./euler_discrete.ts";
  * const c: SigmaSchedulerConfig = {} as EulerDiscreteConfig;
+ * assert.deepEqual(c, {});
  * ```
  */
 export type SigmaSchedulerConfig = BetaConfig & SigmaSpacingOptions & {
@@ -84,6 +86,7 @@ export type SigmaSchedulerConfig = BetaConfig & SigmaSpacingOptions & {
  * import assert from "node:assert/strict";
  * import type { ScheduleStart } from "./sigma_scheduler.ts";
  * function steps(s: ScheduleStart): number { return s.timesteps.length; }
+ * assert.equal(steps({ numInferenceSteps: 2, timesteps: [999, 0], table: new Float32Array(1000) }), 2);
  * ```
  */
 export interface ScheduleStart {
@@ -164,6 +167,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * const s = new EulerDiscreteScheduler();
    * s.setTimesteps(10);
    * s.setBeginIndex(3);
+   * assert.equal(s.beginIndex, 3);
    * ```
    */
   setBeginIndex(beginIndex = 0): void {
@@ -200,6 +204,8 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * const s = new EulerDiscreteScheduler();
    * s.setTimesteps(10);
    * const scaled = s.scaleModelInput(new Tensor(new Float32Array([1]), [1]), s.timesteps[0]);
+   * const sigma = s.sigmas[0];
+   * assert.equal(scaled.data[0], Math.fround(1 / Math.fround(Math.sqrt(Math.fround(Math.fround(sigma * sigma) + 1)))));
    * ```
    */
   scaleModelInput(sample: Tensor, t: number): Tensor {
@@ -220,7 +226,8 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LMSDiscreteScheduler();
    * s.setTimesteps(10);
-   * s.addNoise(Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, 1]), [1, 2]), s.timesteps[0]);
+   * const noisy = s.addNoise(Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, 1]), [1, 2]), s.timesteps[0]);
+   * assert.deepEqual(Array.from(noisy.data), [s.sigmas[0], s.sigmas[0]]);
    * ```
    */
   addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {

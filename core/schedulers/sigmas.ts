@@ -128,6 +128,7 @@ export function initNoiseSigmaOf(
  * import assert from "node:assert/strict";
  * import type { SigmaSpacingOptions } from "./sigmas.ts";
  * const o: SigmaSpacingOptions = { useKarrasSigmas: true, useExponentialSigmas: false, useBetaSigmas: false };
+ * assert.equal(o.useKarrasSigmas, true);
  * ```
  */
 export interface SigmaSpacingOptions {
@@ -149,6 +150,7 @@ export interface SigmaSpacingOptions {
  * import assert from "node:assert/strict";
  * import { checkSigmaSpacing } from "./sigmas.ts";
  * checkSigmaSpacing({ useKarrasSigmas: true, useExponentialSigmas: false, useBetaSigmas: false }, "x");
+ * assert.throws(() => checkSigmaSpacing({ useKarrasSigmas: true, useExponentialSigmas: true, useBetaSigmas: false }, "x"), /x: only one of/);
  * ```
  */
 export function checkSigmaSpacing(options: SigmaSpacingOptions, source: string): void {
@@ -177,6 +179,7 @@ export function checkSigmaSpacing(options: SigmaSpacingOptions, source: string):
  * import assert from "node:assert/strict";
  * import type { SigmaRespacing } from "./sigmas.ts";
  * const r: SigmaRespacing = { useKarrasSigmas: true, useExponentialSigmas: false };
+ * assert.equal(r.useKarrasSigmas, true);
  * ```
  */
 export interface SigmaRespacing {

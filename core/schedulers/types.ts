@@ -16,6 +16,7 @@ import type { TorchGenerator } from "../tensor/torch_generator.ts";
  * import assert from "node:assert/strict";
  * import type { StepOptions } from "./types.ts";
  * const opts: StepOptions = { eta: 0.5 };
+ * assert.equal(opts.eta, 0.5);
  * ```
  */
 export interface StepOptions {
@@ -36,7 +37,9 @@ export interface StepOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import type { StepResult } from "./types.ts";
- * function show(r: StepResult) { console.log(r.prevSample.shape); }
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const r: StepResult = { prevSample: Tensor.zeros([1, 2]) };
+ * assert.deepEqual(r.prevSample.shape, [1, 2]);
  * ```
  */
 export interface StepResult {
@@ -54,6 +57,8 @@ export interface StepResult {
  * import assert from "node:assert/strict";
  * import type { Scheduler } from "./types.ts";
  * function stepsOf(s: Scheduler, n: number): number[] { s.setTimesteps(n); return s.timesteps; }
+ * import { DDIMScheduler } from "./ddim.ts";
+ * assert.deepEqual(stepsOf(new DDIMScheduler(), 2), [500, 0]);
  * ```
  */
 export interface Scheduler {

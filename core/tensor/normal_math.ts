@@ -152,6 +152,7 @@ export function avxSincosf(x: number): [number, number] {
  * import assert from "node:assert/strict";
  * import type { GlibcMathVariant } from "./normal_math.ts";
  * const v: GlibcMathVariant = "fma";
+ * assert.equal(v, "fma");
  * ```
  */
 export type GlibcMathVariant = "fma" | "sse2";

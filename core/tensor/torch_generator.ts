@@ -57,6 +57,7 @@ const ONE_F = 1; // 1.0f, as NormalFill16 writes it
  * import assert from "node:assert/strict";
  * import type { CpuCapability } from "./torch_generator.ts";
  * const c: CpuCapability = "avx2";
+ * assert.equal(c, "avx2");
  * ```
  */
 export type CpuCapability = "avx2" | "avx512" | "default";
@@ -69,6 +70,7 @@ export type CpuCapability = "avx2" | "avx512" | "default";
  * import assert from "node:assert/strict";
  * import type { TorchGeneratorOptions } from "./torch_generator.ts";
  * const o: TorchGeneratorOptions = { cpuCapability: "default" };
+ * assert.equal(o.cpuCapability, "default");
  * ```
  */
 export interface TorchGeneratorOptions {
