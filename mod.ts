@@ -31,7 +31,9 @@ export {
   type CpuCapability,
   TorchGenerator,
   type TorchGeneratorOptions,
+  type TorchGeneratorState,
 } from "./core/tensor/torch_generator.ts";
+export type { Mt19937State } from "./core/tensor/mt19937.ts";
 
 // core/numerics
 export { f32Step, fmaf, roundHalfEven, ulpDistance } from "./core/numerics/f32.ts";
@@ -48,7 +50,20 @@ export { UsageMath } from "./core/numerics/probe_math.ts";
 // core/schedulers
 export type { Scheduler, StepOptions, StepResult } from "./core/schedulers/types.ts";
 export type { SchedulerOptions } from "./core/schedulers/scheduler_base.ts";
+export type { AlphaScheduler } from "./core/schedulers/alpha_scheduler.ts";
+export type { SchedulerBase } from "./core/schedulers/scheduler_base.ts";
+export type { BetaConfig } from "./core/schedulers/betas.ts";
+export type { ClipConfig } from "./core/schedulers/prediction.ts";
+export type { SigmaSpacingOptions } from "./core/schedulers/sigmas.ts";
+export type { StepIndex } from "./core/schedulers/step_index.ts";
 export type {
+  ExtraSigmaOptions,
+  ScheduleStart,
+  SigmaScheduler,
+  SigmaSchedulerConfig,
+} from "./core/schedulers/sigma_scheduler.ts";
+export type {
+  BetaOption,
   BetaSchedule,
   InterpolationType,
   PredictionType,
@@ -58,12 +73,21 @@ export type {
   VarianceType,
 } from "./core/schedulers/config.ts";
 export { type ConfigOrigin, SchedulerConfigError } from "./core/schedulers/config_json.ts";
-export { DDIMScheduler } from "./core/schedulers/ddim.ts";
-export { DDIMInverseScheduler } from "./core/schedulers/ddim_inverse.ts";
-export { DDPMScheduler } from "./core/schedulers/ddpm.ts";
-export { PNDMScheduler } from "./core/schedulers/pndm.ts";
-export { LMSDiscreteScheduler } from "./core/schedulers/lms_discrete.ts";
-export { EulerDiscreteScheduler } from "./core/schedulers/euler_discrete.ts";
+export { type DDIMConfig, DDIMScheduler } from "./core/schedulers/ddim.ts";
+export { type DDIMInverseConfig, DDIMInverseScheduler } from "./core/schedulers/ddim_inverse.ts";
+export { type CustomTimesteps, type DDPMConfig, DDPMScheduler } from "./core/schedulers/ddpm.ts";
+export { type PNDMConfig, PNDMScheduler } from "./core/schedulers/pndm.ts";
+export {
+  type LMSDiscreteConfig,
+  LMSDiscreteScheduler,
+  type LMSStepOptions,
+} from "./core/schedulers/lms_discrete.ts";
+export {
+  type EulerDiscreteConfig,
+  EulerDiscreteScheduler,
+  type EulerStepOptions,
+  type FinalSigmasType,
+} from "./core/schedulers/euler_discrete.ts";
 export { CompVisPLMSSampler } from "./core/schedulers/compvis_plms.ts";
 export { LabmlDDIMSampler } from "./core/schedulers/labml_ddim.ts";
 export {
@@ -115,13 +139,20 @@ export {
   type Tolerance,
 } from "./core/harness/case.ts";
 export { loadCases } from "./core/harness/cases_loader.ts";
-export { compareTensors, maxUlpDistance } from "./core/harness/metrics.ts";
-export { psnr, ssim } from "./core/harness/image_metrics.ts";
+export {
+  type CompareOptions,
+  compareTensors,
+  maxUlpDistance,
+  type TensorComparison,
+} from "./core/harness/metrics.ts";
+export type { MetricInput } from "./core/harness/metric_input.ts";
+export { psnr, ssim, type SsimOptions } from "./core/harness/image_metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
 export { caseLine, verify, type VerifyOptions } from "./core/harness/verify.ts";
 export type {
   CaseResult,
   ComparisonResult,
+  ErrorFigures,
   ReferenceMathSummary,
   VerifyResult,
 } from "./core/harness/results.ts";

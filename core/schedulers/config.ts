@@ -7,42 +7,112 @@
  * @module
  */
 
-/** Beta schedules we reproduce bit-exactly (diffusers' `beta_schedule`). */
-export const BETA_SCHEDULES = ["linear", "scaled_linear", "squaredcos_cap_v2"] as const;
-/** diffusers' `beta_schedule`. */
-export type BetaSchedule = typeof BETA_SCHEDULES[number];
+/**
+ * diffusers' `beta_schedule`: the beta schedules reproduced bit-exactly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BETA_SCHEDULES, type BetaSchedule } from "./config.ts";
+ * const b: BetaSchedule = "scaled_linear";
+ * assert.ok(BETA_SCHEDULES.includes(b));
+ * ```
+ */
+export type BetaSchedule = "linear" | "scaled_linear" | "squaredcos_cap_v2";
+/** Every {@link BetaSchedule}, in diffusers' order. */
+export const BETA_SCHEDULES: readonly BetaSchedule[] = [
+  "linear",
+  "scaled_linear",
+  "squaredcos_cap_v2",
+];
 
-/** What the model predicts (diffusers' `prediction_type`). */
-export const PREDICTION_TYPES = ["epsilon", "sample", "v_prediction"] as const;
-/** diffusers' `prediction_type`. */
-export type PredictionType = typeof PREDICTION_TYPES[number];
+/**
+ * diffusers' `prediction_type`: what the model predicts (noise, x0, or v).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PREDICTION_TYPES, type PredictionType } from "./config.ts";
+ * const p: PredictionType = "v_prediction";
+ * assert.ok(PREDICTION_TYPES.includes(p));
+ * ```
+ */
+export type PredictionType = "epsilon" | "sample" | "v_prediction";
+/** Every {@link PredictionType}. */
+export const PREDICTION_TYPES: readonly PredictionType[] = ["epsilon", "sample", "v_prediction"];
 
-/** How inference timesteps are laid over the training range (diffusers' `timestep_spacing`). */
-export const TIMESTEP_SPACINGS = ["leading", "trailing", "linspace"] as const;
-/** diffusers' `timestep_spacing`. */
-export type TimestepSpacing = typeof TIMESTEP_SPACINGS[number];
+/**
+ * diffusers' `timestep_spacing`: how inference timesteps are laid over the training range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TIMESTEP_SPACINGS, type TimestepSpacing } from "./config.ts";
+ * const t: TimestepSpacing = "trailing";
+ * assert.ok(TIMESTEP_SPACINGS.includes(t));
+ * ```
+ */
+export type TimestepSpacing = "leading" | "trailing" | "linspace";
+/** Every {@link TimestepSpacing}. */
+export const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ["leading", "trailing", "linspace"];
 
-/** DDPM's variance choices (diffusers' `variance_type`). */
-export const VARIANCE_TYPES = [
+/**
+ * diffusers' `variance_type`: DDPM's variance choices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VARIANCE_TYPES, type VarianceType } from "./config.ts";
+ * const v: VarianceType = "fixed_large_log";
+ * assert.ok(VARIANCE_TYPES.includes(v));
+ * ```
+ */
+export type VarianceType =
+  | "fixed_small"
+  | "fixed_small_log"
+  | "fixed_large"
+  | "fixed_large_log"
+  | "learned"
+  | "learned_range";
+/** Every {@link VarianceType}. */
+export const VARIANCE_TYPES: readonly VarianceType[] = [
   "fixed_small",
   "fixed_small_log",
   "fixed_large",
   "fixed_large_log",
   "learned",
   "learned_range",
-] as const;
-/** diffusers' `variance_type`. */
-export type VarianceType = typeof VARIANCE_TYPES[number];
+];
 
-/** Euler's `timestep_type`. */
-export const TIMESTEP_TYPES = ["discrete", "continuous"] as const;
-/** diffusers' `timestep_type`. */
-export type TimestepType = typeof TIMESTEP_TYPES[number];
+/**
+ * diffusers' `timestep_type` (EulerDiscrete): discrete or continuous timesteps.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TIMESTEP_TYPES, type TimestepType } from "./config.ts";
+ * const t: TimestepType = "continuous";
+ * assert.ok(TIMESTEP_TYPES.includes(t));
+ * ```
+ */
+export type TimestepType = "discrete" | "continuous";
+/** Every {@link TimestepType}. */
+export const TIMESTEP_TYPES: readonly TimestepType[] = ["discrete", "continuous"];
 
-/** LMS/Euler sigma interpolation (diffusers' `interpolation_type`). */
-export const INTERPOLATION_TYPES = ["linear", "log_linear"] as const;
-/** diffusers' `interpolation_type`. */
-export type InterpolationType = typeof INTERPOLATION_TYPES[number];
+/**
+ * diffusers' `interpolation_type` (LMS/Euler): how sigmas are interpolated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { INTERPOLATION_TYPES, type InterpolationType } from "./config.ts";
+ * const i: InterpolationType = "log_linear";
+ * assert.ok(INTERPOLATION_TYPES.includes(i));
+ * ```
+ */
+export type InterpolationType = "linear" | "log_linear";
+/** Every {@link InterpolationType}. */
+export const INTERPOLATION_TYPES: readonly InterpolationType[] = ["linear", "log_linear"];
 
 /**
  * Every scheduler option this project understands, camelCase. A scheduler class uses a subset
