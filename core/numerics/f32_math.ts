@@ -14,10 +14,29 @@
  */
 import { f32Bits, f32FromBits, signedUlp } from "./f32.ts";
 
-/** The operations a {@link Float32Math} provides. `sqrt` also stands for torch's `x ** 0.5`. */
+/**
+ * The operations a {@link Float32Math} provides. `sqrt` also stands for torch's `x ** 0.5`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type MathOp, MATH_OPS } from "./f32_math.ts";
+ * const op: MathOp = "pow";
+ * assert.ok(MATH_OPS.includes(op));
+ * ```
+ */
 export type MathOp = "sqrt" | "exp" | "log" | "pow";
 
-/** The op names in a fixed order (their index is part of a {@link mathKey}). */
+/**
+ * The op names in a fixed order (their index is part of a {@link mathKey}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MATH_OPS } from "./f32_math.ts";
+ * assert.deepEqual(MATH_OPS, ["sqrt", "exp", "log", "pow"]);
+ * ```
+ */
 export const MATH_OPS: readonly MathOp[] = Object.freeze(["sqrt", "exp", "log", "pow"]);
 
 /**
@@ -126,7 +145,19 @@ export const ieeeMath: Float32Math = Object.freeze({
   pow: (x: number, p: number) => ieeeResult("pow", x, p),
 });
 
-/** One entry of a {@link MathTable} that differs from the IEEE result. */
+/**
+ * One entry of a {@link MathTable} that differs from the IEEE result.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { f32Step } from "./f32.ts";
+ * import { MathTable } from "./f32_math.ts";
+ * const t = new MathTable("demo");
+ * t.set("sqrt", 2, f32Step(Math.fround(Math.SQRT2), 1));
+ * assert.equal(t.deviations()[0].ulp, 1);
+ * ```
+ */
 export interface MathDeviation {
   /** The operation. */
   op: MathOp;

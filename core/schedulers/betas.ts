@@ -11,7 +11,17 @@ import { f32 } from "../numerics/f32.ts";
 import { cumprodF32, torchLinspaceF32 } from "../numerics/torch.ts";
 import type { BetaSchedule, SchedulerConfig } from "./config.ts";
 
-/** The alpha-bar transforms of diffusers' `betas_for_alpha_bar`. */
+/**
+ * The alpha-bar transforms of diffusers' `betas_for_alpha_bar`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AlphaTransform, betasForAlphaBar } from "./betas.ts";
+ * const transform: AlphaTransform = "exp";
+ * assert.equal(betasForAlphaBar(10, 0.999, transform).length, 10);
+ * ```
+ */
 export type AlphaTransform = "cosine" | "exp" | "laplace";
 
 /**
@@ -101,7 +111,17 @@ export function alphasFromBetas(betas: Float32Array): Float32Array {
   return betas.map((b) => 1 - b);
 }
 
-/** The config options that determine the betas. */
+/**
+ * The config options that determine the betas.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BetaConfig, makeBetas } from "./betas.ts";
+ * const c: BetaConfig = { numTrainTimesteps: 10, betaStart: 0.1, betaEnd: 0.2, betaSchedule: "linear", trainedBetas: null };
+ * assert.equal(makeBetas(c)[9], Math.fround(0.2));
+ * ```
+ */
 export type BetaConfig =
   & Pick<SchedulerConfig, "numTrainTimesteps" | "betaStart" | "betaEnd" | "trainedBetas">
   & { betaSchedule: BetaSchedule; rescaleBetasZeroSnr?: boolean };

@@ -19,7 +19,16 @@
  * ```
  */
 export type BetaSchedule = "linear" | "scaled_linear" | "squaredcos_cap_v2";
-/** Every {@link BetaSchedule}, in diffusers' order. */
+/**
+ * Every {@link BetaSchedule}, in diffusers' order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BETA_SCHEDULES } from "./config.ts";
+ * assert.ok(BETA_SCHEDULES.length > 1);
+ * ```
+ */
 export const BETA_SCHEDULES: readonly BetaSchedule[] = [
   "linear",
   "scaled_linear",
@@ -38,7 +47,16 @@ export const BETA_SCHEDULES: readonly BetaSchedule[] = [
  * ```
  */
 export type PredictionType = "epsilon" | "sample" | "v_prediction";
-/** Every {@link PredictionType}. */
+/**
+ * Every {@link PredictionType}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PREDICTION_TYPES } from "./config.ts";
+ * assert.ok(PREDICTION_TYPES.length > 1);
+ * ```
+ */
 export const PREDICTION_TYPES: readonly PredictionType[] = ["epsilon", "sample", "v_prediction"];
 
 /**
@@ -53,7 +71,16 @@ export const PREDICTION_TYPES: readonly PredictionType[] = ["epsilon", "sample",
  * ```
  */
 export type TimestepSpacing = "leading" | "trailing" | "linspace";
-/** Every {@link TimestepSpacing}. */
+/**
+ * Every {@link TimestepSpacing}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TIMESTEP_SPACINGS } from "./config.ts";
+ * assert.ok(TIMESTEP_SPACINGS.length > 1);
+ * ```
+ */
 export const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ["leading", "trailing", "linspace"];
 
 /**
@@ -74,7 +101,16 @@ export type VarianceType =
   | "fixed_large_log"
   | "learned"
   | "learned_range";
-/** Every {@link VarianceType}. */
+/**
+ * Every {@link VarianceType}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VARIANCE_TYPES } from "./config.ts";
+ * assert.ok(VARIANCE_TYPES.length > 1);
+ * ```
+ */
 export const VARIANCE_TYPES: readonly VarianceType[] = [
   "fixed_small",
   "fixed_small_log",
@@ -96,7 +132,16 @@ export const VARIANCE_TYPES: readonly VarianceType[] = [
  * ```
  */
 export type TimestepType = "discrete" | "continuous";
-/** Every {@link TimestepType}. */
+/**
+ * Every {@link TimestepType}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TIMESTEP_TYPES } from "./config.ts";
+ * assert.ok(TIMESTEP_TYPES.length > 1);
+ * ```
+ */
 export const TIMESTEP_TYPES: readonly TimestepType[] = ["discrete", "continuous"];
 
 /**
@@ -111,7 +156,16 @@ export const TIMESTEP_TYPES: readonly TimestepType[] = ["discrete", "continuous"
  * ```
  */
 export type InterpolationType = "linear" | "log_linear";
-/** Every {@link InterpolationType}. */
+/**
+ * Every {@link InterpolationType}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { INTERPOLATION_TYPES } from "./config.ts";
+ * assert.ok(INTERPOLATION_TYPES.length > 1);
+ * ```
+ */
 export const INTERPOLATION_TYPES: readonly InterpolationType[] = ["linear", "log_linear"];
 
 /**
@@ -191,7 +245,17 @@ export type BetaOption =
   | "betaSchedule"
   | "trainedBetas";
 
-/** The JSON value kinds a config field may hold. */
+/**
+ * The JSON value kinds a config field may hold.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CONFIG_FIELDS, type FieldKind } from "./config.ts";
+ * const kind: FieldKind = CONFIG_FIELDS.stepsOffset.kind;
+ * assert.equal(kind, "int");
+ * ```
+ */
 export type FieldKind = "int" | "float" | "boolean" | "enum" | "floatArray" | "string";
 
 /**

@@ -30,7 +30,17 @@ import {
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
-/** The options of `DDIMScheduler`, as its diffusers `__init__`. */
+/**
+ * The options of `DDIMScheduler`, as its diffusers `__init__`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DDIMConfig, DDIMScheduler } from "./ddim.ts";
+ * const c: Partial<DDIMConfig> = { clipSample: false, stepsOffset: 1 };
+ * assert.equal(new DDIMScheduler(c).config.stepsOffset, 1);
+ * ```
+ */
 export type DDIMConfig = Pick<
   SchedulerConfig,
   | BetaOption

@@ -23,7 +23,17 @@ import {
 import { type ConfigOrigin, SchedulerConfigError } from "./config_json.ts";
 import type { Scheduler, StepResult } from "./types.ts";
 
-/** The options of `DDIMInverseScheduler`, as its diffusers `__init__`. */
+/**
+ * The options of `DDIMInverseScheduler`, as its diffusers `__init__`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DDIMInverseConfig, DDIMInverseScheduler } from "./ddim_inverse.ts";
+ * const c: Partial<DDIMInverseConfig> = { clipSample: false };
+ * assert.equal(new DDIMInverseScheduler(c).config.clipSample, false);
+ * ```
+ */
 export type DDIMInverseConfig = Pick<
   SchedulerConfig,
   | BetaOption

@@ -25,7 +25,17 @@ import {
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
-/** The options of `DDPMScheduler`, as its diffusers `__init__`. */
+/**
+ * The options of `DDPMScheduler`, as its diffusers `__init__`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DDPMConfig, DDPMScheduler } from "./ddpm.ts";
+ * const c: Partial<DDPMConfig> = { varianceType: "fixed_large" };
+ * assert.equal(new DDPMScheduler(c).config.varianceType, "fixed_large");
+ * ```
+ */
 export type DDPMConfig = Pick<
   SchedulerConfig,
   | BetaOption
@@ -60,7 +70,19 @@ export const DDPM_SPEC: SchedulerSpec<DDPMConfig> = schedulerSpec<DDPMConfig>("D
   rescaleBetasZeroSnr: false,
 });
 
-/** Custom timesteps for {@link DDPMScheduler.setTimesteps}, as diffusers' `timesteps=[...]`. */
+/**
+ * Custom timesteps for {@link DDPMScheduler.setTimesteps}, as diffusers' `timesteps=[...]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CustomTimesteps, DDPMScheduler } from "./ddpm.ts";
+ * const custom: CustomTimesteps = { timesteps: [999, 500, 0] };
+ * const s = new DDPMScheduler();
+ * s.setTimesteps(custom);
+ * assert.deepEqual(s.timesteps, [999, 500, 0]);
+ * ```
+ */
 export interface CustomTimesteps {
   /** Strictly descending integers below `numTrainTimesteps`. */
   timesteps: readonly number[];
