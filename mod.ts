@@ -53,19 +53,21 @@ export {
   type CpuCapability,
   TorchGenerator,
   type TorchGeneratorOptions,
+  type TorchGeneratorState,
 } from "./core/tensor/torch_generator.ts";
+export type { Mt19937State } from "./core/tensor/mt19937.ts";
 
 // core/numerics
+export { f32Step, fmaf, roundHalfEven, ulpDistance } from "./core/numerics/f32.ts";
 export {
-  f32Step,
   type Float32Math,
   ieeeMath,
   type MathDeviation,
   type MathOp,
   MathTable,
   mathTableFromTensors,
-  UsageMath,
 } from "./core/numerics/f32_math.ts";
+export { UsageMath } from "./core/numerics/probe_math.ts";
 
 // core/schedulers
 export type {
@@ -78,14 +80,44 @@ export type {
   StepResult,
 } from "./core/schedulers/types.ts";
 export type { SchedulerOptions } from "./core/schedulers/scheduler_base.ts";
-export type { ConfigOrigin } from "./core/schedulers/config.ts";
-export { type SchedulerConfig, SchedulerConfigError } from "./core/schedulers/config.ts";
-export { DDIMScheduler } from "./core/schedulers/ddim.ts";
-export { DDIMInverseScheduler } from "./core/schedulers/ddim_inverse.ts";
-export { DDPMScheduler } from "./core/schedulers/ddpm.ts";
-export { PNDMScheduler } from "./core/schedulers/pndm.ts";
-export { LMSDiscreteScheduler } from "./core/schedulers/lms_discrete.ts";
-export { EulerDiscreteScheduler } from "./core/schedulers/euler_discrete.ts";
+export type { AlphaScheduler } from "./core/schedulers/alpha_scheduler.ts";
+export type { SchedulerBase } from "./core/schedulers/scheduler_base.ts";
+export type { BetaConfig } from "./core/schedulers/betas.ts";
+export type { ClipConfig } from "./core/schedulers/prediction.ts";
+export type { SigmaSpacingOptions } from "./core/schedulers/sigmas.ts";
+export type { StepIndex } from "./core/schedulers/step_index.ts";
+export type {
+  ExtraSigmaOptions,
+  ScheduleStart,
+  SigmaScheduler,
+  SigmaSchedulerConfig,
+} from "./core/schedulers/sigma_scheduler.ts";
+export type {
+  BetaOption,
+  BetaSchedule,
+  InterpolationType,
+  PredictionType,
+  SchedulerConfig,
+  TimestepSpacing,
+  TimestepType,
+  VarianceType,
+} from "./core/schedulers/config.ts";
+export { type ConfigOrigin, SchedulerConfigError } from "./core/schedulers/config_json.ts";
+export { type DDIMConfig, DDIMScheduler } from "./core/schedulers/ddim.ts";
+export { type DDIMInverseConfig, DDIMInverseScheduler } from "./core/schedulers/ddim_inverse.ts";
+export { type CustomTimesteps, type DDPMConfig, DDPMScheduler } from "./core/schedulers/ddpm.ts";
+export { type PNDMConfig, PNDMScheduler } from "./core/schedulers/pndm.ts";
+export {
+  type LMSDiscreteConfig,
+  LMSDiscreteScheduler,
+  type LMSStepOptions,
+} from "./core/schedulers/lms_discrete.ts";
+export {
+  type EulerDiscreteConfig,
+  EulerDiscreteScheduler,
+  type EulerStepOptions,
+  type FinalSigmasType,
+} from "./core/schedulers/euler_discrete.ts";
 export {
   type CompVisPLMSOptions,
   CompVisPLMSSampler,
@@ -199,7 +231,14 @@ export {
 export { loadCases } from "./core/harness/cases_loader.ts";
 export { ModelPool } from "./core/harness/model_pool.ts";
 export { type ProgressSink, silentProgress, terminalProgress } from "./core/harness/progress.ts";
-export { compareTensors, maxUlpDistance, psnr, ssim, ulpDistance } from "./core/harness/metrics.ts";
+export {
+  type CompareOptions,
+  compareTensors,
+  maxUlpDistance,
+  type TensorComparison,
+} from "./core/harness/metrics.ts";
+export type { MetricInput } from "./core/harness/metric_input.ts";
+export { psnr, ssim, type SsimOptions } from "./core/harness/image_metrics.ts";
 export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
 export {
   type CaseInputOptions,

@@ -5,14 +5,9 @@
  *
  * @module
  */
-import {
-  type Float32Math,
-  ieeeMath,
-  MathTable,
-  sameFloat32Bits,
-  signedUlp,
-  type UsageMath,
-} from "../numerics/f32_math.ts";
+import { sameFloat32Bits, signedUlp } from "../numerics/f32.ts";
+import { type Float32Math, ieeeMath, MathTable } from "../numerics/f32_math.ts";
+import { type UsageMath } from "../numerics/probe_math.ts";
 import type { ReferenceMathMode } from "./case.ts";
 import {
   describeDeviations,

@@ -13,16 +13,15 @@
  *
  * @module
  */
+import { f32Step, sameFloat32Bits } from "../numerics/f32.ts";
 import {
-  f32Step,
   type Float32Math,
   mathKey,
   type MathOp,
   MathTable,
   parseMathKey,
-  ProbeMath,
-  sameFloat32Bits,
 } from "../numerics/f32_math.ts";
+import { ProbeMath } from "../numerics/probe_math.ts";
 
 /**
  * One step whose output the search explained, and the table entries it settled.
@@ -126,7 +125,8 @@ export interface StepMathOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { f32Step, type Float32Math } from "../numerics/f32_math.ts";
+ * import { f32Step } from "../numerics/f32.ts";
+ * import type { Float32Math } from "../numerics/f32_math.ts";
  * import { inferStepMath } from "./reference_math.ts";
  * // a "step" computing x * sqrt(a); the reference machine's sqrt(0.3) was one ulp high
  * const refSqrt = f32Step(Math.fround(Math.sqrt(Math.fround(0.3))), 1);
@@ -312,7 +312,8 @@ export interface ElementwiseInference {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { f32Step, MathTable } from "../numerics/f32_math.ts";
+ * import { f32Step } from "../numerics/f32.ts";
+ * import { MathTable } from "../numerics/f32_math.ts";
  * import { inferElementwise } from "./reference_math.ts";
  * const inputs = Float32Array.of(-1, 0.5);
  * const refExp = f32Step(Math.fround(Math.exp(-1)), -1); // the reference's exp(-1), 1 ulp low
@@ -368,7 +369,8 @@ export function inferElementwise(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { f32Step, MathTable } from "../numerics/f32_math.ts";
+ * import { f32Step } from "../numerics/f32.ts";
+ * import { MathTable } from "../numerics/f32_math.ts";
  * import { describeDeviations } from "./reference_math.ts";
  * const t = new MathTable("recorded");
  * t.set("sqrt", 2, f32Step(Math.fround(Math.SQRT2), 1));

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { ieeeMath, UsageMath } from "../numerics/f32_math.ts";
+import { ieeeMath } from "../numerics/f32_math.ts";
+import { UsageMath } from "../numerics/probe_math.ts";
 import { tensorToImage } from "../pipelines/image.ts";
 import { encodePng } from "../pipelines/png.ts";
 import { SAMPLERS } from "../schedulers/samplers.ts";

@@ -12,11 +12,31 @@
  *
  * @module
  */
+import { f32Bits, f32FromBits, signedUlp } from "./f32.ts";
 
-/** The operations a {@link Float32Math} provides. `sqrt` also stands for torch's `x ** 0.5`. */
+/**
+ * The operations a {@link Float32Math} provides. `sqrt` also stands for torch's `x ** 0.5`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type MathOp, MATH_OPS } from "./f32_math.ts";
+ * const op: MathOp = "pow";
+ * assert.ok(MATH_OPS.includes(op));
+ * ```
+ */
 export type MathOp = "sqrt" | "exp" | "log" | "pow";
 
-/** The op names in a fixed order (their index is part of a {@link mathKey}). */
+/**
+ * The op names in a fixed order (their index is part of a {@link mathKey}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MATH_OPS } from "./f32_math.ts";
+ * assert.deepEqual(MATH_OPS, ["sqrt", "exp", "log", "pow"]);
+ * ```
+ */
 export const MATH_OPS: readonly MathOp[] = Object.freeze(["sqrt", "exp", "log", "pow"]);
 
 /**
@@ -42,83 +62,6 @@ export interface Float32Math {
   log(x: number): number;
   /** float32 `x ** p` for a float32 `x` and a Python-float exponent `p`. */
   pow(x: number, p: number): number;
-}
-
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-
-/**
- * The bit pattern of float32 `x` as an unsigned integer.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { f32Bits } from "./f32_math.ts";
- * assert.equal(f32Bits(1), 0x3f800000);
- * ```
- */
-export function f32Bits(x: number): number {
-  F32[0] = x;
-  return U32[0];
-}
-
-/**
- * The float32 whose bit pattern is `bits`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { f32FromBits } from "./f32_math.ts";
- * assert.equal(f32FromBits(0x40000000), 2);
- * ```
- */
-export function f32FromBits(bits: number): number {
-  U32[0] = bits >>> 0;
-  return F32[0];
-}
-
-/**
- * Bitwise equality of two float32 arrays (NaN payloads and the sign of zero included).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { sameFloat32Bits } from "./f32_math.ts";
- * assert.equal(sameFloat32Bits(Float32Array.of(0, 1), Float32Array.of(0, 1)), true);
- * assert.equal(sameFloat32Bits(Float32Array.of(0), Float32Array.of(-0)), false);
- * ```
- */
-export function sameFloat32Bits(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-
-/**
- * The float32 `k` ulps away from float32 `x` (k > 0 toward +Infinity), stepping through zero
- * (-0 and +0 are one point); NaN stays NaN.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { f32Step } from "./f32_math.ts";
- * assert.equal(f32Step(1, 1), 1 + 2 ** -23);
- * assert.equal(f32Step(1, -1), 1 - 2 ** -24);
- * assert.equal(f32Step(0, -1), -(2 ** -149));
- * ```
- */
-export function f32Step(x: number, k: number): number {
-  if (Number.isNaN(x) || k === 0) return x;
-  const ordered = orderedBits(x) + k;
-  return ordered < 0 ? f32FromBits(0x80000000 + -ordered) : f32FromBits(ordered);
-}
-
-/** float32 `x`'s bits as an integer that orders like the values (-0 and +0 are both 0). */
-function orderedBits(x: number): number {
-  const bits = f32Bits(x);
-  return bits >= 0x80000000 ? -(bits - 0x80000000) : bits;
 }
 
 /**
@@ -202,7 +145,19 @@ export const ieeeMath: Float32Math = Object.freeze({
   pow: (x: number, p: number) => ieeeResult("pow", x, p),
 });
 
-/** One entry of a {@link MathTable} that differs from the IEEE result. */
+/**
+ * One entry of a {@link MathTable} that differs from the IEEE result.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { f32Step } from "./f32.ts";
+ * import { MathTable } from "./f32_math.ts";
+ * const t = new MathTable("demo");
+ * t.set("sqrt", 2, f32Step(Math.fround(Math.SQRT2), 1));
+ * assert.equal(t.deviations()[0].ulp, 1);
+ * ```
+ */
 export interface MathDeviation {
   /** The operation. */
   op: MathOp;
@@ -227,7 +182,8 @@ export interface MathDeviation {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { f32Step, MathTable } from "./f32_math.ts";
+ * import { f32Step } from "./f32.ts";
+ * import { MathTable } from "./f32_math.ts";
  * const t = new MathTable("recorded");
  * const up = f32Step(Math.fround(Math.SQRT2), 1); // a sqrt(2) one ulp above IEEE
  * t.set("sqrt", 2, up);
@@ -345,99 +301,6 @@ export class MathTable implements Float32Math {
 }
 
 /**
- * Signed float32 ulp distance `a - b` (Infinity when either is NaN).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { signedUlp } from "./f32_math.ts";
- * assert.equal(signedUlp(1 + 2 ** -23, 1), 1);
- * assert.equal(signedUlp(1, 1 + 2 ** -23), -1);
- * ```
- */
-export function signedUlp(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Infinity;
-  return orderedBits(a) - orderedBits(b);
-}
-
-/**
- * A {@link Float32Math} that answers from `base`, logs the distinct keys it is asked for (in
- * first-call order), and moves the result of the k-th distinct key by `offsets.get(k)` ulps:
- * the probe the inference search runs a reference step with. Offsets go by position, not by
- * input, so that when one result feeds the input of another (DDPM's `exp(0.5 * log(v))`), moving
- * the first still moves the second.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ieeeMath, mathKey, ProbeMath } from "./f32_math.ts";
- * const probe = new ProbeMath(ieeeMath, new Map([[0, 1]]));
- * assert.equal(probe.sqrt(4), 2 + 2 ** -22); // first key: one ulp up
- * assert.equal(probe.sqrt(9), 3);
- * assert.deepEqual(probe.keys(), [mathKey("sqrt", 4), mathKey("sqrt", 9)]);
- * assert.deepEqual([...probe.assigned()], [[mathKey("sqrt", 4), 2 + 2 ** -22]]);
- * ```
- */
-export class ProbeMath implements Float32Math {
-  readonly name = "probe";
-  readonly #base: Float32Math;
-  readonly #offsets: ReadonlyMap<number, number>;
-  /** key -> [position, answered value] */
-  readonly #seen = new Map<string, [number, number]>();
-
-  /**
-   * A probe over `base`.
-   *
-   * @param base the math that answers
-   * @param offsets position in first-call order -> ulps to move that key's result by
-   */
-  constructor(base: Float32Math, offsets: ReadonlyMap<number, number> = new Map()) {
-    this.#base = base;
-    this.#offsets = offsets;
-  }
-
-  /** The distinct keys asked for, in first-call order. */
-  keys(): string[] {
-    return [...this.#seen.keys()];
-  }
-
-  /** The keys whose result was moved, with the value answered. */
-  assigned(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [key, [pos, value]] of this.#seen) if (this.#offsets.has(pos)) out.set(key, value);
-    return out;
-  }
-
-  #answer(op: MathOp, x: number, p: number | undefined, base: () => number): number {
-    const key = mathKey(op, x, p);
-    const seen = this.#seen.get(key);
-    if (seen) return seen[1];
-    const pos = this.#seen.size;
-    const value = f32Step(base(), this.#offsets.get(pos) ?? 0);
-    this.#seen.set(key, [pos, value]);
-    return value;
-  }
-
-  /** float32 sqrt. */
-  sqrt(x: number): number {
-    return this.#answer("sqrt", x, undefined, () => this.#base.sqrt(x));
-  }
-  /** float32 exp. */
-  exp(x: number): number {
-    return this.#answer("exp", x, undefined, () => this.#base.exp(x));
-  }
-  /** float32 log. */
-  log(x: number): number {
-    return this.#answer("log", x, undefined, () => this.#base.log(x));
-  }
-  /** float32 pow; 0.5 is sqrt. */
-  pow(x: number, p: number): number {
-    if (p === 0.5) return this.sqrt(x);
-    return this.#answer("pow", x, p, () => this.#base.pow(x, p));
-  }
-}
-
-/**
  * The names of the tensors a reference stores its recorded math in: per op `math.<op>.in` and
  * `math.<op>.out` (float32, one entry per distinct input), and for `pow` also
  * `math.pow.exponent`.
@@ -509,67 +372,4 @@ export function mathTableFromTensors(
     }
   }
   return any ? table : null;
-}
-
-/**
- * A {@link Float32Math} that answers from `base` and notes, per key, in which phases (steps) it
- * was asked for; the caller sets `phase` as the run advances.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ieeeMath, mathKey, UsageMath } from "./f32_math.ts";
- * const m = new UsageMath(ieeeMath);
- * m.phase = 3;
- * m.sqrt(4);
- * assert.deepEqual([...m.usage.get(mathKey("sqrt", 4))!], [3]);
- * ```
- */
-export class UsageMath implements Float32Math {
-  /** The base's name. */
-  readonly name: string;
-  /** The phase calls are counted in now. */
-  phase = 0;
-  /** Key -> the phases it was asked for in. */
-  readonly usage: Map<string, Set<number>> = new Map();
-  readonly #base: Float32Math;
-
-  /**
-   * Wraps `base`.
-   *
-   * @param base the math that answers
-   */
-  constructor(base: Float32Math) {
-    this.#base = base;
-    this.name = base.name;
-  }
-
-  #note(op: MathOp, x: number, p?: number): void {
-    const key = mathKey(op, x, p);
-    let s = this.usage.get(key);
-    if (!s) this.usage.set(key, s = new Set());
-    s.add(this.phase);
-  }
-
-  /** float32 sqrt. */
-  sqrt(x: number): number {
-    this.#note("sqrt", x);
-    return this.#base.sqrt(x);
-  }
-  /** float32 exp. */
-  exp(x: number): number {
-    this.#note("exp", x);
-    return this.#base.exp(x);
-  }
-  /** float32 log. */
-  log(x: number): number {
-    this.#note("log", x);
-    return this.#base.log(x);
-  }
-  /** float32 pow; 0.5 is sqrt. */
-  pow(x: number, p: number): number {
-    if (p === 0.5) return this.sqrt(x);
-    this.#note("pow", x, p);
-    return this.#base.pow(x, p);
-  }
 }

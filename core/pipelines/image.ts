@@ -5,10 +5,9 @@
  *
  * @module
  */
+import { f32, roundHalfEven } from "../numerics/f32.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
-
-const f32 = Math.fround;
 
 /**
  * An 8-bit image, row-major, channels interleaved (`channels` = 3 for RGB, 1 for gray).
@@ -100,21 +99,6 @@ export function imageToTensor(
     }
   }
   return new Tensor(out, [1, 3, h, w]);
-}
-
-/**
- * numpy's `round` (half to even) of a float: `np.round(2.5) == 2`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { roundHalfEven } from "./image.ts";
- * assert.deepEqual([roundHalfEven(2.5), roundHalfEven(3.5), roundHalfEven(-0.5)], [2, 4, -0]);
- * ```
- */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x); // half up
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

@@ -43,14 +43,7 @@ export {
   predictGuided,
   usesGuidance,
 } from "./guidance.ts";
-export {
-  checkImage8,
-  type Image8,
-  imageToTensor,
-  roundHalfEven,
-  tensorToImage,
-  toGray,
-} from "./image.ts";
+export { checkImage8, type Image8, imageToTensor, tensorToImage, toGray } from "./image.ts";
 export { img2img, type Img2ImgOptions, type Img2ImgStart, prepareImg2ImgStart } from "./img2img.ts";
 export { inpaint, type InpaintOptions } from "./inpaint.ts";
 export { latentShape, prepareLatents } from "./latents.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { addNoiseF32, alphaAt, type BetaConfig } from "./common.ts";
+import { addNoiseF32 } from "./add_noise.ts";
+import { alphaAt, type BetaConfig } from "./betas.ts";
 import { SchedulerBase } from "./scheduler_base.ts";
 
 /**
@@ -15,12 +16,15 @@ import { SchedulerBase } from "./scheduler_base.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AlphaScheduler } from "./alpha_scheduler.ts";
  * import { DDIMScheduler } from "./ddim.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s: AlphaScheduler<DDIMScheduler["config"]> = new DDIMScheduler();
  * const x0 = new Tensor(new Float32Array([1, 2]), [1, 2]);
- * s.addNoise(x0, Tensor.zeros([1, 2]), 0); // sqrt(alphas_cumprod[0]) * x0
+ * const noisy = s.addNoise(x0, Tensor.zeros([1, 2]), 0); // sqrt(alphas_cumprod[0]) * x0
+ * const sqrtA = Math.fround(Math.sqrt(s.alphasCumprod[0]));
+ * assert.deepEqual(Array.from(noisy.data), [Math.fround(sqrtA * 1), Math.fround(sqrtA * 2)]);
  * ```
  */
 export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase<C> {
@@ -32,10 +36,11 @@ export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const x = Tensor.zeros([1, 4, 8, 8]);
-   * new DDIMScheduler().scaleModelInput(x, 999) === x; // true
+   * assert.equal(new DDIMScheduler().scaleModelInput(x, 999) === x, true);
    * ```
    */
   scaleModelInput(sample: Tensor, _t?: number): Tensor {
@@ -51,9 +56,11 @@ export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase
    * size, or a timestep outside the training range.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * import { Tensor } from "../tensor/tensor.ts";
-   * new DDPMScheduler().addNoise(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), [10, 500]);
+   * const noisy = new DDPMScheduler().addNoise(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), [10, 500]);
+   * assert.deepEqual(noisy.shape, [2, 3]); // one timestep per batch item
    * ```
    */
   addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {

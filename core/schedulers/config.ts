@@ -7,42 +7,166 @@
  * @module
  */
 
-/** Beta schedules we reproduce bit-exactly (diffusers' `beta_schedule`). */
-export const BETA_SCHEDULES = ["linear", "scaled_linear", "squaredcos_cap_v2"] as const;
-/** diffusers' `beta_schedule`. */
-export type BetaSchedule = typeof BETA_SCHEDULES[number];
+/**
+ * diffusers' `beta_schedule`: the beta schedules reproduced bit-exactly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BETA_SCHEDULES, type BetaSchedule } from "./config.ts";
+ * const b: BetaSchedule = "scaled_linear";
+ * assert.ok(BETA_SCHEDULES.includes(b));
+ * ```
+ */
+export type BetaSchedule = "linear" | "scaled_linear" | "squaredcos_cap_v2";
+/**
+ * Every {@link BetaSchedule}, in diffusers' order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BETA_SCHEDULES } from "./config.ts";
+ * assert.ok(BETA_SCHEDULES.length > 1);
+ * ```
+ */
+export const BETA_SCHEDULES: readonly BetaSchedule[] = [
+  "linear",
+  "scaled_linear",
+  "squaredcos_cap_v2",
+];
 
-/** What the model predicts (diffusers' `prediction_type`). */
-export const PREDICTION_TYPES = ["epsilon", "sample", "v_prediction"] as const;
-/** diffusers' `prediction_type`. */
-export type PredictionType = typeof PREDICTION_TYPES[number];
+/**
+ * diffusers' `prediction_type`: what the model predicts (noise, x0, or v).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PREDICTION_TYPES, type PredictionType } from "./config.ts";
+ * const p: PredictionType = "v_prediction";
+ * assert.ok(PREDICTION_TYPES.includes(p));
+ * ```
+ */
+export type PredictionType = "epsilon" | "sample" | "v_prediction";
+/**
+ * Every {@link PredictionType}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PREDICTION_TYPES } from "./config.ts";
+ * assert.ok(PREDICTION_TYPES.length > 1);
+ * ```
+ */
+export const PREDICTION_TYPES: readonly PredictionType[] = ["epsilon", "sample", "v_prediction"];
 
-/** How inference timesteps are laid over the training range (diffusers' `timestep_spacing`). */
-export const TIMESTEP_SPACINGS = ["leading", "trailing", "linspace"] as const;
-/** diffusers' `timestep_spacing`. */
-export type TimestepSpacing = typeof TIMESTEP_SPACINGS[number];
+/**
+ * diffusers' `timestep_spacing`: how inference timesteps are laid over the training range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TIMESTEP_SPACINGS, type TimestepSpacing } from "./config.ts";
+ * const t: TimestepSpacing = "trailing";
+ * assert.ok(TIMESTEP_SPACINGS.includes(t));
+ * ```
+ */
+export type TimestepSpacing = "leading" | "trailing" | "linspace";
+/**
+ * Every {@link TimestepSpacing}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TIMESTEP_SPACINGS } from "./config.ts";
+ * assert.ok(TIMESTEP_SPACINGS.length > 1);
+ * ```
+ */
+export const TIMESTEP_SPACINGS: readonly TimestepSpacing[] = ["leading", "trailing", "linspace"];
 
-/** DDPM's variance choices (diffusers' `variance_type`). */
-export const VARIANCE_TYPES = [
+/**
+ * diffusers' `variance_type`: DDPM's variance choices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VARIANCE_TYPES, type VarianceType } from "./config.ts";
+ * const v: VarianceType = "fixed_large_log";
+ * assert.ok(VARIANCE_TYPES.includes(v));
+ * ```
+ */
+export type VarianceType =
+  | "fixed_small"
+  | "fixed_small_log"
+  | "fixed_large"
+  | "fixed_large_log"
+  | "learned"
+  | "learned_range";
+/**
+ * Every {@link VarianceType}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VARIANCE_TYPES } from "./config.ts";
+ * assert.ok(VARIANCE_TYPES.length > 1);
+ * ```
+ */
+export const VARIANCE_TYPES: readonly VarianceType[] = [
   "fixed_small",
   "fixed_small_log",
   "fixed_large",
   "fixed_large_log",
   "learned",
   "learned_range",
-] as const;
-/** diffusers' `variance_type`. */
-export type VarianceType = typeof VARIANCE_TYPES[number];
+];
 
-/** Euler's `timestep_type`. */
-export const TIMESTEP_TYPES = ["discrete", "continuous"] as const;
-/** diffusers' `timestep_type`. */
-export type TimestepType = typeof TIMESTEP_TYPES[number];
+/**
+ * diffusers' `timestep_type` (EulerDiscrete): discrete or continuous timesteps.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TIMESTEP_TYPES, type TimestepType } from "./config.ts";
+ * const t: TimestepType = "continuous";
+ * assert.ok(TIMESTEP_TYPES.includes(t));
+ * ```
+ */
+export type TimestepType = "discrete" | "continuous";
+/**
+ * Every {@link TimestepType}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TIMESTEP_TYPES } from "./config.ts";
+ * assert.ok(TIMESTEP_TYPES.length > 1);
+ * ```
+ */
+export const TIMESTEP_TYPES: readonly TimestepType[] = ["discrete", "continuous"];
 
-/** LMS/Euler sigma interpolation (diffusers' `interpolation_type`). */
-export const INTERPOLATION_TYPES = ["linear", "log_linear"] as const;
-/** diffusers' `interpolation_type`. */
-export type InterpolationType = typeof INTERPOLATION_TYPES[number];
+/**
+ * diffusers' `interpolation_type` (LMS/Euler): how sigmas are interpolated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { INTERPOLATION_TYPES, type InterpolationType } from "./config.ts";
+ * const i: InterpolationType = "log_linear";
+ * assert.ok(INTERPOLATION_TYPES.includes(i));
+ * ```
+ */
+export type InterpolationType = "linear" | "log_linear";
+/**
+ * Every {@link InterpolationType}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { INTERPOLATION_TYPES } from "./config.ts";
+ * assert.ok(INTERPOLATION_TYPES.length > 1);
+ * ```
+ */
+export const INTERPOLATION_TYPES: readonly InterpolationType[] = ["linear", "log_linear"];
 
 /**
  * Every scheduler option this project understands, camelCase. A scheduler class uses a subset
@@ -51,31 +175,52 @@ export type InterpolationType = typeof INTERPOLATION_TYPES[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SchedulerConfig } from "./config.ts";
  * const partial: Partial<SchedulerConfig> = { betaSchedule: "scaled_linear", stepsOffset: 1 };
+ * assert.equal(partial.numTrainTimesteps, undefined); // missing options take the defaults
  * ```
  */
 export interface SchedulerConfig {
+  /** Number of diffusion steps the model was trained with (`num_train_timesteps`). */
   numTrainTimesteps: number;
+  /** First beta of the `linear` / `scaled_linear` schedule (`beta_start`). */
   betaStart: number;
+  /** Last beta of the `linear` / `scaled_linear` schedule (`beta_end`). */
   betaEnd: number;
+  /** How betas are laid out between `betaStart` and `betaEnd` (`beta_schedule`). */
   betaSchedule: BetaSchedule;
   /** Betas given directly (bypasses betaStart/betaEnd/betaSchedule); `null` when unused. */
   trainedBetas: number[] | null;
+  /** Clip the predicted x0 to `[-clipSampleRange, clipSampleRange]` (`clip_sample`). */
   clipSample: boolean;
+  /** The bound of `clipSample` (`clip_sample_range`). */
   clipSampleRange: number;
+  /** Use 1 as the alpha product after the last step, else `alphasCumprod[0]` (`set_alpha_to_one`). */
   setAlphaToOne: boolean;
+  /** Added to the `leading` timesteps (`steps_offset`). */
   stepsOffset: number;
+  /** What the model predicts: noise, x0, or v (`prediction_type`). */
   predictionType: PredictionType;
+  /** Dynamic thresholding of the predicted x0 (`thresholding`, Imagen). */
   thresholding: boolean;
+  /** The quantile of |x0| that `thresholding` clamps at (`dynamic_thresholding_ratio`). */
   dynamicThresholdingRatio: number;
+  /** The largest threshold `thresholding` may use (`sample_max_value`). */
   sampleMaxValue: number;
+  /** How inference timesteps are laid over the training range (`timestep_spacing`). */
   timestepSpacing: TimestepSpacing;
+  /** Rescale betas to zero terminal SNR (`rescale_betas_zero_snr`, arXiv 2305.08891). */
   rescaleBetasZeroSnr: boolean;
+  /** PNDM: skip the Runge-Kutta warm-up steps (`skip_prk_steps`). */
   skipPrkSteps: boolean;
+  /** DDPM: the variance of the added noise (`variance_type`). */
   varianceType: VarianceType;
+  /** Euler: discrete or continuous timesteps (`timestep_type`). */
   timestepType: TimestepType;
+  /** Karras et al.'s sigma spacing (`use_karras_sigmas`). */
   useKarrasSigmas: boolean;
+  /** LMS/Euler: how sigmas are interpolated over the timesteps (`interpolation_type`). */
   interpolationType: InterpolationType;
 }
 
@@ -86,8 +231,11 @@ export interface SchedulerConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BetaOption, SchedulerConfig } from "./config.ts";
  * type MyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
+ * const c: Partial<MyConfig> = { betaSchedule: "linear", stepsOffset: 1 };
+ * assert.equal(c.stepsOffset, 1);
  * ```
  */
 export type BetaOption =
@@ -97,7 +245,17 @@ export type BetaOption =
   | "betaSchedule"
   | "trainedBetas";
 
-/** The JSON value kinds a config field may hold. */
+/**
+ * The JSON value kinds a config field may hold.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CONFIG_FIELDS, type FieldKind } from "./config.ts";
+ * const kind: FieldKind = CONFIG_FIELDS.stepsOffset.kind;
+ * assert.equal(kind, "int");
+ * ```
+ */
 export type FieldKind = "int" | "float" | "boolean" | "enum" | "floatArray" | "string";
 
 /**
@@ -106,13 +264,16 @@ export type FieldKind = "int" | "float" | "boolean" | "enum" | "floatArray" | "s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ConfigField } from "./config.ts";
  * const sigmaMin: ConfigField = { key: "sigma_min", kind: "float", nullable: true };
+ * assert.equal(sigmaMin.key, "sigma_min");
  * ```
  */
 export interface ConfigField {
   /** The snake_case key of `scheduler_config.json`. */
   readonly key: string;
+  /** The JSON value kind the field holds. */
   readonly kind: FieldKind;
   /** Allowed values of an `enum` field. */
   readonly values?: readonly string[];
@@ -128,8 +289,9 @@ export interface ConfigField {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONFIG_FIELDS } from "./config.ts";
- * console.log(CONFIG_FIELDS.betaSchedule.key); // "beta_schedule"
+ * assert.equal(CONFIG_FIELDS.betaSchedule.key, "beta_schedule");
  * ```
  */
 export const CONFIG_FIELDS: { readonly [K in keyof SchedulerConfig]: ConfigField } = {
@@ -162,12 +324,14 @@ export const CONFIG_FIELDS: { readonly [K in keyof SchedulerConfig]: ConfigField
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type SchedulerConfig, type SchedulerSpec } from "./config.ts";
  * type MyConfig = Pick<SchedulerConfig, "numTrainTimesteps" | "betaSchedule">;
  * const MY_SPEC: SchedulerSpec<MyConfig> = {
  *   className: "MyScheduler",
  *   defaults: { numTrainTimesteps: 1000, betaSchedule: "linear" },
  * };
+ * assert.equal(MY_SPEC.defaults.betaSchedule, "linear");
  * ```
  */
 export interface SchedulerSpec<C extends object> {
@@ -195,10 +359,13 @@ const BETA_DEFAULTS: Readonly<Pick<SchedulerConfig, BetaOption>> = Object.freeze
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
  * type MyConfig = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
+ * const c: Partial<MyConfig> = { betaSchedule: "linear", stepsOffset: 1 };
+ * assert.equal(c.stepsOffset, 1);
  * const spec = schedulerSpec<MyConfig>("MyScheduler", { stepsOffset: 0 });
- * Object.keys(spec.defaults); // ["numTrainTimesteps", "betaStart", "betaEnd", "betaSchedule", "trainedBetas", "stepsOffset"]
+ * assert.deepEqual(Array.from(Object.keys(spec.defaults)), ["numTrainTimesteps", "betaStart", "betaEnd", "betaSchedule", "trainedBetas", "stepsOffset"]);
  * ```
  */
 export function schedulerSpec<C extends Pick<SchedulerConfig, BetaOption>>(
@@ -208,351 +375,4 @@ export function schedulerSpec<C extends Pick<SchedulerConfig, BetaOption>>(
 ): SchedulerSpec<C> {
   const all = Object.freeze({ ...BETA_DEFAULTS, ...defaults } as C);
   return fields === undefined ? { className, defaults: all } : { className, defaults: all, fields };
-}
-
-/**
- * Where a config came from: the `_class_name` / `_diffusers_version` it carried, the keys
- * that were kept but not used (unknown keys, diffusers-private `_...` keys, options of other
- * classes), the warnings produced while reading it, and the source file name.
- *
- * @example
- * ```ts
- * import type { ConfigOrigin } from "./config.ts";
- * const origin: ConfigOrigin = { extra: {}, warnings: [] };
- * ```
- */
-export interface ConfigOrigin {
-  /** `_class_name` as found in the JSON. */
-  className?: string;
-  /** `_diffusers_version` as found in the JSON. */
-  diffusersVersion?: string;
-  /** Keys kept verbatim but not used by this class (snake_case, as in the JSON). */
-  extra: Record<string, unknown>;
-  /** One line per key that was kept but not used, or per deprecated key. */
-  warnings: string[];
-  /** The file (or label) the JSON came from. */
-  source?: string;
-}
-
-/**
- * The result of {@link parseSchedulerConfig}: the complete typed config plus its origin.
- *
- * @example
- * ```ts
- * import type { ParsedSchedulerConfig, SchedulerConfig } from "./config.ts";
- * function show(p: ParsedSchedulerConfig<Partial<SchedulerConfig>>) { console.log(p.warnings); }
- * ```
- */
-export interface ParsedSchedulerConfig<C extends object> extends ConfigOrigin {
-  /** Every option of the class: the JSON's value where given, else the class default. */
-  config: C;
-}
-
-/**
- * A config value has the wrong type or an unknown enum value, or the JSON is not an object.
- * The message reads `${source}: "${key}": problem (expected ...)`.
- *
- * @example
- * ```ts
- * import { SchedulerConfigError } from "./config.ts";
- * const e = new SchedulerConfigError("scheduler_config.json", "beta_end", "expected a number, got \"x\"");
- * console.log(e.message); // scheduler_config.json: "beta_end": expected a number, got "x"
- * ```
- */
-export class SchedulerConfigError extends Error {
-  /** The file (or label) the config came from. */
-  readonly source: string;
-  /** The offending key (snake_case for JSON input, camelCase for constructor options). */
-  readonly key?: string;
-
-  /**
-   * @param source the file or label of the config
-   * @param key the offending key, or `undefined` when the whole value is wrong
-   * @param problem what is wrong and what was expected
-   */
-  constructor(source: string, key: string | undefined, problem: string) {
-    super(key === undefined ? `${source}: ${problem}` : `${source}: "${key}": ${problem}`);
-    this.name = "SchedulerConfigError";
-    this.source = source;
-    this.key = key;
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
-}
-
-/**
- * Checks one value against its field description and returns it (arrays are copied).
- *
- * @throws {SchedulerConfigError} naming `source` and `key` when the value does not fit.
- * @example
- * ```ts
- * import { checkFieldValue, CONFIG_FIELDS } from "./config.ts";
- * checkFieldValue(CONFIG_FIELDS.stepsOffset, 1, "config.json", "steps_offset"); // 1
- * ```
- */
-export function checkFieldValue(
-  field: ConfigField,
-  value: unknown,
-  source: string,
-  key: string,
-): unknown {
-  const fail = (expected: string): never => {
-    throw new SchedulerConfigError(source, key, `expected ${expected}, got ${describe(value)}`);
-  };
-  if (value === null) {
-    if (field.nullable) return null;
-    fail(`${kindText(field)} (null is not allowed)`);
-  }
-  const checkMin = (n: number) => {
-    if (field.min !== undefined && n < field.min) fail(`${kindText(field)} >= ${field.min}`);
-  };
-  switch (field.kind) {
-    case "int":
-      if (typeof value !== "number" || !Number.isSafeInteger(value)) fail("an integer");
-      checkMin(value as number);
-      return value;
-    case "float":
-      if (typeof value !== "number" || !Number.isFinite(value)) fail("a finite number");
-      checkMin(value as number);
-      return value;
-    case "boolean":
-      if (typeof value !== "boolean") fail("true or false");
-      return value;
-    case "string":
-      if (typeof value !== "string") fail("a string");
-      return value;
-    case "enum": {
-      const allowed = field.values ?? [];
-      if (typeof value !== "string" || !allowed.includes(value)) {
-        fail(`one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`);
-      }
-      return value;
-    }
-    case "floatArray": {
-      if (!Array.isArray(value) || value.length === 0) fail("a non-empty array of numbers");
-      const arr = value as unknown[];
-      for (let i = 0; i < arr.length; i++) {
-        const v = arr[i];
-        if (typeof v !== "number" || !Number.isFinite(v)) {
-          throw new SchedulerConfigError(
-            source,
-            `${key}[${i}]`,
-            `expected a finite number, got ${describe(v)}`,
-          );
-        }
-      }
-      return [...arr];
-    }
-  }
-}
-
-function kindText(field: ConfigField): string {
-  switch (field.kind) {
-    case "int":
-      return "an integer";
-    case "float":
-      return "a number";
-    case "boolean":
-      return "true or false";
-    case "string":
-      return "a string";
-    case "enum":
-      return `one of ${(field.values ?? []).map((v) => JSON.stringify(v)).join(", ")}`;
-    case "floatArray":
-      return "an array of numbers";
-  }
-}
-
-/**
- * The field description of option `name` of a class: the spec's own `fields` first, then
- * {@link CONFIG_FIELDS}.
- *
- * @throws {Error} when neither describes it (a programming error in the spec).
- * @example
- * ```ts
- * import { fieldOf, type SchedulerSpec, type SchedulerConfig } from "./config.ts";
- * const spec: SchedulerSpec<Pick<SchedulerConfig, "stepsOffset">> = {
- *   className: "X",
- *   defaults: { stepsOffset: 0 },
- * };
- * fieldOf(spec, "stepsOffset").key; // "steps_offset"
- * ```
- */
-export function fieldOf<C extends object>(spec: SchedulerSpec<C>, name: keyof C): ConfigField {
-  const own = spec.fields?.[name];
-  if (own) return own;
-  const shared = (CONFIG_FIELDS as Record<string, ConfigField>)[name as string];
-  if (!shared) {
-    throw new Error(`${spec.className}: option ${String(name)} has no field description`);
-  }
-  return shared;
-}
-
-/** snake_case JSON key -> camelCase option name, for every option known to any class. */
-function knownJsonKeys<C extends object>(spec: SchedulerSpec<C>): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const [name, field] of Object.entries(CONFIG_FIELDS)) map.set(field.key, name);
-  for (const [name, field] of Object.entries(spec.fields ?? {})) {
-    if (field) map.set((field as ConfigField).key, name);
-  }
-  return map;
-}
-
-/**
- * Reads a diffusers `scheduler_config.json` object (snake_case keys) for the class described by
- * `spec`: every option of the class is type-checked and taken from the JSON or, when absent,
- * from the class defaults. `_class_name` and `_diffusers_version` are kept in the result; other
- * keys (unknown ones, options of other classes, diffusers-private `_...` keys) are kept in
- * `extra`, and each non-private one gets a line in `warnings`, as diffusers logs
- * "config attributes ... were passed ... but are not expected and will be ignored".
- *
- * @param json the parsed JSON (e.g. `JSON.parse(await Deno.readTextFile(path))`)
- * @param spec the class's spec (e.g. `DDIMScheduler.spec`)
- * @param source the file name, used in errors and warnings
- * @throws {SchedulerConfigError} when `json` is not an object, or an option has a wrong type or
- * an unknown enum value (the message lists the allowed values).
- * @example
- * ```ts
- * import { parseSchedulerConfig, type SchedulerConfig, type SchedulerSpec } from "./config.ts";
- * const spec: SchedulerSpec<Pick<SchedulerConfig, "numTrainTimesteps" | "stepsOffset">> = {
- *   className: "X",
- *   defaults: { numTrainTimesteps: 1000, stepsOffset: 0 },
- * };
- * const parsed = parseSchedulerConfig({ steps_offset: 1, foo: 2 }, spec, "a.json");
- * console.log(parsed.config, parsed.warnings.length); // { numTrainTimesteps: 1000, stepsOffset: 1 } 1
- * ```
- */
-export function parseSchedulerConfig<C extends object>(
-  json: unknown,
-  spec: SchedulerSpec<C>,
-  source?: string,
-): ParsedSchedulerConfig<C> {
-  const label = source ?? `${spec.className} config`;
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new SchedulerConfigError(
-      label,
-      undefined,
-      `expected a JSON object (scheduler_config.json), got ${describe(json)}`,
-    );
-  }
-  const obj = json as Record<string, unknown>;
-  const names = Object.keys(spec.defaults) as (keyof C & string)[];
-  const byJsonKey = new Map<string, keyof C & string>();
-  for (const name of names) byJsonKey.set(fieldOf(spec, name).key, name);
-  const known = knownJsonKeys(spec);
-
-  const config = { ...spec.defaults } as C;
-  const extra: Record<string, unknown> = {};
-  const warnings: string[] = [];
-  let className: string | undefined;
-  let diffusersVersion: string | undefined;
-
-  for (const [key, value] of Object.entries(obj)) {
-    if (key === "_class_name" || key === "_diffusers_version") {
-      if (typeof value !== "string") {
-        throw new SchedulerConfigError(label, key, `expected a string, got ${describe(value)}`);
-      }
-      if (key === "_class_name") className = value;
-      else diffusersVersion = value;
-      continue;
-    }
-    const name = byJsonKey.get(key);
-    if (name !== undefined) {
-      (config as Record<string, unknown>)[name] = checkFieldValue(
-        fieldOf(spec, name),
-        value,
-        label,
-        key,
-      );
-      continue;
-    }
-    extra[key] = value;
-    if (key.startsWith("_")) continue; // diffusers-private bookkeeping, e.g. _use_default_values
-    warnings.push(
-      known.has(key)
-        ? `${label}: "${key}" is not an option of ${spec.className}; kept in extra, not used`
-        : `${label}: unknown key "${key}"; kept in extra, not used`,
-    );
-  }
-  return { config, className, diffusersVersion, extra, warnings, source };
-}
-
-/**
- * Completes camelCase constructor options with the class defaults, checking each given value
- * as {@link parseSchedulerConfig} does. Options that the class does not have are errors here
- * (this is code, not a file: a typo must fail loudly).
- *
- * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
- * @example
- * ```ts
- * import { resolveSchedulerConfig, type SchedulerConfig, type SchedulerSpec } from "./config.ts";
- * const spec: SchedulerSpec<Pick<SchedulerConfig, "stepsOffset" | "clipSample">> = {
- *   className: "X",
- *   defaults: { stepsOffset: 0, clipSample: true },
- * };
- * resolveSchedulerConfig(spec, { clipSample: false }); // { stepsOffset: 0, clipSample: false }
- * ```
- */
-export function resolveSchedulerConfig<C extends object>(
-  spec: SchedulerSpec<C>,
-  options: Partial<C> = {},
-): C {
-  const label = `new ${spec.className}()`;
-  const config = { ...spec.defaults } as C;
-  for (const [name, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    if (!Object.hasOwn(spec.defaults, name)) {
-      throw new SchedulerConfigError(
-        label,
-        name,
-        `not an option of ${spec.className} (options: ${Object.keys(spec.defaults).join(", ")})`,
-      );
-    }
-    (config as Record<string, unknown>)[name] = checkFieldValue(
-      fieldOf(spec, name as keyof C),
-      value,
-      label,
-      name,
-    );
-  }
-  return config;
-}
-
-/**
- * The diffusers `scheduler.config` JSON of a typed config: snake_case keys in the class's
- * `__init__` order, preceded by `_class_name` and `_diffusers_version` when given, followed by
- * the kept `extra` keys. The inverse of {@link parseSchedulerConfig}.
- *
- * @example
- * ```ts
- * import { toDiffusersConfig, type SchedulerConfig, type SchedulerSpec } from "./config.ts";
- * const spec: SchedulerSpec<Pick<SchedulerConfig, "stepsOffset">> = {
- *   className: "X",
- *   defaults: { stepsOffset: 0 },
- * };
- * toDiffusersConfig(spec, { stepsOffset: 1 }, { diffusersVersion: "0.42.1" });
- * // { _class_name: "X", _diffusers_version: "0.42.1", steps_offset: 1 }
- * ```
- */
-export function toDiffusersConfig<C extends object>(
-  spec: SchedulerSpec<C>,
-  config: C,
-  origin: Partial<ConfigOrigin> = {},
-): Record<string, unknown> {
-  const out: Record<string, unknown> = { _class_name: spec.className };
-  if (origin.diffusersVersion !== undefined) out._diffusers_version = origin.diffusersVersion;
-  for (const name of Object.keys(spec.defaults) as (keyof C & string)[]) {
-    const value = config[name];
-    out[fieldOf(spec, name).key] = Array.isArray(value) ? [...value] : value;
-  }
-  for (const [key, value] of Object.entries(origin.extra ?? {})) {
-    if (!(key in out)) out[key] = value;
-  }
-  return out;
 }

@@ -10,22 +10,37 @@ import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
+import { alphaAt } from "./betas.ts";
+import { assertSameShape } from "./add_noise.ts";
 import {
-  alphaAt,
-  assertSameShape,
   type ClipConfig,
   clipOrThreshold,
   ddimPrevSample,
   epsilonFromOriginal,
-  f32,
   predictOriginalAndEpsilon,
-  spacedTimesteps,
-} from "./common.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+} from "./prediction.ts";
+import { f32 } from "../numerics/f32.ts";
+import { spacedTimesteps } from "./timesteps.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
-/** The options of `DDIMScheduler`, as its diffusers `__init__`. */
+/**
+ * The options of `DDIMScheduler`, as its diffusers `__init__`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DDIMConfig, DDIMScheduler } from "./ddim.ts";
+ * const c: Partial<DDIMConfig> = { clipSample: false, stepsOffset: 1 };
+ * assert.equal(new DDIMScheduler(c).config.stepsOffset, 1);
+ * ```
+ */
 export type DDIMConfig = Pick<
   SchedulerConfig,
   | BetaOption
@@ -42,11 +57,12 @@ export type DDIMConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDIM_SPEC } from "./ddim.ts";
- * DDIM_SPEC.defaults.clipSample; // true
+ * assert.equal(DDIM_SPEC.defaults.clipSample, true);
  * ```
  */
-export const DDIM_SPEC = schedulerSpec<DDIMConfig>("DDIMScheduler", {
+export const DDIM_SPEC: SchedulerSpec<DDIMConfig> = schedulerSpec<DDIMConfig>("DDIMScheduler", {
   clipSample: true,
   setAlphaToOne: true,
   stepsOffset: 0,
@@ -65,25 +81,30 @@ export const DDIM_SPEC = schedulerSpec<DDIMConfig>("DDIMScheduler", {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDIMScheduler } from "./ddim.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = DDIMScheduler.fromConfig({ beta_schedule: "scaled_linear", beta_start: 0.00085,
  *   beta_end: 0.012, steps_offset: 1, clip_sample: false });
- * s.setTimesteps(4); // s.timesteps: [751, 501, 251, 1]
+ * s.setTimesteps(4);
+ * assert.deepEqual(s.timesteps, [751, 501, 251, 1]);
  * let x = new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]);
  * for (const t of s.timesteps) {
  *   const eps = new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec = DDIM_SPEC;
+  static readonly spec: SchedulerSpec<DDIMConfig> = DDIM_SPEC;
   /** The alpha product used after the last step: 1, or `alphasCumprod[0]` (`set_alpha_to_one`). */
   readonly finalAlphaCumprod: number;
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options set by `DDIMScheduler.fromConfig` (what the JSON carried besides options), and
    *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
@@ -100,9 +121,10 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * const s = DDIMScheduler.fromConfig({ _class_name: "PNDMScheduler", skip_prk_steps: true });
-   * s.configWarnings; // one line: "skip_prk_steps" is not an option of DDIMScheduler
+   * assert.equal(s.configWarnings.length, 1); // "skip_prk_steps" is not an option of DDIMScheduler
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): DDIMScheduler {
@@ -117,10 +139,11 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * `numTrainTimesteps`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * const s = new DDIMScheduler({ timestepSpacing: "trailing" });
    * s.setTimesteps(3);
-   * s.timesteps; // [999, 666, 332]
+   * assert.deepEqual(Array.from(s.timesteps), [999, 666, 332]);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -140,8 +163,9 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
-   * new DDIMScheduler().getVariance(999, 979) > 0; // true
+   * assert.equal(new DDIMScheduler().getVariance(999, 979) > 0, true);
    * ```
    */
   getVariance(timestep: number, prevTimestep: number): number {
@@ -163,6 +187,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * `eta > 0`, on shape mismatches or an out-of-range timestep.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new DDIMScheduler();
@@ -170,6 +195,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
    * const eps = new Tensor(new Float32Array([0.1, 0.2]), [1, 2]);
    * const { prevSample, predOriginalSample } = s.step(eps, s.timesteps[0], x);
+   * assert.deepEqual([prevSample.shape, predOriginalSample?.shape], [[1, 2], [1, 2]]);
    * ```
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions = {}): StepResult {

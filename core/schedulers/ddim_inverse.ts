@@ -9,25 +9,31 @@ import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import {
-  alphaAt,
-  assertSameShape,
-  clipSample,
-  ddimPrevSample,
-  f32,
-  predictOriginalAndEpsilon,
-  spacedTimesteps,
-} from "./common.ts";
+import { alphaAt } from "./betas.ts";
+import { assertSameShape } from "./add_noise.ts";
+import { clipSample, ddimPrevSample, predictOriginalAndEpsilon } from "./prediction.ts";
+import { f32 } from "../numerics/f32.ts";
+import { spacedTimesteps } from "./timesteps.ts";
 import {
   type BetaOption,
-  type ConfigOrigin,
   type SchedulerConfig,
-  SchedulerConfigError,
+  type SchedulerSpec,
   schedulerSpec,
 } from "./config.ts";
+import { type ConfigOrigin, SchedulerConfigError } from "./config_json.ts";
 import type { Scheduler, StepResult } from "./types.ts";
 
-/** The options of `DDIMInverseScheduler`, as its diffusers `__init__`. */
+/**
+ * The options of `DDIMInverseScheduler`, as its diffusers `__init__`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DDIMInverseConfig, DDIMInverseScheduler } from "./ddim_inverse.ts";
+ * const c: Partial<DDIMInverseConfig> = { clipSample: false };
+ * assert.equal(new DDIMInverseScheduler(c).config.clipSample, false);
+ * ```
+ */
 export type DDIMInverseConfig = Pick<
   SchedulerConfig,
   | BetaOption
@@ -45,11 +51,12 @@ export type DDIMInverseConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDIM_INVERSE_SPEC } from "./ddim_inverse.ts";
- * DDIM_INVERSE_SPEC.defaults.setAlphaToOne; // true
+ * assert.equal(DDIM_INVERSE_SPEC.defaults.setAlphaToOne, true);
  * ```
  */
-export const DDIM_INVERSE_SPEC = schedulerSpec<DDIMInverseConfig>(
+export const DDIM_INVERSE_SPEC: SchedulerSpec<DDIMInverseConfig> = schedulerSpec<DDIMInverseConfig>(
   "DDIMInverseScheduler",
   {
     clipSample: true,
@@ -68,18 +75,21 @@ export const DDIM_INVERSE_SPEC = schedulerSpec<DDIMInverseConfig>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const model = (x: Tensor) => new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in
  * const inv = new DDIMInverseScheduler({ clipSample: false });
- * inv.setTimesteps(4); // inv.timesteps: [0, 250, 500, 750]
+ * inv.setTimesteps(4);
+ * assert.deepEqual(inv.timesteps, [0, 250, 500, 750]);
  * let latent = new Tensor(new Float32Array([0.3, -0.2]), [1, 2]); // x_0
  * for (const t of inv.timesteps) latent = inv.step(model(latent), t, latent).prevSample; // x_750
+ * assert.ok(latent.data.every(Number.isFinite));
  * ```
  */
 export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec = DDIM_INVERSE_SPEC;
+  static readonly spec: SchedulerSpec<DDIMInverseConfig> = DDIM_INVERSE_SPEC;
   /** The alpha product before the first step: 1, or `alphasCumprod[0]` (`set_alpha_to_one`). */
   readonly initialAlphaCumprod: number;
 
@@ -95,9 +105,10 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * `set_alpha_to_zero` that is not a boolean.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
    * const inv = DDIMInverseScheduler.fromConfig({ set_alpha_to_zero: false });
-   * inv.config.setAlphaToOne; // false
+   * assert.equal(inv.config.setAlphaToOne, false);
    * ```
    */
   constructor(config: Partial<DDIMInverseConfig> = {}, options?: SchedulerOptions) {
@@ -116,9 +127,10 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
    * const inv = DDIMInverseScheduler.fromConfig({ set_alpha_to_zero: false });
-   * inv.config.setAlphaToOne; // false
+   * assert.equal(inv.config.setAlphaToOne, false);
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): DDIMInverseScheduler {
@@ -132,10 +144,11 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * @throws {RangeError} on a bad step count or the `linspace` spacing.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
    * const inv = new DDIMInverseScheduler({ timestepSpacing: "trailing" });
    * inv.setTimesteps(3);
-   * inv.timesteps; // [332, 666, 999]
+   * assert.deepEqual(Array.from(inv.timesteps), [332, 666, 999]);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -163,12 +176,14 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
    * @throws {Error} before `setTimesteps`, on shape mismatches or an out-of-range timestep.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMInverseScheduler } from "./ddim_inverse.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const inv = new DDIMInverseScheduler();
    * inv.setTimesteps(10);
    * const x = new Tensor(new Float32Array([0.5]), [1, 1]);
-   * inv.step(new Tensor(new Float32Array([0.1]), [1, 1]), inv.timesteps[0], x).prevSample;
+   * const next = inv.step(new Tensor(new Float32Array([0.1]), [1, 1]), inv.timesteps[0], x);
+   * assert.deepEqual(next.prevSample.shape, [1, 1]);
    * ```
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor): StepResult {

@@ -10,21 +10,32 @@ import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
+import { alphaAt } from "./betas.ts";
+import { assertSameShape } from "./add_noise.ts";
+import { clampF32 } from "../numerics/torch.ts";
+import { type ClipConfig, clipOrThreshold, predictOriginalAndEpsilon } from "./prediction.ts";
+import { f32 } from "../numerics/f32.ts";
+import { spacedTimesteps } from "./timesteps.ts";
 import {
-  alphaAt,
-  assertSameShape,
-  clampF32,
-  type ClipConfig,
-  clipOrThreshold,
-  f32,
-  predictOriginalAndEpsilon,
-  spacedTimesteps,
-} from "./common.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
-/** The options of `DDPMScheduler`, as its diffusers `__init__`. */
+/**
+ * The options of `DDPMScheduler`, as its diffusers `__init__`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DDPMConfig, DDPMScheduler } from "./ddpm.ts";
+ * const c: Partial<DDPMConfig> = { varianceType: "fixed_large" };
+ * assert.equal(new DDPMScheduler(c).config.varianceType, "fixed_large");
+ * ```
+ */
 export type DDPMConfig = Pick<
   SchedulerConfig,
   | BetaOption
@@ -41,11 +52,12 @@ export type DDPMConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDPM_SPEC } from "./ddpm.ts";
- * DDPM_SPEC.defaults.varianceType; // "fixed_small"
+ * assert.equal(DDPM_SPEC.defaults.varianceType, "fixed_small");
  * ```
  */
-export const DDPM_SPEC = schedulerSpec<DDPMConfig>("DDPMScheduler", {
+export const DDPM_SPEC: SchedulerSpec<DDPMConfig> = schedulerSpec<DDPMConfig>("DDPMScheduler", {
   varianceType: "fixed_small",
   clipSample: true,
   predictionType: "epsilon",
@@ -58,7 +70,19 @@ export const DDPM_SPEC = schedulerSpec<DDPMConfig>("DDPMScheduler", {
   rescaleBetasZeroSnr: false,
 });
 
-/** Custom timesteps for {@link DDPMScheduler.setTimesteps}, as diffusers' `timesteps=[...]`. */
+/**
+ * Custom timesteps for {@link DDPMScheduler.setTimesteps}, as diffusers' `timesteps=[...]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CustomTimesteps, DDPMScheduler } from "./ddpm.ts";
+ * const custom: CustomTimesteps = { timesteps: [999, 500, 0] };
+ * const s = new DDPMScheduler();
+ * s.setTimesteps(custom);
+ * assert.deepEqual(s.timesteps, [999, 500, 0]);
+ * ```
+ */
 export interface CustomTimesteps {
   /** Strictly descending integers below `numTrainTimesteps`. */
   timesteps: readonly number[];
@@ -72,6 +96,7 @@ const MIN_VARIANCE = f32(1e-20);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DDPMScheduler } from "./ddpm.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * import { Tensor } from "../tensor/tensor.ts";
@@ -83,15 +108,18 @@ const MIN_VARIANCE = f32(1e-20);
  *   const eps = new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x, { generator }).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec = DDPM_SPEC;
+  static readonly spec: SchedulerSpec<DDPMConfig> = DDPM_SPEC;
   /** True after `setTimesteps({ timesteps })`. */
   customTimesteps = false;
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options set by `DDPMScheduler.fromConfig` (what the JSON carried besides options), and
    *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
@@ -107,8 +135,9 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
-   * DDPMScheduler.fromConfig({ variance_type: "fixed_large" }).config.varianceType; // "fixed_large"
+   * assert.equal(DDPMScheduler.fromConfig({ variance_type: "fixed_large" }).config.varianceType, "fixed_large");
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): DDPMScheduler {
@@ -123,10 +152,12 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * @throws {RangeError} on an invalid count or invalid custom timesteps.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * const s = new DDPMScheduler();
    * s.setTimesteps({ timesteps: [999, 500, 20, 0] });
-   * s.setTimesteps(4); // s.timesteps: [750, 500, 250, 0]
+   * s.setTimesteps(4);
+   * assert.deepEqual(s.timesteps, [750, 500, 250, 0]);
    * ```
    */
   setTimesteps(stepsOrTimesteps: number | CustomTimesteps): void {
@@ -170,10 +201,11 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * @throws {RangeError} when timesteps are set and `t` is not one of them.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * const s = new DDPMScheduler();
    * s.setTimesteps(4);
-   * s.previousTimestep(500); // 250
+   * assert.equal(s.previousTimestep(500), 250);
    * ```
    */
   previousTimestep(t: number): number {
@@ -200,9 +232,11 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * @throws {Error} when a learned variance type gets no `predictedVariance`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * const s = new DDPMScheduler();
-   * s.getVariance(999) as number; // beta-tilde of the last training step
+   * const v = s.getVariance(999) as number; // beta-tilde of the last training step
+   * assert.ok(v > 0 && v < 0.02);
    * ```
    */
   getVariance(t: number, predictedVariance?: Tensor): number | Tensor {
@@ -259,12 +293,13 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
    * source (there is no global generator here).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDPMScheduler } from "./ddpm.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new DDPMScheduler();
    * const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
    * const eps = new Tensor(new Float32Array([0.1, 0.2]), [1, 2]);
-   * s.step(eps, 0, x).prevSample; // t = 0 draws no noise
+   * assert.deepEqual(s.step(eps, 0, x).prevSample.shape, [1, 2]); // t = 0 draws no noise
    * ```
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions = {}): StepResult {

@@ -12,10 +12,18 @@
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape, f32, torchLinspaceF32 } from "./common.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
-import { npInterp, npLogF32, sigmasFromAlphasCumprod } from "./interp.ts";
+import { assertSameShape } from "./add_noise.ts";
+import { f32 } from "../numerics/f32.ts";
+import { torchLinspaceF32 } from "../numerics/torch.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
+import { npInterp, npLogF32 } from "../numerics/numpy.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions, SigmaScheduler } from "./sigma_scheduler.ts";
+import { respaceSigmas, sigmasFromAlphasCumprod } from "./sigmas.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
@@ -25,8 +33,10 @@ import type { Scheduler, StepOptions, StepResult } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FinalSigmasType } from "./euler_discrete.ts";
  * const last: FinalSigmasType = "sigma_min";
+ * assert.equal(last, "sigma_min");
  * ```
  */
 export type FinalSigmasType = "zero" | "sigma_min";
@@ -36,8 +46,10 @@ export type FinalSigmasType = "zero" | "sigma_min";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EulerDiscreteConfig } from "./euler_discrete.ts";
  * const c: Partial<EulerDiscreteConfig> = { interpolationType: "log_linear", sigmaMin: null };
+ * assert.equal(c.sigmaMin, null);
  * ```
  */
 export type EulerDiscreteConfig =
@@ -68,11 +80,14 @@ export type EulerDiscreteConfig =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EULER_DISCRETE_SPEC } from "./euler_discrete.ts";
- * EULER_DISCRETE_SPEC.defaults.timestepSpacing; // "linspace"
+ * assert.equal(EULER_DISCRETE_SPEC.defaults.timestepSpacing, "linspace");
  * ```
  */
-export const EULER_DISCRETE_SPEC = schedulerSpec<EulerDiscreteConfig>("EulerDiscreteScheduler", {
+export const EULER_DISCRETE_SPEC: SchedulerSpec<EulerDiscreteConfig> = schedulerSpec<
+  EulerDiscreteConfig
+>("EulerDiscreteScheduler", {
   predictionType: "epsilon",
   interpolationType: "linear",
   useKarrasSigmas: false,
@@ -98,8 +113,10 @@ export const EULER_DISCRETE_SPEC = schedulerSpec<EulerDiscreteConfig>("EulerDisc
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EulerStepOptions } from "./euler_discrete.ts";
  * const opts: EulerStepOptions = { sChurn: 1.0, sNoise: 1.003 };
+ * assert.equal(opts.sChurn, 1);
  * ```
  */
 export interface EulerStepOptions extends StepOptions {
@@ -119,6 +136,7 @@ export interface EulerStepOptions extends StepOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = EulerDiscreteScheduler.fromConfig({ beta_schedule: "scaled_linear",
@@ -130,12 +148,13 @@ export interface EulerStepOptions extends StepOptions {
  *   const eps = new Tensor(input.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
-  static readonly spec = EULER_DISCRETE_SPEC;
+  static readonly spec: SchedulerSpec<EulerDiscreteConfig> = EULER_DISCRETE_SPEC;
 
   /**
    * With `rescaleBetasZeroSnr` the last `alphasCumprod` is 2^-24, as diffusers sets it.
@@ -170,9 +189,10 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * const s = EulerDiscreteScheduler.fromConfig({ use_karras_sigmas: true, clip_sample: false });
-   * s.configWarnings.length; // 1: clip_sample is not an option of EulerDiscreteScheduler
+   * assert.equal(s.configWarnings.length, 1);
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): EulerDiscreteScheduler {
@@ -192,10 +212,11 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    * @throws {RangeError} when `numInferenceSteps` is not a positive integer.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * const s = new EulerDiscreteScheduler({ useKarrasSigmas: true });
    * s.setTimesteps(5);
-   * s.sigmas.length; // 6
+   * assert.equal(s.sigmas.length, 6);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -210,9 +231,11 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
         npLogF32(table[0]),
         numInferenceSteps + 1,
       ).map((v) => this.math.exp(v));
-    const spaced = this.respaceSigmas(
+    const spaced = respaceSigmas(
+      c,
       sigmas,
-      start,
+      start.timesteps,
+      table,
       c.sigmaMin ?? undefined,
       c.sigmaMax ?? undefined,
     );
@@ -236,6 +259,7 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    * shape mismatches; when `t` is not in the schedule.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new EulerDiscreteScheduler();
@@ -243,6 +267,7 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
    * const x = new Tensor(new Float32Array([5, -5]), [1, 2]);
    * const eps = new Tensor(new Float32Array([0.5, -0.4]), [1, 2]);
    * const { prevSample, predOriginalSample } = s.step(eps, s.timesteps[0], x);
+   * assert.deepEqual([prevSample.shape, predOriginalSample?.shape], [[1, 2], [1, 2]]);
    * ```
    */
   step(
@@ -275,7 +300,7 @@ export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig>
     const pred = this.predictOriginal(x, modelOutput.data, sigma, sigmaHat);
     const dt = f32(this.sigmaList[index + 1] - sigmaHat);
     const prev = x.map((v, i) => v + f32(f32(f32(v - pred[i]) / sigmaHat) * dt));
-    this.advanceStepIndex();
+    this.steps.advance();
     return {
       prevSample: new Tensor(prev, sample.shape),
       predOriginalSample: new Tensor(pred, sample.shape),

@@ -11,7 +11,9 @@
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { TorchGenerator } from "../tensor/torch_generator.ts";
-import { addNoiseF32, assertSameShape, ddimPrevSample, f32 } from "./common.ts";
+import { f32 } from "../numerics/f32.ts";
+import { addNoiseF32, assertSameShape } from "./add_noise.ts";
+import { ddimPrevSample } from "./prediction.ts";
 import { type DdimDiscretize, ddimSchedule, stepOf } from "./ldm_schedule.ts";
 import type { Denoiser, Sampler, StepOutput } from "./types.ts";
 

@@ -6,8 +6,8 @@
  * @module
  */
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
-import { f32 } from "./common.ts";
-import { torchLinspaceF64 } from "./interp.ts";
+import { f32 } from "../numerics/f32.ts";
+import { torchLinspaceF64 } from "../numerics/torch.ts";
 
 /**
  * The beta schedules of LDM's `make_beta_schedule` that are reproduced here.

@@ -13,8 +13,16 @@ import type { Float32Math } from "../numerics/f32_math.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import { alphaAt, assertSameShape, f32, npArange, npLinspace, roundHalfEven } from "./common.ts";
-import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
+import { alphaAt } from "./betas.ts";
+import { assertSameShape } from "./add_noise.ts";
+import { f32, roundHalfEven } from "../numerics/f32.ts";
+import { npArange, npLinspace } from "../numerics/numpy.ts";
+import {
+  type BetaOption,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 /**
@@ -22,8 +30,10 @@ import type { Scheduler, StepOptions, StepResult } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PNDMConfig } from "./pndm.ts";
  * const c: Partial<PNDMConfig> = { skipPrkSteps: true, stepsOffset: 1 };
+ * assert.equal(c.skipPrkSteps, true);
  * ```
  */
 export type PNDMConfig = Pick<
@@ -42,11 +52,12 @@ export type PNDMConfig = Pick<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PNDM_SPEC } from "./pndm.ts";
- * PNDM_SPEC.defaults.skipPrkSteps; // false
+ * assert.equal(PNDM_SPEC.defaults.skipPrkSteps, false);
  * ```
  */
-export const PNDM_SPEC = schedulerSpec<PNDMConfig>("PNDMScheduler", {
+export const PNDM_SPEC: SchedulerSpec<PNDMConfig> = schedulerSpec<PNDMConfig>("PNDMScheduler", {
   skipPrkSteps: false,
   setAlphaToOne: false,
   predictionType: "epsilon",
@@ -65,21 +76,24 @@ const PNDM_ORDER = 4;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PNDMScheduler } from "./pndm.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const s = PNDMScheduler.fromConfig({ beta_schedule: "scaled_linear", beta_start: 0.00085,
  *   beta_end: 0.012, skip_prk_steps: true, steps_offset: 1 });
- * s.setTimesteps(4); // s.timesteps: [751, 501, 501, 251, 1]
+ * s.setTimesteps(4);
+ * assert.deepEqual(s.timesteps, [751, 501, 501, 251, 1]);
  * let x = new Tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]);
  * for (const t of s.timesteps) {
  *   const eps = new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in model
  *   x = s.step(eps, t, x).prevSample;
  * }
+ * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
 export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Scheduler {
   /** Class name and defaults. */
-  static readonly spec = PNDM_SPEC;
+  static readonly spec: SchedulerSpec<PNDMConfig> = PNDM_SPEC;
   /** The alpha product after the last step: 1 (`set_alpha_to_one`) or `alphasCumprod[0]`. */
   readonly finalAlphaCumprod: number;
   /** The PRK part of `timesteps` (empty with `skip_prk_steps`). */
@@ -93,6 +107,8 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
   #ets: Float32Array[] = [];
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options set by `PNDMScheduler.fromConfig` (what the JSON carried besides options), and
    *   `math`: where float32 sqrt/exp/log come from (default `ieeeMath`, correctly rounded)
@@ -108,9 +124,10 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PNDMScheduler } from "./pndm.ts";
    * const s = PNDMScheduler.fromConfig({ skip_prk_steps: true, clip_sample: false });
-   * s.configWarnings.length; // 1: clip_sample is DDIM's
+   * assert.equal(s.configWarnings.length, 1);
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): PNDMScheduler {
@@ -132,10 +149,11 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    * without `skip_prk_steps` (diffusers fails there with a numpy broadcasting error).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PNDMScheduler } from "./pndm.ts";
    * const s = new PNDMScheduler();
    * s.setTimesteps(10);
-   * s.timesteps.slice(0, 4); // [900, 850, 850, 800]
+   * assert.deepEqual(Array.from(s.timesteps.slice(0, 4)), [900, 850, 850, 800]);
    * ```
    */
   setTimesteps(numInferenceSteps: number): void {
@@ -194,12 +212,14 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    * the training range.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PNDMScheduler } from "./pndm.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new PNDMScheduler({ skipPrkSteps: true });
    * s.setTimesteps(10);
    * const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
    * const { prevSample } = s.step(new Tensor(new Float32Array([0.1, 0.2]), [1, 2]), s.timesteps[0], x);
+   * assert.deepEqual(prevSample.shape, [1, 2]);
    * ```
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, _opts: StepOptions = {}): StepResult {

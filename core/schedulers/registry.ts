@@ -5,7 +5,7 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
-import { SchedulerConfigError } from "./config.ts";
+import { SchedulerConfigError } from "./config_json.ts";
 import { DDIMScheduler } from "./ddim.ts";
 import { DDIMInverseScheduler } from "./ddim_inverse.ts";
 import { DDPMScheduler } from "./ddpm.ts";

@@ -7,14 +7,14 @@
  * @module
  */
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
-import { type BetaConfig, noiseSchedule } from "./common.ts";
+import { type BetaConfig, noiseSchedule } from "./betas.ts";
+import { type SchedulerSpec } from "./config.ts";
 import {
   type ConfigOrigin,
   parseSchedulerConfig,
   resolveSchedulerConfig,
-  type SchedulerSpec,
   toDiffusersConfig,
-} from "./config.ts";
+} from "./config_json.ts";
 
 /**
  * The second constructor argument of every scheduler: what `fromConfig` read besides the
@@ -44,10 +44,12 @@ export interface SchedulerOptions extends Partial<ConfigOrigin> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SchedulerClass } from "./scheduler_base.ts";
  * import { DDIMScheduler } from "./ddim.ts";
  * import type { DDIMConfig } from "./ddim.ts";
  * const cls: SchedulerClass<DDIMConfig, DDIMScheduler> = DDIMScheduler;
+ * assert.equal(cls.spec.className, "DDIMScheduler");
  * ```
  */
 export interface SchedulerClass<C extends object, T> {
@@ -69,10 +71,11 @@ export interface SchedulerClass<C extends object, T> {
  * @throws {SchedulerConfigError} on a wrong type or an unknown enum value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromDiffusersConfig } from "./scheduler_base.ts";
  * import { DDIMScheduler } from "./ddim.ts";
  * const s = fromDiffusersConfig(DDIMScheduler, { _class_name: "PNDMScheduler", skip_prk_steps: true });
- * s.configWarnings; // one line: "skip_prk_steps" is not an option of DDIMScheduler
+ * assert.equal(s.configWarnings.length, 1); // "skip_prk_steps" is not an option of DDIMScheduler
  * ```
  */
 export function fromDiffusersConfig<C extends object, T>(
@@ -93,6 +96,7 @@ export function fromDiffusersConfig<C extends object, T>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SchedulerBase } from "./scheduler_base.ts";
  * import { type BetaOption, type SchedulerConfig, schedulerSpec } from "./config.ts";
  * type C = Pick<SchedulerConfig, BetaOption | "stepsOffset">;
@@ -101,7 +105,7 @@ export function fromDiffusersConfig<C extends object, T>(
  *   static readonly spec = SPEC;
  *   constructor(config: Partial<C> = {}) { super(SPEC, config); }
  * }
- * new MyScheduler({ numTrainTimesteps: 4 }).alphasCumprod.length; // 4
+ * assert.equal(new MyScheduler({ numTrainTimesteps: 4 }).alphasCumprod.length, 4);
  * ```
  */
 export abstract class SchedulerBase<C extends BetaConfig> {
@@ -126,6 +130,8 @@ export abstract class SchedulerBase<C extends BetaConfig> {
   readonly #spec: SchedulerSpec<C>;
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param spec the class's name and defaults
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options set by `fromConfig` (what the JSON carried besides options), and `math`
@@ -153,8 +159,9 @@ export abstract class SchedulerBase<C extends BetaConfig> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
-   * new DDIMScheduler().toDiffusersConfig().clip_sample; // true
+   * assert.equal(new DDIMScheduler().toDiffusersConfig().clip_sample, true);
    * ```
    */
   toDiffusersConfig(): Record<string, unknown> {

@@ -1,28 +1,26 @@
 /**
  * The base of the schedulers that step in sigma space (LMSDiscrete, EulerDiscrete), on top of
  * {@link SchedulerBase}: the sigma table, `init_noise_sigma`, `scale_model_input`, the sigma
- * `add_noise`, and diffusers' step-index bookkeeping (`_step_index`, `_begin_index`,
- * `set_begin_index`, `index_for_timestep`, `_init_step_index`), which the two diffusers
- * classes share line for line.
+ * `add_noise`, and diffusers' step-index API (`set_begin_index`, `index_for_timestep`), which
+ * the two diffusers classes share line for line. The bookkeeping itself is a {@link StepIndex}
+ * (step_index.ts) and the respacing `respaceSigmas` (sigmas.ts), usable without this
+ * class.
  *
  * @module
  */
+import { f32 } from "../numerics/f32.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { type BetaConfig, f32 } from "./common.ts";
+import { addNoiseBySigma } from "./add_noise.ts";
+import type { BetaConfig } from "./betas.ts";
 import type { ConfigField, PredictionType, SchedulerSpec, TimestepSpacing } from "./config.ts";
 import {
-  addNoiseBySigma,
   checkSigmaSpacing,
-  exponentialSigmas,
-  indexForTimestep,
   initNoiseSigmaOf,
-  karrasSigmas,
-  npLogF32,
-  sigmaSchedulerTimesteps,
   sigmasFromAlphasCumprod,
   type SigmaSpacingOptions,
-  sigmaToT,
-} from "./interp.ts";
+} from "./sigmas.ts";
+import { indexForTimestep, StepIndex } from "./step_index.ts";
+import { sigmaSchedulerTimesteps } from "./timesteps.ts";
 import { SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
 
 /**
@@ -31,8 +29,10 @@ import { SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ExtraSigmaOptions } from "./sigma_scheduler.ts";
  * const o: ExtraSigmaOptions = { useExponentialSigmas: true, useBetaSigmas: false };
+ * assert.equal(o.useExponentialSigmas, true);
  * ```
  */
 export interface ExtraSigmaOptions {
@@ -48,8 +48,9 @@ export interface ExtraSigmaOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EXTRA_SIGMA_FIELDS } from "./sigma_scheduler.ts";
- * EXTRA_SIGMA_FIELDS.useBetaSigmas.key; // "use_beta_sigmas"
+ * assert.equal(EXTRA_SIGMA_FIELDS.useBetaSigmas.key, "use_beta_sigmas");
  * ```
  */
 export const EXTRA_SIGMA_FIELDS: { readonly [K in keyof ExtraSigmaOptions]: ConfigField } = {
@@ -63,9 +64,11 @@ export const EXTRA_SIGMA_FIELDS: { readonly [K in keyof ExtraSigmaOptions]: Conf
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SigmaSchedulerConfig } from "./sigma_scheduler.ts";
  * import type { EulerDiscreteConfig } from "./euler_discrete.ts";
  * const c: SigmaSchedulerConfig = {} as EulerDiscreteConfig;
+ * assert.deepEqual(c, {});
  * ```
  */
 export type SigmaSchedulerConfig = BetaConfig & SigmaSpacingOptions & {
@@ -80,8 +83,10 @@ export type SigmaSchedulerConfig = BetaConfig & SigmaSpacingOptions & {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ScheduleStart } from "./sigma_scheduler.ts";
  * function steps(s: ScheduleStart): number { return s.timesteps.length; }
+ * assert.equal(steps({ numInferenceSteps: 2, timesteps: [999, 0], table: new Float32Array(1000) }), 2);
  * ```
  */
 export interface ScheduleStart {
@@ -100,20 +105,23 @@ export interface ScheduleStart {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
  * import type { SigmaScheduler, SigmaSchedulerConfig } from "./sigma_scheduler.ts";
  * const s: SigmaScheduler<SigmaSchedulerConfig> = new EulerDiscreteScheduler();
  * s.setTimesteps(10);
- * s.indexForTimestep(s.timesteps[2]); // 2
+ * assert.equal(s.indexForTimestep(s.timesteps[2]), 2);
  * ```
  */
 export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends SchedulerBase<C> {
   /** The float32 sigmas of the schedule, then the final sigma; subclasses set it. */
   protected sigmaList: Float32Array = new Float32Array(0);
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
+  /** diffusers' `_step_index` / `_begin_index`, reset by {@link SigmaScheduler.setSchedule}. */
+  protected readonly steps: StepIndex = new StepIndex();
 
   /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
    * @param spec the class's name and defaults
    * @param config options in camelCase; missing ones take diffusers' defaults
    * @param options what the JSON carried besides options, and `math` (default IEEE)
@@ -140,12 +148,12 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
 
   /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
   get stepIndex(): number | null {
-    return this.#stepIndex;
+    return this.steps.stepIndex;
   }
 
   /** The first step's index when set by {@link SigmaScheduler.setBeginIndex}. */
   get beginIndex(): number | null {
-    return this.#beginIndex;
+    return this.steps.beginIndex;
   }
 
   /**
@@ -154,14 +162,16 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * const s = new EulerDiscreteScheduler();
    * s.setTimesteps(10);
    * s.setBeginIndex(3);
+   * assert.equal(s.beginIndex, 3);
    * ```
    */
   setBeginIndex(beginIndex = 0): void {
-    this.#beginIndex = beginIndex;
+    this.steps.setBeginIndex(beginIndex);
   }
 
   /**
@@ -171,10 +181,11 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * @throws {RangeError} when `timestep` is not in the schedule.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * const s = new LMSDiscreteScheduler();
    * s.setTimesteps(10);
-   * s.indexForTimestep(s.timesteps[3]); // 3
+   * assert.equal(s.indexForTimestep(s.timesteps[3]), 3);
    * ```
    */
   indexForTimestep(timestep: number): number {
@@ -187,15 +198,18 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new EulerDiscreteScheduler();
    * s.setTimesteps(10);
    * const scaled = s.scaleModelInput(new Tensor(new Float32Array([1]), [1]), s.timesteps[0]);
+   * const sigma = s.sigmas[0];
+   * assert.equal(scaled.data[0], Math.fround(1 / Math.fround(Math.sqrt(Math.fround(Math.fround(sigma * sigma) + 1)))));
    * ```
    */
   scaleModelInput(sample: Tensor, t: number): Tensor {
-    const sigma = this.sigmaList[this.#initStepIndex(t)];
+    const sigma = this.sigmaList[this.steps.init(this.timestepList, t, this.className)];
     const denom = this.math.sqrt(f32(f32(sigma * sigma) + 1));
     return new Tensor(sample.data.map((v) => v / denom), sample.shape);
   }
@@ -207,11 +221,13 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LMSDiscreteScheduler } from "./lms_discrete.ts";
    * import { Tensor } from "../tensor/tensor.ts";
    * const s = new LMSDiscreteScheduler();
    * s.setTimesteps(10);
-   * s.addNoise(Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, 1]), [1, 2]), s.timesteps[0]);
+   * const noisy = s.addNoise(Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, 1]), [1, 2]), s.timesteps[0]);
+   * assert.deepEqual(Array.from(noisy.data), [s.sigmas[0], s.sigmas[0]]);
    * ```
    */
   addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
@@ -263,33 +279,6 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
   }
 
   /**
-   * `use_karras_sigmas` / `use_exponential_sigmas` in `set_timesteps`: k-diffusion's sigmas
-   * from `sigmaMax` down to `sigmaMin` (diffusers' `_convert_to_karras` /
-   * `_convert_to_exponential`) and their timesteps (`_sigma_to_t` over numpy's float32 log of
-   * the training sigma table); `sigmas` and the spaced timesteps unchanged otherwise.
-   */
-  protected respaceSigmas(
-    sigmas: ArrayLike<number>,
-    start: ScheduleStart,
-    sigmaMin: number = sigmas[sigmas.length - 1],
-    sigmaMax: number = sigmas[0],
-  ): { sigmas: ArrayLike<number>; timesteps: number[] } {
-    const c = this.config;
-    if (!c.useKarrasSigmas && !c.useExponentialSigmas) {
-      return { sigmas, timesteps: start.timesteps };
-    }
-    const n = start.numInferenceSteps;
-    const respaced = c.useKarrasSigmas
-      ? karrasSigmas(sigmaMin, sigmaMax, n)
-      : exponentialSigmas(sigmaMin, sigmaMax, n);
-    const logSigmas = start.table.map(npLogF32);
-    return {
-      sigmas: respaced,
-      timesteps: Array.from(respaced, (s) => f32(sigmaToT(s, logSigmas))),
-    };
-  }
-
-  /**
    * The end of `set_timesteps`: installs `timesteps` and the float32 `sigmas` followed by
    * `finalSigma`, and resets the step and begin indices.
    */
@@ -299,8 +288,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
     all[sigmas.length] = finalSigma;
     this.timestepList = timesteps;
     this.sigmaList = all;
-    this.#stepIndex = null;
-    this.#beginIndex = null;
+    this.steps.reset();
   }
 
   /**
@@ -309,7 +297,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    * @throws {RangeError} when the schedule has been stepped through, or `timestep` is not in it.
    */
   protected currentStepIndex(timestep: number, who: string): number {
-    const index = this.#initStepIndex(timestep);
+    const index = this.steps.init(this.timestepList, timestep, this.className);
     if (index + 1 >= this.sigmaList.length) {
       throw new RangeError(
         `${who}: step ${index} is past the end of the schedule (${this.timestepList.length} ` +
@@ -317,17 +305,5 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
       );
     }
     return index;
-  }
-
-  /** Moves the step index past the step just taken (`self._step_index += 1`). */
-  protected advanceStepIndex(): void {
-    this.#stepIndex = (this.#stepIndex ?? 0) + 1;
-  }
-
-  #initStepIndex(timestep: number): number {
-    if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
-    }
-    return this.#stepIndex;
   }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape } from "./common.ts";
+import { assertSameShape } from "./add_noise.ts";
 import type { StepOptions } from "./types.ts";
 
 /**
@@ -21,11 +21,12 @@ import type { StepOptions } from "./types.ts";
  * @throws {Error} when both sources or neither are given, or on a shape mismatch.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stepNoise } from "./step_noise.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * const out = Tensor.zeros([1, 4]);
- * stepNoise(out, { generator: new TorchGenerator(0) }, "demo.step", "eta > 0").shape; // [1, 4]
+ * assert.deepEqual(Array.from(stepNoise(out, { generator: new TorchGenerator(0) }, "demo.step", "eta > 0").shape), [1, 4]);
  * ```
  */
 export function stepNoise(

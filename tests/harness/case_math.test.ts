@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { resolveReferenceMath, summarizeMath } from "../../core/harness/case_math.ts";
 import { readCaseReference } from "../../core/harness/references.ts";
-import { f32Step, type Float32Math, ieeeMath, UsageMath } from "../../core/numerics/f32_math.ts";
+import { f32Step } from "../../core/numerics/f32.ts";
+import { type Float32Math, ieeeMath } from "../../core/numerics/f32_math.ts";
+import { UsageMath } from "../../core/numerics/probe_math.ts";
 
 const SKEW = "fixtures/refs/cases/skew-ddim.onnx.safetensors";
 

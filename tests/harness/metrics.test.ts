@@ -5,12 +5,11 @@ import {
   firstNonFinite,
   maxAbsDiff,
   maxUlpDistance,
-  psnr,
   relativeL2,
   rmse,
-  ssim,
-  ulpDistance,
 } from "../../core/harness/metrics.ts";
+import { psnr, ssim } from "../../core/harness/image_metrics.ts";
+import { ulpDistance } from "../../core/numerics/f32.ts";
 import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 

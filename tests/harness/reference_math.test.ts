@@ -9,7 +9,8 @@ import {
 import type { CaseResult } from "../../core/results/schema.ts";
 import { runCase } from "../../core/harness/runner.ts";
 import { caseLine } from "../../core/report/console.ts";
-import { f32Step, type Float32Math, ieeeMath, MathTable } from "../../core/numerics/f32_math.ts";
+import { f32Step } from "../../core/numerics/f32.ts";
+import { type Float32Math, ieeeMath, MathTable } from "../../core/numerics/f32_math.ts";
 
 import {
   readSafetensors,

@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
+import { f32Bits, f32Step, signedUlp } from "../../core/numerics/f32.ts";
 import {
-  f32Bits,
-  f32Step,
   ieeeMath,
   mathKey,
   MathTable,
   mathTableFromTensors,
-  ProbeMath,
-  sameFloat32Bits,
-  signedUlp,
-  UsageMath,
 } from "../../core/numerics/f32_math.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
 
@@ -28,6 +23,12 @@ function skewPicked(x: number): boolean {
   return (((bits * 0x9E3779B1n) & 0xFFFFFFFFn) >> 30n) === 0n;
 }
 
+function f32FromKey(key: string): number {
+  const hex = key.split(":")[1].split("^")[0];
+  const u = new Uint32Array([parseInt(hex, 16)]);
+  return new Float32Array(u.buffer)[0];
+}
+
 Deno.test("ieeeMath.sqrt equals every sqrt torch recorded for the shipped references", async () => {
   // The dumper ran torch with MKL_CBWR=AVX2 on a machine where that makes sqrt correctly
   // rounded, and counted the pairs that differ from numpy's float64 sqrt rounded once: none.
@@ -44,12 +45,6 @@ Deno.test("ieeeMath.sqrt equals every sqrt torch recorded for the shipped refere
   }
   assert.ok(n > 2000, `only ${n} recorded sqrt pairs compared`);
 });
-
-function f32FromKey(key: string): number {
-  const hex = key.split(":")[1].split("^")[0];
-  const u = new Uint32Array([parseInt(hex, 16)]);
-  return new Float32Array(u.buffer)[0];
-}
 
 Deno.test("ieeeMath sqrt/exp/log equal numpy's float64 results rounded once (skewed references)", async () => {
   // The skewed references hold numpy's float64 sqrt/exp/log rounded to float32, moved one ulp
@@ -90,20 +85,6 @@ Deno.test("ieeeMath exp/log are within 1 ulp of every result torch's MKL recorde
   assert.ok(n > 1000, `only ${n} pairs`);
 });
 
-Deno.test("f32Step walks float32 values across zero and binades; signedUlp measures it", () => {
-  assert.equal(f32Step(1, -1), 1 - 2 ** -24);
-  assert.equal(f32Step(1 - 2 ** -24, 1), 1);
-  assert.equal(f32Step(2 ** -149, -1), 0);
-  assert.equal(f32Step(2 ** -149, -2), -(2 ** -149));
-  assert.equal(f32Step(-0, 1), 2 ** -149);
-  assert.ok(Number.isNaN(f32Step(NaN, 1)));
-  for (const x of [1e-30, 0.3, 1, 7.5, 3.4e38, -2.5]) {
-    const v = Math.fround(x);
-    for (const k of [-2, -1, 1, 2]) assert.equal(signedUlp(f32Step(v, k), v), k, `${x} ${k}`);
-  }
-  assert.equal(signedUlp(NaN, 1), Infinity);
-});
-
 Deno.test("MathTable answers recorded inputs, counts misses, lists deviations", () => {
   const t = new MathTable("recorded");
   const up = f32Step(ieeeMath.exp(0.5), 1);
@@ -141,36 +122,6 @@ Deno.test("mathTableFromTensors refuses incomplete or contradictory tables, nami
   assert.throws(() => mathTableFromTensors((n) => pow[n], src), /math\.pow\.exponent/);
   pow["math.pow.exponent"] = Float32Array.of(1.5);
   assert.equal(mathTableFromTensors((n) => pow[n], src)!.pow(2, 1.5), Math.fround(2 ** 1.5));
-});
-
-Deno.test("ProbeMath moves results by call position, so a moved result moves what it feeds", () => {
-  // exp(0.5 * log(v)), as DDPM's fixed_small_log: moving log (position 0) changes exp's input
-  const chain = (m: ProbeMath) => m.exp(Math.fround(0.5 * m.log(0.3)));
-  const base = new ProbeMath(ieeeMath);
-  const plain = chain(base);
-  const moved = new ProbeMath(ieeeMath, new Map([[0, 1]]));
-  const viaLog = chain(moved);
-  const movedLog = f32Step(ieeeMath.log(0.3), 1);
-  assert.notEqual(moved.keys()[1], base.keys()[1]); // exp saw another input
-  assert.equal(viaLog, ieeeMath.exp(Math.fround(0.5 * movedLog)));
-  assert.equal(plain, ieeeMath.exp(Math.fround(0.5 * ieeeMath.log(0.3))));
-  const bothMoved = new ProbeMath(ieeeMath, new Map([[0, 1], [1, -1]]));
-  const v = chain(bothMoved);
-  assert.equal(signedUlp(v, ieeeMath.exp(Math.fround(0.5 * movedLog))), -1);
-  assert.deepEqual([...bothMoved.assigned().keys()], bothMoved.keys());
-});
-
-Deno.test("UsageMath notes the phases each input is used in; sameFloat32Bits compares bits", () => {
-  const m = new UsageMath(ieeeMath);
-  m.phase = 0;
-  m.sqrt(2);
-  m.phase = 4;
-  m.sqrt(2);
-  m.exp(1);
-  assert.deepEqual([...m.usage.get(mathKey("sqrt", 2))!], [0, 4]);
-  assert.deepEqual([...m.usage.get(mathKey("exp", 1))!], [4]);
-  assert.ok(sameFloat32Bits(Float32Array.of(1, NaN), Float32Array.of(1, NaN)));
-  assert.ok(!sameFloat32Bits(Float32Array.of(1), Float32Array.of(1, 2)));
 });
 
 Deno.test("a recorded pow answers the double exponent the port passes (stored as float32)", () => {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ulpDistance } from "../../core/numerics/f32.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 
 /** The folder of the references, resolved from this file so tests run from any cwd. */
@@ -52,27 +53,6 @@ export function refPath(name: string): string {
  */
 export function toTensor(t: TensorJson): Tensor {
   return new Tensor(Float32Array.from(t.data), t.shape);
-}
-
-/**
- * The float32 ulp distance between two floats (0 when bit-equal, also for +0 / -0).
- *
- * @example
- * ```ts
- * import { ulpDistance } from "./_refs.ts";
- * ulpDistance(1, Math.fround(1 + 2 ** -23)); // 1
- * ```
- */
-export function ulpDistance(a: number, b: number): number {
-  const ia = orderedBits(a);
-  const ib = orderedBits(b);
-  return Math.abs(ia - ib);
-}
-
-function orderedBits(x: number): number {
-  const f = new Float32Array([x]);
-  const i = new Int32Array(f.buffer)[0];
-  return i < 0 ? -(i & 0x7fffffff) : i;
 }
 
 /**

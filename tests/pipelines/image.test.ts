@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { imageToTensor, roundHalfEven, tensorToImage, toGray } from "../../core/pipelines/image.ts";
+import { imageToTensor, tensorToImage, toGray } from "../../core/pipelines/image.ts";
 import { PipelineInputError } from "../../core/pipelines/errors.ts";
 import { readPngRgb } from "../../core/pipelines/png.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
@@ -38,13 +38,6 @@ Deno.test("tensorToImage equals VaeImageProcessor.postprocess(output_type='pil')
   assert.equal(out.width, refs.width);
   assert.equal(out.height, refs.height);
   assert.deepEqual([...out.data], refs.rgb);
-});
-
-Deno.test("roundHalfEven rounds ties to even like numpy.round", () => {
-  assert.deepEqual(
-    [0.5, 1.5, 2.5, 3.5, 254.5, 2.4999, 2.5001, 7].map(roundHalfEven),
-    [0, 2, 2, 4, 254, 2, 3, 7],
-  );
 });
 
 Deno.test("tensorToImage picks the batch element and refuses NaN and bad shapes", () => {

@@ -3,7 +3,7 @@ import {
   EulerDiscreteScheduler,
   type EulerStepOptions,
 } from "../../core/schedulers/euler_discrete.ts";
-import { SchedulerConfigError } from "../../core/schedulers/config.ts";
+import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PNDMScheduler } from "../../core/schedulers/pndm.ts";
-import { SchedulerConfigError } from "../../core/schedulers/config.ts";
+import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import {
   addNoiseUlp,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SchedulerConfigError } from "../../core/schedulers/config.ts";
+import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
 import { DDPMScheduler } from "../../core/schedulers/ddpm.ts";
 import { SCHEDULER_CLASSES, schedulerFromConfig } from "../../core/schedulers/registry.ts";
 

@@ -30,6 +30,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { ulpDistance } from "../../core/numerics/f32.ts";
 import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
@@ -37,34 +38,6 @@ import type { Scheduler, StepOptions } from "../../core/schedulers/types.ts";
 
 /** The format tag of scheduler replay files. */
 export const REPLAY_FORMAT = "diffparity-scheduler-replay/2";
-
-const F32_BOX = new Float32Array(1);
-const I32_BOX = new Int32Array(F32_BOX.buffer);
-
-/** A float32's bits mapped to an integer that orders like the numbers (-0 and +0 both 0). */
-function orderedBits(x: number): number {
-  F32_BOX[0] = x;
-  const b = I32_BOX[0];
-  return b < 0 ? -2147483648 - b : b;
-}
-
-/**
- * The distance between two float32 values in units in the last place: how many float32
- * numbers lie between them, plus one (0 when equal; +0 and -0 are equal; two NaNs are 0 apart,
- * a NaN and a number are `Infinity` apart).
- *
- * @example
- * ```ts
- * import { ulpDistance } from "./replay_util.ts";
- * ulpDistance(1, Math.fround(1 + 2 ** -23)); // 1
- * ```
- */
-export function ulpDistance(a: number, b: number): number {
-  const an = Number.isNaN(a);
-  const bn = Number.isNaN(b);
-  if (an || bn) return an && bn ? 0 : Infinity;
-  return Math.abs(orderedBits(a) - orderedBits(b));
-}
 
 /** The largest ulp distance over two equally long arrays, where it is, and the values there. */
 export interface UlpSummary {
@@ -80,7 +53,10 @@ export interface UlpSummary {
 }
 
 /**
- * The largest float32 ulp distance between `ours` and `reference`.
+ * The largest float32 ulp distance between `ours` and `reference`, where a NaN in `ours` at a
+ * NaN of the reference counts as a match (0): the replay reproduces diffusers' NaNs (e.g.
+ * `log(0)` of DDPM's `fixed_large_log` at t = 0) position for position. Any other NaN is
+ * {@link ulpDistance}'s Infinity.
  *
  * @throws {RangeError} when the lengths differ.
  * @example
@@ -95,7 +71,8 @@ export function maxUlpDistance(ours: ArrayLike<number>, reference: ArrayLike<num
   }
   const out: UlpSummary = { maxUlp: 0, index: -1, ours: NaN, reference: NaN, maxAbs: 0 };
   for (let i = 0; i < ours.length; i++) {
-    const d = ulpDistance(ours[i], reference[i]);
+    const bothNaN = Number.isNaN(ours[i]) && Number.isNaN(reference[i]);
+    const d = bothNaN ? 0 : ulpDistance(ours[i], reference[i]);
     if (out.index < 0 || d > out.maxUlp) {
       out.maxUlp = d;
       out.index = i;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { noiseSchedule } from "../../core/schedulers/common.ts";
+import { noiseSchedule } from "../../core/schedulers/betas.ts";
 import {
   type BetaOption,
   type SchedulerConfig,

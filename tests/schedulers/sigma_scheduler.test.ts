@@ -5,7 +5,7 @@ import {
   schedulerSpec,
 } from "../../core/schedulers/config.ts";
 import { EulerDiscreteScheduler } from "../../core/schedulers/euler_discrete.ts";
-import { karrasSigmas } from "../../core/schedulers/interp.ts";
+import { karrasSigmas, respaceSigmas } from "../../core/schedulers/sigmas.ts";
 import { LMSDiscreteScheduler } from "../../core/schedulers/lms_discrete.ts";
 import {
   EXTRA_SIGMA_FIELDS,
@@ -40,12 +40,12 @@ class Probe extends SigmaScheduler<ProbeConfig> {
   setTimesteps(numInferenceSteps: number): void {
     const start = this.startSchedule(numInferenceSteps);
     const sigmas = start.timesteps.map((t) => start.table[t]);
-    const spaced = this.respaceSigmas(sigmas, start);
+    const spaced = respaceSigmas(this.config, sigmas, start.timesteps, start.table);
     this.setSchedule(spaced.timesteps, spaced.sigmas, 0.25);
   }
   take(t: number): number {
     const index = this.currentStepIndex(t, "Probe.step");
-    this.advanceStepIndex();
+    this.steps.advance();
     return index;
   }
   x0(x: number[], out: number[], sigma: number, epsilonSigma?: number): number[] {
