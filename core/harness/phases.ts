@@ -144,8 +144,7 @@ export async function runPipeline(
     sampler,
     generator,
     prompt: embeds ? { embeds } : {
-      tokenizer: model.tokenizer,
-      textEncoder: model.textEncoder,
+      ...textParts(inputs),
       prompt: c.prompt,
       negativePrompt: c.negativePrompt,
     },
@@ -168,6 +167,18 @@ export async function runPipeline(
     math,
   });
   return { result, records };
+}
+
+/** The model's tokenizer and text encoder, for a case that encodes its prompt. */
+function textParts({ c, model }: CaseInputs) {
+  if (model.tokenizer === undefined || model.textEncoder === undefined) {
+    throw new Error(
+      `${model.folder.root}: the model folder has no text encoder (and tokenizer) to encode ` +
+        `the prompt of case '${c.name}' (model_index.json _class_name ` +
+        `${model.folder.className})`,
+    );
+  }
+  return { tokenizer: model.tokenizer, textEncoder: model.textEncoder };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * Loads a whole optimum Stable Diffusion folder: one checked ONNX session per component, the
- * scheduler config and the tokenizer, and checks that the components fit each other (hidden
- * size, latent channels, token count) before anything runs.
+ * Loads a whole optimum pipeline folder (Stable Diffusion, or an unconditional `DDPMPipeline`
+ * with only a UNet): one checked ONNX session per component, the scheduler config and the
+ * tokenizer, and checks that the components fit each other (hidden size, latent channels, token
+ * count) before anything runs.
  *
  * @module
  */
@@ -45,6 +46,7 @@ export interface LoadModelOptions {
  * import assert from "node:assert/strict";
  * import { loadModelFolder } from "./load_model_folder.ts";
  * const m = await loadModelFolder("fixtures/models/tiny-sd");
+ * assert.ok(m.tokenizer !== undefined && m.textEncoder !== undefined); // a Stable Diffusion folder
  * const ids = m.tokenizer.encode("a cat");
  * const emb = await m.textEncoder.encode([ids]);
  * assert.deepEqual([emb.shape[1], m.records().unet.provider], [77, "cpu"]);
@@ -56,16 +58,16 @@ export interface LoadedModel {
   readonly folder: ModelFolder;
   /** The UNet. */
   readonly unet: OnnxUNet;
-  /** The text encoder. */
-  readonly textEncoder: OnnxTextEncoder;
+  /** The text encoder (absent in an unconditional folder such as `DDPMPipeline`). */
+  readonly textEncoder?: OnnxTextEncoder;
   /** The VAE encoder, when the folder has one and it was asked for. */
   readonly vaeEncoder?: OnnxVaeEncoder;
-  /** The VAE decoder. */
-  readonly vaeDecoder: OnnxVaeDecoder;
+  /** The VAE decoder (absent in a pixel-space folder such as `DDPMPipeline`). */
+  readonly vaeDecoder?: OnnxVaeDecoder;
   /** `scheduler/scheduler_config.json`, parsed (for `X.fromConfig`). */
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
-  /** The tokenizer. */
-  readonly tokenizer: ClipTokenizer;
+  /** The tokenizer (absent with the text encoder). */
+  readonly tokenizer?: ClipTokenizer;
   /** Each loaded component's session record (provider, settings, timing). */
   records(): Partial<Record<ComponentName, SessionRecord>> & { unet: SessionRecord };
   /** Frees every session. */
@@ -91,30 +93,33 @@ function mustAgree(
   );
 }
 
-/** The checks that need two components: shapes one feeds into the other. */
+/** The checks that need two components (each only when both are present). */
 function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
   const te = m.textEncoder;
-  const hiddenOut = te.session.outputs.find((o) => o.name === "last_hidden_state")!;
-  const ids = te.input("input_ids");
-  const ehs = m.unet.input("encoder_hidden_states");
-  const sample = m.unet.input("sample");
+  const ehs = m.unet.session.input("encoder_hidden_states");
+  if (te !== undefined && ehs !== undefined) {
+    const hiddenOut = te.session.outputs.find((o) => o.name === "last_hidden_state")!;
+    mustAgree(
+      { file: te.path, what: "output 'last_hidden_state' axis 2", value: fixed(hiddenOut, 2) },
+      { file: m.unet.path, what: "input 'encoder_hidden_states' axis 2", value: fixed(ehs, 2) },
+      "the text embedding size the UNet attends to",
+    );
+  }
+  if (te !== undefined && m.tokenizer !== undefined) {
+    mustAgree(
+      {
+        file: `${m.tokenizer.info.folder}`,
+        what: "model_max_length",
+        value: m.tokenizer.modelMaxLength,
+      },
+      { file: te.path, what: "input 'input_ids' axis 1", value: fixed(te.input("input_ids"), 1) },
+      "the token row length",
+    );
+  }
+  if (m.vaeDecoder === undefined) return;
   const latent = m.vaeDecoder.input("latent_sample");
   mustAgree(
-    { file: te.path, what: "output 'last_hidden_state' axis 2", value: fixed(hiddenOut, 2) },
-    { file: m.unet.path, what: "input 'encoder_hidden_states' axis 2", value: fixed(ehs, 2) },
-    "the text embedding size the UNet attends to",
-  );
-  mustAgree(
-    {
-      file: `${m.tokenizer.info.folder}`,
-      what: "model_max_length",
-      value: m.tokenizer.modelMaxLength,
-    },
-    { file: te.path, what: "input 'input_ids' axis 1", value: fixed(ids, 1) },
-    "the token row length",
-  );
-  mustAgree(
-    { file: m.unet.path, what: "input 'sample' axis 1", value: fixed(sample, 1) },
+    { file: m.unet.path, what: "input 'sample' axis 1", value: fixed(m.unet.input("sample"), 1) },
     { file: m.vaeDecoder.path, what: "input 'latent_sample' axis 1", value: fixed(latent, 1) },
     "the latent channels",
   );
@@ -139,8 +144,10 @@ function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
 
 /**
  * Reads the folder (readModelFolder), opens and checks every component's session (the IO
- * check of each, then how they fit together), and reads the tokenizer. If anything fails, the
- * sessions opened so far are released and the error names the file.
+ * check of each, then how they fit together), and reads the tokenizer. A component the folder
+ * lacks (an unconditional `DDPMPipeline` has no text encoder, tokenizer or VAE) is left
+ * undefined. If anything fails, the sessions opened so far are released and the error names
+ * the file.
  *
  * @throws {FileError} for a missing/malformed file or a component that does not fit.
  * @throws {ProviderUnavailableError} when the asked provider cannot run and no fallback was
@@ -162,7 +169,9 @@ export async function loadModelFolder(
   const folder = typeof path === "string"
     ? await readModelFolder(path, { unet: options.unet })
     : path;
-  const tokenizer = await ClipTokenizer.fromFolder(folder.tokenizerDir);
+  const tokenizer = folder.tokenizerDir === undefined
+    ? undefined
+    : await ClipTokenizer.fromFolder(folder.tokenizerDir);
   const opened: { release(): Promise<void> }[] = [];
   const open = async <T extends { release(): Promise<void> }>(p: Promise<T>): Promise<T> => {
     const c = await p;
@@ -171,9 +180,15 @@ export async function loadModelFolder(
   };
   try {
     const s = options.session;
-    const textEncoder = await open(OnnxTextEncoder.load(folder.components.text_encoder, s));
+    const tePath = folder.components.text_encoder;
+    const textEncoder = tePath === undefined
+      ? undefined
+      : await open(OnnxTextEncoder.load(tePath, s));
     const unet = await open(OnnxUNet.load(folder.components.unet, s));
-    const vaeDecoder = await open(OnnxVaeDecoder.load(folder.components.vae_decoder, s));
+    const decPath = folder.components.vae_decoder;
+    const vaeDecoder = decPath === undefined
+      ? undefined
+      : await open(OnnxVaeDecoder.load(decPath, s));
     const encPath = folder.components.vae_encoder;
     const vaeEncoder = encPath !== undefined && (options.vaeEncoder ?? true)
       ? await open(OnnxVaeEncoder.load(encPath, s))
@@ -181,10 +196,10 @@ export async function loadModelFolder(
     const parts = {
       folder,
       unet,
-      textEncoder,
-      vaeDecoder,
       schedulerConfig: folder.schedulerConfig,
-      tokenizer,
+      ...(textEncoder === undefined ? {} : { textEncoder }),
+      ...(vaeDecoder === undefined ? {} : { vaeDecoder }),
+      ...(tokenizer === undefined ? {} : { tokenizer }),
       ...(vaeEncoder === undefined ? {} : { vaeEncoder }),
     };
     checkFit(parts);
@@ -193,9 +208,9 @@ export async function loadModelFolder(
       records() {
         const r: Partial<Record<ComponentName, SessionRecord>> & { unet: SessionRecord } = {
           unet: unet.record(),
-          text_encoder: textEncoder.record(),
-          vae_decoder: vaeDecoder.record(),
         };
+        if (textEncoder !== undefined) r.text_encoder = textEncoder.record();
+        if (vaeDecoder !== undefined) r.vae_decoder = vaeDecoder.record();
         if (vaeEncoder !== undefined) r.vae_encoder = vaeEncoder.record();
         return r;
       },

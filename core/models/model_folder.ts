@@ -1,5 +1,5 @@
 /**
- * The layout of a Stable Diffusion folder exported by `optimum-cli export onnx`: which
+ * The layout of a diffusers pipeline folder exported by `optimum-cli export onnx`: which
  * components exist, where their ONNX files, the scheduler config and the tokenizer are, with an
  * error naming the path and what it should hold for anything missing or malformed.
  *
@@ -12,6 +12,10 @@
  * vae_encoder/model.onnx                (optional: img2img, inpaint and inversion need it)
  * vae_decoder/model.onnx
  * ```
+ *
+ * A Stable Diffusion folder has all of them but the VAE encoder. Other pipelines need the
+ * tokenizer, text encoder and VAE decoder only when model_index.json lists them: an
+ * unconditional pixel-space `DDPMPipeline` has only `unet/` and `scheduler/`.
  *
  * @module
  */
@@ -29,6 +33,7 @@ import type { ComponentName } from "./model_io.ts";
  * const f: ModelFolder = await readModelFolder("fixtures/models/tiny-sd");
  * assert.equal(f.components.unet, "fixtures/models/tiny-sd/unet/model.onnx");
  * assert.equal(f.tokenizerDir, "fixtures/models/tiny-sd/tokenizer");
+ * assert.equal(f.components.text_encoder, "fixtures/models/tiny-sd/text_encoder/model.onnx");
  * ```
  */
 export interface ModelFolder {
@@ -38,18 +43,20 @@ export interface ModelFolder {
   readonly modelIndex: Readonly<Record<string, unknown>>;
   /** `model_index.json`'s `_class_name` (e.g. `StableDiffusionPipeline`, `ORTStableDiffusionPipeline`). */
   readonly className: string;
-  /** The ONNX file of each component present (`vae_encoder` may be absent). */
+  /**
+   * The ONNX file of each component present: `unet` always; `text_encoder` and `vae_decoder`
+   * in every Stable Diffusion folder (absent in an unconditional one such as `DDPMPipeline`);
+   * `vae_encoder` may be absent.
+   */
   readonly components: Readonly<Partial<Record<ComponentName, string>>> & {
     readonly unet: string;
-    readonly text_encoder: string;
-    readonly vae_decoder: string;
   };
   /** `scheduler/scheduler_config.json`. */
   readonly schedulerConfigPath: string;
   /** The scheduler config, parsed. */
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
-  /** The tokenizer folder. */
-  readonly tokenizerDir: string;
+  /** The tokenizer folder (absent in a folder without a text encoder, such as `DDPMPipeline`). */
+  readonly tokenizerDir?: string;
 }
 
 /** What each component's file holds, for messages. */
@@ -59,8 +66,14 @@ const MEANING: Record<ComponentName, string> = {
   vae_encoder: "the VAE encoder's ONNX graph",
   vae_decoder: "the VAE decoder's ONNX graph",
 };
+/** What every Stable Diffusion folder has (other pipelines: the UNet, and what they list). */
 const REQUIRED: readonly ComponentName[] = ["text_encoder", "unet", "vae_decoder"];
 const LAYOUT = "an `optimum-cli export onnx` Stable Diffusion folder";
+
+/** A Stable Diffusion pipeline class (diffusers', optimum's ORT and diffusers' Onnx ones). */
+function isStableDiffusion(className: string): boolean {
+  return className.includes("StableDiffusion");
+}
 
 async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
@@ -101,8 +114,11 @@ async function readJsonObject(path: string, holds: string): Promise<Record<strin
  * Reads and checks a model folder's layout (no ONNX file is opened).
  *
  * `model_index.json` must be an object with a string `_class_name`; each component entry it
- * has must be `[library, class]` (strings) or `[null, null]` (component absent). The text
- * encoder, UNet and VAE decoder files must exist; the VAE encoder's is optional.
+ * has must be `[library, class]` (strings) or `[null, null]` (component absent). The UNet file
+ * must exist; the text encoder, tokenizer folder and VAE decoder must exist in a Stable
+ * Diffusion folder (`_class_name` containing `StableDiffusion`) and in any folder whose
+ * model_index.json lists them (`vae` counts for the VAE decoder); the VAE encoder is needed
+ * only when listed. So a `DDPMPipeline` folder (`unet` and `scheduler`) is valid without them.
  *
  * @param root the folder
  * @param options `unet`: another UNet file to use instead of `unet/model.onnx` (e.g. an fp16
@@ -116,6 +132,17 @@ async function readJsonObject(path: string, holds: string): Promise<Record<strin
  *   unet: "fixtures/models/tiny-sd-unet-fp16/model.onnx",
  * });
  * assert.equal(f.components.unet, "fixtures/models/tiny-sd-unet-fp16/model.onnx");
+ * // A DDPMPipeline folder: unet/ and scheduler/ only.
+ * const root = await Deno.makeTempDir();
+ * const index = { _class_name: "DDPMPipeline", unet: ["diffusers", "UNet2DModel"] };
+ * await Deno.writeTextFile(`${root}/model_index.json`, JSON.stringify(index));
+ * await Deno.mkdir(`${root}/unet`);
+ * await Deno.copyFile("fixtures/models-test/unet_unconditional.onnx", `${root}/unet/model.onnx`);
+ * await Deno.mkdir(`${root}/scheduler`);
+ * await Deno.writeTextFile(`${root}/scheduler/scheduler_config.json`, "{}");
+ * const ddpm = await readModelFolder(root);
+ * assert.deepEqual([ddpm.components.text_encoder, ddpm.tokenizerDir], [undefined, undefined]);
+ * await Deno.remove(root, { recursive: true });
  * ```
  */
 export async function readModelFolder(
@@ -161,7 +188,14 @@ export async function readModelFolder(
     }
     if (value[0] !== null) listed.add(key);
   }
+  const sd = isStableDiffusion(className);
+  // The index entry that lists `key` (diffusers' own index names the VAE `vae`).
+  const listedAs = (key: string): string | undefined =>
+    listed.has(key) ? key : key === "vae_decoder" && listed.has("vae") ? "vae" : undefined;
+  const required = (key: ComponentName | "tokenizer"): boolean =>
+    key === "unet" || (sd && key !== "vae_encoder") || listedAs(key) !== undefined;
   for (const key of REQUIRED) {
+    if (key !== "unet" && !sd) continue; // [null, null]: absent, as in a DDPMPipeline
     const entry = modelIndex[key];
     if (Array.isArray(entry) && entry[0] === null) {
       throw new FileError(
@@ -184,12 +218,16 @@ export async function readModelFolder(
       components[key] = path;
       continue;
     }
-    if (!REQUIRED.includes(key) && !listed.has(key)) continue;
+    if (!required(key)) continue;
     const why = key === "unet" && options.unet !== undefined
       ? "the UNet file given instead of unet/model.onnx"
       : listed.has(key)
       ? `model_index.json lists ${key}`
-      : "every Stable Diffusion folder has it";
+      : sd
+      ? "every Stable Diffusion folder has it"
+      : key === "unet"
+      ? "every pipeline folder has it"
+      : `model_index.json lists ${listedAs(key)}`;
     throw new FileError(path, undefined, `missing (${why}; expected ${MEANING[key]})`);
   }
 
@@ -199,8 +237,8 @@ export async function readModelFolder(
     "the diffusers scheduler config (a JSON object with _class_name, beta_schedule, ...)",
   );
   const tokenizerDir = join(root, "tokenizer");
-  const tokInfo = await statOrUndefined(tokenizerDir);
-  if (tokInfo === undefined || !tokInfo.isDirectory) {
+  const hasTokenizer = (await statOrUndefined(tokenizerDir))?.isDirectory === true;
+  if (!hasTokenizer && required("tokenizer")) {
     throw new FileError(
       tokenizerDir,
       undefined,
@@ -215,6 +253,6 @@ export async function readModelFolder(
     components: components as ModelFolder["components"],
     schedulerConfigPath,
     schedulerConfig,
-    tokenizerDir,
+    ...(hasTokenizer ? { tokenizerDir } : {}),
   };
 }

@@ -23,7 +23,7 @@ import type { ValueInfo } from "./onnx_session.ts";
 export type ComponentName = "text_encoder" | "unet" | "vae_encoder" | "vae_decoder";
 
 /**
- * One value a component must have.
+ * One value a component must have (or, when `optional`, may lack).
  *
  * @example
  * ```ts
@@ -31,6 +31,7 @@ export type ComponentName = "text_encoder" | "unet" | "vae_encoder" | "vae_decod
  * import type { ValueSpec } from "./model_io.ts";
  * const s: ValueSpec = { name: "sample", types: ["float32"], ranks: [4], meaning: "latents" };
  * assert.ok(s.ranks.includes(4));
+ * assert.equal(s.optional, undefined); // required
  * ```
  */
 export interface ValueSpec {
@@ -42,21 +43,27 @@ export interface ValueSpec {
   readonly ranks: readonly number[];
   /** What it holds, for messages (e.g. `[batch, channels, height, width] latents`). */
   readonly meaning: string;
+  /**
+   * An input the component may lack (a UNet's `encoder_hidden_states`: an unconditional model
+   * has none); when present it is checked like any other.
+   */
+  readonly optional?: boolean;
 }
 
 /**
- * The inputs a component must have (and no other) and the outputs it must have (others are
- * ignored).
+ * The inputs a component must have (and no other; `optional` ones may be absent) and the
+ * outputs it must have (others are ignored).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMPONENT_SPECS } from "./model_io.ts";
  * assert.deepEqual(COMPONENT_SPECS.unet.inputs.map((s) => s.name), ["sample", "timestep", "encoder_hidden_states"]);
+ * assert.deepEqual(COMPONENT_SPECS.unet.inputs.map((s) => s.optional ?? false), [false, false, true]);
  * ```
  */
 export interface ComponentSpec {
-  /** Required inputs, all fed by the pipeline. */
+  /** The inputs, all fed by the pipeline when present (`optional` ones may be absent). */
   readonly inputs: readonly ValueSpec[];
   /** Required outputs. */
   readonly outputs: readonly ValueSpec[];
@@ -67,12 +74,15 @@ const FLOAT = ["float32", "float16"] as const;
 /**
  * The IO every component must declare (names as optimum's exporter writes them; diffusers'
  * `OnnxStableDiffusionPipeline` and optimum's `ORTModelUnet`/`ORTModelVaeEncoder`/... feed them).
+ * A UNet's `encoder_hidden_states` is optional: an unconditional pixel-space UNet (diffusers'
+ * `DDPMPipeline`, exported by optimum) has only `sample` and `timestep`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { COMPONENT_SPECS } from "./model_io.ts";
  * assert.equal(COMPONENT_SPECS.vae_decoder.outputs[0].name, "sample");
+ * assert.equal(COMPONENT_SPECS.unet.inputs[2].optional, true);
  * ```
  */
 export const COMPONENT_SPECS: Readonly<Record<ComponentName, ComponentSpec>> = Object.freeze({
@@ -109,6 +119,7 @@ export const COMPONENT_SPECS: Readonly<Record<ComponentName, ComponentSpec>> = O
         types: FLOAT,
         ranks: [3],
         meaning: "[batch, tokens, hidden] text embeddings",
+        optional: true,
       },
     ],
     outputs: [{
@@ -190,7 +201,9 @@ function checkValue(
 /**
  * Checks a component's declared inputs and outputs against {@link COMPONENT_SPECS}: every
  * required input and output present with an accepted element type and rank, and no input the
- * pipeline would not feed.
+ * pipeline would not feed. An optional input (a UNet's `encoder_hidden_states`) may be absent,
+ * unless the model has an input the pipeline does not know: that is most likely the optional
+ * one renamed (e.g. `context`), and is reported as it missing.
  *
  * @param component which component `file` is
  * @param file the ONNX file, for messages
@@ -215,6 +228,10 @@ function checkValue(
  *     e instanceof FileError &&
  *     e.message.startsWith("m/vae_decoder/model.onnx: input 'latent_sample': missing"),
  * );
+ * // An unconditional UNet (no encoder_hidden_states) passes.
+ * const io = (name: string) => ({ name, type: "float32", shape: ["b", 3, "h", "w"] });
+ * const unetInputs = [io("sample"), { ...io("timestep"), shape: [1] }];
+ * assert.doesNotThrow(() => checkComponentIO("unet", "u.onnx", unetInputs, [io("out_sample")]));
  * ```
  */
 export function checkComponentIO(
@@ -225,8 +242,13 @@ export function checkComponentIO(
 ): void {
   const spec = COMPONENT_SPECS[component];
   const problems: [string, string][] = [];
-  for (const s of spec.inputs) checkValue("input", s, inputs, problems);
   const fed = spec.inputs.map((s) => s.name);
+  const unknown = inputs.some((v) => !fed.includes(v.name));
+  for (const s of spec.inputs) {
+    // An absent optional input is fine, unless an unknown input may be it renamed.
+    if (s.optional && !unknown && !inputs.some((v) => v.name === s.name)) continue;
+    checkValue("input", s, inputs, problems);
+  }
   // An unknown input next to a missing one is most likely a rename, which the "missing"
   // message already shows (it lists the model's inputs); flag extras only when none is missing.
   const allPresent = fed.every((n) => inputs.some((i) => i.name === n));

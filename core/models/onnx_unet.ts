@@ -1,6 +1,7 @@
 /**
  * The UNet of an optimum ONNX export as a {@link UNetModel}: float32 or float16 IO, and the
- * timestep fed in the element type and shape the export declares.
+ * timestep fed in the element type and shape the export declares; text-conditioned (Stable
+ * Diffusion) or unconditional (a pixel-space `DDPMPipeline`, no `encoder_hidden_states`).
  *
  * @module
  */
@@ -33,7 +34,8 @@ export function timestepShape(declared: readonly (number | string)[]): number[] 
 }
 
 /**
- * An ONNX UNet (`sample`, `timestep`, `encoder_hidden_states` -> `out_sample`).
+ * An ONNX UNet (`sample`, `timestep`, `encoder_hidden_states` -> `out_sample`; an unconditional
+ * one has no `encoder_hidden_states`).
  *
  * @example
  * ```ts
@@ -45,6 +47,9 @@ export function timestepShape(declared: readonly (number | string)[]): number[] 
  * assert.deepEqual([eps.shape, eps.data[0]], [[1, 4, 2, 2], 981]);
  * assert.ok(unet.lastRunMs !== undefined);
  * await unet.release();
+ * const pixels = await OnnxUNet.load("fixtures/models-test/unet_unconditional.onnx");
+ * assert.equal((await pixels.predict(Tensor.zeros([1, 3, 2, 2]), 7)).data[0], 7); // sample + t
+ * await pixels.release();
  * ```
  */
 export class OnnxUNet extends OnnxComponent implements UNetModel {
@@ -81,16 +86,67 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
   }
 
   /**
+   * Whether the graph has an `encoder_hidden_states` input (a text-conditioned UNet), so
+   * {@link predict} needs embeddings; `false` for an unconditional UNet.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { OnnxUNet } from "./onnx_unet.ts";
+   * const unet = await OnnxUNet.load("fixtures/models-test/unet_unconditional.onnx");
+   * assert.equal(unet.conditional, false);
+   * await unet.release();
+   * ```
+   */
+  get conditional(): boolean {
+    return this.session.input("encoder_hidden_states") !== undefined;
+  }
+
+  /**
    * Runs the UNet once: `sample` [B,C,H,W] and `encoderHiddenStates` [B,L,D] converted to the
    * declared float type, `timestep` to the declared dtype (integers truncate, as numpy's cast)
-   * and shape ({@link timestepShape}); returns `out_sample` as float32.
+   * and shape ({@link timestepShape}); returns `out_sample` as float32. `encoderHiddenStates`
+   * is given exactly when the graph has that input ({@link conditional}).
    *
-   * @throws {FileError} when a shape does not fit the declared one, or onnxruntime fails.
+   * @throws {FileError} when a shape does not fit the declared one, embeddings are missing for
+   * a conditional UNet or given to an unconditional one, or onnxruntime fails.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { FileError } from "../tensor/errors.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * import { OnnxUNet } from "./onnx_unet.ts";
+   * const unet = await OnnxUNet.load("fixtures/models-test/unet_unconditional.onnx");
+   * const out = await unet.predict(new Tensor(new Float32Array(12).fill(0.5), [1, 3, 2, 2]), 3);
+   * assert.deepEqual([...out.data], new Array(12).fill(3.5)); // sample + t
+   * await assert.rejects(
+   *   unet.predict(Tensor.zeros([1, 3, 2, 2]), 3, Tensor.zeros([1, 77, 8])),
+   *   (e) => e instanceof FileError && e.field === "input 'encoder_hidden_states'",
+   * );
+   * await unet.release();
+   * ```
    */
-  async predict(sample: Tensor, timestep: number, encoderHiddenStates: Tensor): Promise<Tensor> {
+  async predict(sample: Tensor, timestep: number, encoderHiddenStates?: Tensor): Promise<Tensor> {
     const s = this.input("sample");
     const t = this.input("timestep");
-    const h = this.input("encoder_hidden_states");
+    const h = this.session.input("encoder_hidden_states");
+    const field = "input 'encoder_hidden_states'";
+    if (h !== undefined && encoderHiddenStates === undefined) {
+      throw new FileError(
+        this.path,
+        field,
+        "no text embeddings were given, but this UNet is text-conditioned (it declares " +
+          "encoder_hidden_states [batch, tokens, hidden]); pass the prompt embeddings",
+      );
+    }
+    if (h === undefined && encoderHiddenStates !== undefined) {
+      throw new FileError(
+        this.path,
+        field,
+        "text embeddings were given, but this UNet has no such input (an unconditional " +
+          "UNet: inputs [sample, timestep]); call it without embeddings",
+      );
+    }
     const shape = timestepShape(t.shape);
     const count = shape.length === 0 ? 1 : shape[0];
     const feeds: Record<string, ort.Tensor> = {
@@ -101,12 +157,14 @@ export class OnnxUNet extends OnnxComponent implements UNetModel {
         t.type,
         `${this.path} input 'timestep'`,
       ),
-      encoder_hidden_states: toOrtFloat(
-        encoderHiddenStates,
-        h.type,
-        `${this.path} input 'encoder_hidden_states'`,
-      ),
     };
+    if (h !== undefined) {
+      feeds.encoder_hidden_states = toOrtFloat(
+        encoderHiddenStates!,
+        h.type,
+        `${this.path} ${field}`,
+      );
+    }
     const out = await this.session.run(feeds);
     const value = out["out_sample"];
     if (value === undefined) {

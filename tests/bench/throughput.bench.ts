@@ -61,10 +61,10 @@ Deno.bench("step 4x64x64: Euler", { group: "step" }, () => {
 const model = await loadModelFolder("fixtures/models/tiny-sd", { vaeEncoder: false });
 const latent1 = new TorchGenerator(4).randn([1, 4, 16, 16]);
 const latent2 = new Tensor(new Float32Array([...latent1.data, ...latent1.data]), [2, 4, 16, 16]);
-const embeds1 = await model.textEncoder.encode([model.tokenizer.encode("a cat")]);
-const embeds2 = await model.textEncoder.encode([
-  model.tokenizer.encode(""),
-  model.tokenizer.encode("a cat"),
+const embeds1 = await model.textEncoder!.encode([model.tokenizer!.encode("a cat")]);
+const embeds2 = await model.textEncoder!.encode([
+  model.tokenizer!.encode(""),
+  model.tokenizer!.encode("a cat"),
 ]);
 Deno.bench("tiny-sd UNet, CPU provider: batch 1", { group: "unet", baseline: true }, async () => {
   await model.unet.predict(latent1, 500, embeds1);
@@ -76,7 +76,7 @@ Deno.bench("tiny-sd text2img, DDIM 20 steps, CFG, decode", { group: "pipeline" }
   await text2img({
     unet: model.unet,
     ...samplerRun(DDIMScheduler.fromConfig(model.schedulerConfig), 0),
-    prompt: { tokenizer: model.tokenizer, textEncoder: model.textEncoder, prompt: "a cat" },
+    prompt: { tokenizer: model.tokenizer!, textEncoder: model.textEncoder!, prompt: "a cat" },
     steps: 20,
     guidanceScale: 7.5,
     latentShape: [1, 4, 16, 16],

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FileError } from "../../core/tensor/errors.ts";
 import { readModelGeometry } from "../../core/models/geometry.ts";
 import { readModelFolder } from "../../core/models/model_folder.ts";
+import { makeUnconditionalFolder } from "./testing_folders.ts";
 
 Deno.test("geometry of the shipped models follows their component configs", async () => {
   // tiny-sd: vae block_out_channels of 4 levels -> factor 8; tiny-sd-v: 3 levels -> factor 4.
@@ -56,4 +57,25 @@ Deno.test("a missing or wrong vae config names the file and key", async () => {
     /vae_decoder\/config\.json: scaling_factor: expected a positive number, got "big"/,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a pixel-space folder (no VAE): the UNet's channels, factor 1, scaling 1", async () => {
+  const root = await makeUnconditionalFolder();
+  try {
+    const folder = await readModelFolder(root);
+    assert.deepEqual(await readModelGeometry(folder), {
+      latentChannels: 3,
+      vaeScaleFactor: 1,
+      sampleSize: 2,
+      scalingFactor: 1,
+    });
+    // only unet/config.json is read, and it is still checked
+    await Deno.writeTextFile(`${root}/unet/config.json`, JSON.stringify({ sample_size: 2 }));
+    await assert.rejects(
+      readModelGeometry(folder),
+      /unet\/config\.json: in_channels: expected a positive integer, got undefined/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -5,7 +5,11 @@ import { providerAvailability } from "../../core/models/execution_provider.ts";
 import { loadModelFolder } from "../../core/models/load_model_folder.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
-import { makeTestFolder, readTinyVocabReference } from "./testing_folders.ts";
+import {
+  makeTestFolder,
+  makeUnconditionalFolder,
+  readTinyVocabReference,
+} from "./testing_folders.ts";
 
 async function withFolder(fn: (root: string) => Promise<void>): Promise<void> {
   const root = await makeTestFolder();
@@ -29,6 +33,7 @@ Deno.test("a test folder loads: checked components, tokenizer, scheduler config,
     const m = await loadModelFolder(root);
     try {
       assert.equal(m.schedulerConfig["_class_name"], "DDIMScheduler");
+      assert.ok(m.tokenizer !== undefined && m.textEncoder !== undefined);
       const ids = m.tokenizer.encode("a cat!");
       // transformers' CLIPTokenizer on the same tokenizer folder (dump_tokenizer_tiny.py)
       const ref = (await readTinyVocabReference()).configs.default.prompts;
@@ -55,6 +60,33 @@ Deno.test("a test folder loads: checked components, tokenizer, scheduler config,
     assert.equal(noEnc.vaeEncoder, undefined);
     await noEnc.release();
   });
+});
+
+Deno.test("a DDPMPipeline folder loads with a UNet only: no text encoder, tokenizer or VAE", async () => {
+  const root = await makeUnconditionalFolder();
+  try {
+    const m = await loadModelFolder(root);
+    try {
+      assert.deepEqual(
+        [m.textEncoder, m.tokenizer, m.vaeDecoder, m.vaeEncoder],
+        [undefined, undefined, undefined, undefined],
+      );
+      assert.equal(m.folder.className, "DDPMPipeline");
+      assert.equal(m.schedulerConfig["_class_name"], "DDPMScheduler");
+      assert.equal(m.unet.conditional, false);
+      const out = await m.unet.predict(
+        new Tensor(new Float32Array(12).fill(0.25), [1, 3, 2, 2]),
+        9,
+      );
+      assert.deepEqual([...out.data], new Array(12).fill(9.25)); // sample + t
+      assert.deepEqual(Object.keys(m.records()), ["unet"]);
+      assert.equal(m.records().unet.runs, 1);
+    } finally {
+      await m.release();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("a component with the wrong IO fails the load, naming its file", async () => {
@@ -144,9 +176,11 @@ for (
     const m = await loadModelFolder(folder, { unet });
     try {
       const prompts: string[] = JSON.parse(refs.metadata.prompts);
-      const ids = prompts.map((p) => m.tokenizer.encode(p));
+      const { tokenizer, textEncoder, vaeDecoder } = m;
+      assert.ok(tokenizer !== undefined && textEncoder !== undefined && vaeDecoder !== undefined);
+      const ids = prompts.map((p) => tokenizer.encode(p));
       assert.deepEqual(ids.flat(), refs.ints("text_encoder.input_ids"), "token ids");
-      const hidden = await m.textEncoder.encode(ids);
+      const hidden = await textEncoder.encode(ids);
       const diffs: Record<string, number> = {
         text_encoder: maxAbsDiff(hidden, refs.tensor("text_encoder.last_hidden_state")),
       };
@@ -163,7 +197,7 @@ for (
         diffs.vae_encoder = maxAbsDiff(params, refs.tensor("vae_encoder.latent_parameters"));
       }
       if (refs.has("vae_decoder.latent_sample")) {
-        const img = await m.vaeDecoder.decode(refs.tensor("vae_decoder.latent_sample"));
+        const img = await vaeDecoder.decode(refs.tensor("vae_decoder.latent_sample"));
         diffs.vae_decoder = maxAbsDiff(img, refs.tensor("vae_decoder.sample"));
       }
       for (const [component, d] of Object.entries(diffs)) {

@@ -2,10 +2,24 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FileError } from "../../core/tensor/errors.ts";
 import { readModelFolder } from "../../core/models/model_folder.ts";
-import { makeTestFolder, MODEL_INDEX } from "./testing_folders.ts";
+import {
+  DDPM_MODEL_INDEX,
+  makeTestFolder,
+  makeUnconditionalFolder,
+  MODEL_INDEX,
+} from "./testing_folders.ts";
 
 async function withFolder(fn: (root: string) => Promise<void>): Promise<void> {
   const root = await makeTestFolder();
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function withUnconditional(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await makeUnconditionalFolder();
   try {
     await fn(root);
   } finally {
@@ -151,6 +165,92 @@ Deno.test("a missing scheduler config or tokenizer folder is named", async () =>
       readModelFolder(root),
       tok,
       /missing \(expected the CLIP tokenizer folder: tokenizer\.json, or vocab\.json \+ merges\.txt/,
+    );
+  });
+});
+
+Deno.test("a Stable Diffusion folder still needs its text encoder and VAE decoder unlisted", async () => {
+  for (const key of ["text_encoder", "vae_decoder"] as const) {
+    await withFolder(async (root) => {
+      await Deno.remove(join(root, key), { recursive: true });
+      const { [key]: _, ...rest } = MODEL_INDEX;
+      await Deno.writeTextFile(join(root, "model_index.json"), JSON.stringify(rest));
+      await rejectsWith(
+        readModelFolder(root),
+        join(root, key, "model.onnx"),
+        /: missing \(every Stable Diffusion folder has it; expected the (CLIP text encoder|VAE decoder)'s ONNX graph\)$/,
+      );
+    });
+  }
+});
+
+Deno.test("a DDPMPipeline folder (unet and scheduler only) reads without text encoder, tokenizer or VAE", async () => {
+  await withUnconditional(async (root) => {
+    const f = await readModelFolder(root);
+    assert.equal(f.className, "DDPMPipeline");
+    assert.deepEqual(f.components, { unet: join(root, "unet", "model.onnx") });
+    assert.equal(f.tokenizerDir, undefined);
+    assert.equal("tokenizerDir" in f, false);
+    assert.equal(f.schedulerConfig["_class_name"], "DDPMScheduler");
+    // [null, null] entries are absent components, not errors, outside Stable Diffusion.
+    const index = join(root, "model_index.json");
+    await Deno.writeTextFile(
+      index,
+      JSON.stringify({ ...DDPM_MODEL_INDEX, text_encoder: [null, null], vae: [null, null] }),
+    );
+    assert.deepEqual((await readModelFolder(root)).components, {
+      unet: join(root, "unet", "model.onnx"),
+    });
+    // the UNet is needed whatever the class
+    await Deno.writeTextFile(index, JSON.stringify({ ...DDPM_MODEL_INDEX, unet: [null, null] }));
+    await rejectsWith(
+      readModelFolder(root),
+      index,
+      /: unet: is \[null, null\] but the pipelines need the UNet's ONNX graph/,
+    );
+    await Deno.writeTextFile(index, JSON.stringify(DDPM_MODEL_INDEX));
+    await Deno.remove(join(root, "unet", "model.onnx"));
+    await rejectsWith(
+      readModelFolder(root),
+      join(root, "unet", "model.onnx"),
+      /: missing \(model_index\.json lists unet; expected the UNet's ONNX graph\)$/,
+    );
+  });
+});
+
+Deno.test("a non-Stable-Diffusion folder needs what its model_index.json lists", async () => {
+  await withUnconditional(async (root) => {
+    const index = join(root, "model_index.json");
+    const listing = (extra: Record<string, unknown>) =>
+      Deno.writeTextFile(index, JSON.stringify({ ...DDPM_MODEL_INDEX, ...extra }));
+    await listing({ text_encoder: ["transformers", "CLIPTextModel"] });
+    await rejectsWith(
+      readModelFolder(root),
+      join(root, "text_encoder", "model.onnx"),
+      /: missing \(model_index\.json lists text_encoder; expected the CLIP text encoder's ONNX graph\)$/,
+    );
+    await listing({ vae: ["diffusers", "AutoencoderKL"] });
+    await rejectsWith(
+      readModelFolder(root),
+      join(root, "vae_decoder", "model.onnx"),
+      /: missing \(model_index\.json lists vae; expected the VAE decoder's ONNX graph\)$/,
+    );
+    await listing({ tokenizer: ["transformers", "CLIPTokenizer"] });
+    await rejectsWith(
+      readModelFolder(root),
+      join(root, "tokenizer"),
+      /missing \(expected the CLIP tokenizer folder/,
+    );
+    // A component present on disk is found even when the index does not list it.
+    await listing({});
+    await Deno.mkdir(join(root, "vae_decoder"));
+    await Deno.copyFile(
+      "fixtures/models-test/vae_decoder.onnx",
+      join(root, "vae_decoder", "model.onnx"),
+    );
+    assert.equal(
+      (await readModelFolder(root)).components.vae_decoder,
+      join(root, "vae_decoder", "model.onnx"),
     );
   });
 });

@@ -121,3 +121,24 @@ Deno.test("an old VAE-encoder export (latent_sample) is explained", () => {
       "with its own generator (re-export with a current optimum)",
   );
 });
+
+Deno.test("a UNet without encoder_hidden_states (unconditional) passes; a renamed one does not", async () => {
+  const d = await declared("unet_unconditional.onnx");
+  assert.deepEqual(d.inputs.map((i) => i.name), ["sample", "timestep"]);
+  checkComponentIO("unet", d.path, d.inputs, d.outputs);
+  assert.equal(COMPONENT_SPECS.unet.inputs.find((s) => s.optional)?.name, "encoder_hidden_states");
+  // Without encoder_hidden_states, an unknown input is still reported as the renamed one.
+  const extra = [...d.inputs, { name: "class_labels", type: "int64", shape: ["batch"] }];
+  rejectsWith(
+    () => checkComponentIO("unet", d.path, extra, d.outputs),
+    `${GRAPHS}/unet_unconditional.onnx: input 'encoder_hidden_states': missing; the model has ` +
+      "inputs [sample, timestep, class_labels]; expected optimum's names (encoder_hidden_states: " +
+      "[batch, tokens, hidden] text embeddings)",
+  );
+  // The other inputs stay required.
+  rejectsWith(
+    () => checkComponentIO("unet", d.path, d.inputs.slice(0, 1), d.outputs),
+    `${GRAPHS}/unet_unconditional.onnx: input 'timestep': missing; the model has inputs ` +
+      "[sample]; expected optimum's names (timestep: the timestep, a scalar or [1] / [batch])",
+  );
+});

@@ -132,3 +132,47 @@ Deno.test("a sample whose channels do not fit the declared 4 is refused before r
     await unet.release();
   }
 });
+
+Deno.test("an unconditional UNet: out_sample = sample + t, no embeddings fed", async () => {
+  const unet = await OnnxUNet.load(`${GRAPHS}/unet_unconditional.onnx`);
+  try {
+    assert.equal(unet.conditional, false);
+    assert.deepEqual(unet.session.inputs.map((i) => i.name), ["sample", "timestep"]);
+    const sample = new Tensor(Float32Array.from({ length: 24 }, (_, i) => i / 4), [2, 3, 2, 2]);
+    for (const [t, seen] of [[981, 981], [500.75, 500]]) {
+      const out = await unet.predict(sample, t);
+      assert.deepEqual(out.shape, [2, 3, 2, 2]);
+      assert.deepEqual([...out.data], [...sample.data].map((x) => x + seen), `t=${t}`);
+    }
+  } finally {
+    await unet.release();
+  }
+});
+
+Deno.test("embeddings for an unconditional UNet, or none for a conditional one, are refused", async () => {
+  const uncond = await OnnxUNet.load(`${GRAPHS}/unet_unconditional.onnx`);
+  const cond = await OnnxUNet.load(`${GRAPHS}/unet_int64.onnx`);
+  try {
+    assert.equal(cond.conditional, true);
+    await assert.rejects(
+      uncond.predict(Tensor.zeros([1, 3, 2, 2]), 1, Tensor.zeros([1, 3, 8])),
+      (e: unknown) =>
+        e instanceof FileError && e.file === `${GRAPHS}/unet_unconditional.onnx` &&
+        e.field === "input 'encoder_hidden_states'" &&
+        /text embeddings were given, but this UNet has no such input \(an unconditional UNet: inputs \[sample, timestep\]\)/
+          .test(e.message),
+    );
+    await assert.rejects(
+      cond.predict(Tensor.zeros([1, 4, 2, 2]), 1),
+      (e: unknown) =>
+        e instanceof FileError && e.file === `${GRAPHS}/unet_int64.onnx` &&
+        e.field === "input 'encoder_hidden_states'" &&
+        /no text embeddings were given, but this UNet is text-conditioned/.test(e.message),
+    );
+    // Refused before running: no session run was counted.
+    assert.deepEqual([uncond.session.runs, cond.session.runs], [0, 0]);
+  } finally {
+    await uncond.release();
+    await cond.release();
+  }
+});

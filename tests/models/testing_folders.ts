@@ -128,3 +128,69 @@ export async function makeTestFolder(): Promise<string> {
   await writeTinyTokenizer(join(root, "tokenizer"));
   return root;
 }
+
+/**
+ * model_index.json of a diffusers `DDPMPipeline` (an unconditional pixel-space model).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DDPM_MODEL_INDEX } from "./testing_folders.ts";
+ * assert.equal("text_encoder" in DDPM_MODEL_INDEX, false);
+ * ```
+ */
+export const DDPM_MODEL_INDEX = {
+  _class_name: "DDPMPipeline",
+  _diffusers_version: "0.42.1",
+  scheduler: ["diffusers", "DDPMScheduler"],
+  unet: ["diffusers", "UNet2DModel"],
+};
+
+/**
+ * A temporary `DDPMPipeline` folder in optimum's layout: model_index.json listing only `unet` and
+ * `scheduler`, `unet/model.onnx` (fixtures/models-test/unet_unconditional.onnx:
+ * out_sample = sample + t on [B,3,H,W]) with its `config.json` (3 channels, sample size 2),
+ * and `scheduler/scheduler_config.json` (a DDPMScheduler); no text encoder, tokenizer or VAE.
+ * Remove it with `Deno.remove(dir, { recursive: true })`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeUnconditionalFolder } from "./testing_folders.ts";
+ * const root = await makeUnconditionalFolder();
+ * assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), [
+ *   "model_index.json",
+ *   "scheduler",
+ *   "unet",
+ * ]);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function makeUnconditionalFolder(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "diffparity-ddpm-" });
+  await Deno.writeTextFile(join(root, "model_index.json"), JSON.stringify(DDPM_MODEL_INDEX));
+  await Deno.mkdir(join(root, "unet"));
+  await Deno.copyFile(
+    "fixtures/models-test/unet_unconditional.onnx",
+    join(root, "unet", "model.onnx"),
+  );
+  await Deno.writeTextFile(
+    join(root, "unet", "config.json"),
+    JSON.stringify({
+      _class_name: "UNet2DModel",
+      in_channels: 3,
+      out_channels: 3,
+      sample_size: 2,
+    }),
+  );
+  await Deno.mkdir(join(root, "scheduler"));
+  await Deno.writeTextFile(
+    join(root, "scheduler", "scheduler_config.json"),
+    JSON.stringify({
+      _class_name: "DDPMScheduler",
+      beta_schedule: "linear",
+      num_train_timesteps: 1000,
+    }),
+  );
+  return root;
+}

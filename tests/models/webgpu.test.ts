@@ -99,7 +99,7 @@ async function runComponents(
   const out: Partial<Record<Component, Tensor>> = {};
   if (which.includes("text_encoder")) {
     const prompts: string[] = JSON.parse(refs.metadata.prompts);
-    out.text_encoder = await m.textEncoder.encode(prompts.map((p) => m.tokenizer.encode(p)));
+    out.text_encoder = await m.textEncoder!.encode(prompts.map((p) => m.tokenizer!.encode(p)));
   }
   if (which.includes("unet")) {
     out.unet = await m.unet.predict(
@@ -112,17 +112,17 @@ async function runComponents(
     out.vae_encoder = await m.vaeEncoder!.encode(refs.tensor("vae_encoder.sample"));
   }
   if (which.includes("vae_decoder")) {
-    out.vae_decoder = await m.vaeDecoder.decode(refs.tensor("vae_decoder.latent_sample"));
+    out.vae_decoder = await m.vaeDecoder!.decode(refs.tensor("vae_decoder.latent_sample"));
   }
   return out;
 }
 
 function sessionOf(m: LoadedModel, c: Component) {
   return {
-    text_encoder: m.textEncoder,
+    text_encoder: m.textEncoder!,
     unet: m.unet,
     vae_encoder: m.vaeEncoder!,
-    vae_decoder: m.vaeDecoder,
+    vae_decoder: m.vaeDecoder!,
   }[c].session;
 }
 
@@ -280,7 +280,7 @@ Deno.test({
         { c: "unet", path: cpuModel.unet.path, feeds: unetFeeds, out: "out_sample", bound: 6e-5 },
         {
           c: "vae_decoder",
-          path: cpuModel.vaeDecoder.path,
+          path: cpuModel.vaeDecoder!.path,
           feeds: decoderFeeds,
           out: "sample",
           bound: 4e-6,
