@@ -150,7 +150,11 @@ export {
   SAMPLERS,
   type SamplerSpec,
 } from "./core/schedulers/samplers.ts";
-export { SCHEDULER_CLASSES, schedulerFromConfig } from "./core/schedulers/registry.ts";
+export {
+  type RegisteredScheduler,
+  SCHEDULER_CLASSES,
+  schedulerFromConfig,
+} from "./core/schedulers/registry.ts";
 
 // core/models
 export type {
@@ -169,7 +173,12 @@ export {
 } from "./core/models/execution_provider.ts";
 export type { ComponentName } from "./core/models/model_io.ts";
 export { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./core/models/session_options.ts";
-export { OnnxSession, type SessionRecord, type ValueInfo } from "./core/models/onnx_session.ts";
+export {
+  OnnxSession,
+  type OrtTensor,
+  type SessionRecord,
+  type ValueInfo,
+} from "./core/models/onnx_session.ts";
 export { OnnxComponent } from "./core/models/onnx_component.ts";
 export { OnnxUNet } from "./core/models/onnx_unet.ts";
 export { OnnxTextEncoder } from "./core/models/onnx_text_encoder.ts";

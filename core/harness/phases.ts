@@ -189,7 +189,8 @@ function textParts({ c, model }: CaseInputs) {
  * ```ts
  * import assert from "node:assert/strict";
  * import { PHASES, runPhase } from "./phases.ts";
- * import { ieeeMath, sameFloat32Bits } from "../numerics/f32_math.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * import { sameFloat32Bits } from "../numerics/f32.ts";
  * import { loadCaseInputs } from "./case_inputs.ts";
  * import { loadCases } from "./cases_loader.ts";
  * import { readCaseReference } from "./references.ts";
@@ -243,7 +244,8 @@ const STOP_REPLAY = Symbol("stop replay");
  * ```ts
  * import assert from "node:assert/strict";
  * import { replayOneStep } from "./phases.ts";
- * import { ieeeMath, sameFloat32Bits } from "../numerics/f32_math.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * import { sameFloat32Bits } from "../numerics/f32.ts";
  * import { loadCaseInputs } from "./case_inputs.ts";
  * import { loadCases } from "./cases_loader.ts";
  * import { readCaseReference } from "./references.ts";

@@ -21,6 +21,28 @@ import {
 } from "./session_options.ts";
 
 /**
+ * A value a session takes or returns: onnxruntime-node's `Tensor`, seen through the fields
+ * diffparity reads (onnxruntime's own class is not part of this API; pass `new ort.Tensor(...)`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as ort from "onnxruntime-node";
+ * import type { OrtTensor } from "./onnx_session.ts";
+ * const t: OrtTensor = new ort.Tensor("float32", new Float32Array(2), [1, 2]);
+ * assert.deepEqual([t.type, [...t.dims]], ["float32", [1, 2]]);
+ * ```
+ */
+export interface OrtTensor {
+  /** The element type, e.g. "float32", "float16", "int64". */
+  readonly type: string;
+  /** The shape. */
+  readonly dims: readonly number[];
+  /** The elements (a typed array of the element type). */
+  readonly data: ArrayLike<number | bigint | string> & Iterable<number | bigint | string>;
+}
+
+/**
  * A graph input or output as the model declares it: onnxruntime's element type name
  * (`float32`, `float16`, `int64`, ...; `non-tensor` for sequences and maps) and the shape, with
  * symbolic extents as strings (`"batch"`) and unknown ones as `-1`.
@@ -279,12 +301,12 @@ export class OnnxSession {
    * await s.release();
    * ```
    */
-  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  async run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
     this.#checkFeeds(feeds);
     const start = performance.now();
     let result: ort.InferenceSession.OnnxValueMapType;
     try {
-      result = await this.#session.run(feeds);
+      result = await this.#session.run(feeds as Record<string, ort.Tensor>);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new FileError(this.path, "run", `onnxruntime failed: ${message.trim()}`, {
@@ -297,11 +319,11 @@ export class OnnxSession {
     this.runs += 1;
     if (this.#profileDir !== undefined) await this.#readPlacement();
     this.onRun?.(ms);
-    return result as Record<string, ort.Tensor>;
+    return result as Record<string, OrtTensor>;
   }
 
   /** Checks each feed against the declared input: present, same element type, rank, extents. */
-  #checkFeeds(feeds: Record<string, ort.Tensor>): void {
+  #checkFeeds(feeds: Record<string, OrtTensor>): void {
     for (const name of Object.keys(feeds)) {
       if (this.input(name) === undefined) {
         throw new FileError(

@@ -7,6 +7,7 @@
  * @module
  */
 import * as ort from "onnxruntime-node";
+import type { OrtTensor } from "./onnx_session.ts";
 import {
   float16ArrayToFloat32,
   float32ArrayToFloat16,
@@ -73,7 +74,7 @@ function float16Tensor(bits: Uint16Array, dims: number[]): ort.Tensor {
  * assert.equal(t.data[0], 1);
  * ```
  */
-export function fromOrtFloat(v: ort.Tensor, what: string): Tensor {
+export function fromOrtFloat(v: OrtTensor, what: string): Tensor {
   const dims = [...v.dims];
   if (v.type === "float32") return new Tensor(v.data as Float32Array, dims);
   if (v.type === "float16") {

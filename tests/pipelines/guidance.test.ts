@@ -34,15 +34,6 @@ Deno.test("usesGuidance / guidanceBatch: scale > 1 doubles the batch, <= 1 does 
   assert.equal(guidanceBatch(x, 1), x);
 });
 
-/** The expected guided output of the stand-in UNet, computed element by element here. */
-function expectedGuided(x: Tensor, t: number, e0: number, e1: number, s: number): number[] {
-  return [...x.data].map((v, i) => {
-    const u = StandInUNet.eps(v, t, e0, i);
-    const c = StandInUNet.eps(v, t, e1, i);
-    return f32(u + f32(f32(s) * f32(c - u)));
-  });
-}
-
 Deno.test("predictGuided without guidance: batch 1 in, the raw output out", async () => {
   const unet = new StandInUNet();
   const x = new Tensor(new Float32Array([1, 2]), [1, 2, 1, 1]);

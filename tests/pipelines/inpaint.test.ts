@@ -6,7 +6,6 @@ import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
 import { EulerDiscreteScheduler } from "../../core/schedulers/euler_discrete.ts";
 import type { Scheduler } from "../../core/schedulers/types.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
-import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { samplerRun, StandInUNet, StandInVaeEncoder } from "./_standins.ts";
 import { assertBitEqual } from "./_refs.ts";
 
