@@ -10,7 +10,6 @@ import { Tensor } from "../../core/tensor/tensor.ts";
 import { StandInUNet } from "./_standins.ts";
 import { assertBitEqual, readRef, type TensorJson, toTensor } from "./_refs.ts";
 
-
 interface CfgRefs {
   cfg: { uncond: TensorJson; text: TensorJson; cases: { scale: number; guided: TensorJson }[] };
 }
