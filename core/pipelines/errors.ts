@@ -1,6 +1,7 @@
 /**
- * The errors of the denoising pipelines: bad inputs (`PipelineInputError`), unreadable or
- * unwritable PNG files (`PngError`) and non-finite values met during a loop (`NonFiniteError`).
+ * The errors of the denoising pipelines: bad inputs (`PipelineInputError`) and non-finite
+ * values met during a loop (`NonFiniteError`). Unreadable or unwritable PNG files are
+ * `FileError`s (core/tensor/errors.ts), as every other file problem.
  *
  * @module
  */
@@ -35,40 +36,6 @@ export class PipelineInputError extends Error {
     super(`${where}: ${field}: ${problem}`);
     this.name = "PipelineInputError";
     this.where = where;
-    this.field = field;
-  }
-}
-
-/**
- * A PNG file cannot be read, decoded or written. The message reads `${file}: ${field}: problem`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { PngError } from "./errors.ts";
- * const e = new PngError("in.png", "bit depth", "expected 8 bits per channel, got 16");
- * assert.deepEqual([e.file, e.field], ["in.png", "bit depth"]);
- * assert.equal(e.message, "in.png: bit depth: expected 8 bits per channel, got 16");
- * ```
- */
-export class PngError extends Error {
-  /** The path of the file, or `<bytes>` for in-memory data. */
-  readonly file: string;
-  /** The part of the file at fault. */
-  readonly field: string;
-
-  /**
-   * Builds the error; its message is `${file}: ${field}: ${problem}`.
-   *
-   * @param file the path (or label) of the PNG
-   * @param field the part of the file at fault
-   * @param problem what is wrong, with what was expected
-   * @param options `cause`: the underlying error, if any
-   */
-  constructor(file: string, field: string, problem: string, options?: { cause?: unknown }) {
-    super(`${file}: ${field}: ${problem}`, options);
-    this.name = "PngError";
-    this.file = file;
     this.field = field;
   }
 }

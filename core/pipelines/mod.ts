@@ -34,7 +34,7 @@
  *
  * @module
  */
-export { NonFiniteError, PipelineInputError, PngError } from "./errors.ts";
+export { NonFiniteError, PipelineInputError } from "./errors.ts";
 export { assertFinite } from "./finite.ts";
 export {
   classifierFreeGuidance,

@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
 import { writeFileAtomic } from "../tensor/atomic_write.ts";
-import { PngError } from "./errors.ts";
+import { FileError } from "../tensor/errors.ts";
 import { checkImage8, type Image8, toGray } from "./image.ts";
 
 /** The label of in-memory PNG data in error messages. */
@@ -140,7 +140,7 @@ export async function writePng(path: string, image: Image8): Promise<void> {
   try {
     await writeFileAtomic(path, bytes);
   } catch (err) {
-    throw new PngError(path, "file", `cannot write (${(err as Error).message})`, { cause: err });
+    throw new FileError(path, "file", `cannot write (${(err as Error).message})`, { cause: err });
   }
 }
 
@@ -148,7 +148,7 @@ async function readBytes(path: string): Promise<Uint8Array> {
   try {
     return await Deno.readFile(path);
   } catch (err) {
-    throw new PngError(path, "file", `cannot read (${(err as Error).message})`, { cause: err });
+    throw new FileError(path, "file", `cannot read (${(err as Error).message})`, { cause: err });
   }
 }
 
@@ -160,18 +160,18 @@ interface Rgba {
 
 function decodeRgba(bytes: Uint8Array, file: string): Rgba {
   if (!(bytes instanceof Uint8Array) || bytes.length < 8) {
-    throw new PngError(file, "signature", "expected PNG data (at least the 8-byte signature)");
+    throw new FileError(file, "signature", "expected PNG data (at least the 8-byte signature)");
   }
   let png: ReturnType<typeof PNG.sync.read> & { transColor?: number[] };
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (err) {
-    throw new PngError(file, "data", `not a readable PNG (${(err as Error).message})`, {
+    throw new FileError(file, "data", `not a readable PNG (${(err as Error).message})`, {
       cause: err,
     });
   }
   if (png.depth === 16) {
-    throw new PngError(
+    throw new FileError(
       file,
       "bit depth",
       "expected 1, 2, 4 or 8 bits per sample, got 16 (convert the image to 8 bits first)",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PngError } from "../../core/pipelines/errors.ts";
+import { FileError } from "../../core/tensor/errors.ts";
 import {
   decodePngGray,
   decodePngRgb,
@@ -65,26 +65,26 @@ Deno.test("16-bit PNGs are refused with the file and 'bit depth' named", async (
   await assert.rejects(
     () => readPngRgb(path),
     (e: unknown) =>
-      e instanceof PngError && e.file === path && e.field === "bit depth" &&
+      e instanceof FileError && e.file === path && e.field === "bit depth" &&
       /got 16/.test(e.message),
   );
 });
 
-Deno.test("corrupt or missing PNGs raise PngError naming the file", async () => {
+Deno.test("corrupt or missing PNGs raise FileError naming the file", async () => {
   const good = encodePng({ width: 2, height: 2, channels: 1, data: new Uint8Array(4) });
   const broken = good.slice(0, good.length - 20);
   assert.throws(
     () => decodePngRgb(broken, "cut.png"),
-    (e: unknown) => e instanceof PngError && e.file === "cut.png" && e.field === "data",
+    (e: unknown) => e instanceof FileError && e.file === "cut.png" && e.field === "data",
   );
   assert.throws(
     () => decodePngRgb(new Uint8Array(3)),
-    (e: unknown) => e instanceof PngError && e.file === "<bytes>" && e.field === "signature",
+    (e: unknown) => e instanceof FileError && e.file === "<bytes>" && e.field === "signature",
   );
   const dir = await Deno.makeTempDir();
   await assert.rejects(
     () => readPngRgb(`${dir}/none.png`),
-    (e: unknown) => e instanceof PngError && e.file === `${dir}/none.png` && e.field === "file",
+    (e: unknown) => e instanceof FileError && e.file === `${dir}/none.png` && e.field === "file",
   );
   await Deno.remove(dir, { recursive: true });
 });
@@ -98,7 +98,7 @@ Deno.test("writePng writes atomically: the file appears whole, no temporary file
   assert.deepEqual(names, ["out.png"]);
   // a write that cannot happen (the target is a folder) leaves the folder as it was
   await Deno.mkdir(`${dir}/taken.png`);
-  await assert.rejects(() => writePng(`${dir}/taken.png`, image), PngError);
+  await assert.rejects(() => writePng(`${dir}/taken.png`, image), FileError);
   assert.ok(Deno.statSync(`${dir}/taken.png`).isDirectory);
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["sub", "taken.png"]);
   // a malformed image is refused before anything is written
