@@ -173,12 +173,8 @@ export {
 } from "./core/models/execution_provider.ts";
 export type { ComponentName } from "./core/models/model_io.ts";
 export { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./core/models/session_options.ts";
-export {
-  OnnxSession,
-  type OrtTensor,
-  type SessionRecord,
-  type ValueInfo,
-} from "./core/models/onnx_session.ts";
+export { OnnxSession, type SessionRecord, type ValueInfo } from "./core/models/onnx_session.ts";
+export type { OrtTensor } from "./core/models/ort_tensor.ts";
 export { OnnxComponent } from "./core/models/onnx_component.ts";
 export { OnnxUNet } from "./core/models/onnx_unet.ts";
 export { OnnxTextEncoder } from "./core/models/onnx_text_encoder.ts";

@@ -8,6 +8,7 @@
 import * as ort from "onnxruntime-node";
 import { join } from "node:path";
 import { FileError } from "../tensor/errors.ts";
+import type { OrtTensor } from "./ort_tensor.ts";
 import {
   type ExecutionProviderName,
   explainProviderFailure,
@@ -19,28 +20,6 @@ import {
   type SessionSettings,
   toOrtSessionOptions,
 } from "./session_options.ts";
-
-/**
- * A value a session takes or returns: onnxruntime-node's `Tensor`, seen through the fields
- * diffparity reads (onnxruntime's own class is not part of this API; pass `new ort.Tensor(...)`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as ort from "onnxruntime-node";
- * import type { OrtTensor } from "./onnx_session.ts";
- * const t: OrtTensor = new ort.Tensor("float32", new Float32Array(2), [1, 2]);
- * assert.deepEqual([t.type, [...t.dims]], ["float32", [1, 2]]);
- * ```
- */
-export interface OrtTensor {
-  /** The element type, e.g. "float32", "float16", "int64". */
-  readonly type: string;
-  /** The shape. */
-  readonly dims: readonly number[];
-  /** The elements (a typed array of the element type). */
-  readonly data: ArrayLike<number | bigint | string> & Iterable<number | bigint | string>;
-}
 
 /**
  * A graph input or output as the model declares it: onnxruntime's element type name

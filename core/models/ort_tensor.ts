@@ -7,13 +7,34 @@
  * @module
  */
 import * as ort from "onnxruntime-node";
-import type { OrtTensor } from "./onnx_session.ts";
 import {
   float16ArrayToFloat32,
   float32ArrayToFloat16,
   float32ToFloat16,
 } from "../tensor/float16.ts";
 import { Tensor } from "../tensor/tensor.ts";
+
+/**
+ * A value a session takes or returns: onnxruntime-node's `Tensor`, seen through the fields
+ * diffparity reads (onnxruntime's own class is not part of this API; pass `new ort.Tensor(...)`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as ort from "onnxruntime-node";
+ * import type { OrtTensor } from "./ort_tensor.ts";
+ * const t: OrtTensor = new ort.Tensor("float32", new Float32Array(2), [1, 2]);
+ * assert.deepEqual([t.type, [...t.dims]], ["float32", [1, 2]]);
+ * ```
+ */
+export interface OrtTensor {
+  /** The element type, e.g. "float32", "float16", "int64". */
+  readonly type: string;
+  /** The shape. */
+  readonly dims: readonly number[];
+  /** The elements (a typed array of the element type). */
+  readonly data: ArrayLike<number | bigint | string> & Iterable<number | bigint | string>;
+}
 
 /**
  * `t` as an onnxruntime tensor of element type `type` (`float32`: the same buffer, no copy;
