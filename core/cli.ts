@@ -13,6 +13,7 @@ import { loadCases } from "./harness/cases_loader.ts";
 import { EXECUTION_PROVIDERS } from "./models/provider_names.ts";
 import { caseLine, summaryLine } from "./report/console.ts";
 import { fmt } from "./results/format.ts";
+import { SAMPLERS } from "./schedulers/samplers.ts";
 import { writeTextFileAtomic } from "./tensor/atomic_write.ts";
 
 // verify (and through it onnxruntime-node, which needs --allow-ffi) loads only for the
@@ -113,9 +114,9 @@ program.command("list")
     const cases = await loadCases(program.opts().cases, opts.filter);
     for (const c of cases) {
       console.log(
-        `${c.name.padEnd(18)} ${c.pipeline.padEnd(8)} ${c.sampler.type.padEnd(22)} ${
-          c.model.padEnd(26)
-        } ${c.description ?? ""}`,
+        `${c.name.padEnd(18)} ${c.pipeline.padEnd(8)} ${
+          SAMPLERS[c.sampler.type].label(c.sampler).padEnd(22)
+        } ${c.model.padEnd(26)} ${c.description ?? ""}`,
       );
     }
   });
