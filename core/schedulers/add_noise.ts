@@ -7,37 +7,9 @@
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
 import { f32 } from "../numerics/f32.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { alphaAt } from "./betas.ts";
 import { indexForTimestep } from "./step_index.ts";
-
-/**
- * Throws unless `a` and `b` have the same shape.
- *
- * @throws {RangeError} naming `who` and both shapes.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { assertSameShape } from "./add_noise.ts";
- * import { Tensor } from "../tensor/tensor.ts";
- * assertSameShape(Tensor.zeros([2]), Tensor.zeros([2]), "model_output", "sample", "step");
- * assert.throws(() => assertSameShape(Tensor.zeros([2]), Tensor.zeros([3]), "model_output", "sample", "step"), /step: model_output has shape \[2\]/);
- * ```
- */
-export function assertSameShape(
-  a: Tensor,
-  b: Tensor,
-  nameA: string,
-  nameB: string,
-  who: string,
-): void {
-  if (!a.sameShape(b)) {
-    throw new RangeError(
-      `${who}: ${nameA} has shape [${a.shape.join(", ")}] but ${nameB} has shape ` +
-        `[${b.shape.join(", ")}] (expected equal shapes)`,
-    );
-  }
-}
 
 /**
  * The frame of diffusers' `add_noise` methods: checks that `original` and `noise` have one
@@ -51,7 +23,7 @@ export function assertSameShape(
  * ```ts
  * import assert from "node:assert/strict";
  * import { noisePerBatchItem } from "./add_noise.ts";
- * import { Tensor } from "../tensor/tensor.ts";
+ * import { assertSameShape, Tensor } from "../tensor/tensor.ts";
  * const x0 = new Tensor(new Float32Array([1, 1]), [2, 1]);
  * const noise = new Tensor(new Float32Array([1, 1]), [2, 1]);
  * assert.deepEqual(Array.from(noisePerBatchItem(x0, noise, [1, 2], (t) => (x, n) => x + t * n).data), [2, 3]);
@@ -94,7 +66,7 @@ export function noisePerBatchItem(
  * import assert from "node:assert/strict";
  * import { addNoiseF32 } from "./add_noise.ts";
  * import { ieeeMath } from "../numerics/f32_math.ts";
- * import { Tensor } from "../tensor/tensor.ts";
+ * import { assertSameShape, Tensor } from "../tensor/tensor.ts";
  * const x0 = new Tensor(new Float32Array([1, 1]), [2, 1]);
  * const noise = new Tensor(new Float32Array([0, 0]), [2, 1]);
  * assert.deepEqual(Array.from(addNoiseF32(new Float32Array([0.25, 0.5]), x0, noise, [0, 1], ieeeMath).data), [0.5, 0.7071067690849304]);
@@ -148,7 +120,7 @@ export interface SigmaSchedulerState {
  * ```ts
  * import assert from "node:assert/strict";
  * import { addNoiseBySigma } from "./add_noise.ts";
- * import { Tensor } from "../tensor/tensor.ts";
+ * import { assertSameShape, Tensor } from "../tensor/tensor.ts";
  * const state = { sigmas: new Float32Array([2, 0]), timesteps: [999], stepIndex: null, beginIndex: null };
  * const noisy = addNoiseBySigma(state, Tensor.zeros([1, 2]), new Tensor(new Float32Array([1, -1]), [1, 2]), 999);
  * assert.deepEqual(Array.from(noisy.data), [2, -2]);

@@ -74,7 +74,16 @@ export abstract class AlphaScheduler<C extends BetaConfig> extends SchedulerBase
    * @throws {RangeError} naming `who` when `t >= 0` is not a training timestep.
    */
   protected alphaProd(t: number, below: number, who: string): number {
-    return t >= 0 ? alphaAt(this.alphasCumprod, t, who) : below;
+    return t >= 0 ? this.alphaProdAt(t, who) : below;
+  }
+
+  /**
+   * `alphas_cumprod[t]` for a training timestep `t`.
+   *
+   * @throws {RangeError} naming `who` when `t` is not a training timestep.
+   */
+  protected alphaProdAt(t: number, who: string): number {
+    return alphaAt(this.alphasCumprod, t, who);
   }
 
   /**

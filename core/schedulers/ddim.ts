@@ -7,11 +7,9 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import { alphaAt } from "./betas.ts";
-import { assertSameShape } from "./add_noise.ts";
 import {
   type ClipConfig,
   clipOrThreshold,
@@ -170,7 +168,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    */
   getVariance(timestep: number, prevTimestep: number): number {
     const who = "DDIMScheduler.getVariance";
-    const alphaProdT = alphaAt(this.alphasCumprod, timestep, who);
+    const alphaProdT = this.alphaProdAt(timestep, who);
     const alphaProdTPrev = this.alphaProd(prevTimestep, this.finalAlphaCumprod, who);
     const betaProdT = f32(1 - alphaProdT);
     const betaProdTPrev = f32(1 - alphaProdTPrev);
@@ -207,7 +205,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
     // 1. previous step value (diffusers uses N // n whatever the spacing)
     const prevTimestep = timestep - Math.floor(this.config.numTrainTimesteps / numInferenceSteps);
     // 2. alphas, betas
-    const alphaProdT = alphaAt(this.alphasCumprod, timestep, who);
+    const alphaProdT = this.alphaProdAt(timestep, who);
     const alphaProdTPrev = this.alphaProd(prevTimestep, this.finalAlphaCumprod, who);
     const betaProdT = f32(1 - alphaProdT);
 

@@ -6,11 +6,9 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import { alphaAt } from "./betas.ts";
-import { assertSameShape } from "./add_noise.ts";
 import { clipSample, ddimPrevSample, predictOriginalAndEpsilon } from "./prediction.ts";
 import { f32 } from "../numerics/f32.ts";
 import { spacedTimesteps } from "./timesteps.ts";
@@ -196,7 +194,7 @@ export class DDIMInverseScheduler extends AlphaScheduler<DDIMInverseConfig> impl
     const current = Math.min(timestep - Math.floor(N / numInferenceSteps), N - 1);
     // 2. alphas, betas
     const alphaProdT = this.alphaProd(current, this.initialAlphaCumprod, who);
-    const alphaProdTPrev = alphaAt(this.alphasCumprod, prevTimestep, who);
+    const alphaProdTPrev = this.alphaProdAt(prevTimestep, who);
     // 3. predicted x0 and epsilon, formula (12) of arXiv 2010.02502
     const predicted = predictOriginalAndEpsilon(
       this.config.predictionType,

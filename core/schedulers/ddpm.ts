@@ -7,11 +7,9 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import { alphaAt } from "./betas.ts";
-import { assertSameShape } from "./add_noise.ts";
 import { clampF32 } from "../numerics/torch.ts";
 import { type ClipConfig, clipOrThreshold, predictOriginalAndEpsilon } from "./prediction.ts";
 import { f32 } from "../numerics/f32.ts";
@@ -242,7 +240,7 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
   getVariance(t: number, predictedVariance?: Tensor): number | Tensor {
     const who = "DDPMScheduler.getVariance";
     const prevT = this.previousTimestep(t);
-    const alphaProdT = alphaAt(this.alphasCumprod, t, who);
+    const alphaProdT = this.alphaProdAt(t, who);
     const alphaProdTPrev = this.alphaProd(prevT, 1.0, who);
     const currentBetaT = f32(1 - f32(alphaProdT / alphaProdTPrev));
     let variance = f32(f32(f32(1 - alphaProdTPrev) / f32(1 - alphaProdT)) * currentBetaT);
@@ -320,7 +318,7 @@ export class DDPMScheduler extends AlphaScheduler<DDPMConfig> implements Schedul
     assertSameShape(output, sample, "model_output", "sample", who);
 
     // 1. alphas, betas
-    const alphaProdT = alphaAt(this.alphasCumprod, t, who);
+    const alphaProdT = this.alphaProdAt(t, who);
     const alphaProdTPrev = this.alphaProd(prevT, 1.0, who);
     const betaProdT = f32(1 - alphaProdT);
     const betaProdTPrev = f32(1 - alphaProdTPrev);

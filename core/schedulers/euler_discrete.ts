@@ -11,8 +11,7 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
-import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape } from "./add_noise.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { f32 } from "../numerics/f32.ts";
 import { torchLinspaceF32 } from "../numerics/torch.ts";
 import {

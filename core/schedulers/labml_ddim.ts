@@ -9,10 +9,10 @@
  * @module
  */
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import type { TorchGenerator } from "../tensor/torch_generator.ts";
 import { f32 } from "../numerics/f32.ts";
-import { addNoiseF32, assertSameShape } from "./add_noise.ts";
+import { addNoiseF32 } from "./add_noise.ts";
 import { ddimPrevSample } from "./prediction.ts";
 import { type DdimDiscretize, ddimSchedule, stepOf } from "./ldm_schedule.ts";
 import type { Denoiser, Sampler, StepOutput } from "./types.ts";

@@ -13,8 +13,7 @@ import type { Float32Math } from "../numerics/f32_math.ts";
 import { f32 } from "../numerics/f32.ts";
 import { npInterp } from "../numerics/numpy.ts";
 import { quadQags } from "../numerics/quadpack.ts";
-import { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape } from "./add_noise.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import {
   type BetaOption,
   type SchedulerConfig,

@@ -10,11 +10,9 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
-import { alphaAt } from "./betas.ts";
-import { assertSameShape } from "./add_noise.ts";
 import { f32, roundHalfEven } from "../numerics/f32.ts";
 import { npArange, npLinspace } from "../numerics/numpy.ts";
 import {
@@ -330,7 +328,7 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
     modelOutput: Float32Array,
   ): Float32Array {
     const who = "PNDMScheduler.step";
-    const at = alphaAt(this.alphasCumprod, timestep, who);
+    const at = this.alphaProdAt(timestep, who);
     const ap = this.alphaProd(prevTimestep, this.finalAlphaCumprod, who);
     const bt = f32(1 - at);
     const bp = f32(1 - ap);

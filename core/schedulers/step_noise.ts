@@ -6,8 +6,7 @@
  *
  * @module
  */
-import type { Tensor } from "../tensor/tensor.ts";
-import { assertSameShape } from "./add_noise.ts";
+import { assertSameShape, type Tensor } from "../tensor/tensor.ts";
 import type { StepOptions } from "./types.ts";
 
 /**
@@ -23,7 +22,7 @@ import type { StepOptions } from "./types.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { stepNoise } from "./step_noise.ts";
- * import { Tensor } from "../tensor/tensor.ts";
+ * import { assertSameShape, Tensor } from "../tensor/tensor.ts";
  * import { TorchGenerator } from "../tensor/torch_generator.ts";
  * const out = Tensor.zeros([1, 4]);
  * assert.deepEqual(Array.from(stepNoise(out, { generator: new TorchGenerator(0) }, "demo.step", "eta > 0").shape), [1, 4]);

@@ -118,3 +118,30 @@ export function shapeSize(shape: readonly number[]): number {
   for (const d of shape) n *= d;
   return n;
 }
+
+/**
+ * Throws unless `a` and `b` have the same shape.
+ *
+ * @throws {RangeError} naming `who` and both shapes.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assertSameShape, Tensor } from "./tensor.ts";
+ * assertSameShape(Tensor.zeros([2]), Tensor.zeros([2]), "model_output", "sample", "step");
+ * assert.throws(() => assertSameShape(Tensor.zeros([2]), Tensor.zeros([3]), "model_output", "sample", "step"), /step: model_output has shape \[2\]/);
+ * ```
+ */
+export function assertSameShape(
+  a: Tensor,
+  b: Tensor,
+  nameA: string,
+  nameB: string,
+  who: string,
+): void {
+  if (!a.sameShape(b)) {
+    throw new RangeError(
+      `${who}: ${nameA} has shape [${a.shape.join(", ")}] but ${nameB} has shape ` +
+        `[${b.shape.join(", ")}] (expected equal shapes)`,
+    );
+  }
+}

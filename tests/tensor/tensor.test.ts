@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { shapeSize, Tensor } from "../../core/tensor/tensor.ts";
+import { assertSameShape, shapeSize, Tensor } from "../../core/tensor/tensor.ts";
 
 Deno.test("Tensor wraps its data without copying and freezes its shape", () => {
   const data = new Float32Array([1, 2, 3, 4, 5, 6]);
@@ -37,4 +37,19 @@ Deno.test("clone copies the buffer; reshape shares it", () => {
   assert.ok(r.sameShape(Tensor.zeros([3, 2])));
   assert.ok(!r.sameShape(a));
   assert.throws(() => a.reshape([4, 2]), RangeError);
+});
+
+Deno.test("assertSameShape names who, both operands and their shapes", () => {
+  assertSameShape(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), "a", "b", "f");
+  assert.throws(
+    () =>
+      assertSameShape(
+        Tensor.zeros([2, 3]),
+        Tensor.zeros([6]),
+        "model_output",
+        "sample",
+        "DDIMScheduler.step",
+      ),
+    /^RangeError: DDIMScheduler\.step: model_output has shape \[2, 3\] but sample has shape \[6\] \(expected equal shapes\)$/,
+  );
 });
