@@ -192,40 +192,10 @@ export { type ModelGeometry, readModelGeometry } from "./core/models/geometry.ts
 export * from "./core/pipelines/mod.ts";
 
 // core/results
-export { fmt } from "./core/results/format.ts";
-export {
-  COMPARISON_KINDS,
-  type ComparisonKind,
-  type ComparisonKindInfo,
-  type ComparisonKindTable,
-  isComparisonKind,
-} from "./core/results/kinds.ts";
-export {
-  type CaseImage,
-  type CaseResult,
-  type CaseTiming,
-  type ComparisonResult,
-  type ErrorFigures,
-  type ReferenceMathSummary,
-  RESULTS_FORMAT,
-  type StepFigures,
-  type VerifyResult,
-} from "./core/results/schema.ts";
+export * from "./core/results/mod.ts";
 
 // core/harness
-export {
-  type Case,
-  CaseError,
-  type CaseSpec,
-  type CaseToleranceOverrides,
-  type CaseTolerances,
-  defaultTolerances,
-  defineCase,
-  type PipelineKind,
-  type ReferenceMathMode,
-  type Tolerance,
-  type ToleranceOverride,
-} from "./core/harness/case.ts";
+export * from "./case.ts"; // defineCase and the case types (the light entry of case files)
 export {
   PIPELINE_KINDS,
   type PipelineCaseFields,

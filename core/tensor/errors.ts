@@ -63,3 +63,26 @@ export class FileError extends Error {
  * ```
  */
 export const IN_MEMORY: string = "<bytes>";
+
+/**
+ * The bytes of `path`, or a {@link FileError} naming it when it cannot be read (missing, a
+ * folder, no permission), with the reason and the underlying error as `cause`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FileError, readFileBytes } from "./errors.ts";
+ * await assert.rejects(
+ *   () => readFileBytes("no/such/file.npy"),
+ *   (e) => e instanceof FileError && e.file === "no/such/file.npy" && /cannot read the file/.test(e.message),
+ * );
+ * ```
+ */
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new FileError(path, undefined, `cannot read the file (${reason})`, { cause: err });
+  }
+}

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FileError, IN_MEMORY } from "./errors.ts";
+import { FileError, IN_MEMORY, readFileBytes } from "./errors.ts";
 import { float16ArrayToFloat32, int64ToFloat32 } from "./float16.ts";
 import {
   HOST_LITTLE_ENDIAN,
@@ -239,14 +239,6 @@ export function npyToTensor(arr: NpyArray, path: string = IN_MEMORY): Tensor {
  * ```
  */
 export async function readNpy(path: string): Promise<Tensor> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new FileError(path, undefined, `cannot read the file (${reason})`, {
-      cause: err,
-    });
-  }
+  const bytes = await readFileBytes(path);
   return npyToTensor(parseNpy(bytes, path), path);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FileError, IN_MEMORY } from "./errors.ts";
+import { FileError, IN_MEMORY, readFileBytes } from "./errors.ts";
 import {
   bfloat16ArrayToFloat32,
   float16ArrayToFloat32,
@@ -372,14 +372,6 @@ export function parseSafetensors(bytes: Uint8Array, path: string = IN_MEMORY): S
  * ```
  */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new FileError(path, undefined, `cannot read the file (${reason})`, {
-      cause: err,
-    });
-  }
+  const bytes = await readFileBytes(path);
   return parseSafetensors(bytes, path);
 }

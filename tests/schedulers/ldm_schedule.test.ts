@@ -262,3 +262,35 @@ Deno.test("labml DDIM: a model error reaches the caller and draws no noise; eta 
     undefined,
   );
 });
+
+Deno.test("the LDM samplers' addNoise is sqrt(a_t) x0 + sqrt(1 - a_t) noise within a float32 ulp (single-term elements)", () => {
+  const alphas = ldmAlphasCumprod("linear", 0.00085, 0.012, 1000);
+  for (const s of [new CompVisPLMSSampler(alphas, 10), new LabmlDDIMSampler(alphas, 10)]) {
+    // batch item 0: x0 only (noise 0); batch item 1: noise only (x0 0)
+    const x0 = new Tensor(new Float32Array([0.5, -1.25, 7.5, 0, 0, 0]), [2, 3]);
+    const noise = new Tensor(new Float32Array([0, 0, 0, 1.5, -0.3, 2.0]), [2, 3]);
+    let noiseChecked = 0;
+    for (const t of [0, 1, 100, 250, 353, 354, 500, 999]) {
+      const got = s.addNoise(x0, noise, t);
+      assert.deepEqual(got.shape, x0.shape);
+      // Independently: float64 from the float32 alphas_cumprod, rounded once. The sampler rounds every
+      // operation to float32 (as torch does): sqrt(a) (or 1 - a and its sqrt), the product, and
+      // the sum with an exact 0. With one term, the rounded coefficient is within 2^-24 relative
+      // of the exact one, so the unrounded product lies within 2^-24 |v| < 1 ulp(v) of the exact
+      // v, and rounding two reals less than an ulp apart gives float32 values at most one step
+      // apart: 1 ulp. 1 - a is exact only for a >= 0.5 (Sterbenz); below, its rounding adds up to
+      // another 2^-24 relative and 2 ulp become possible, so the noise-only elements are checked
+      // where a >= 0.5. (Elements mixing both terms can reach 2 ulp too, even of one sign.)
+      const a = alphas[t];
+      const want = x0.data.map((v, j) =>
+        Math.fround(Math.sqrt(a) * v + Math.sqrt(1 - a) * noise.data[j])
+      );
+      const upTo = a >= 0.5 ? 6 : 3;
+      if (a >= 0.5) noiseChecked++;
+      const d = ulpBetween(got.data.subarray(0, upTo), want.subarray(0, upTo));
+      assert.ok(d <= 1, `t=${t} (a=${a}): ${d} ulp`);
+    }
+    assert.ok(noiseChecked >= 5 && noiseChecked < 8, `${noiseChecked} timesteps with a >= 0.5`);
+    assert.throws(() => s.addNoise(x0, Tensor.zeros([3]), 0), /shape/);
+  }
+});

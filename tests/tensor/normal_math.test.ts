@@ -7,31 +7,10 @@ import {
   type GlibcMathVariant,
   glibcSincosf,
 } from "../../core/tensor/normal_math.ts";
+import { bitMismatches } from "./_bits.ts";
 
 const REFS = new URL("../../fixtures/refs/rng/", import.meta.url);
 const refPath = (name: string) => decodeURIComponent(new URL(name, REFS).pathname);
-
-function bitsOf(a: Float32Array): Uint32Array {
-  return new Uint32Array(a.buffer, a.byteOffset, a.length);
-}
-
-/** Elements whose bits differ, and the total number of differing bits. */
-function bitMismatches(actual: Float32Array, expected: Float32Array): [number, number] {
-  assert.equal(actual.length, expected.length);
-  const x = bitsOf(actual);
-  const y = bitsOf(expected);
-  let elements = 0;
-  let bits = 0;
-  for (let i = 0; i < x.length; i++) {
-    let d = (x[i] ^ y[i]) >>> 0;
-    if (d !== 0) elements++;
-    while (d !== 0) {
-      bits += d & 1;
-      d >>>= 1;
-    }
-  }
-  return [elements, bits];
-}
 
 Deno.test("glibcLogf / glibcSincosf equal glibc's logf / sincosf on the kernel's arguments", async () => {
   const f = await readSafetensors(refPath("libm.safetensors"));
