@@ -17,7 +17,7 @@
 import { basename, dirname, join, relative } from "node:path";
 import { RESULTS_FORMAT } from "../results/schema.ts";
 import type { CaseImage, CaseResult, VerifyResult } from "../results/schema.ts";
-import { writeTextFileAtomic } from "../tensor/atomic_write.ts";
+import { writeNewFileFlushed, writeTextFileAtomic } from "../tensor/atomic_write.ts";
 import { renderHtmlReport } from "./html.ts";
 import { renderJunit } from "./junit.ts";
 
@@ -109,17 +109,6 @@ function planImages(
   return { written: { ...result, cases }, pngs };
 }
 
-async function writeFlushed(path: string, bytes: Uint8Array): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true });
-  try {
-    let n = 0;
-    while (n < bytes.length) n += await file.write(bytes.subarray(n));
-    await file.syncData();
-  } finally {
-    file.close();
-  }
-}
-
 /**
  * Writes a verify run's report into `outDir`: `results.json` (the result, images as
  * `{ label, file }`), `junit.xml`, `index.html` and each image's PNG bytes as
@@ -170,7 +159,7 @@ export async function writeReport(
     await Deno.mkdir(outDir, { recursive: true });
     await Deno.mkdir(tmp);
     if (pngs.size) await Deno.mkdir(join(tmp, "images"));
-    for (const [name, bytes] of files) await writeFlushed(join(tmp, name), bytes);
+    for (const [name, bytes] of files) await writeNewFileFlushed(join(tmp, name), bytes);
     // 3. Move each file into place, index.html last.
     if (pngs.size) await Deno.mkdir(join(outDir, "images"), { recursive: true });
     for (const [name] of files) await Deno.rename(join(tmp, name), join(outDir, name));

@@ -27,14 +27,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   const tmp = join(dir, `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
   try {
     await Deno.mkdir(dir, { recursive: true });
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.syncData();
-    } finally {
-      file.close();
-    }
+    await writeNewFileFlushed(tmp, bytes);
     await Deno.rename(tmp, path);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
@@ -59,4 +52,30 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  */
 export async function writeTextFileAtomic(path: string, text: string): Promise<void> {
   await writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/**
+ * Creates `path` (which must not exist) with `bytes` and flushes it to disk: the step before
+ * an atomic rename.
+ *
+ * @throws the file system's error when `path` exists or cannot be written.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeNewFileFlushed } from "./atomic_write.ts";
+ * const path = `${await Deno.makeTempDir()}/new.bin`;
+ * await writeNewFileFlushed(path, new Uint8Array([7]));
+ * assert.deepEqual(await Deno.readFile(path), new Uint8Array([7]));
+ * await assert.rejects(() => writeNewFileFlushed(path, new Uint8Array([8])));
+ * ```
+ */
+export async function writeNewFileFlushed(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
 }

@@ -8,7 +8,15 @@ import {
 import type { Denoiser } from "../../core/schedulers/types.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { ulpBetween } from "./replay_util.ts";
-import { loadSamplerRun, safetensorsIn, type SamplerRun, standInEps } from "./stand_in_eps.ts";
+import {
+  type Call,
+  loadSamplerRun,
+  recording,
+  safetensorsIn,
+  type SamplerRun,
+  standIn,
+  standInEps,
+} from "./stand_in_eps.ts";
 
 const DIR = "fixtures/refs/samplers/compvis_plms";
 
@@ -29,24 +37,6 @@ async function loadCase(path: string): Promise<PlmsCase> {
   );
   return { ...run, steps: run.params.steps as number, alphas };
 }
-
-/** One model call as the sampler made it: its input, timestep and what the model answered. */
-interface Call {
-  x: Tensor;
-  t: number;
-  out: Tensor;
-}
-
-/** Wraps `denoise` so that every call the sampler makes is appended to `calls`. */
-function recording(denoise: Denoiser, calls: Call[]): Denoiser {
-  return async (x, t) => {
-    const out = await denoise(x, t);
-    calls.push({ x, t, out });
-    return out;
-  };
-}
-
-const standIn: Denoiser = (x, t) => Promise.resolve(standInEps(x, t));
 
 Deno.test("LDM alphas_cumprod and the PLMS schedule match the original's buffers bit for bit", async () => {
   const files = await safetensorsIn(DIR);

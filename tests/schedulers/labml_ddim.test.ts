@@ -5,7 +5,15 @@ import type { Denoiser } from "../../core/schedulers/types.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { ulpBetween } from "./replay_util.ts";
-import { loadSamplerRun, safetensorsIn, type SamplerRun, standInEps } from "./stand_in_eps.ts";
+import {
+  type Call,
+  loadSamplerRun,
+  recording,
+  safetensorsIn,
+  type SamplerRun,
+  standIn,
+  standInEps,
+} from "./stand_in_eps.ts";
 
 const DIR = "fixtures/refs/samplers/labml_ddim";
 
@@ -45,24 +53,6 @@ function samplerOf(c: LabmlCase): LabmlDDIMSampler {
     generator: new TorchGenerator(c.seed + 1),
   });
 }
-
-/** One model call as the sampler made it: its input, timestep and what the model answered. */
-interface Call {
-  x: Tensor;
-  t: number;
-  out: Tensor;
-}
-
-/** Wraps `denoise` so that every call the sampler makes is appended to `calls`. */
-function recording(denoise: Denoiser, calls: Call[]): Denoiser {
-  return async (x, t) => {
-    const out = await denoise(x, t);
-    calls.push({ x, t, out });
-    return out;
-  };
-}
-
-const standIn: Denoiser = (x, t) => Promise.resolve(standInEps(x, t));
 
 /** Asserts that two samplers hold bit-identical DDIM tables. */
 function assertSameTables(a: LabmlDDIMSampler, b: LabmlDDIMSampler, label: string): void {

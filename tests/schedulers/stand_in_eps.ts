@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Denoiser } from "../../core/schedulers/types.ts";
 import type { SafetensorsFile } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { readTagged, referenceAlphasCumprod, stepRows } from "./replay_util.ts";
@@ -108,3 +109,22 @@ export async function safetensorsIn(dir: string): Promise<string[]> {
   }
   return out.sort();
 }
+
+/** One model call as the sampler made it: its input, timestep and what the model answered. */
+export interface Call {
+  x: Tensor;
+  t: number;
+  out: Tensor;
+}
+
+/** Wraps `denoise` so that every call the sampler makes is appended to `calls`. */
+export function recording(denoise: Denoiser, calls: Call[]): Denoiser {
+  return async (x, t) => {
+    const out = await denoise(x, t);
+    calls.push({ x, t, out });
+    return out;
+  };
+}
+
+/** {@link standInEps} as a denoiser. */
+export const standIn: Denoiser = (x, t) => Promise.resolve(standInEps(x, t));
