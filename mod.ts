@@ -3,6 +3,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   caseLine,
  *   DDIMScheduler,
@@ -15,11 +16,15 @@
  * const latents = new TorchGenerator(0).randn([1, 4, 16, 16]); // = torch.randn(..., generator=manual_seed(0))
  * const ddim = new DDIMScheduler({ betaSchedule: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012 });
  * ddim.setTimesteps(20);
+ * assert.equal(ddim.timesteps.length, 20);
  * const [c] = await loadCases("cases", "ddim-eta0");
- * console.log((await runCase(c)).status); // "pass"
- * const all = await verify({ onCase: (r) => console.log(caseLine(r)) });
- * await writeReport(all, "reports"); // results.json, junit.xml, index.html, images/*.png
- * console.log(`${all.passed} passed, ${all.failed} failed`);
+ * assert.equal((await runCase(c)).status, "pass");
+ * const lines: string[] = [];
+ * const all = await verify({ filter: "guidance-1", onCase: (r) => lines.push(caseLine(r)) });
+ * assert.equal(all.failed, 0);
+ * const out = await Deno.makeTempDir(); // e.g. "reports"
+ * await writeReport(all, out); // results.json, junit.xml, index.html, images/*.png
+ * assert.ok((await Deno.stat(`${out}/index.html`)).isFile);
  * ```
  *
  * @module

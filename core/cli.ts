@@ -86,6 +86,7 @@ program.command("run")
       onCase: (r) => console.log(caseLine(r)),
     });
     const r = result.cases[0];
+    if (r.status === "error") Deno.exit(1); // its line above says what went wrong
     console.log(`provider: ${r.provider}`);
     for (const c of r.comparisons) {
       console.log(`\n${c.kind}: ${c.subject} (${c.reference})`);

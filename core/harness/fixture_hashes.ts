@@ -153,9 +153,13 @@ export async function checkFixtureHashes(
     const want = manifest.sha256.get(rel);
     const shown = relativeTo(Deno.cwd(), file);
     if (want === undefined) {
+      const exists = await Deno.stat(file).then(() => true, () => false);
       throw new FixtureHashError(
         shown,
-        `not listed in ${manifest.path}; regenerate the fixtures with \`deno task refs\``,
+        exists
+          ? `not listed in ${manifest.path}; regenerate the fixtures with \`deno task refs\``
+          : `missing, and not listed in ${manifest.path}: no reference has been made for it ` +
+            `(\`deno task refs\` writes the references of every case in cases/)`,
       );
     }
     let got: string;

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { resultsFromJson, resultsToJson } from "../results/json.ts";
 import { basename, dirname, join, relative } from "node:path";
 import { RESULTS_FORMAT } from "../results/schema.ts";
 import type { CaseImage, CaseResult, VerifyResult } from "../results/schema.ts";
@@ -146,7 +147,7 @@ export async function writeReport(
   const text = new TextEncoder();
   const files: [string, Uint8Array][] = [
     ...pngs,
-    ["results.json", text.encode(JSON.stringify(written, null, 1) + "\n")],
+    ["results.json", text.encode(resultsToJson(written))],
     ["junit.xml", text.encode(renderJunit(written))],
     ["index.html", text.encode(renderHtmlReport(written))],
   ];
@@ -199,7 +200,7 @@ export async function writeReport(
 export async function readResults(path: string): Promise<VerifyResult> {
   let result: VerifyResult;
   try {
-    result = JSON.parse(await Deno.readTextFile(path));
+    result = resultsFromJson(await Deno.readTextFile(path)) as VerifyResult;
   } catch (err) {
     throw new ReportError(
       path,

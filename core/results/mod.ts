@@ -15,6 +15,7 @@
  * @module
  */
 export { fmt } from "./format.ts";
+export { resultsFromJson, resultsToJson } from "./json.ts";
 export {
   COMPARISON_KINDS,
   type ComparisonKind,

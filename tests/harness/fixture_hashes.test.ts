@@ -77,6 +77,11 @@ Deno.test("an unlisted fixture and an unreadable manifest are errors", async () 
     checkFixtureHashes(without, ["fixtures/images/mask.png"]),
     /not listed in fixtures\/manifest\.json/,
   );
+  // a case with no reference yet: the file is missing, and the message says so
+  await assert.rejects(
+    checkFixtureHashes(manifest, ["fixtures/refs/cases/my-new-case.onnx.safetensors"]),
+    /my-new-case\.onnx\.safetensors: missing, and not listed in fixtures\/manifest\.json: no reference has been made/,
+  );
   await assert.rejects(
     readFixtureManifest("fixtures/nope.json"),
     /fixtures\/nope\.json: cannot read the manifest/,

@@ -145,3 +145,18 @@ Deno.test("rerenderHtml links the images relative to the new page", async () => 
   );
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("a PSNR of Inf dB reads back as Inf, and the re-rendered page and verdict say Inf", async () => {
+  const root = await Deno.makeTempDir();
+  const result = sampleResult();
+  const c = result.cases[0].comparisons[0];
+  c.worst.psnr = Infinity;
+  c.tolerance = { psnrMin: 60 };
+  await writeReport(result, `${root}/reports`);
+  const back = await readResults(`${root}/reports/results.json`);
+  assert.equal(back.cases[0].comparisons[0].worst.psnr, Infinity);
+  await rerenderHtml(`${root}/reports/results.json`, `${root}/again.html`);
+  const html = await Deno.readTextFile(`${root}/again.html`);
+  assert.doesNotMatch(html, /-Inf dB/);
+  assert.match(html, /Inf dB/);
+});
