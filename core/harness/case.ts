@@ -304,6 +304,14 @@ export function defineCase(spec: CaseSpec): Case {
   if (spec.eta !== undefined && !(Number.isFinite(spec.eta) && spec.eta >= 0)) {
     fail("eta", "expected a number >= 0");
   }
+  if (spec.eta && !SAMPLERS[spec.sampler.type].takesEta) {
+    fail(
+      "eta",
+      `${spec.sampler.type} has no eta (it would be ignored); samplers that take it: ${
+        Object.entries(SAMPLERS).filter(([, k]) => k.takesEta).map(([n]) => n).join(", ")
+      }`,
+    );
+  }
   if (typeof spec.prompt !== "string") fail("prompt", "expected a string");
   if (spec.negativePrompt !== undefined && typeof spec.negativePrompt !== "string") {
     fail("negativePrompt", "expected a string");
@@ -382,6 +390,13 @@ function mergeTolerances(
           `unknown bound; expected ${TOLERANCE_BOUNDS.join(", ")}`,
         );
       }
+      const measured = COMPARISON_KINDS[kind as ComparisonKind].bounds as string[];
+      if (value !== null && value !== undefined && !measured.includes(bound)) {
+        fail(
+          `tolerances.${kind}.${bound}`,
+          `not measured by this comparison; expected one of ${measured.join(", ")}`,
+        );
+      }
       if (
         value !== undefined && value !== null &&
         !(typeof value === "number" && Number.isFinite(value) && value >= 0)
@@ -403,6 +418,12 @@ function mergeTolerances(
     for (const bound of TOLERANCE_BOUNDS) {
       const value = over[bound] !== undefined ? over[bound] : dflt[bound];
       if (value !== undefined && value !== null) out[bound] = value;
+    }
+    if (Object.keys(out).length === 0) {
+      fail(
+        `tolerances.${kind}`,
+        "no bound left after merging (a comparison with no bound can never fail); keep one",
+      );
     }
     merged[kind] = out;
   }

@@ -224,7 +224,10 @@ export function runPhase(
         observe.beforeCall?.(i);
         return overrideSample?.(i, t);
       },
-      onStep: observe.onStep,
+      onStep: async (r) => {
+        await hooks.onStep?.(r);
+        observe.onStep?.(r);
+      },
     },
     phase.referenceEmbeds ? ref.promptEmbeds : null,
     phase.decode,

@@ -239,10 +239,14 @@ export async function denoiseLoop<S extends LoopState = Tensor>(
     }
     const elapsed = performance.now() - start;
     const stepMs = elapsed - (hookMs - hookBefore) - calls.reduce((s, c) => s + c.modelMs, 0);
+    // calls made concurrently (Promise.all) finish in any order: report them in call order
+    calls.sort((a, b) => a.index - b.index);
     for (const [j, c] of calls.entries()) {
       const last = j === calls.length - 1;
       const record: StepRecord = {
         index: c.index,
+        step: i,
+        call: j,
         t: c.t,
         sample: c.sample,
         modelInput: c.input,

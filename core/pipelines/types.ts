@@ -45,8 +45,12 @@ export interface NoiseSource {
  * ```
  */
 export interface StepRecord {
-  /** The model-call index, from 0. */
+  /** The model-call index, from 0 (what the hooks and the references are indexed by). */
   index: number;
+  /** The stepper's step this call belongs to (an index into its timesteps). */
+  step: number;
+  /** The call's rank within its step, from 0 (PLMS's first step makes calls 0 and 1). */
+  call: number;
   /** The timestep given to the model and to the sampler's step. */
   t: number;
   /** The latents entering this step (after `overrideSample`); see `denoiseLoop`. */

@@ -5,12 +5,14 @@
  *
  * Atomicity: everything is rendered in memory first (a failure there writes nothing); then every
  * file is written into a fresh temporary folder beside `outDir` (`.<name>.tmp-<pid>-<random>`)
- * and flushed; only then is each entry renamed into `outDir` (images first, index.html last),
- * each rename replacing one file atomically. Until the renames, the previous report is untouched
- * and readable; a failure before them removes the temporary folder and leaves `outDir` as it
- * was. Files in `outDir` that are not part of a report (e.g. a README) are never touched; PNG
- * files in `outDir/images/` that the new report does not reference are removed after it is in
- * place.
+ * and flushed. The images of a run go into a folder of their own, `images/<run>/`, moved into
+ * `outDir` whole: the previous page still shows its own images, untouched. Then results.json,
+ * junit.xml and last index.html each replace their predecessor with one atomic rename, a hard
+ * link of each predecessor kept aside; if any step fails, the files already replaced are put
+ * back and the new image folder removed, so `outDir` holds the previous report, whole. Once
+ * index.html is in place, the image folders (and loose PNGs of older reports) that the new
+ * report does not reference are removed. Files in `outDir` that are not part of a report (e.g.
+ * a README) are never touched.
  *
  * @module
  */
@@ -68,29 +70,30 @@ export class ReportError extends Error {
 }
 
 /**
- * The file, relative to the report folder, that the writer gives a case's image: the free
- * run's image ("ours") is `images/<case>.png`, any other `images/<case>.<label>.png` (the label
- * reduced to letters, digits, dashes and underscores).
+ * The file, relative to the report folder, that the writer gives a case's image in run `run`:
+ * the free run's image ("ours") is `images/<run>/<case>.png`, any other
+ * `images/<run>/<case>.<label>.png` (names reduced to letters, digits, dashes and underscores).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { imageFile } from "./write.ts";
- * assert.equal(imageFile("ddim-eta0", "ours"), "images/ddim-eta0.png");
- * assert.equal(imageFile("ddim-eta0", "vs torch"), "images/ddim-eta0.vs-torch.png");
+ * assert.equal(imageFile("r1", "ddim-eta0", "ours"), "images/r1/ddim-eta0.png");
+ * assert.equal(imageFile("r1", "ddim-eta0", "vs torch"), "images/r1/ddim-eta0.vs-torch.png");
  * ```
  */
-export function imageFile(caseName: string, label: string): string {
+export function imageFile(run: string, caseName: string, label: string): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, "-");
   return label === "ours"
-    ? `images/${safe(caseName)}.png`
-    : `images/${safe(caseName)}.${safe(label)}.png`;
+    ? `images/${safe(run)}/${safe(caseName)}.png`
+    : `images/${safe(run)}/${safe(caseName)}.${safe(label)}.png`;
 }
 
 /** The result as results.json holds it, and the PNG bytes to write per file. */
 function planImages(
   result: VerifyResult,
   keep: boolean,
+  run: string,
 ): { written: VerifyResult; pngs: Map<string, Uint8Array> } {
   const pngs = new Map<string, Uint8Array>();
   const cases = result.cases.map((r): CaseResult => {
@@ -99,7 +102,7 @@ function planImages(
     const out: CaseImage[] = [];
     for (const image of images) {
       if (image.png) {
-        let file = imageFile(r.name, image.label);
+        let file = imageFile(run, r.name, image.label);
         for (let n = 2; pngs.has(file); n++) file = file.replace(/(\.\d+)?\.png$/, `.${n}.png`);
         pngs.set(file, image.png);
         out.push({ label: image.label, file });
@@ -143,10 +146,11 @@ export async function writeReport(
   options: WriteReportOptions = {},
 ): Promise<VerifyResult> {
   // 1. Render everything; a failure here writes nothing.
-  const { written, pngs } = planImages(result, options.images !== false);
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "");
+  const run = `${stamp}-${crypto.randomUUID().slice(0, 6)}`;
+  const { written, pngs } = planImages(result, options.images !== false, run);
   const text = new TextEncoder();
-  const files: [string, Uint8Array][] = [
-    ...pngs,
+  const pages: [string, Uint8Array][] = [
     ["results.json", text.encode(resultsToJson(written))],
     ["junit.xml", text.encode(renderJunit(written))],
     ["index.html", text.encode(renderHtmlReport(written))],
@@ -156,30 +160,63 @@ export async function writeReport(
     dirname(outDir),
     `.${basename(outDir)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
   );
+  const runDir = join(outDir, "images", run);
+  const replaced: string[] = [];
+  let movedImages = false;
   try {
     await Deno.mkdir(outDir, { recursive: true });
-    await Deno.mkdir(tmp);
-    if (pngs.size) await Deno.mkdir(join(tmp, "images"));
-    for (const [name, bytes] of files) await writeNewFileFlushed(join(tmp, name), bytes);
-    // 3. Move each file into place, index.html last.
-    if (pngs.size) await Deno.mkdir(join(outDir, "images"), { recursive: true });
-    for (const [name] of files) await Deno.rename(join(tmp, name), join(outDir, name));
+    await Deno.mkdir(join(tmp, "old"), { recursive: true });
+    for (const [file, bytes] of pngs) {
+      await Deno.mkdir(dirname(join(tmp, file)), { recursive: true });
+      await writeNewFileFlushed(join(tmp, file), bytes);
+    }
+    for (const [name, bytes] of pages) await writeNewFileFlushed(join(tmp, name), bytes);
+    // 3. The run's images as one new folder (the previous page does not see it) ...
+    if (pngs.size) {
+      await Deno.mkdir(join(outDir, "images"), { recursive: true });
+      await Deno.rename(join(tmp, "images", run), runDir);
+      movedImages = true;
+    }
+    // ... then each page over its predecessor, index.html last, keeping the predecessor aside.
+    for (const [name] of pages) {
+      const target = join(outDir, name);
+      if (await exists(target)) await Deno.link(target, join(tmp, "old", name));
+      await Deno.rename(join(tmp, name), target);
+      replaced.push(name);
+    }
   } catch (err) {
+    // Put the previous report back as it was.
+    for (const name of replaced.reverse()) {
+      const old = join(tmp, "old", name);
+      if (await exists(old)) await Deno.rename(old, join(outDir, name)).catch(() => {});
+      else await Deno.remove(join(outDir, name)).catch(() => {});
+    }
+    if (movedImages) await Deno.remove(runDir, { recursive: true }).catch(() => {});
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     const reason = err instanceof Error ? err.message : String(err);
     throw new ReportError(outDir, `cannot write the report (${reason})`, { cause: err });
   }
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  // 4. Images of an earlier report that this one does not show.
-  const kept = new Set(written.cases.flatMap((r) => (r.images ?? []).map((i) => i.file)));
+  // 4. Images of earlier reports that this one does not show.
+  const kept = new Set(
+    written.cases.flatMap((r) => (r.images ?? []).flatMap((i) => i.file ? [i.file] : [])),
+  );
+  const keptDirs = new Set([...kept].map((f) => f.split("/").slice(0, 2).join("/")));
   try {
     for await (const e of Deno.readDir(join(outDir, "images"))) {
-      if (e.isFile && e.name.endsWith(".png") && !kept.has(`images/${e.name}`)) {
-        await Deno.remove(join(outDir, "images", e.name)).catch(() => {});
+      const rel = `images/${e.name}`;
+      if (e.isDirectory && !keptDirs.has(rel)) {
+        await Deno.remove(join(outDir, rel), { recursive: true }).catch(() => {});
+      } else if (e.isFile && e.name.endsWith(".png") && !kept.has(rel)) {
+        await Deno.remove(join(outDir, rel)).catch(() => {});
       }
     }
   } catch { /* no images folder */ }
   return written;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
 }
 
 /**

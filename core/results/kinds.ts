@@ -19,6 +19,7 @@ import type { Tolerance } from "./schema.ts";
  *   label: "replay: scheduler only",
  *   subject: "prevSample per step",
  *   tolerance: { maxUlp: 0 },
+ *   bounds: ["maxAbs", "maxUlp"],
  * };
  * assert.deepEqual(info.tolerance.maxUlp, 0);
  * ```
@@ -30,9 +31,19 @@ export interface ComparisonKindInfo {
   readonly label: string;
   /** What is compared, in words. */
   readonly subject: string;
-  /** The default tolerance (a case's `tolerances` replace it per kind). */
+  /** The default tolerance (a case's `tolerances` are merged over it bound by bound). */
   readonly tolerance: Readonly<Tolerance>;
+  /** The bounds this comparison measures (PSNR and SSIM exist for images only). */
+  readonly bounds: readonly (keyof Tolerance)[];
 }
+
+const TENSOR_BOUNDS: readonly (keyof Tolerance)[] = Object.freeze([
+  "maxAbs",
+  "maxUlp",
+  "rmse",
+  "relL2",
+  "cosineMin",
+]);
 
 /**
  * The shape of {@link COMPARISON_KINDS}: one entry per comparison kind. Its keys are the
@@ -65,30 +76,35 @@ const table: ComparisonKindTable = {
     label: "free run vs diffusers + onnxruntime",
     subject: "latents after every step, and the final latents",
     tolerance: { maxAbs: 1e-5 },
+    bounds: TENSOR_BOUNDS,
   },
   freeRunTorch: {
     short: "vs torch",
     label: "free run vs diffusers + PyTorch",
     subject: "final latents",
     tolerance: { maxAbs: 1e-3, cosineMin: 0.99999 },
+    bounds: TENSOR_BOUNDS,
   },
   replayScheduler: {
     short: "sched",
     label: "replay: scheduler only",
     subject: "prevSample per step, given the reference sample and model output",
     tolerance: { maxUlp: 0 },
+    bounds: TENSOR_BOUNDS,
   },
   replayModel: {
     short: "model",
     label: "replay: model only",
     subject: "guided model output per step given the reference sample; text encoder output",
     tolerance: { maxAbs: 1e-5 },
+    bounds: TENSOR_BOUNDS,
   },
   image: {
     short: "image",
     label: "decoded image vs onnxruntime",
     subject: "decoded, postprocessed image (0..255)",
     tolerance: { psnrMin: 60 },
+    bounds: [...TENSOR_BOUNDS, "psnrMin", "ssimMin"],
   },
 };
 

@@ -109,6 +109,8 @@ export type MadeSampler = Sampler & {
 export interface SamplerKind {
   /** How results and reports name a sampler of this type. */
   label(spec: SamplerSpec): string;
+  /** Whether its steps use DDIM's eta (others would ignore a non-zero eta: a case refuses it). */
+  readonly takesEta: boolean;
   /** The problem with the spec's own fields as `[field, problem]`, or null. */
   check(spec: SamplerSpec): [string, string] | null;
   /** Builds it (timesteps not set yet). */
@@ -119,8 +121,9 @@ export interface SamplerKind {
   ): MadeSampler;
 }
 
-const diffusers = (name: DiffusersSchedulerName): SamplerKind => ({
+const diffusers = (name: DiffusersSchedulerName, takesEta = false): SamplerKind => ({
   label: () => name,
+  takesEta,
   check: (spec) =>
     "config" in spec && spec.config !== undefined &&
       (typeof spec.config !== "object" || spec.config === null || Array.isArray(spec.config))
@@ -152,13 +155,14 @@ function ldmAlphas(config: Readonly<Record<string, unknown>>, o: MakeSamplerOpti
  * ```
  */
 export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Object.freeze({
-  DDIMScheduler: diffusers("DDIMScheduler"),
+  DDIMScheduler: diffusers("DDIMScheduler", true),
   DDPMScheduler: diffusers("DDPMScheduler"),
   PNDMScheduler: diffusers("PNDMScheduler"),
   LMSDiscreteScheduler: diffusers("LMSDiscreteScheduler"),
   EulerDiscreteScheduler: diffusers("EulerDiscreteScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
+    takesEta: false, // PLMSSampler raises for ddim_eta != 0
     check: () => null,
     make: (_spec, config, o) => {
       const { alphas, warnings } = ldmAlphas(config, o);
@@ -167,6 +171,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
     },
   },
   LabmlDDIM: {
+    takesEta: true,
     label: (spec) => `LabmlDDIM (${(spec as { discretize: string }).discretize})`,
     check: (spec) => {
       const s = spec as { discretize?: unknown; temperature?: unknown };

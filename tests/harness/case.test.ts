@@ -34,10 +34,13 @@ Deno.test("defineCase merges given tolerances over the defaults bound by bound",
 Deno.test("defineCase drops a default bound given as null, and only that one", () => {
   const c = defineCase({
     ...base,
-    tolerances: { freeRunTorch: { maxAbs: null, relL2: 1e-3 }, image: { psnrMin: null } },
+    tolerances: {
+      freeRunTorch: { maxAbs: null, relL2: 1e-3 },
+      image: { psnrMin: null, ssimMin: 0.99 },
+    },
   });
   assert.deepEqual(c.tolerances.freeRunTorch, { relL2: 1e-3, cosineMin: 0.99999 });
-  assert.deepEqual(c.tolerances.image, {});
+  assert.deepEqual(c.tolerances.image, { ssimMin: 0.99 });
   assert.deepEqual(c.tolerances.freeRunOnnx, defaultTolerances.freeRunOnnx);
   // A defined case still passes validation (the loader re-validates what it imports).
   assert.doesNotThrow(() => defineCase(c));
@@ -68,6 +71,11 @@ const bad: [string, Partial<CaseSpec> & Record<string, unknown>, RegExp][] = [
   ],
   ["steps", { steps: 0 }, /steps: expected a positive integer/],
   ["eta", { eta: -1 }, /eta: expected a number >= 0/],
+  [
+    "eta for a sampler without it",
+    { sampler: { type: "CompVisPLMS" }, eta: 0.5 },
+    /eta: CompVisPLMS has no eta \(it would be ignored\); samplers that take it: DDIMScheduler, LabmlDDIM/,
+  ],
   ["seed", { seed: 1.5 }, /seed: expected a non-negative safe integer/],
   ["height", { height: 30 }, /height: expected a positive multiple of 8/],
   ["img2img without image", { pipeline: "img2img" }, /image: required by pipeline 'img2img'/],
@@ -90,6 +98,16 @@ const bad: [string, Partial<CaseSpec> & Record<string, unknown>, RegExp][] = [
     "tolerance bound name",
     { tolerances: { freeRunTorch: { maxabs: 1 } } as never },
     /tolerances\.freeRunTorch\.maxabs: unknown bound; expected maxAbs, maxUlp, rmse, relL2, cosineMin, psnrMin, ssimMin/,
+  ],
+  [
+    "a bound the comparison does not measure",
+    { tolerances: { freeRunOnnx: { psnrMin: 40 } } },
+    /tolerances\.freeRunOnnx\.psnrMin: not measured by this comparison; expected one of maxAbs, maxUlp, rmse, relL2, cosineMin/,
+  ],
+  [
+    "a comparison left with no bound",
+    { tolerances: { freeRunTorch: { maxAbs: null, cosineMin: null } } },
+    /tolerances\.freeRunTorch: no bound left after merging \(a comparison with no bound can never fail\)/,
   ],
   [
     "negative tolerance bound",

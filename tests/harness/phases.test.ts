@@ -85,7 +85,10 @@ Deno.test("PHASES.replayModel runs the model on the reference's samples; replayO
   const ref = reference();
   const run = await runPhase(inputs(unet), PHASES.replayModel, ref, ieeeMath);
   assert.equal(unet.calls.length, 4);
-  run.records.forEach((r, i) => assert.equal(unet.calls[i].sample, ref.sampleIn(i)));
+  run.records.forEach((r, i) => {
+    assert.equal(unet.calls[i].sample, ref.sampleIn(i));
+    assert.equal(r.modelOutput.data[0], StandInUNet.eps(ref.sampleIn(i)!.data[0], r.t, 0.5, 0));
+  });
   const one = new StandInUNet();
   const out = await replayOneStep(inputs(one), ref, ieeeMath, 2, "model");
   assert.equal(one.calls.length, 1, "only step 2 runs the model");

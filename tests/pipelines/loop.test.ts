@@ -96,10 +96,13 @@ Deno.test("denoiseLoop reports every step in order with the model input, guided 
     else assert.equal(r.sample, records[i - 1].prevSample);
     assert.ok(r.predOriginalSample, "DDIM gives pred_original_sample");
     assert.equal(r.sampleOverridden || r.modelOutputOverridden, false);
-    assert.ok(r.modelMs >= 0 && r.stepMs >= 0);
+    assert.ok(Number.isFinite(r.modelMs) && r.modelMs >= 0, `step ${i}: the model call is timed`);
+    assert.ok(Number.isFinite(r.stepMs) && r.stepMs >= 0, `step ${i}: the step is timed`);
   });
   assertBitEqual(latents, expected[5], "final latents");
-  assert.ok(modelMs >= 0 && loopMs >= modelMs);
+  const perCall = records.reduce((sum, r) => sum + r.modelMs, 0);
+  assert.ok(Math.abs(modelMs - perCall) < 1e-9, "modelMs is the sum of the calls");
+  assert.ok(loopMs >= modelMs);
 });
 
 Deno.test("overrideModelOutput replaces the guided output of that step and skips the UNet", async () => {

@@ -64,6 +64,8 @@ interface Kind {
   start(): LoopState;
   /** Model calls of a whole run. */
   calls: number;
+  /** The calls recorded before a NaN at call 4 stops the run (the steps completed before it). */
+  beforeNan: number[];
 }
 
 const x0 = () => new TorchGenerator(5).randn(SHAPE);
@@ -77,6 +79,7 @@ const KINDS: Kind[] = [
     },
     start: x0,
     calls: 5,
+    beforeNan: [0, 1, 2, 3],
   },
   {
     name: "CompVis PLMS",
@@ -86,18 +89,21 @@ const KINDS: Kind[] = [
       >,
     start: x0,
     calls: 6,
+    beforeNan: [0, 1, 2, 3],
   },
   {
     name: "two latents",
     make: () => new CoupledStepper() as Stepper<LoopState>,
     start: () => [x0(), x0()],
     calls: 10,
+    beforeNan: [0, 1, 2, 3],
   },
   {
     name: "three calls",
     make: () => new ThreeCallStepper() as Stepper<LoopState>,
     start: x0,
     calls: 15,
+    beforeNan: [0, 1, 2],
   },
 ];
 
@@ -196,7 +202,69 @@ for (const kind of KINDS) {
           Number.isNaN(e.value),
       );
       assert.equal(unet.calls.length, 5);
-      assert.ok(seen.every((i) => i < 4), `records after the NaN: ${seen}`);
+      assert.deepEqual(seen, kind.beforeNan, "the records of the steps completed before the NaN");
     });
   }
 }
+
+Deno.test("one loop: records carry the step and the call within it, in call order even when calls overlap", async () => {
+  // PLMS: step 0 calls the model twice
+  const plms: StepRecord[] = [];
+  await denoiseLoop({
+    stepper: new CompVisPLMSSampler(ldmAlphasCumprod("linear", 0.00085, 0.012, 1000), 4),
+    denoiser: unconditionalDenoiser(new StandInUNet()),
+    sample: x0(),
+    hooks: { onStep: (r) => void plms.push(r) },
+  });
+  const placed = plms.map((r) => `${r.index}:${r.step}.${r.call}`);
+  assert.deepEqual(placed, ["0:0.0", "1:0.1", "2:1.0", "3:2.0", "4:3.0"]);
+  // a two-latent stepper whose two calls run at once; the first call's model is the slower
+  const concurrent: Stepper<readonly Tensor[]> = {
+    timesteps: [900, 500],
+    async step(denoise, [x, y], i) {
+      const t = this.timesteps[i];
+      const [ex, ey] = await Promise.all([denoise(x, t), denoise(y, t)]);
+      return { prevSample: [axpy(x, ex, 0.1), axpy(y, ey, 0.1)] as const };
+    },
+  };
+  const a = x0();
+  const b = new TorchGenerator(6).randn(SHAPE);
+  const unet = unconditionalDenoiser(new StandInUNet());
+  const finished: number[] = [];
+  let made = 0;
+  const slowOnX = async (v: Tensor, t: number) => {
+    const mine = made++;
+    if (mine % 2 === 0) await new Promise((ok) => setTimeout(ok, 5)); // x's call is slow
+    finished.push(mine);
+    return await unet(v, t);
+  };
+  const records: StepRecord[] = [];
+  await denoiseLoop({
+    stepper: concurrent,
+    denoiser: slowOnX,
+    sample: [a, b],
+    hooks: { onStep: (r) => void records.push(r) },
+  });
+  assert.deepEqual(finished, [1, 0, 3, 2], "each step's second call finished first");
+  assert.deepEqual(records.map((r) => [r.index, r.step, r.call]), [
+    [0, 0, 0],
+    [1, 0, 1],
+    [2, 1, 0],
+    [3, 1, 1],
+  ]);
+  assert.equal(records[0].modelInput, a, "call 0 ran on x");
+  assert.equal(records[1].modelInput, b, "call 1 ran on y");
+});
+
+Deno.test("one loop: a begin outside the stepper's timesteps is refused, naming it", async () => {
+  await assert.rejects(
+    () =>
+      denoiseLoop({
+        stepper: new ThreeCallStepper(),
+        denoiser: unconditionalDenoiser(new StandInUNet()),
+        sample: x0(),
+        begin: 5,
+      }),
+    /denoiseLoop: begin: expected an index into the 5 timesteps of the stepper, got 5/,
+  );
+});

@@ -34,11 +34,14 @@ Deno.test("writeReport writes each image as a PNG file and results.json refers t
   const json: VerifyResult = JSON.parse(text);
   assert.deepEqual(json, written);
   assert.equal(json.format, "diffparity-results/2");
-  assert.deepEqual(json.cases[0].images, [{ label: "ours", file: "images/ddim-eta0.png" }]);
-  const png = await Deno.readFile(`${out}/${json.cases[0].images![0].file}`);
+  const file = json.cases[0].images![0].file!;
+  assert.deepEqual(json.cases[0].images, [{ label: "ours", file }]);
+  // one folder per run: a page never sees another run's images under its own names
+  assert.match(file, /^images\/\d{8}T\d{6}-[0-9a-f]{6}\/ddim-eta0\.png$/);
+  const png = await Deno.readFile(`${out}/${file}`);
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   assert.deepEqual(png, PNG);
-  assert.match(await Deno.readTextFile(`${out}/index.html`), /<img src="images\/ddim-eta0\.png"/);
+  assert.ok((await Deno.readTextFile(`${out}/index.html`)).includes(`<img src="${file}"`));
   assert.match(await Deno.readTextFile(`${out}/junit.xml`), /<testsuite /);
   assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name), ["reports"], "no temp folder");
   await Deno.remove(root, { recursive: true });
@@ -99,17 +102,20 @@ Deno.test("writeReport replaces a previous report, keeps unrelated files and dro
   await Deno.writeTextFile(`${out}/README.md`, "kept\n");
   const first = withImage();
   first.cases[1].images = [{ label: "ours", png: PNG }];
-  await writeReport(first, out);
-  assert.ok((await Deno.stat(`${out}/images/ddpm-50.png`)).isFile);
+  const before = await writeReport(first, out);
+  const oldImage = `${out}/${before.cases[1].images![0].file}`;
+  assert.ok((await Deno.stat(oldImage)).isFile);
+  await Deno.writeFile(`${out}/images/loose-from-an-old-report.png`, PNG);
   const second = withImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 42]));
   second.passed = 7;
-  await writeReport(second, out);
+  const after = await writeReport(second, out);
   assert.equal(await Deno.readTextFile(`${out}/README.md`), "kept\n");
   assert.deepEqual(
-    await Deno.readFile(`${out}/images/ddim-eta0.png`),
+    await Deno.readFile(`${out}/${after.cases[0].images![0].file}`),
     second.cases[0].images![0].png,
   );
-  assert.equal(await Deno.stat(`${out}/images/ddpm-50.png`).catch(() => null), null);
+  assert.equal(await Deno.stat(oldImage).catch(() => null), null, "the old run's images are gone");
+  assert.deepEqual([...Deno.readDirSync(`${out}/images`)].length, 1, "only the new run's folder");
   assert.equal((await readResults(`${out}/results.json`)).passed, 7);
   await Deno.remove(out, { recursive: true });
 });
@@ -132,16 +138,15 @@ Deno.test("readResults refuses the older format and anything else with the file 
 
 Deno.test("rerenderHtml links the images relative to the new page", async () => {
   const root = await Deno.makeTempDir();
-  await writeReport(withImage(), `${root}/reports`);
+  const written = await writeReport(withImage(), `${root}/reports`);
+  const file = written.cases[0].images![0].file!;
   await rerenderHtml(`${root}/reports/results.json`, `${root}/reports/again.html`);
-  assert.match(
-    await Deno.readTextFile(`${root}/reports/again.html`),
-    /<img src="images\/ddim-eta0\.png"/,
-  );
+  assert.ok((await Deno.readTextFile(`${root}/reports/again.html`)).includes(`<img src="${file}"`));
   await rerenderHtml(`${root}/reports/results.json`, `${root}/elsewhere/index.html`);
-  assert.match(
-    await Deno.readTextFile(`${root}/elsewhere/index.html`),
-    /<img src="\.\.\/reports\/images\/ddim-eta0\.png"/,
+  assert.ok(
+    (await Deno.readTextFile(`${root}/elsewhere/index.html`)).includes(
+      `<img src="../reports/${file}"`,
+    ),
   );
   await Deno.remove(root, { recursive: true });
 });
@@ -159,4 +164,33 @@ Deno.test("a PSNR of Inf dB reads back as Inf, and the re-rendered page and verd
   const html = await Deno.readTextFile(`${root}/again.html`);
   assert.doesNotMatch(html, /-Inf dB/);
   assert.match(html, /Inf dB/);
+});
+
+Deno.test("writeReport puts back the pages it already replaced when a later one fails", async () => {
+  const root = await Deno.makeTempDir();
+  const out = `${root}/reports`;
+  const first = await writeReport(withImage(), out);
+  // index.html cannot be replaced (a folder stands in its place): results.json and junit.xml,
+  // replaced before it, must come back, and the new run's images must go
+  await Deno.remove(`${out}/index.html`);
+  await Deno.mkdir(`${out}/index.html/blocker`, { recursive: true });
+  const before = await snapshot(out);
+  const second = withImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 7]));
+  second.passed = 99;
+  await assert.rejects(writeReport(second, out), /reports: cannot write the report/);
+  assert.deepEqual(await snapshot(out), before, "the previous results.json and junit.xml are back");
+  assert.equal((await readResults(`${out}/results.json`)).passed, first.passed);
+  assert.deepEqual([...Deno.readDirSync(`${out}/images`)].length, 1, "only the first run's images");
+  assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name), ["reports"], "no temp folder");
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("while a report is written, the previous page's images stay as they were", async () => {
+  const root = await Deno.makeTempDir();
+  const out = `${root}/reports`;
+  const first = await writeReport(withImage(), out);
+  const second = await writeReport(withImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 7])), out);
+  // the two runs' images have different paths: the old page never showed the new run's bytes
+  assert.notEqual(first.cases[0].images![0].file, second.cases[0].images![0].file);
+  await Deno.remove(root, { recursive: true });
 });

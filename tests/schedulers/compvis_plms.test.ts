@@ -5,7 +5,6 @@ import {
   ldmAlphasCumprod,
   type LdmBetaSchedule,
 } from "../../core/schedulers/ldm_schedule.ts";
-import type { Denoiser } from "../../core/schedulers/types.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { ulpBetween } from "./replay_util.ts";
 import {
@@ -15,7 +14,6 @@ import {
   safetensorsIn,
   type SamplerRun,
   standIn,
-  standInEps,
 } from "./stand_in_eps.ts";
 
 const DIR = "fixtures/refs/samplers/compvis_plms";

@@ -12,7 +12,6 @@ import {
   safetensorsIn,
   type SamplerRun,
   standIn,
-  standInEps,
 } from "./stand_in_eps.ts";
 
 const DIR = "fixtures/refs/samplers/labml_ddim";
