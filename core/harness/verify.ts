@@ -1,7 +1,7 @@
 /**
  * `verify`: runs every case (or a filtered subset) and returns every figure as a
  * `VerifyResult`. It prints and writes nothing: the caller gets each case's result as it ends
- * (`onCase`) and writes the report (`writeReport` in core/report/write.ts, as the CLI does).
+ * (`onCase`) and writes the report (`writeReport` of the report writer, as the CLI does).
  *
  * @module
  */

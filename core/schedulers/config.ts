@@ -177,8 +177,11 @@ export const INTERPOLATION_TYPES: readonly InterpolationType[] = ["linear", "log
  * ```ts
  * import assert from "node:assert/strict";
  * import type { SchedulerConfig } from "./config.ts";
+ * import { DDIMScheduler } from "./ddim.ts";
  * const partial: Partial<SchedulerConfig> = { betaSchedule: "scaled_linear", stepsOffset: 1 };
- * assert.equal(partial.numTrainTimesteps, undefined); // missing options take the defaults
+ * const ddim = new DDIMScheduler(partial);
+ * assert.equal(ddim.config.numTrainTimesteps, 1000); // missing options take the defaults
+ * assert.equal(ddim.config.stepsOffset, 1);
  * ```
  */
 export interface SchedulerConfig {

@@ -35,7 +35,11 @@ export type SchedulerSamplerOptions = Pick<StepOptions, "eta" | "generator">;
  * sampler.setTimesteps(2);
  * const x = new Tensor(new Float32Array([1]), [1]);
  * const { prevSample } = await sampler.step((s) => Promise.resolve(s), x, 0); // eps = x
- * assert.deepEqual(prevSample.shape, [1]);
+ * // the same as scale_model_input, the model and step by hand
+ * const ddim = new DDIMScheduler();
+ * ddim.setTimesteps(2);
+ * const t = ddim.timesteps[0];
+ * assert.deepEqual(prevSample.data, ddim.step(ddim.scaleModelInput(x, t), t, x).prevSample.data);
  * ```
  */
 export function schedulerSampler(

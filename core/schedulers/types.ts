@@ -140,8 +140,9 @@ export interface StepOutput<S = Tensor> {
  *     return { prevSample: new Tensor(x.data.map((v, j) => v - eps.data[j]), x.shape) };
  *   },
  * };
- * const out = await euler.step((x) => Promise.resolve(x), Tensor.zeros([1]), 0);
- * assert.deepEqual(out.prevSample.data[0], 0);
+ * const half = (x: Tensor) => Promise.resolve(new Tensor(x.data.map((v) => v / 2), x.shape));
+ * const out = await euler.step(half, new Tensor(new Float32Array([4]), [1]), 0);
+ * assert.equal(out.prevSample.data[0], 2);
  * ```
  */
 export interface Stepper<S = Tensor> {
