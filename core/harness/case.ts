@@ -326,6 +326,9 @@ export function defineCase(spec: CaseSpec): Case {
       fail(k, "expected a positive multiple of 8");
     }
   }
+  for (const file of PIPELINE_KINDS[spec.pipeline].files) {
+    if (typeof spec[file] !== "string") fail(file, `required by pipeline '${spec.pipeline}'`);
+  }
   const pipelineProblem = PIPELINE_KINDS[spec.pipeline].check(spec);
   if (pipelineProblem) fail(...pipelineProblem);
   if (

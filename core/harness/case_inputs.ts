@@ -16,6 +16,7 @@ import { readPngGray, readPngRgb } from "../pipelines/png.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Case } from "./case.ts";
 import { checkFixtureHashes, readFixtureManifest } from "./fixture_hashes.ts";
+import { PIPELINE_KINDS, type PipelineFile } from "./pipeline_kinds.ts";
 import type { ModelPool } from "./model_pool.ts";
 
 /**
@@ -82,11 +83,15 @@ export interface CaseInputs {
   release(): Promise<void>;
 }
 
+/** The case's input files its pipeline kind reads, by field. */
+function pipelineFiles(c: Case): [PipelineFile, string][] {
+  return PIPELINE_KINDS[c.pipeline].files.flatMap((f) => c[f] ? [[f, c[f]!] as const] : []);
+}
+
 /** The files whose hashes guard the references of a case. */
 function guardedFiles(c: Case, folderFiles: string[]): string[] {
   const files = [...folderFiles, c.references.onnx, c.references.torch];
-  if (c.image) files.push(c.image);
-  if (c.mask) files.push(c.mask);
+  for (const [, path] of pipelineFiles(c)) files.push(path);
   return [...new Set(files)];
 }
 
@@ -165,13 +170,16 @@ export async function loadCaseInputs<R = undefined>(
       loadMs,
       release,
     };
-    if (c.image) inputs.image = imageToTensor(await readPngRgb(c.image), { width, height });
-    if (c.mask) {
-      inputs.keepMask = keepMaskFromImage(
-        await readPngGray(c.mask),
-        geometry.vaeScaleFactor,
-        geometry.latentChannels,
-      );
+    for (const [field, path] of pipelineFiles(c)) {
+      if (field === "image") {
+        inputs.image = imageToTensor(await readPngRgb(path), { width, height });
+      } else {
+        inputs.keepMask = keepMaskFromImage(
+          await readPngGray(path),
+          geometry.vaeScaleFactor,
+          geometry.latentChannels,
+        );
+      }
     }
     if (model.vaeEncoder) inputs.vaeEncoder = memoEncoder(model.vaeEncoder);
     return { inputs, references };

@@ -62,29 +62,50 @@ export interface PipelineRunInputs extends CommonPipelineOptions {
 }
 
 /**
+ * An input file a pipeline kind reads, named by its case field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
+ * assert.deepEqual(PIPELINE_KINDS.inpaint.files, ["image", "mask"]);
+ * ```
+ */
+export type PipelineFile = "image" | "mask";
+
+/**
  * One row of {@link PIPELINE_KINDS}.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
- * assert.deepEqual(PIPELINE_KINDS.inpaint.check({ pipeline: "inpaint", image: "a.png" }), ["mask", "required by pipeline 'inpaint'"]);
+ * const spec = { pipeline: "inpaint", image: "a.png", mask: "m.png", strength: 2 };
+ * assert.deepEqual(PIPELINE_KINDS.inpaint.check(spec), ["strength", "expected a number in (0, 1]"]);
  * ```
  */
 export interface PipelineDefinition {
-  /** The first problem with the case's fields for this kind as `[field, problem]`, or null. */
+  /**
+   * The input files this kind reads, by case field: `image` (RGB PNG, the image to start
+   * from) and `mask` (grey PNG, white = repaint). The runner loads them, and their hashes guard
+   * the references.
+   */
+  readonly files: readonly PipelineFile[];
+  /**
+   * The first problem with the case's other fields for this kind as `[field, problem]`, or null
+   * (`defineCase` has already checked that every field of `files` names a file).
+   */
   check(spec: PipelineCaseFields): [string, string] | null;
   /** Runs the pipeline. */
   run(inputs: PipelineRunInputs): Promise<PipelineResult>;
 }
 
-function checkImage(spec: PipelineCaseFields): [string, string] | null {
-  if (typeof spec.image !== "string") return ["image", `required by pipeline '${spec.pipeline}'`];
+/** `strength` of img2img / inpaint: diffusers' `strength` in (0, 1]. */
+function checkStrength(spec: PipelineCaseFields): [string, string] | null {
   const s = spec.strength;
-  if (s !== undefined && !(typeof s === "number" && s > 0 && s <= 1)) {
-    return ["strength", "expected a number in (0, 1]"];
-  }
-  return null;
+  return s !== undefined && !(typeof s === "number" && s > 0 && s <= 1)
+    ? ["strength", "expected a number in (0, 1]"]
+    : null;
 }
 
 function needs<T>(value: T | undefined, what: string, pipeline: string): T {
@@ -115,17 +136,18 @@ export const PIPELINE_KINDS: Readonly<
   Record<"text2img" | "img2img" | "inpaint", PipelineDefinition>
 > = Object.freeze({
   text2img: {
+    files: [],
     check: () => null,
     run: (inputs) => text2img(inputs),
   },
   img2img: {
-    check: checkImage,
+    files: ["image"],
+    check: checkStrength,
     run: async (inputs) => await img2img(imageInputs(inputs, "img2img")),
   },
   inpaint: {
-    check: (spec) =>
-      checkImage(spec) ??
-        (typeof spec.mask !== "string" ? ["mask", "required by pipeline 'inpaint'"] : null),
+    files: ["image", "mask"],
+    check: checkStrength,
     run: async (inputs) =>
       await inpaint({
         ...imageInputs(inputs, "inpaint"),
