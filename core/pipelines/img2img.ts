@@ -16,8 +16,9 @@ import { guidedDenoiser } from "./denoiser.ts";
 import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
-import { checkSteps } from "./timesteps.ts";
 import {
+  checkSameGenerator,
+  checkSteps,
   img2imgTimesteps,
   type PartialSchedule,
   type PartialScheduleOptions,
@@ -190,6 +191,7 @@ export async function prepareImg2ImgStart(
  */
 export async function img2img(opts: Img2ImgOptions): Promise<PipelineResult> {
   checkSteps("img2img", opts.steps);
+  checkSameGenerator("img2img", opts.sampler, opts.generator);
   const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
   const start = await prepareImg2ImgStart(opts);
   const loop = await denoiseLoop({

@@ -11,7 +11,7 @@ import { prepareLatents } from "./latents.ts";
 import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
-import { checkSteps } from "./timesteps.ts";
+import { checkSameGenerator, checkSteps } from "./timesteps.ts";
 import type { CommonPipelineOptions, PipelineResult } from "./types.ts";
 
 /**
@@ -54,6 +54,7 @@ export interface Text2ImgOptions extends CommonPipelineOptions {
  */
 export async function text2img(opts: Text2ImgOptions): Promise<PipelineResult> {
   checkSteps("text2img", opts.steps);
+  checkSameGenerator("text2img", opts.sampler, opts.generator);
   const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
   const { sampler, generator } = opts;
   sampler.setTimesteps(opts.steps); // retrieve_timesteps

@@ -202,3 +202,38 @@ export function checkSteps(where: string, steps: number): void {
     throw new PipelineInputError(where, "steps", `expected a positive integer, got ${steps}`);
   }
 }
+
+/**
+ * Throws a {@link PipelineInputError} when `sampler` draws its step noise from another
+ * generator than the pipeline's: diffusers' pipelines use one generator for the initial
+ * latents (or the VAE sample and the noise) and every step's noise, in that order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkSameGenerator } from "./timesteps.ts";
+ * import { DDPMScheduler } from "../schedulers/ddpm.ts";
+ * import { schedulerSampler } from "../schedulers/scheduler_sampler.ts";
+ * import { TorchGenerator } from "../tensor/torch_generator.ts";
+ * const g = new TorchGenerator(0);
+ * checkSameGenerator("text2img", schedulerSampler(new DDPMScheduler(), { generator: g }), g);
+ * assert.throws(
+ *   () => checkSameGenerator("text2img", schedulerSampler(new DDPMScheduler(), { generator: g }), new TorchGenerator(0)),
+ *   /text2img: sampler: draws its step noise from another generator/,
+ * );
+ * ```
+ */
+export function checkSameGenerator(
+  where: string,
+  sampler: { readonly generator?: unknown },
+  generator: unknown,
+): void {
+  if (sampler.generator !== undefined && sampler.generator !== generator) {
+    throw new PipelineInputError(
+      where,
+      "sampler",
+      "draws its step noise from another generator than the pipeline's; pass the same one " +
+        "(one generator draws the initial latents, then every step's noise, as in diffusers)",
+    );
+  }
+}

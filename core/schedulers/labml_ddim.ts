@@ -106,7 +106,8 @@ export class LabmlDDIMSampler implements Sampler {
   readonly options: Readonly<Required<Omit<LabmlDDIMOptions, "generator" | "math">>>;
   /** Where float32 sqrt comes from (the reference machine's, or IEEE). */
   readonly math: Float32Math;
-  readonly #generator?: TorchGenerator;
+  /** Where the step noise comes from when eta > 0. */
+  readonly generator?: TorchGenerator;
   #steps = NaN;
   #timesteps: readonly number[] = [];
 
@@ -137,7 +138,7 @@ export class LabmlDDIMSampler implements Sampler {
       }
     }
     this.alphaBar = alphaBar;
-    this.#generator = options.generator;
+    this.generator = options.generator;
     this.setTimesteps(steps);
   }
 
@@ -288,11 +289,11 @@ export class LabmlDDIMSampler implements Sampler {
     assertSameShape(eps, x, "model output", "x", who);
     let noise: Tensor | undefined;
     if (this.ddimSigma[index] !== 0) {
-      if (this.#generator === undefined) {
+      if (this.generator === undefined) {
         throw new RangeError(`${who}: eta > 0 draws noise: pass options.generator`);
       }
       const shape = this.options.repeatNoise ? [1, ...x.shape.slice(1)] : x.shape;
-      const drawn = this.#generator.randn(shape);
+      const drawn = this.generator.randn(shape);
       const temp = f32(this.options.temperature);
       noise = new Tensor(drawn.data.map((v) => v * temp), shape);
     }

@@ -59,6 +59,7 @@ export function schedulerSampler(
     get order() {
       return scheduler.order;
     },
+    generator: options.generator,
     setTimesteps: (n) => scheduler.setTimesteps(n),
     ...(typeof scheduler.setBeginIndex === "function"
       ? { setBeginIndex: (i: number) => scheduler.setBeginIndex!(i) }

@@ -175,6 +175,11 @@ export interface Sampler<S = Tensor> extends Stepper<S> {
   readonly initNoiseSigma: number;
   /** Model steps per inference step (diffusers' `order`; 1 when absent). */
   readonly order?: number;
+  /**
+   * The generator its steps draw noise from, when it has one: a pipeline refuses another
+   * generator than its own (one generator draws the initial latents, then every step's noise).
+   */
+  readonly generator?: StepOptions["generator"];
   /** Sets the number of inference steps and computes `timesteps`. */
   setTimesteps(numInferenceSteps: number): void;
   /** Tells a step-indexed scheduler where a partial schedule starts (diffusers' `set_begin_index`). */

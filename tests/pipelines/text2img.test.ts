@@ -144,3 +144,20 @@ Deno.test("text2img refuses bad steps and a decoder without scaling factor", asy
     (e: unknown) => e instanceof PipelineInputError && e.field === "scalingFactor",
   );
 });
+
+Deno.test("text2img refuses a sampler drawing its step noise from another generator", async () => {
+  const { sampler } = samplerRun(new DDPMScheduler(SD), 21);
+  await assert.rejects(
+    () =>
+      text2img({
+        unet: new StandInUNet(),
+        sampler,
+        generator: new TorchGenerator(21), // equal seed, but not the sampler's generator
+        prompt: { embeds: new Tensor(new Float32Array([0.3]), [1, 1, 1]) },
+        steps: 2,
+        guidanceScale: 1,
+        latentShape: SHAPE,
+      }),
+    /text2img: sampler: draws its step noise from another generator than the pipeline's/,
+  );
+});
