@@ -38,7 +38,7 @@ export interface NoiseSource {
  * import { Tensor } from "../tensor/tensor.ts";
  * const x = Tensor.zeros([1, 4, 2, 2]);
  * const r: StepRecord = {
- *   index: 0, t: 981, sample: x, modelInput: x, modelOutput: x, prevSample: x,
+ *   index: 0, step: 0, call: 0, t: 981, sample: x, modelInput: x, modelOutput: x, prevSample: x,
  *   sampleOverridden: false, modelOutputOverridden: false, modelMs: 12.5, stepMs: 0.25,
  * };
  * assert.equal(`${r.index} ${r.t} ${r.modelMs.toFixed(1)}`, "0 981 12.5");
