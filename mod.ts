@@ -205,6 +205,7 @@ export {
   PIPELINE_KINDS,
   type PipelineCaseFields,
   type PipelineDefinition,
+  type PipelineFile,
   type PipelineKindName,
   type PipelineRunInputs,
 } from "./core/harness/pipeline_kinds.ts";
