@@ -42,10 +42,13 @@ export const SCHEDULER_CLASSES: Readonly<
  * @throws {SchedulerConfigError} for an unknown class name or a bad value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { schedulerFromConfig } from "./registry.ts";
  * const s = schedulerFromConfig("DDPMScheduler", { beta_schedule: "scaled_linear" }, { variance_type: "fixed_small" });
  * s.setTimesteps(50);
- * console.log(s.timesteps.length); // 50
+ * assert.equal(s.timesteps.length, 50);
+ * assert.equal(s.constructor.name, "DDPMScheduler");
+ * assert.throws(() => schedulerFromConfig("UniPC", {}), /"_class_name": expected one of DDIMScheduler, .* got "UniPC"/);
  * ```
  */
 export function schedulerFromConfig(
