@@ -14,10 +14,32 @@ import { LMSDiscreteScheduler } from "./lms_discrete.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { Scheduler } from "./types.ts";
 
-/** A scheduler instance with its config warnings (unknown keys kept and reported). */
+/**
+ * A scheduler instance with its config warnings (unknown keys kept and reported).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type RegisteredScheduler, schedulerFromConfig } from "./registry.ts";
+ * const s: RegisteredScheduler = schedulerFromConfig("DDIMScheduler", { some_future_option: 1 });
+ * assert.match(s.configWarnings[0], /some_future_option/);
+ * ```
+ */
 export type RegisteredScheduler = Scheduler & { readonly configWarnings: readonly string[] };
 
-/** The constructors by diffusers class name. */
+/**
+ * The scheduler classes by diffusers class name, each with its `fromConfig`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SCHEDULER_CLASSES } from "./registry.ts";
+ * const ddim = SCHEDULER_CLASSES["DDIMScheduler"].fromConfig({ steps_offset: 1 });
+ * ddim.setTimesteps(2);
+ * assert.deepEqual(ddim.timesteps, [501, 1]);
+ * assert.ok("EulerDiscreteScheduler" in SCHEDULER_CLASSES);
+ * ```
+ */
 export const SCHEDULER_CLASSES: Readonly<
   Record<
     string,
