@@ -158,7 +158,10 @@ export async function loadCaseInputs<R = undefined>(
   const release = () => owned ? model.release().catch(() => {}) : Promise.resolve();
   try {
     const loadMs = performance.now() - tLoad;
-    const geometry = await readModelGeometry(model.folder);
+    const geometry = await readModelGeometry(model.folder, {
+      unet: model.unet.session,
+      vae_decoder: model.vaeDecoder?.session,
+    });
     const height = c.height ?? geometry.sampleSize * geometry.vaeScaleFactor;
     const width = c.width ?? height;
     const inputs: CaseInputs = {
@@ -170,6 +173,11 @@ export async function loadCaseInputs<R = undefined>(
       loadMs,
       release,
     };
+    const unusable = model.unusable?.vae_encoder;
+    if (unusable !== undefined && PIPELINE_KINDS[c.pipeline].files.includes("image")) {
+      // Refused before anything reads or encodes the image (e.g. a legacy `latent_sample` export).
+      throw new Error(`pipeline '${c.pipeline}' needs a usable VAE encoder; ${unusable}`);
+    }
     for (const [field, path] of pipelineFiles(c)) {
       if (field === "image") {
         inputs.image = imageToTensor(await readPngRgb(path), { width, height });

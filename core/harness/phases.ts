@@ -161,6 +161,7 @@ export async function runPipeline(
     scalingFactor: inputs.scalingFactor,
     latentShape: inputs.latentShape,
     vaeEncoder: inputs.vaeEncoder,
+    vaeEncoderUnusable: model.unusable?.vae_encoder,
     image: inputs.image,
     keepMask: inputs.keepMask,
     strength: c.strength,

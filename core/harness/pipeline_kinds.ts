@@ -41,9 +41,15 @@ export interface PipelineCaseFields {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { PipelineRunInputs } from "./pipeline_kinds.ts";
+ * import { PIPELINE_KINDS, type PipelineRunInputs } from "./pipeline_kinds.ts";
  * const partial: Partial<PipelineRunInputs> = { latentShape: [1, 4, 8, 8] };
  * assert.deepEqual(partial.latentShape?.length, 4);
+ * // img2img on a folder whose VAE encoder was refused at load says why.
+ * const vaeEncoderUnusable = "m/vae_encoder/model.onnx: output 'latent_sample': ...";
+ * await assert.rejects(
+ *   PIPELINE_KINDS.img2img.run({ ...partial, vaeEncoderUnusable } as PipelineRunInputs),
+ *   /^Error: pipeline 'img2img' needs a usable VAE encoder; m\/vae_encoder\/model\.onnx: /,
+ * );
  * ```
  */
 export interface PipelineRunInputs extends CommonPipelineOptions {
@@ -51,6 +57,11 @@ export interface PipelineRunInputs extends CommonPipelineOptions {
   latentShape: readonly number[];
   /** The model's VAE encoder (img2img, inpaint). */
   vaeEncoder?: VaeEncoderModel;
+  /**
+   * Why the model folder's VAE encoder was not loaded (`LoadedModel.unusable.vae_encoder`, the
+   * file named first), for img2img's and inpaint's error.
+   */
+  vaeEncoderUnusable?: string;
   /** The case's image [1, 3, H, W] in [-1, 1]. */
   image?: Tensor;
   /** The case's latent-size keep mask (inpaint). */
@@ -116,7 +127,13 @@ function needs<T>(value: T | undefined, what: string, pipeline: string): T {
 function imageInputs(inputs: PipelineRunInputs, pipeline: string) {
   return {
     ...inputs,
-    vaeEncoder: needs(inputs.vaeEncoder, "vae_encoder/model.onnx in the model folder", pipeline),
+    vaeEncoder: needs(
+      inputs.vaeEncoder,
+      inputs.vaeEncoderUnusable === undefined
+        ? "vae_encoder/model.onnx in the model folder"
+        : `a usable VAE encoder; ${inputs.vaeEncoderUnusable}`,
+      pipeline,
+    ),
     image: needs(inputs.image, "an image", pipeline),
     scalingFactor: needs(inputs.scalingFactor, "the VAE's scaling_factor", pipeline),
   };

@@ -10,7 +10,7 @@ import { ClipTokenizer } from "./clip_tokenizer.ts";
 import { FileError } from "../tensor/errors.ts";
 import { type ModelFolder, readModelFolder } from "./model_folder.ts";
 import type { ComponentName } from "./model_io.ts";
-import type { SessionRecord, ValueInfo } from "./onnx_session.ts";
+import { OnnxSession, type SessionRecord, type ValueInfo } from "./onnx_session.ts";
 import { OnnxTextEncoder } from "./onnx_text_encoder.ts";
 import { OnnxUNet } from "./onnx_unet.ts";
 import { OnnxVaeDecoder, OnnxVaeEncoder } from "./onnx_vae.ts";
@@ -50,6 +50,7 @@ export interface LoadModelOptions {
  * const ids = m.tokenizer.encode("a cat");
  * const emb = await m.textEncoder.encode([ids]);
  * assert.deepEqual([emb.shape[1], m.records().unet.provider], [77, "cpu"]);
+ * assert.equal(m.unusable.vae_encoder, undefined); // its VAE encoder fits
  * await m.release();
  * ```
  */
@@ -60,8 +61,19 @@ export interface LoadedModel {
   readonly unet: OnnxUNet;
   /** The text encoder (absent in an unconditional folder such as `DDPMPipeline`). */
   readonly textEncoder?: OnnxTextEncoder;
-  /** The VAE encoder, when the folder has one and it was asked for. */
+  /**
+   * The VAE encoder, when the folder has a usable one and it was asked for (see
+   * {@link LoadedModel.unusable} for one the folder has but the pipelines cannot use).
+   */
   readonly vaeEncoder?: OnnxVaeEncoder;
+  /**
+   * Components the folder has but that were not loaded because their IO does not fit, each with
+   * the reason (the file named first). Only an optional part may be unusable: a VAE encoder from
+   * diffusers' own `convert_stable_diffusion_checkpoint_to_onnx.py` outputs `latent_sample`
+   * (sampled inside the graph), which text2img never needs; img2img and inpaint then fail with
+   * this reason.
+   */
+  readonly unusable: Readonly<Partial<Record<ComponentName, string>>>;
   /** The VAE decoder (absent in a pixel-space folder such as `DDPMPipeline`). */
   readonly vaeDecoder?: OnnxVaeDecoder;
   /** `scheduler/scheduler_config.json`, parsed (for `X.fromConfig`). */
@@ -143,10 +155,30 @@ function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
 }
 
 /**
+ * Opens the VAE encoder, or returns why its IO does not fit (the session released): only
+ * img2img and inpaint use it, so a folder with an unusable one still runs text2img.
+ */
+async function openVaeEncoder(
+  path: string,
+  settings: Partial<SessionSettings> | undefined,
+): Promise<OnnxVaeEncoder | string> {
+  const session = await OnnxSession.create(path, settings);
+  try {
+    return new OnnxVaeEncoder(session);
+  } catch (err) {
+    await session.release();
+    if (err instanceof FileError) return err.message;
+    throw err;
+  }
+}
+
+/**
  * Reads the folder (readModelFolder), opens and checks every component's session (the IO
  * check of each, then how they fit together), and reads the tokenizer. A component the folder
  * lacks (an unconditional `DDPMPipeline` has no text encoder, tokenizer or VAE) is left
- * undefined. If anything fails, the sessions opened so far are released and the error names
+ * undefined. A VAE encoder whose IO does not fit (diffusers' legacy `latent_sample` export) is
+ * left undefined too, with the reason in `unusable.vae_encoder`: only img2img and inpaint need
+ * it. If anything else fails, the sessions opened so far are released and the error names
  * the file.
  *
  * @throws {FileError} for a missing/malformed file or a component that does not fit.
@@ -159,6 +191,7 @@ function checkFit(m: Omit<LoadedModel, "records" | "release">): void {
  * const m = await loadModelFolder("fixtures/models/tiny-sd", { session: { intraOpNumThreads: 1 } });
  * assert.equal(typeof m.schedulerConfig["_class_name"], "string");
  * assert.equal(m.records().unet.settings.intraOpNumThreads, 1);
+ * assert.deepEqual(m.unusable, {}); // every component fits
  * await m.release();
  * ```
  */
@@ -190,12 +223,17 @@ export async function loadModelFolder(
       ? undefined
       : await open(OnnxVaeDecoder.load(decPath, s));
     const encPath = folder.components.vae_encoder;
-    const vaeEncoder = encPath !== undefined && (options.vaeEncoder ?? true)
-      ? await open(OnnxVaeEncoder.load(encPath, s))
-      : undefined;
+    const unusable: Partial<Record<ComponentName, string>> = {};
+    let vaeEncoder: OnnxVaeEncoder | undefined;
+    if (encPath !== undefined && (options.vaeEncoder ?? true)) {
+      const enc = await openVaeEncoder(encPath, s);
+      if (typeof enc === "string") unusable.vae_encoder = enc;
+      else vaeEncoder = await open(Promise.resolve(enc));
+    }
     const parts = {
       folder,
       unet,
+      unusable,
       schedulerConfig: folder.schedulerConfig,
       ...(textEncoder === undefined ? {} : { textEncoder }),
       ...(vaeDecoder === undefined ? {} : { vaeDecoder }),

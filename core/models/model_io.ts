@@ -159,6 +159,27 @@ export const COMPONENT_SPECS: Readonly<Record<ComponentName, ComponentSpec>> = O
   },
 });
 
+/**
+ * Why a VAE encoder with diffusers' legacy output is refused (the problem part of the message
+ * {@link checkComponentIO} throws for it). diffusers' own
+ * `scripts/convert_stable_diffusion_checkpoint_to_onnx.py` exports the encoder as
+ * `encode(sample).latent_dist.sample()` with the single output `latent_sample`: the latent is
+ * drawn inside the graph, from torch's RNG at export time, so no generator of the case can
+ * reproduce it. Only img2img and inpaint encode an image; text2img never runs the encoder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LEGACY_VAE_ENCODER } from "./model_io.ts";
+ * assert.match(LEGACY_VAE_ENCODER, /^diffusers' legacy ONNX export/);
+ * assert.match(LEGACY_VAE_ENCODER, /img2img\/inpaint need optimum's 'latent_parameters'/);
+ * ```
+ */
+export const LEGACY_VAE_ENCODER = "diffusers' legacy ONNX export " +
+  "(scripts/convert_stable_diffusion_checkpoint_to_onnx.py) samples the latent inside the " +
+  "graph; img2img/inpaint need optimum's 'latent_parameters' (mean and log-variance) so the " +
+  "pipeline draws the sample with the case's generator (re-export with `optimum-cli export onnx`)";
+
 function list(values: readonly ValueInfo[]): string {
   return `[${values.map((v) => v.name).join(", ")}]`;
 }
@@ -269,11 +290,8 @@ export function checkComponentIO(
       !outputs.some((o) => o.name === s.name)
     ) {
       problems.push([
-        "output 'latent_parameters'",
-        "missing; the model has outputs [latent_sample], an older export that returns a " +
-        "sampled latent drawn inside the graph; expected latent_parameters (mean and " +
-        "log-variance) so the pipeline draws the sample with its own generator (re-export " +
-        "with a current optimum)",
+        "output 'latent_sample'",
+        LEGACY_VAE_ENCODER,
       ]);
       continue;
     }

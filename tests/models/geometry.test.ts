@@ -44,11 +44,23 @@ Deno.test("a missing or wrong vae config names the file and key", async () => {
     await Deno.writeFile(`${dir}/${d}/model.onnx`, new Uint8Array(1));
   }
   const folder = await readModelFolder(dir);
-  await assert.rejects(readModelGeometry(folder), (err: unknown) => {
-    assert.ok(err instanceof FileError);
-    assert.match(err.message, /vae_decoder\/config\.json/);
-    return true;
-  });
+  // Missing in a Stable Diffusion folder: diffusers' ONNX pipeline defaults, each a warning.
+  const assumed = await readModelGeometry(folder);
+  assert.deepEqual([assumed.vaeScaleFactor, assumed.scalingFactor], [8, 0.18215]);
+  assert.deepEqual(assumed.warnings?.length, 2);
+  assert.match(
+    assumed.warnings![0],
+    /^VAE scale factor 8 assumed \(.*vae_decoder\/config\.json missing/,
+  );
+  // Missing in another pipeline's folder: an error naming the file.
+  await assert.rejects(
+    readModelGeometry({ ...folder, className: "LDMPipeline" }),
+    (err: unknown) => {
+      assert.ok(err instanceof FileError);
+      assert.match(err.message, /vae_decoder\/config\.json/);
+      return true;
+    },
+  );
   const vae = JSON.parse(await Deno.readTextFile(`${src}/vae_decoder/config.json`));
   vae.scaling_factor = "big";
   await Deno.writeTextFile(`${dir}/vae_decoder/config.json`, JSON.stringify(vae));

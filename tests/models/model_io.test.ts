@@ -115,10 +115,11 @@ Deno.test("an old VAE-encoder export (latent_sample) is explained", () => {
         [{ name: "sample", type: "float32", shape: ["b", 3, "h", "w"] }],
         [{ name: "latent_sample", type: "float32", shape: ["b", 4, "h", "w"] }],
       ),
-    "m/vae_encoder/model.onnx: output 'latent_parameters': missing; the model has outputs " +
-      "[latent_sample], an older export that returns a sampled latent drawn inside the graph; " +
-      "expected latent_parameters (mean and log-variance) so the pipeline draws the sample " +
-      "with its own generator (re-export with a current optimum)",
+    "m/vae_encoder/model.onnx: output 'latent_sample': diffusers' legacy ONNX export " +
+      "(scripts/convert_stable_diffusion_checkpoint_to_onnx.py) samples the latent inside the " +
+      "graph; img2img/inpaint need optimum's 'latent_parameters' (mean and log-variance) so " +
+      "the pipeline draws the sample with the case's generator (re-export with " +
+      "`optimum-cli export onnx`)",
   );
 });
 

@@ -194,3 +194,67 @@ export async function makeUnconditionalFolder(): Promise<string> {
   );
   return root;
 }
+
+/**
+ * model_index.json as diffusers' own `scripts/convert_stable_diffusion_checkpoint_to_onnx.py`
+ * writes it (`OnnxStableDiffusionPipeline.save_pretrained`; here without a safety checker).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LEGACY_MODEL_INDEX } from "./testing_folders.ts";
+ * assert.deepEqual(LEGACY_MODEL_INDEX.vae_encoder, ["diffusers", "OnnxRuntimeModel"]);
+ * ```
+ */
+export const LEGACY_MODEL_INDEX = {
+  _class_name: "OnnxStableDiffusionPipeline",
+  _diffusers_version: "0.42.1",
+  feature_extractor: [null, null],
+  requires_safety_checker: false,
+  safety_checker: [null, null],
+  scheduler: ["diffusers", "DDIMScheduler"],
+  text_encoder: ["diffusers", "OnnxRuntimeModel"],
+  tokenizer: ["transformers", "CLIPTokenizer"],
+  unet: ["diffusers", "OnnxRuntimeModel"],
+  vae_decoder: ["diffusers", "OnnxRuntimeModel"],
+  vae_encoder: ["diffusers", "OnnxRuntimeModel"],
+};
+
+/**
+ * A temporary folder in the layout of diffusers' own ONNX convert script: model.onnx files only
+ * (no config.json beside them, as `OnnxRuntimeModel.save_pretrained` writes none), built from
+ * text_encoder_int32 (the script feeds int32 ids), unet_legacy (every `sample` axis dynamic,
+ * float timestep), vae_encoder_legacy (output `latent_sample`) and vae_decoder, with the tiny
+ * tokenizer. Remove it with `Deno.remove(dir, { recursive: true })`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeLegacyFolder } from "./testing_folders.ts";
+ * const root = await makeLegacyFolder();
+ * assert.deepEqual([...Deno.readDirSync(`${root}/unet`)].map((e) => e.name), ["model.onnx"]);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function makeLegacyFolder(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "diffparity-legacy-" });
+  const graphs = "fixtures/models-test";
+  const parts: [string, string][] = [
+    ["text_encoder", "text_encoder_int32.onnx"],
+    ["unet", "unet_legacy.onnx"],
+    ["vae_encoder", "vae_encoder_legacy.onnx"],
+    ["vae_decoder", "vae_decoder.onnx"],
+  ];
+  for (const [dir, file] of parts) {
+    await Deno.mkdir(join(root, dir));
+    await Deno.copyFile(join(graphs, file), join(root, dir, "model.onnx"));
+  }
+  await Deno.writeTextFile(join(root, "model_index.json"), JSON.stringify(LEGACY_MODEL_INDEX));
+  await Deno.mkdir(join(root, "scheduler"));
+  await Deno.writeTextFile(
+    join(root, "scheduler", "scheduler_config.json"),
+    JSON.stringify({ _class_name: "DDIMScheduler", beta_schedule: "scaled_linear" }),
+  );
+  await writeTinyTokenizer(join(root, "tokenizer"));
+  return root;
+}
