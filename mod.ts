@@ -191,7 +191,11 @@ export {
   loadModelFolder,
   type LoadModelOptions,
 } from "./core/models/load_model_folder.ts";
-export { type ModelGeometry, readModelGeometry } from "./core/models/geometry.ts";
+export {
+  type GeometryGraphs,
+  type ModelGeometry,
+  readModelGeometry,
+} from "./core/models/geometry.ts";
 
 // core/pipelines
 export * from "./core/pipelines/mod.ts";
