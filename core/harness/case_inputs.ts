@@ -57,6 +57,7 @@ export interface CaseInputOptions {
  * const { inputs }: { inputs: CaseInputs } = await loadCaseInputs(c, { manifest: null });
  * assert.deepEqual([inputs.latentShape, inputs.scalingFactor], [[1, 4, 16, 16], 0.18215]);
  * assert.equal(inputs.image, undefined); // text2img has no image
+ * assert.equal(inputs.geometryWarnings, undefined); // tiny-sd has its component configs
  * await inputs.release();
  * ```
  */
@@ -75,6 +76,11 @@ export interface CaseInputs {
   latentShape: number[];
   /** The VAE's `scaling_factor`. */
   scalingFactor: number;
+  /**
+   * What the geometry derived or assumed for a missing component config (`ModelGeometry.warnings`,
+   * e.g. a folder from diffusers' own ONNX convert script); absent when the configs gave all.
+   */
+  geometryWarnings?: string[];
   /** The scheduler config's file, for messages. */
   schedulerSource: string;
   /** Time to load the model (0 when the pool had it), milliseconds. */
@@ -169,6 +175,7 @@ export async function loadCaseInputs<R = undefined>(
       model,
       latentShape: latentShape(height, width, geometry.vaeScaleFactor, geometry.latentChannels),
       scalingFactor: geometry.scalingFactor,
+      ...(geometry.warnings ? { geometryWarnings: geometry.warnings } : {}),
       schedulerSource: model.folder.schedulerConfigPath,
       loadMs,
       release,

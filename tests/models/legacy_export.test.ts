@@ -127,6 +127,7 @@ Deno.test("text2img runs on a legacy folder; img2img and inpaint are refused wit
     const { inputs } = await loadCaseInputs(c, { manifest: null });
     try {
       assert.deepEqual(inputs.latentShape, [1, 4, 2, 2]); // 16 px / the assumed factor 8
+      assert.equal(inputs.geometryWarnings?.length, 4);
       const run = await runPipeline(inputs, {}, null, true, ieeeMath);
       assert.equal(run.records.length, 3);
       assert.ok(run.result.latents.data.every(Number.isFinite));
