@@ -235,7 +235,9 @@ export async function readModelGeometry(
       throw new FileError(
         vaeFile,
         "latent_channels",
-        `${vaeLatent} differs from ${unetFile} in_channels ${latentChannels}`,
+        `${vaeLatent} differs from ${
+          unet === undefined ? "the UNet's latent channels" : `${unetFile} in_channels`
+        } ${latentChannels}`,
       );
     }
     vaeScaleFactor = 2 ** (blocks.length - 1);
