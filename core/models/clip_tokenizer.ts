@@ -134,11 +134,15 @@ export function tokenizerWarnings(
   if (!named(map, "pad_token") && !named(config, "pad_token")) {
     const files = [config && "tokenizer_config.json", map && "special_tokens_map.json"]
       .filter(Boolean).join(" and ");
-    out.push(`${folder}: ${files} names no pad_token: assumed transformers' CLIPTokenizer default ${pad}`);
+    out.push(
+      `${folder}: ${files} names no pad_token: assumed transformers' CLIPTokenizer default ${pad}`,
+    );
   }
   if (!named(config, "model_max_length")) {
     out.push(
-      `${folder}: ${config ? "tokenizer_config.json has no model_max_length" : "no tokenizer_config.json"}: assumed ${length}`,
+      `${folder}: ${
+        config ? "tokenizer_config.json has no model_max_length" : "no tokenizer_config.json"
+      }: assumed ${length}`,
     );
   }
   return out;
