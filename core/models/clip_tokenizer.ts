@@ -235,10 +235,15 @@ export class ClipTokenizer implements PromptTokenizer {
    * Wraps a `tokenizer.json` object; use {@link ClipTokenizer.fromFolder} to read a folder.
    *
    * @param tokenizerJson a `tokenizer.json` object
-   * @param info the special tokens and row length (ids must match `tokenizerJson`)
+   * @param info the special tokens and row length (ids must match `tokenizerJson`); `warnings`
+   * defaults to none
    * @param config the `tokenizer_config.json` object, passed to `@huggingface/tokenizers`
    */
-  constructor(tokenizerJson: object, info: ClipTokenizerInfo, config: object = {}) {
+  constructor(
+    tokenizerJson: object,
+    info: Omit<ClipTokenizerInfo, "warnings"> & { warnings?: readonly string[] },
+    config: object = {},
+  ) {
     this.#tokenizer = new Tokenizer(tokenizerJson, config);
     this.#tokenizer.normalizer = perCodePointLowercase(this.#tokenizer.normalizer);
     this.modelMaxLength = info.modelMaxLength;
@@ -249,7 +254,8 @@ export class ClipTokenizer implements PromptTokenizer {
    * Reads a transformers CLIP tokenizer folder: `tokenizer.json`, or `vocab.json` +
    * `merges.txt`; plus the optional `tokenizer_config.json` (`model_max_length`, special
    * tokens) and `special_tokens_map.json` (special tokens; it wins over the config, as in
-   * transformers' `from_pretrained`).
+   * transformers' `from_pretrained`). What the folder leaves to defaults (no pad token, no
+   * `model_max_length`, or neither file) is in {@link ClipTokenizer.warnings}.
    *
    * @param folder the tokenizer folder
    * @param prefer `vocab` builds from `vocab.json` + `merges.txt` even when `tokenizer.json`
@@ -261,6 +267,7 @@ export class ClipTokenizer implements PromptTokenizer {
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
    * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer", "vocab");
    * assert.equal(tok.info.source, "vocab.json + merges.txt");
+   * assert.deepEqual(tok.warnings, []);
    * ```
    */
   static async fromFolder(
