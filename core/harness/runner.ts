@@ -14,10 +14,11 @@ import { ieeeMath } from "../numerics/f32_math.ts";
 import { UsageMath } from "../numerics/probe_math.ts";
 import { tensorToImage } from "../pipelines/image.ts";
 import { encodePng } from "../pipelines/png.ts";
-import { SAMPLERS } from "../schedulers/samplers.ts";
+import { makeSampler, SAMPLERS } from "../schedulers/samplers.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { Case } from "./case.ts";
 import { type CaseInputOptions, type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
+import { mergeWarnings, samplerConfigWarnings } from "./case_warnings.ts";
 import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
 import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } from "./compare.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
@@ -108,6 +109,18 @@ function freeRunComparisons(
   return { comparisons, png: post.png };
 }
 
+/** The case's scheduler config and tokenizer warnings (core/harness/case_warnings.ts). */
+function caseWarnings({ c, model, schedulerSource }: CaseInputs): string[] {
+  const sampler = makeSampler(c.sampler, model.schedulerConfig, {
+    steps: c.steps,
+    source: schedulerSource,
+  });
+  return mergeWarnings(
+    samplerConfigWarnings(c, model.schedulerConfig, schedulerSource, sampler.configWarnings),
+    model.tokenizer?.warnings ?? [],
+  );
+}
+
 /**
  * Runs one case (free run, scheduler replay, model replay) and compares it with its
  * references. Never throws for a problem of the case itself: such problems come back as
@@ -157,6 +170,8 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     const [refOnnx, refTorch] = loaded.references;
     base.provider = inputs.model.records().unet.provider;
     const total = refOnnx.steps;
+    const warnings = caseWarnings(inputs);
+    if (warnings.length) base.warnings = warnings;
 
     // 2. The reference machine's math: recorded in the reference, or inferred from it.
     const ctx = inputs;

@@ -39,6 +39,7 @@ import type { PromptTokenizer } from "./types.ts";
  * const info: Readonly<ClipTokenizerInfo> = tok.info;
  * assert.equal(info.folder, "fixtures/models/tiny-sd/tokenizer");
  * assert.equal(info.modelMaxLength, 77);
+ * assert.deepEqual(info.warnings, []); // its tokenizer_config.json names everything
  * ```
  */
 export interface ClipTokenizerInfo {
@@ -60,6 +61,8 @@ export interface ClipTokenizerInfo {
   padId: number;
   /** The row length. */
   modelMaxLength: number;
+  /** What was assumed because the folder does not say it (see {@link tokenizerWarnings}). */
+  warnings: readonly string[];
 }
 
 /**
@@ -87,6 +90,63 @@ function perCodePointLowercase(n: Normalizer | null): Normalizer | null {
 
 /** The CLIPTokenizer default row length (SD 1.x/2.x `tokenizer_config.json`). */
 const DEFAULT_MAX_LENGTH = 77;
+
+/**
+ * What a tokenizer folder leaves to defaults, as warnings naming the folder and the files: the
+ * pad token when neither `special_tokens_map.json` nor `tokenizer_config.json` names one
+ * (transformers' `CLIPTokenizer` then pads with `<|endoftext|>`, where SD 2.x models pad with
+ * `!`), and `model_max_length` when `tokenizer_config.json` lacks it (77 is assumed;
+ * transformers would leave the length unbounded, so diffusers' `padding="max_length"` fails).
+ * Empty when the folder names both, as `save_pretrained` writes it.
+ *
+ * @param folder the tokenizer folder, for the messages
+ * @param config the `tokenizer_config.json` object, or undefined when the file is missing
+ * @param map the `special_tokens_map.json` object, or undefined when the file is missing
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tokenizerWarnings } from "./clip_tokenizer.ts";
+ * assert.deepEqual(tokenizerWarnings("tok", { model_max_length: 77, pad_token: "!" }, undefined), []);
+ * assert.deepEqual(tokenizerWarnings("tok", undefined, undefined), [
+ *   'tok: no tokenizer_config.json or special_tokens_map.json: assumed transformers\' ' +
+ *   'CLIPTokenizer defaults: pad_token "<|endoftext|>" (SD 2.x models pad with "!"), ' +
+ *   "model_max_length 77 (transformers would leave it unbounded)",
+ * ]);
+ * assert.match(tokenizerWarnings("tok", { model_max_length: 77 }, {})[0], /names no pad_token/);
+ * ```
+ */
+export function tokenizerWarnings(
+  folder: string,
+  config: Readonly<Record<string, unknown>> | undefined,
+  map: Readonly<Record<string, unknown>> | undefined,
+): string[] {
+  const pad = `pad_token ${JSON.stringify(CLIP_SPECIAL_TOKENS.eos)} (SD 2.x models pad with "!")`;
+  const length = `model_max_length ${DEFAULT_MAX_LENGTH} (transformers would leave it unbounded)`;
+  if (config === undefined && map === undefined) {
+    return [
+      `${folder}: no tokenizer_config.json or special_tokens_map.json: assumed transformers' ` +
+      `CLIPTokenizer defaults: ${pad}, ${length}`,
+    ];
+  }
+  const named = (o: Readonly<Record<string, unknown>> | undefined, key: string) =>
+    o?.[key] !== undefined && o?.[key] !== null;
+  const out: string[] = [];
+  if (!named(map, "pad_token") && !named(config, "pad_token")) {
+    const files = [config && "tokenizer_config.json", map && "special_tokens_map.json"]
+      .filter(Boolean).join(" and ");
+    out.push(
+      `${folder}: ${files} names no pad_token: assumed transformers' CLIPTokenizer default ${pad}`,
+    );
+  }
+  if (!named(config, "model_max_length")) {
+    out.push(
+      `${folder}: ${
+        config ? "tokenizer_config.json has no model_max_length" : "no tokenizer_config.json"
+      }: assumed ${length}`,
+    );
+  }
+  return out;
+}
 
 async function readJson(
   path: string,
@@ -154,27 +214,48 @@ export class ClipTokenizer implements PromptTokenizer {
   readonly modelMaxLength: number;
   /** Provenance and special tokens. */
   readonly info: Readonly<ClipTokenizerInfo>;
+  /**
+   * What was assumed because the folder does not say it (`info.warnings`; see
+   * {@link tokenizerWarnings}).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ClipTokenizer } from "./clip_tokenizer.ts";
+   * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd-v/tokenizer");
+   * assert.deepEqual(tok.warnings, []); // its tokenizer_config.json pads with "!"
+   * ```
+   */
+  get warnings(): readonly string[] {
+    return this.info.warnings;
+  }
   #tokenizer: Tokenizer;
 
   /**
    * Wraps a `tokenizer.json` object; use {@link ClipTokenizer.fromFolder} to read a folder.
    *
    * @param tokenizerJson a `tokenizer.json` object
-   * @param info the special tokens and row length (ids must match `tokenizerJson`)
+   * @param info the special tokens and row length (ids must match `tokenizerJson`); `warnings`
+   * defaults to none
    * @param config the `tokenizer_config.json` object, passed to `@huggingface/tokenizers`
    */
-  constructor(tokenizerJson: object, info: ClipTokenizerInfo, config: object = {}) {
+  constructor(
+    tokenizerJson: object,
+    info: Omit<ClipTokenizerInfo, "warnings"> & { warnings?: readonly string[] },
+    config: object = {},
+  ) {
     this.#tokenizer = new Tokenizer(tokenizerJson, config);
     this.#tokenizer.normalizer = perCodePointLowercase(this.#tokenizer.normalizer);
     this.modelMaxLength = info.modelMaxLength;
-    this.info = Object.freeze({ ...info });
+    this.info = Object.freeze({ ...info, warnings: Object.freeze([...(info.warnings ?? [])]) });
   }
 
   /**
    * Reads a transformers CLIP tokenizer folder: `tokenizer.json`, or `vocab.json` +
    * `merges.txt`; plus the optional `tokenizer_config.json` (`model_max_length`, special
    * tokens) and `special_tokens_map.json` (special tokens; it wins over the config, as in
-   * transformers' `from_pretrained`).
+   * transformers' `from_pretrained`). What the folder leaves to defaults (no pad token, no
+   * `model_max_length`, or neither file) is in {@link ClipTokenizer.warnings}.
    *
    * @param folder the tokenizer folder
    * @param prefer `vocab` builds from `vocab.json` + `merges.txt` even when `tokenizer.json`
@@ -186,6 +267,7 @@ export class ClipTokenizer implements PromptTokenizer {
    * import { ClipTokenizer } from "./clip_tokenizer.ts";
    * const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd/tokenizer", "vocab");
    * assert.equal(tok.info.source, "vocab.json + merges.txt");
+   * assert.deepEqual(tok.warnings, []);
    * ```
    */
   static async fromFolder(
@@ -194,8 +276,11 @@ export class ClipTokenizer implements PromptTokenizer {
   ): Promise<ClipTokenizer> {
     const configPath = join(folder, "tokenizer_config.json");
     const mapPath = join(folder, "special_tokens_map.json");
-    const config = (await readJson(configPath, false)) ?? {};
-    const map = (await readJson(mapPath, false)) ?? {};
+    const configJson = await readJson(configPath, false);
+    const mapJson = await readJson(mapPath, false);
+    const warnings = tokenizerWarnings(folder, configJson, mapJson);
+    const config = configJson ?? {};
+    const map = mapJson ?? {};
     const pick = (key: string, fallback: string): string =>
       tokenText(mapPath, key, map[key]) ?? tokenText(configPath, key, config[key]) ?? fallback;
     const special: ClipSpecialTokens & { pad: string } = {
@@ -290,6 +375,7 @@ export class ClipTokenizer implements PromptTokenizer {
       padToken: special.pad,
       padId: idOf("pad_token", special.pad),
       modelMaxLength: maxLength,
+      warnings,
     };
     return new ClipTokenizer(tokenizerJson, info, config);
   }

@@ -80,7 +80,7 @@ function mathLine(r: CaseResult): string {
 /**
  * The verdict of a case as verify prints it: status, name, each comparison's worst figure
  * against its bound (short names from `COMPARISON_KINDS`), the case time, then indented lines
- * for the reference machine's math and for each failing comparison.
+ * for the reference machine's math, each of the case's warnings and each failing comparison.
  *
  * @example
  * ```ts
@@ -107,17 +107,29 @@ function mathLine(r: CaseResult): string {
  *   "FAIL  ddim-eta0          vs onnx 0 (<= 1e-5) · sched 3 ulp (<= 0 ulp) FAIL\n" +
  *     "      replayScheduler: maxUlp 3 > 0 at step 2 (t=901)",
  * );
+ * const error = {
+ *   name: "x", description: "", pipeline: "text2img", sampler: "DDIMScheduler", model: "m",
+ *   provider: "cpu", status: "error" as const, error: "m/unet/model.onnx: missing",
+ *   comparisons: [], timing: null, latentsSha256: null,
+ *   warnings: ['case \'x\' sampler.config: "skip_prk_steps" is not an option of DDIMScheduler; kept in extra, not used'],
+ * };
+ * assert.equal(
+ *   caseLine(error),
+ *   "ERROR x                  m/unet/model.onnx: missing\n" +
+ *     "      warning: case 'x' sampler.config: \"skip_prk_steps\" is not an option of DDIMScheduler; kept in extra, not used",
+ * );
  * ```
  */
 export function caseLine(r: CaseResult): string {
   const status = r.status.toUpperCase().padEnd(5);
-  if (r.status === "error") return `${status} ${r.name.padEnd(18)} ${r.error}`;
+  const warnings = (r.warnings ?? []).map((w) => `\n      warning: ${w}`).join("");
+  if (r.status === "error") return `${status} ${r.name.padEnd(18)} ${r.error}${warnings}`;
   const parts = r.comparisons.map(headline).join(" · ");
   const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
     `\n      ${c.kind}: ${c.failures.join("; ")}`
   ).join("");
   const ms = r.timing ? ` · ${fmt(Math.round(r.timing.totalMs))} ms` : "";
-  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${mathLine(r)}${failures}`;
+  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${mathLine(r)}${warnings}${failures}`;
 }
 
 /**

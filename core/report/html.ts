@@ -65,8 +65,15 @@ function caseSection(r: CaseResult): string {
     }</h2>` +
     `<p>${escapeHtml(r.description)} — ${escapeHtml(r.pipeline)}, ${escapeHtml(r.sampler)}, ` +
     `model <code>${escapeHtml(r.model)}</code>, provider <b>${escapeHtml(r.provider)}</b></p>`;
+  const warnings = r.warnings?.length
+    ? `<ul class="warnings">${
+      r.warnings.map((w) => `<li>warning: ${escapeHtml(w)}</li>`).join("")
+    }</ul>`
+    : "";
   if (r.status === "error") {
-    return `<section>${head}<pre class="error">${escapeHtml(r.error ?? "")}</pre></section>`;
+    return `<section>${head}${warnings}<pre class="error">${
+      escapeHtml(r.error ?? "")
+    }</pre></section>`;
   }
   const rows = r.comparisons.map(comparisonRow).join("\n");
   const stepwise = r.comparisons.filter((c) => c.perStep.length > 0 && c.kind !== "image");
@@ -108,7 +115,7 @@ function caseSection(r: CaseResult): string {
       i.label === "ours" ? "decoded (free run)" : escapeHtml(i.label)
     }</figcaption></figure>`
   ).join("");
-  return `<section>${head}<table><thead><tr><th>comparison</th><th>subject</th><th>worst figures</th><th>tolerance</th><th>verdict</th><th>reference</th></tr></thead><tbody>${rows}</tbody></table>` +
+  return `<section>${head}${warnings}<table><thead><tr><th>comparison</th><th>subject</th><th>worst figures</th><th>tolerance</th><th>verdict</th><th>reference</th></tr></thead><tbody>${rows}</tbody></table>` +
     `${math}<div class="row">${img}<div class="chart">${chart}</div></div>${timing}` +
     `<p class="hash">final latents sha256 <code>${
       escapeHtml(r.latentsSha256 ?? "-")
@@ -128,6 +135,15 @@ function caseSection(r: CaseResult): string {
  *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0,
  * });
  * assert.match(html, /<title>diffparity report: 0 passed, 0 failed<\/title>/);
+ * const warned = renderHtmlReport({
+ *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", passed: 1, failed: 0,
+ *   cases: [{
+ *     name: "x", description: "", pipeline: "text2img", sampler: "DDIMScheduler", model: "m",
+ *     provider: "cpu", status: "pass", comparisons: [], timing: null, latentsSha256: null,
+ *     warnings: ['tok: assumed pad_token "<|endoftext|>"'],
+ *   }],
+ * });
+ * assert.match(warned, /<li>warning: tok: assumed pad_token &quot;&lt;\|endoftext\|&gt;&quot;<\/li>/);
  * ```
  */
 export function renderHtmlReport(result: VerifyResult): string {
@@ -153,6 +169,7 @@ tr.fail td{background:#fff0f0}table.summary tr.pass td:nth-child(2){color:#176b2
 .badge.pass{background:#2a8a3e}.badge.fail{background:#c0392b}.badge.error{background:#8e44ad}.ref{font-size:11px;color:#666}
 .row{display:flex;gap:1.5em;align-items:flex-start}figure{margin:0}figure img{width:192px;image-rendering:pixelated;border:1px solid #ccc}
 pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.timing,.hash{color:#555;font-size:12px}.math{font-size:13px}.exact{color:#176b28;font-size:13px}
+ul.warnings{background:#fff8e1;padding:.4em .4em .4em 2em;font-size:13px}
 </style></head><body>
 <h1>diffparity: ${result.passed} passed, ${result.failed} failed</h1>
 <p>Requested execution provider: <b>${escapeHtml(result.requestedProvider)}</b>. ${versions}</p>

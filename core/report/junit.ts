@@ -18,6 +18,15 @@ import { escapeHtml } from "./html.ts";
  *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", cases: [], passed: 0, failed: 0,
  * });
  * assert.match(xml, /<testsuite name="diffparity verify" tests="0" failures="0" errors="0">/);
+ * const warned = renderJunit({
+ *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", passed: 1, failed: 0,
+ *   cases: [{
+ *     name: "x", description: "", pipeline: "text2img", sampler: "DDIMScheduler", model: "m",
+ *     provider: "cpu", status: "pass", comparisons: [], timing: null, latentsSha256: null,
+ *     warnings: ['tok: no tokenizer_config.json: assumed "<|endoftext|>"'],
+ *   }],
+ * });
+ * assert.match(warned, /<system-out>warning: tok: no tokenizer_config\.json: assumed &quot;&lt;\|endoftext\|&gt;&quot;<\/system-out>/);
  * ```
  */
 export function renderJunit(result: VerifyResult): string {
@@ -26,18 +35,23 @@ export function renderJunit(result: VerifyResult): string {
     const open = `  <testcase classname="diffparity.${escapeHtml(r.sampler)}" name="${
       escapeHtml(r.name)
     }" time="${time}">`;
-    if (r.status === "pass") return `${open}</testcase>`;
+    const out = r.warnings?.length
+      ? `\n    <system-out>${
+        escapeHtml(r.warnings.map((w) => `warning: ${w}`).join("\n"))
+      }</system-out>`
+      : "";
+    if (r.status === "pass") return out ? `${open}${out}\n  </testcase>` : `${open}</testcase>`;
     if (r.status === "error") {
       return `${open}\n    <error message="${escapeHtml((r.error ?? "").split("\n")[0])}">${
         escapeHtml(r.error ?? "")
-      }</error>\n  </testcase>`;
+      }</error>${out}\n  </testcase>`;
     }
     const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
       `${c.kind}: ${c.failures.join("; ")}`
     );
     return `${open}\n    <failure message="${escapeHtml(failures[0] ?? "")}">${
       escapeHtml(failures.join("\n"))
-    }</failure>\n  </testcase>`;
+    }</failure>${out}\n  </testcase>`;
   }).join("\n");
   const errors = result.cases.filter((r) => r.status === "error").length;
   const failures = result.cases.filter((r) => r.status === "fail").length;

@@ -240,6 +240,8 @@ export interface CaseImage {
  *   timing: null, latentsSha256: null,
  * };
  * assert.deepEqual(failed(broken), true);
+ * const warned: CaseResult = { ...broken, warnings: ['m/scheduler/scheduler_config.json: unknown key "x"; kept in extra, not used'] };
+ * assert.equal(warned.warnings?.length, 1);
  * ```
  */
 export interface CaseResult {
@@ -269,6 +271,11 @@ export interface CaseResult {
   latentsSha256: string | null;
   /** Decoded images (PNG bytes in memory, files in results.json); see {@link CaseImage}. */
   images?: CaseImage[];
+  /**
+   * What the case's inputs leave to defaults or do not use, each naming its file: scheduler
+   * config keys kept but not used, tokenizer settings assumed (absent when there are none).
+   */
+  warnings?: string[];
 }
 
 /**

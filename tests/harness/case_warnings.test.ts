@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { defineCase } from "../../core/harness/case.ts";
+import { loadCases } from "../../core/harness/cases_loader.ts";
+import {
+  mergeWarnings,
+  samplerConfigWarnings,
+  WARNING_MAX_LENGTH,
+} from "../../core/harness/case_warnings.ts";
+import { runCase } from "../../core/harness/runner.ts";
+import { verify } from "../../core/harness/verify.ts";
+import { caseLine } from "../../core/report/console.ts";
+import { writeReport } from "../../core/report/write.ts";
+import type { VerifyResult } from "../../core/results/schema.ts";
+import { makeSampler } from "../../core/schedulers/samplers.ts";
+
+const [guidance1] = await loadCases("cases", "guidance-1");
+const SCHEDULER_CONFIG = "fixtures/models/tiny-sd/scheduler/scheduler_config.json";
+
+Deno.test("a scheduler config override the sampler does not use: a warning in the line, results.json, index.html and junit", async () => {
+  const c = defineCase({
+    ...structuredClone(guidance1),
+    name: "guidance-1-warned",
+    sampler: { type: "DDIMScheduler", config: { skip_prk_steps: true, "<b>odd</b>": 1 } },
+  });
+  const lines: string[] = [];
+  const result = await verify({
+    cases: [c],
+    onCase: (r) => lines.push(caseLine(r)),
+    manifest: null,
+  });
+  const warnings = [
+    `case 'guidance-1-warned' sampler.config: "skip_prk_steps" is not an option of ` +
+    `DDIMScheduler; kept in extra, not used`,
+    `case 'guidance-1-warned' sampler.config: unknown key "<b>odd</b>"; kept in extra, not used`,
+  ];
+  assert.equal(result.cases[0].status, "pass", result.cases[0].error ?? "");
+  assert.deepEqual(result.cases[0].warnings, warnings);
+  const [line] = lines;
+  assert.match(line, /^PASS {2}guidance-1-warned /);
+  assert.ok(
+    line.endsWith(warnings.map((w) => `\n      warning: ${w}`).join("")),
+    `the warnings end the verdict: ${line}`,
+  );
+
+  const out = await Deno.makeTempDir();
+  try {
+    await writeReport(result, out);
+    const json: VerifyResult = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    assert.deepEqual(json.cases[0].warnings, warnings);
+    const html = await Deno.readTextFile(`${out}/index.html`);
+    assert.ok(
+      html.includes(
+        `<li>warning: case 'guidance-1-warned' sampler.config: &quot;skip_prk_steps&quot; is not an option of DDIMScheduler; kept in extra, not used</li>`,
+      ),
+    );
+    assert.ok(html.includes("unknown key &quot;&lt;b&gt;odd&lt;/b&gt;&quot;"), "escaped");
+    assert.ok(!html.includes("<b>odd</b>"));
+    const junit = await Deno.readTextFile(`${out}/junit.xml`);
+    assert.match(
+      junit,
+      /<system-out>warning: case 'guidance-1-warned' sampler\.config: &quot;skip_prk_steps&quot;/,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a model whose tokenizer folder lacks its configs: the tokenizer's warning in the case result", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const model = join(root, "tiny-sd");
+    await Deno.mkdir(model);
+    for (
+      const part of ["scheduler", "text_encoder", "tokenizer", "unet", "vae_decoder", "vae_encoder"]
+    ) {
+      await Deno.mkdir(join(model, part));
+      for (const e of Deno.readDirSync(`fixtures/models/tiny-sd/${part}`)) {
+        if (e.name === "tokenizer_config.json" || e.name === "special_tokens_map.json") continue;
+        await Deno.copyFile(`fixtures/models/tiny-sd/${part}/${e.name}`, join(model, part, e.name));
+      }
+    }
+    for (const f of ["model_index.json", "build_info.json"]) {
+      await Deno.copyFile(`fixtures/models/tiny-sd/${f}`, join(model, f));
+    }
+    const r = await runCase({ ...guidance1, model }, { manifest: null, keepImage: false });
+    // tiny-sd pads with <|endoftext|>, what was assumed: the run still matches
+    assert.equal(r.status, "pass", r.error ?? "");
+    const tokenizer = join(model, "tokenizer");
+    assert.deepEqual(r.warnings, [
+      `${tokenizer}: no tokenizer_config.json or special_tokens_map.json: assumed ` +
+      `transformers' CLIPTokenizer defaults: pad_token "<|endoftext|>" (SD 2.x models pad ` +
+      `with "!"), model_max_length 77 (transformers would leave it unbounded)`,
+    ]);
+    assert.match(caseLine(r), /\n {6}warning: .*tokenizer: no tokenizer_config\.json/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("shipped cases: swapping the scheduler class keeps quiet about the config's other options, as diffusers does", async () => {
+  const config = JSON.parse(await Deno.readTextFile(SCHEDULER_CONFIG));
+  for (const name of ["guidance-1", "pndm-plms", "img2img-euler", "ddpm-50", "compvis-plms"]) {
+    const [c] = await loadCases("cases", name);
+    const s = makeSampler(c.sampler, config, { steps: c.steps, source: SCHEDULER_CONFIG });
+    assert.deepEqual(
+      samplerConfigWarnings(c, config, SCHEDULER_CONFIG, s.configWarnings),
+      [],
+      name,
+    );
+  }
+  // the file's own class lacking an option, and an unknown key, are kept, naming the file
+  const own = { ...config, skip_prk_steps: true, some_future_option: 1 };
+  const s = makeSampler({ type: "DDIMScheduler" }, own, { steps: 2, source: SCHEDULER_CONFIG });
+  assert.deepEqual(samplerConfigWarnings(guidance1, own, SCHEDULER_CONFIG, s.configWarnings), [
+    `${SCHEDULER_CONFIG}: "skip_prk_steps" is not an option of DDIMScheduler; kept in extra, not used`,
+    `${SCHEDULER_CONFIG}: unknown key "some_future_option"; kept in extra, not used`,
+  ]);
+});
+
+Deno.test("mergeWarnings deduplicates and caps", () => {
+  const long = "w".repeat(WARNING_MAX_LENGTH + 10);
+  const merged = mergeWarnings(["a", long], [long, "a", "b"]);
+  assert.equal(merged.length, 3);
+  assert.equal(merged[1].length, WARNING_MAX_LENGTH);
+  assert.deepEqual([merged[0], merged[2]], ["a", "b"]);
+});
