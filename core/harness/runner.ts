@@ -109,8 +109,11 @@ function freeRunComparisons(
   return { comparisons, png: post.png };
 }
 
-/** The case's scheduler config and tokenizer warnings (core/harness/case_warnings.ts). */
-function caseWarnings({ c, model, schedulerSource }: CaseInputs): string[] {
+/**
+ * The case's scheduler config, tokenizer and model-geometry warnings
+ * (core/harness/case_warnings.ts).
+ */
+function caseWarnings({ c, model, schedulerSource, geometryWarnings }: CaseInputs): string[] {
   const sampler = makeSampler(c.sampler, model.schedulerConfig, {
     steps: c.steps,
     source: schedulerSource,
@@ -118,6 +121,7 @@ function caseWarnings({ c, model, schedulerSource }: CaseInputs): string[] {
   return mergeWarnings(
     samplerConfigWarnings(c, model.schedulerConfig, schedulerSource, sampler.configWarnings),
     model.tokenizer?.warnings ?? [],
+    geometryWarnings ?? [],
   );
 }
 
