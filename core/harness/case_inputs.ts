@@ -88,9 +88,18 @@ function pipelineFiles(c: Case): [PipelineFile, string][] {
   return PIPELINE_KINDS[c.pipeline].files.flatMap((f) => c[f] ? [[f, c[f]!] as const] : []);
 }
 
-/** The files whose hashes guard the references of a case. */
-function guardedFiles(c: Case, folderFiles: string[]): string[] {
-  const files = [...folderFiles, c.references.onnx, c.references.torch];
+/**
+ * The files whose hashes guard the references of a case. A reference file that does not exist
+ * is left out: a case without references runs without them (status noref), and a golden has no
+ * torch file.
+ */
+async function guardedFiles(c: Case, folderFiles: string[]): Promise<string[]> {
+  const files = [...folderFiles];
+  for (const ref of [c.references.onnx, c.references.torch]) {
+    if (await Deno.stat(ref).then(() => true, (e) => !(e instanceof Deno.errors.NotFound))) {
+      files.push(ref);
+    }
+  }
   for (const [, path] of pipelineFiles(c)) files.push(path);
   return [...new Set(files)];
 }
@@ -137,7 +146,7 @@ export async function loadCaseInputs<R = undefined>(
     const manifest = await readFixtureManifest(options.manifest ?? "fixtures/manifest.json");
     await checkFixtureHashes(
       manifest,
-      guardedFiles(c, [...await folderFiles(folder.root), folder.components.unet]),
+      await guardedFiles(c, [...await folderFiles(folder.root), folder.components.unet]),
     );
   }
   const references = await readReferences?.() as R;
