@@ -138,10 +138,12 @@ export function goldenTensors(
  * ```
  */
 export function goldenMetadata(
-  info: { case: string; provider: string; commit: string | null; date: string } & Record<
-    string,
-    string | null
-  >,
+  info:
+    & { case: string; provider: string; commit: string | null; date: string }
+    & Record<
+      string,
+      string | null
+    >,
 ): Record<string, string> {
   const out: Record<string, string> = {
     golden: "true",

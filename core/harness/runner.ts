@@ -22,10 +22,10 @@ import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_mat
 import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } from "./compare.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
 import {
+  gitCommit,
   goldenMetadata,
   goldenNote,
   goldenTensors,
-  gitCommit,
   referenceExists,
   referenceKindOf,
 } from "./goldens.ts";

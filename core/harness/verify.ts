@@ -120,7 +120,8 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyResult>
 }
 
 async function summary(provider: string, results: CaseResult[]): Promise<VerifyResult> {
-  const count = (...s: CaseResult["status"][]) => results.filter((r) => s.includes(r.status)).length;
+  const count = (...s: CaseResult["status"][]) =>
+    results.filter((r) => s.includes(r.status)).length;
   const noReference = count("noref");
   return {
     format: RESULTS_FORMAT,

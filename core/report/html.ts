@@ -156,9 +156,7 @@ export function renderHtmlReport(result: VerifyResult): string {
       (r.error ? r.error.split("\n")[0] : r.status === "noref" ? "no reference" : "");
     return `<tr class="${
       r.status === "pass" ? "pass" : r.status === "noref" ? "noref" : "fail"
-    }"><td><a href="#${
-      escapeHtml(r.name)
-    }">${escapeHtml(r.name)}</a></td><td>${r.status}</td>` +
+    }"><td><a href="#${escapeHtml(r.name)}">${escapeHtml(r.name)}</a></td><td>${r.status}</td>` +
       `<td>${escapeHtml(r.sampler)}</td><td>${escapeHtml(r.provider)}</td><td>${
         escapeHtml(worst)
       }</td></tr>`;
