@@ -80,7 +80,9 @@ const epOption = () =>
   ).default("cpu");
 
 program.command("verify")
-  .description("run every case against its references; write reports/; exit 1 if any fails")
+  .description(
+    "run every case against its references; write reports/; exit 1 if any fails or errors",
+  )
   .option("--filter <text>", "only cases whose name contains this")
   .addOption(epOption())
   .option("--fallback", "fall back to the CPU provider when the asked one cannot run")
