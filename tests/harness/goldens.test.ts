@@ -163,3 +163,21 @@ Deno.test("gitCommit reads the checkout's commit without running git", async () 
   if (head) assert.equal(commit, head);
   assert.equal(await gitCommit("/"), null);
 });
+
+Deno.test("a golden inside the manifest's folder is not refused for being unlisted; another file is", async () => {
+  const dir = await Deno.makeTempDir();
+  const manifest = `${dir}/manifest.json`;
+  await Deno.writeTextFile(manifest, JSON.stringify({ files: {} }));
+  const c = tempCase(dir, { steps: 3 });
+  assert.equal((await runCase(c, { manifest })).status, "noref"); // missing: not checked
+  await writeGolden(c, { manifest });
+  const r = await runCase(c, { manifest });
+  assert.deepEqual([r.status, r.reference], ["pass", "golden"], r.error ?? "");
+  // an unlisted reference that is not a golden is refused, as before
+  await Deno.copyFile("fixtures/refs/cases/guidance-1.torch.safetensors", c.references.torch);
+  await Deno.copyFile("fixtures/refs/cases/guidance-1.onnx.safetensors", c.references.onnx);
+  const refused = await runCase(c, { manifest });
+  assert.equal(refused.status, "error");
+  assert.match(refused.error ?? "", /my-golden\.onnx\.safetensors: not listed in .*manifest\.json/);
+  await Deno.remove(dir, { recursive: true });
+});
