@@ -27,13 +27,14 @@ class UsageError extends Error {}
 
 /**
  * `--update-goldens`: writes each case's free run as its golden reference (never over a
- * diffusers reference). Without `yes` it prints what it would write and exits 2.
+ * diffusers reference). Without `yes` it prints what it would write and exits 2. Returns the
+ * number of goldens that could not be written.
  */
 async function updateGoldens(
   cases: readonly Case[],
   yes: boolean,
   options: { executionProvider: "cpu"; fallback: boolean; manifest: string | null },
-): Promise<void> {
+): Promise<number> {
   const { writeGolden } = await import("./harness/runner.ts");
   const planned: Case[] = [];
   for (const c of cases) {
@@ -56,6 +57,7 @@ async function updateGoldens(
     );
     Deno.exit(2);
   }
+  let failed = 0;
   for (const c of planned) {
     try {
       const w = await writeGolden(c, options);
@@ -64,8 +66,10 @@ async function updateGoldens(
       );
     } catch (err) {
       console.log(`ERROR  ${c.name.padEnd(18)} golden not written: ${(err as Error).message}`);
+      failed++;
     }
   }
+  return failed;
 }
 
 const program = new Command()
@@ -103,13 +107,11 @@ program.command("verify")
       console.error(`no case matches --filter ${JSON.stringify(opts.filter)}`);
       Deno.exit(2);
     }
-    if (opts.updateGoldens) {
-      await updateGoldens(cases, opts.yes ?? false, {
-        executionProvider: opts.ep as "cpu",
-        fallback: opts.fallback ?? false,
-        manifest: opts.hashCheck ? "fixtures/manifest.json" : null,
-      });
-    }
+    const goldenErrors = !opts.updateGoldens ? 0 : await updateGoldens(cases, opts.yes ?? false, {
+      executionProvider: opts.ep as "cpu",
+      fallback: opts.fallback ?? false,
+      manifest: opts.hashCheck ? "fixtures/manifest.json" : null,
+    });
     const { verify } = await harness();
     const { writeReport } = await writer();
     const result = await verify({
@@ -123,7 +125,7 @@ program.command("verify")
     await writeReport(result, opts.out);
     console.log(`\n${summaryLine(result, `${opts.out}/index.html`)}`);
     // a case without reference is neither a pass nor a failure: only fail/error gate
-    if (result.failed > 0) Deno.exit(1);
+    if (result.failed > 0 || goldenErrors > 0) Deno.exit(1);
   });
 
 program.command("run")
@@ -141,13 +143,12 @@ program.command("run")
     if (cases.length === 0) {
       throw new UsageError(`no case named '${name}' in ${program.opts().cases}/`);
     }
-    if (opts.updateGolden) {
-      await updateGoldens(cases, opts.yes ?? false, {
-        executionProvider: opts.ep as "cpu",
-        fallback: opts.fallback ?? false,
-        manifest: "fixtures/manifest.json",
-      });
-    }
+    const goldenErrors = !opts.updateGolden ? 0 : await updateGoldens(cases, opts.yes ?? false, {
+      executionProvider: opts.ep as "cpu",
+      fallback: opts.fallback ?? false,
+      manifest: "fixtures/manifest.json",
+    });
+    if (goldenErrors > 0) Deno.exit(1);
     const { verify } = await harness();
     const result = await verify({
       cases,
