@@ -224,7 +224,21 @@ export {
 } from "./core/harness/metrics.ts";
 export type { MetricInput } from "./core/harness/metric_input.ts";
 export { psnr, ssim, type SsimOptions } from "./core/harness/image_metrics.ts";
-export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
+export {
+  type GoldenWrite,
+  runCase,
+  type RunCaseOptions,
+  writeGolden,
+} from "./core/harness/runner.ts";
+export {
+  gitCommit,
+  GOLDEN_LABEL,
+  goldenMetadata,
+  goldenNote,
+  goldenTensors,
+  referenceExists,
+  referenceKindOf,
+} from "./core/harness/goldens.ts";
 export {
   type CaseInputOptions,
   type CaseInputs,

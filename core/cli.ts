@@ -8,7 +8,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { CaseError } from "./harness/case.ts";
+import { type Case, CaseError } from "./harness/case.ts";
 import { loadCases } from "./harness/cases_loader.ts";
 import { EXECUTION_PROVIDERS } from "./models/provider_names.ts";
 import { caseLine, summaryLine } from "./report/console.ts";
@@ -25,6 +25,53 @@ const writer = () => import("./report/write.ts");
 /** A problem with what the user gave (bad option, unreadable file): printed without a trace. */
 class UsageError extends Error {}
 
+/**
+ * `--update-goldens`: writes each case's free run as its golden reference (never over a
+ * diffusers reference). Without `yes` it prints what it would write and exits 2. Returns the
+ * number of goldens that could not be written.
+ */
+async function updateGoldens(
+  cases: readonly Case[],
+  yes: boolean,
+  options: { executionProvider: "cpu"; fallback: boolean; manifest: string | null },
+): Promise<number> {
+  const { writeGolden } = await import("./harness/runner.ts");
+  const planned: Case[] = [];
+  for (const c of cases) {
+    try {
+      await writeGolden(c, { dryRun: true });
+      planned.push(c);
+    } catch (err) {
+      console.log(`keep   ${c.name.padEnd(18)} ${(err as Error).message}`);
+    }
+  }
+  if (!yes) {
+    for (const c of planned) {
+      console.log(
+        `would write golden ${c.references.onnx} (case ${c.name}: our free run as its reference, ` +
+          `metadata golden=true; no torch side)`,
+      );
+    }
+    console.error(
+      `nothing written: add --yes to write ${planned.length} golden reference(s)`,
+    );
+    Deno.exit(2);
+  }
+  let failed = 0;
+  for (const c of planned) {
+    try {
+      const w = await writeGolden(c, options);
+      console.log(
+        `wrote golden ${w.path} (case ${c.name}: ${w.steps} model calls, ${w.tensors} tensors)`,
+      );
+    } catch (err) {
+      console.log(`ERROR  ${c.name.padEnd(18)} golden not written: ${(err as Error).message}`);
+      failed++;
+    }
+  }
+  return failed;
+}
+
 const program = new Command()
   .name("diffparity")
   .description("Reproducibility and parity harness for diffusion samplers")
@@ -37,7 +84,9 @@ const epOption = () =>
   ).default("cpu");
 
 program.command("verify")
-  .description("run every case against its references; write reports/; exit 1 if any fails")
+  .description(
+    "run every case against its references; write reports/; exit 1 if any fails or errors",
+  )
   .option("--filter <text>", "only cases whose name contains this")
   .addOption(epOption())
   .option("--fallback", "fall back to the CPU provider when the asked one cannot run")
@@ -47,12 +96,22 @@ program.command("verify")
   )
   .option("--out <dir>", "report folder", "reports")
   .option("--no-hash-check", "skip the fixture sha256 check against fixtures/manifest.json")
+  .option(
+    "--update-goldens",
+    "write each case's free run as its golden reference (our own run, not diffusers; never over a diffusers reference), then verify",
+  )
+  .option("--yes", "with --update-goldens: really write (without it, say what would be written)")
   .action(async (opts) => {
     const cases = await loadCases(program.opts().cases, opts.filter);
     if (cases.length === 0) {
       console.error(`no case matches --filter ${JSON.stringify(opts.filter)}`);
       Deno.exit(2);
     }
+    const goldenErrors = !opts.updateGoldens ? 0 : await updateGoldens(cases, opts.yes ?? false, {
+      executionProvider: opts.ep as "cpu",
+      fallback: opts.fallback ?? false,
+      manifest: opts.hashCheck ? "fixtures/manifest.json" : null,
+    });
     const { verify } = await harness();
     const { writeReport } = await writer();
     const result = await verify({
@@ -65,7 +124,8 @@ program.command("verify")
     });
     await writeReport(result, opts.out);
     console.log(`\n${summaryLine(result, `${opts.out}/index.html`)}`);
-    if (result.failed > 0) Deno.exit(1);
+    // a case without reference is neither a pass nor a failure: only fail/error gate
+    if (result.failed > 0 || goldenErrors > 0) Deno.exit(1);
   });
 
 program.command("run")
@@ -73,11 +133,22 @@ program.command("run")
   .argument("<case>", "case name")
   .addOption(epOption())
   .option("--fallback", "fall back to the CPU provider when the asked one cannot run")
+  .option(
+    "--update-golden",
+    "write the case's free run as its golden reference (our own run, not diffusers), then run",
+  )
+  .option("--yes", "with --update-golden: really write (without it, say what would be written)")
   .action(async (name, opts) => {
     const cases = (await loadCases(program.opts().cases)).filter((c) => c.name === name);
     if (cases.length === 0) {
       throw new UsageError(`no case named '${name}' in ${program.opts().cases}/`);
     }
+    const goldenErrors = !opts.updateGolden ? 0 : await updateGoldens(cases, opts.yes ?? false, {
+      executionProvider: opts.ep as "cpu",
+      fallback: opts.fallback ?? false,
+      manifest: "fixtures/manifest.json",
+    });
+    if (goldenErrors > 0) Deno.exit(1);
     const { verify } = await harness();
     const result = await verify({
       cases,
@@ -88,6 +159,17 @@ program.command("run")
     const r = result.cases[0];
     if (r.status === "error") Deno.exit(1); // its line above says what went wrong
     console.log(`provider: ${r.provider}`);
+    if (r.status === "noref") {
+      console.log(`\nfree run (no reference): per model call`);
+      for (const s of r.freeRunSteps ?? []) {
+        console.log(
+          `  step ${String(s.step).padStart(3)} t=${String(s.t).padStart(4)}  unet ${
+            fmt(s.modelMs).padEnd(7)
+          } ms  step ${fmt(s.stepMs).padEnd(7)} ms  max|latent| ${fmt(s.absMax)}`,
+        );
+      }
+      return; // not a pass, not a failure
+    }
     for (const c of r.comparisons) {
       console.log(`\n${c.kind}: ${c.subject} (${c.reference})`);
       for (const s of c.perStep) {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { writeReport } from "../core/report/write.ts";
 import { sampleResult } from "./report/fixtures_results.ts";
+import {
+  readSafetensors,
+  type SafetensorsInput,
+  writeSafetensors,
+} from "../core/tensor/safetensors.ts";
 
 const ALL = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys"];
 
@@ -161,4 +166,95 @@ Deno.test("cli run prints the verdict line, then every comparison per step", asy
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^PASS {2}guidance-1 +vs onnx 0 \(<= 1e-5\)[^\n]*\nprovider: cpu\n/);
   assert.match(r.out, /\nreplayScheduler: /);
+});
+
+Deno.test("cli: no reference (noref, exit 0), --update-goldens without and with --yes, a golden caught regression", async () => {
+  const dir = await Deno.makeTempDir();
+  const caseTs = new URL("../case.ts", import.meta.url).href;
+  const onnx = `${dir}/refs/mine.onnx.safetensors`;
+  await Deno.writeTextFile(
+    `${dir}/mine.case.ts`,
+    `import { defineCase } from "${caseTs}";
+export default defineCase({
+  name: "mine", model: "fixtures/models/tiny-sd", pipeline: "text2img",
+  sampler: { type: "DDIMScheduler" }, steps: 6, prompt: "a cat", guidanceScale: 7.5, seed: 3,
+  references: { onnx: "${onnx}", torch: "${dir}/refs/mine.torch.safetensors" },
+});
+`,
+  );
+  const out = `${dir}/reports`;
+  // 1. No reference: one NOREF line saying how to make references; not a failure.
+  const none = await cli("--cases", dir, "verify", "--out", out);
+  assert.equal(none.code, 0, none.out + none.err);
+  assert.match(
+    none.out,
+    /^NOREF mine {15}no reference \(.*mine\.onnx\.safetensors does not exist\): free run only: 6 model calls, no NaN\/Inf, /m,
+  );
+  assert.match(
+    none.out,
+    /^ {6}make references with `deno task refs` \(shipped models\) or `deno task verify --filter mine --update-goldens --yes`/m,
+  );
+  assert.match(none.out, /^0 passed, 0 failed, 1 without reference · report: /m);
+  const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+  assert.deepEqual([results.cases[0].status, results.noReference], ["noref", 1]);
+  assert.match(
+    await Deno.readTextFile(`${out}/junit.xml`),
+    /<skipped message="no reference: .*mine\.onnx\.safetensors does not exist/,
+  );
+  assert.match(await Deno.readTextFile(`${out}/index.html`), /badge noref/);
+  const run = await cli("--cases", dir, "run", "mine");
+  assert.equal(run.code, 0, run.out + run.err);
+  assert.match(run.out, /^ {2}step {3}5 t= {3}1 {2}unet /m);
+
+  // 2. --update-goldens without --yes: says what it would write, writes nothing, exits 2.
+  const dry = await cli("--cases", dir, "verify", "--out", out, "--update-goldens");
+  assert.equal(dry.code, 2, dry.out + dry.err);
+  assert.match(dry.out, /^would write golden .*mine\.onnx\.safetensors \(case mine: /m);
+  assert.match(dry.err, /nothing written: add --yes/);
+  assert.equal(await Deno.stat(`${dir}/refs`).catch(() => null), null);
+  const dryRun = await cli("--cases", dir, "run", "mine", "--update-golden");
+  assert.equal(dryRun.code, 2);
+  assert.equal(await Deno.stat(`${dir}/refs`).catch(() => null), null);
+
+  // 3. With --yes: the golden is written, and the run compares against it, marked golden.
+  const gold = await cli("--cases", dir, "verify", "--out", out, "--update-goldens", "--yes");
+  assert.equal(gold.code, 0, gold.out + gold.err);
+  assert.match(gold.out, /^wrote golden .*mine\.onnx\.safetensors \(case mine: 6 model calls, /m);
+  assert.match(gold.out, /^PASS {2}mine {15}vs onnx 0 \(<= 1e-5\) · image Inf dB/m);
+  assert.match(
+    gold.out,
+    /^ {6}reference: golden \(our own earlier run, not diffusers\), written .* on cpu; vs torch skipped \(a golden has no torch side\)$/m,
+  );
+  assert.match(gold.out, /^1 passed, 0 failed · report: /m);
+  const later = await cli("--cases", dir, "verify", "--out", out);
+  assert.equal(later.code, 0, later.out + later.err);
+  const goldenResults = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+  assert.deepEqual([goldenResults.cases[0].status, goldenResults.cases[0].reference], [
+    "pass",
+    "golden",
+  ]);
+  assert.match(await Deno.readTextFile(`${out}/index.html`), /golden \(our own earlier run/);
+
+  // 4. The golden tampered at step 3: the regression is caught at that step.
+  const file = await readSafetensors(onnx);
+  const tensors: Record<string, SafetensorsInput> = {};
+  for (const name of file.names()) {
+    const info = file.info(name);
+    if (info.dtype !== "F32") {
+      tensors[name] = { dtype: info.dtype, shape: info.shape, data: file.raw(name) };
+      continue;
+    }
+    const t = file.tensor(name);
+    if (name === "prev_sample.3") t.data[0] += 0.01;
+    tensors[name] = t;
+  }
+  await writeSafetensors(onnx, tensors, file.metadata);
+  const caught = await cli("--cases", dir, "verify", "--out", out);
+  assert.equal(caught.code, 1, caught.out + caught.err);
+  assert.match(caught.out, /^FAIL {2}mine .*vs onnx 0\.01\d* \(<= 1e-5\) FAIL/m);
+  assert.match(
+    caught.out,
+    /^ {6}freeRunOnnx: maxAbs 0\.01\d* > 1e-5 \(\d+x\) at step 3 \(t=\d+\)/m,
+  );
+  await Deno.remove(dir, { recursive: true });
 });

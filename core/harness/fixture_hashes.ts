@@ -129,6 +129,27 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /**
+ * Options of {@link checkFixtureHashes}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFixtureHashes, type FixtureCheckOptions, readFixtureManifest } from "./fixture_hashes.ts";
+ * const m = await readFixtureManifest("fixtures/manifest.json");
+ * // a golden reference (our own run) under fixtures/ is not in the manifest: let it through
+ * const goldens: FixtureCheckOptions = { unlistedOk: (f) => Promise.resolve(f.endsWith("mine.onnx.safetensors")) };
+ * assert.deepEqual(await checkFixtureHashes(m, ["fixtures/refs/cases/mine.onnx.safetensors"], goldens), []);
+ * ```
+ */
+export interface FixtureCheckOptions {
+  /**
+   * Called for a file inside the manifest's folder that the manifest does not list: true lets
+   * it through unchecked (a golden reference, our own run), false makes it an error as usual.
+   */
+  unlistedOk?: (file: string) => Promise<boolean>;
+}
+
+/**
  * Checks each file that lies inside the manifest's folder against its recorded sha256.
  * Returns the files checked (relative to the manifest folder).
  *
@@ -145,6 +166,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export async function checkFixtureHashes(
   manifest: FixtureManifest,
   files: readonly string[],
+  options: FixtureCheckOptions = {},
 ): Promise<string[]> {
   const checked: string[] = [];
   for (const file of files) {
@@ -152,6 +174,7 @@ export async function checkFixtureHashes(
     if (rel.startsWith("..") || rel.startsWith("/")) continue;
     const want = manifest.sha256.get(rel);
     const shown = relativeTo(Deno.cwd(), file);
+    if (want === undefined && await options.unlistedOk?.(file)) continue;
     if (want === undefined) {
       const exists = await Deno.stat(file).then(() => true, () => false);
       throw new FixtureHashError(

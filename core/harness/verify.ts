@@ -61,7 +61,8 @@ async function versions(): Promise<Record<string, string>> {
 
 /**
  * Runs the cases and returns every figure; writes no file and prints nothing. Exit status is
- * up to the caller (`failed > 0` means the gate is red). The runner and onnxruntime load when
+ * up to the caller (`failed > 0` means the gate is red; a case without reference, status
+ * `noref`, counts in `noReference`, neither passed nor failed). The runner and onnxruntime load when
  * there is a case to run, so importing this module needs no FFI permission.
  *
  * @example
@@ -119,13 +120,16 @@ export async function verify(options: VerifyOptions = {}): Promise<VerifyResult>
 }
 
 async function summary(provider: string, results: CaseResult[]): Promise<VerifyResult> {
-  const passed = results.filter((r) => r.status === "pass").length;
+  const count = (...s: CaseResult["status"][]) =>
+    results.filter((r) => s.includes(r.status)).length;
+  const noReference = count("noref");
   return {
     format: RESULTS_FORMAT,
     versions: await versions(),
     requestedProvider: provider,
     cases: results,
-    passed,
-    failed: results.length - passed,
+    passed: count("pass"),
+    failed: count("fail", "error"),
+    ...(noReference ? { noReference } : {}),
   };
 }

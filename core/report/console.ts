@@ -118,23 +118,57 @@ function mathLine(r: CaseResult): string {
  *   "ERROR x                  m/unet/model.onnx: missing\n" +
  *     "      warning: case 'x' sampler.config: \"skip_prk_steps\" is not an option of DDIMScheduler; kept in extra, not used",
  * );
+ * // a case without reference: the free run only, not a pass, and how to make references
+ * const noref = caseLine({
+ *   name: "my-case", description: "", pipeline: "text2img", sampler: "DDIMScheduler", model: "m",
+ *   provider: "cpu", status: "noref", comparisons: [], latentsSha256: "0123456789abcdef",
+ *   noReference: "refs/my-case.onnx.safetensors does not exist; make references with `deno task refs`",
+ *   timing: { totalMs: 812, loadMs: 1, modelCalls: 20, unetMsTotal: 60, unetMsMean: 3, schedulerMsTotal: 1, decodeMs: 1 },
+ * });
+ * assert.equal(
+ *   noref,
+ *   "NOREF my-case            no reference (refs/my-case.onnx.safetensors does not exist): " +
+ *     "free run only: 20 model calls, no NaN/Inf, UNet mean 3 ms, final latents sha256 0123456789ab… · 812 ms\n" +
+ *     "      make references with `deno task refs`",
+ * );
  * ```
  */
 export function caseLine(r: CaseResult): string {
   const status = r.status.toUpperCase().padEnd(5);
   const warnings = (r.warnings ?? []).map((w) => `\n      warning: ${w}`).join("");
   if (r.status === "error") return `${status} ${r.name.padEnd(18)} ${r.error}${warnings}`;
+  if (r.status === "noref") return norefLine(r) + warnings;
   const parts = r.comparisons.map(headline).join(" · ");
   const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
     `\n      ${c.kind}: ${c.failures.join("; ")}`
   ).join("");
   const ms = r.timing ? ` · ${fmt(Math.round(r.timing.totalMs))} ms` : "";
-  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${mathLine(r)}${warnings}${failures}`;
+  const golden = r.reference === "golden" && r.referenceNote
+    ? `\n      reference: ${r.referenceNote}`
+    : "";
+  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${golden}${
+    mathLine(r)
+  }${warnings}${failures}`;
+}
+
+/** The verdict of a case without reference: what ran, and how to make references. */
+function norefLine(r: CaseResult): string {
+  const t = r.timing;
+  const [missing, advice] = (r.noReference ?? "").split("; ");
+  const what = [
+    `free run only: ${t?.modelCalls ?? 0} model calls, no NaN/Inf`,
+    ...(t ? [`UNet mean ${fmt(t.unetMsMean)} ms`] : []),
+    ...(r.latentsSha256 ? [`final latents sha256 ${r.latentsSha256.slice(0, 12)}…`] : []),
+  ].join(", ");
+  const ms = t ? ` · ${fmt(Math.round(t.totalMs))} ms` : "";
+  return `NOREF ${r.name.padEnd(18)} no reference (${missing}): ${what}${ms}` +
+    (advice ? `\n      ${advice}` : "");
 }
 
 /**
  * The closing line of a verify run, e.g. `18 passed, 0 failed · report: reports/index.html`
- * (without the report part when nothing was written).
+ * (without the report part when nothing was written), with `, N without reference` when some
+ * cases had no reference.
  *
  * @example
  * ```ts
@@ -145,8 +179,18 @@ export function caseLine(r: CaseResult): string {
  *   "18 passed, 0 failed · report: reports/index.html",
  * );
  * assert.equal(summaryLine({ passed: 1, failed: 2 }), "1 passed, 2 failed");
+ * assert.equal(
+ *   summaryLine({ passed: 17, failed: 0, noReference: 1 }),
+ *   "17 passed, 0 failed, 1 without reference",
+ * );
  * ```
  */
-export function summaryLine(counts: { passed: number; failed: number }, report?: string): string {
-  return `${counts.passed} passed, ${counts.failed} failed${report ? ` · report: ${report}` : ""}`;
+export function summaryLine(
+  counts: { passed: number; failed: number; noReference?: number },
+  report?: string,
+): string {
+  const noref = counts.noReference ? `, ${counts.noReference} without reference` : "";
+  return `${counts.passed} passed, ${counts.failed} failed${noref}${
+    report ? ` · report: ${report}` : ""
+  }`;
 }

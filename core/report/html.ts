@@ -75,6 +75,13 @@ function caseSection(r: CaseResult): string {
       escapeHtml(r.error ?? "")
     }</pre></section>`;
   }
+  const refNote = r.status === "noref"
+    ? `<p class="noref"><b>no reference</b>: ${
+      escapeHtml(r.noReference ?? "")
+    } (not a pass: only the free run ran, with its NaN/Inf checks and timings)</p>`
+    : r.reference === "golden"
+    ? `<p class="golden">reference: <b>${escapeHtml(r.referenceNote ?? "golden")}</b></p>`
+    : "";
   const rows = r.comparisons.map(comparisonRow).join("\n");
   const stepwise = r.comparisons.filter((c) => c.perStep.length > 0 && c.kind !== "image");
   const exact = stepwise.filter((c) => c.perStep.every((s) => s.maxAbs === 0));
@@ -115,7 +122,10 @@ function caseSection(r: CaseResult): string {
       i.label === "ours" ? "decoded (free run)" : escapeHtml(i.label)
     }</figcaption></figure>`
   ).join("");
-  return `<section>${head}${warnings}<table><thead><tr><th>comparison</th><th>subject</th><th>worst figures</th><th>tolerance</th><th>verdict</th><th>reference</th></tr></thead><tbody>${rows}</tbody></table>` +
+  const table = r.comparisons.length
+    ? `<table><thead><tr><th>comparison</th><th>subject</th><th>worst figures</th><th>tolerance</th><th>verdict</th><th>reference</th></tr></thead><tbody>${rows}</tbody></table>`
+    : "";
+  return `<section>${head}${warnings}${refNote}${table}` +
     `${math}<div class="row">${img}<div class="chart">${chart}</div></div>${timing}` +
     `<p class="hash">final latents sha256 <code>${
       escapeHtml(r.latentsSha256 ?? "-")
@@ -144,34 +154,47 @@ function caseSection(r: CaseResult): string {
  *   }],
  * });
  * assert.match(warned, /<li>warning: tok: assumed pad_token &quot;&lt;\|endoftext\|&gt;&quot;<\/li>/);
+ * const none = renderHtmlReport({
+ *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", passed: 0, failed: 0, noReference: 1,
+ *   cases: [{
+ *     name: "my-case", description: "", pipeline: "text2img", sampler: "DDIMScheduler", model: "m",
+ *     provider: "cpu", status: "noref", comparisons: [], timing: null, latentsSha256: null,
+ *     noReference: "refs/my-case.onnx.safetensors does not exist",
+ *   }],
+ * });
+ * assert.match(none, /<h1>diffparity: 0 passed, 0 failed, 1 without reference<\/h1>/);
+ * assert.match(none, /<b>no reference<\/b>: refs\/my-case.onnx.safetensors does not exist/);
  * ```
  */
 export function renderHtmlReport(result: VerifyResult): string {
   const summaryRows = result.cases.map((r) => {
     const worst = r.comparisons.filter((c) => !c.pass).flatMap((c) => c.failures)[0] ??
-      (r.error ? r.error.split("\n")[0] : "");
-    return `<tr class="${r.status === "pass" ? "pass" : "fail"}"><td><a href="#${
-      escapeHtml(r.name)
-    }">${escapeHtml(r.name)}</a></td><td>${r.status}</td>` +
+      (r.error ? r.error.split("\n")[0] : r.status === "noref" ? "no reference" : "");
+    return `<tr class="${
+      r.status === "pass" ? "pass" : r.status === "noref" ? "noref" : "fail"
+    }"><td><a href="#${escapeHtml(r.name)}">${escapeHtml(r.name)}</a></td><td>${r.status}</td>` +
       `<td>${escapeHtml(r.sampler)}</td><td>${escapeHtml(r.provider)}</td><td>${
         escapeHtml(worst)
       }</td></tr>`;
   }).join("\n");
+  const counts = `${result.passed} passed, ${result.failed} failed${
+    result.noReference ? `, ${result.noReference} without reference` : ""
+  }`;
   const versions = Object.entries(result.versions).map(([k, v]) =>
     `${escapeHtml(k)} ${escapeHtml(v)}`
   ).join(" · ");
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>diffparity report: ${result.passed} passed, ${result.failed} failed</title>
+<html lang="en"><head><meta charset="utf-8"><title>diffparity report: ${counts}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
 tr.fail td{background:#fff0f0}table.summary tr.pass td:nth-child(2){color:#176b28}.badge{font-size:12px;padding:2px 6px;border-radius:4px;color:#fff;vertical-align:middle}
-.badge.pass{background:#2a8a3e}.badge.fail{background:#c0392b}.badge.error{background:#8e44ad}.ref{font-size:11px;color:#666}
+.badge.pass{background:#2a8a3e}.badge.fail{background:#c0392b}.badge.error{background:#8e44ad}.badge.noref{background:#7f8c8d}.ref{font-size:11px;color:#666}
 .row{display:flex;gap:1.5em;align-items:flex-start}figure{margin:0}figure img{width:192px;image-rendering:pixelated;border:1px solid #ccc}
-pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.timing,.hash{color:#555;font-size:12px}.math{font-size:13px}.exact{color:#176b28;font-size:13px}
+pre.error{background:#f8f0ff;padding:.6em;white-space:pre-wrap}.noref,.golden{background:#f4f4f4;padding:.4em .6em}.timing,.hash{color:#555;font-size:12px}.math{font-size:13px}.exact{color:#176b28;font-size:13px}
 ul.warnings{background:#fff8e1;padding:.4em .4em .4em 2em;font-size:13px}
 </style></head><body>
-<h1>diffparity: ${result.passed} passed, ${result.failed} failed</h1>
+<h1>diffparity: ${counts}</h1>
 <p>Requested execution provider: <b>${escapeHtml(result.requestedProvider)}</b>. ${versions}</p>
 <table class="summary"><thead><tr><th>case</th><th>status</th><th>sampler</th><th>provider</th><th>first failure</th></tr></thead><tbody>
 ${summaryRows}

@@ -1,6 +1,6 @@
 /**
  * JUnit XML for CI systems: one testsuite, one testcase per case, a failure element naming
- * the violated bounds.
+ * the violated bounds; a case without reference is a skipped testcase saying so.
  *
  * @module
  */
@@ -27,6 +27,17 @@ import { escapeHtml } from "./html.ts";
  *   }],
  * });
  * assert.match(warned, /<system-out>warning: tok: no tokenizer_config\.json: assumed &quot;&lt;\|endoftext\|&gt;&quot;<\/system-out>/);
+ * // a case without reference is a skipped testcase that says so
+ * const noref = renderJunit({
+ *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", passed: 0, failed: 0, noReference: 1,
+ *   cases: [{
+ *     name: "my-case", description: "", pipeline: "text2img", sampler: "DDIMScheduler", model: "m",
+ *     provider: "cpu", status: "noref", comparisons: [], timing: null, latentsSha256: null,
+ *     noReference: "refs/my-case.onnx.safetensors does not exist",
+ *   }],
+ * });
+ * assert.match(noref, /skipped="1"/);
+ * assert.match(noref, /<skipped message="no reference: refs\/my-case.onnx.safetensors does not exist"\/>/);
  * ```
  */
 export function renderJunit(result: VerifyResult): string {
@@ -41,6 +52,10 @@ export function renderJunit(result: VerifyResult): string {
       }</system-out>`
       : "";
     if (r.status === "pass") return out ? `${open}${out}\n  </testcase>` : `${open}</testcase>`;
+    if (r.status === "noref") {
+      const message = `no reference: ${r.noReference ?? ""}`;
+      return `${open}\n    <skipped message="${escapeHtml(message)}"/>${out}\n  </testcase>`;
+    }
     if (r.status === "error") {
       return `${open}\n    <error message="${escapeHtml((r.error ?? "").split("\n")[0])}">${
         escapeHtml(r.error ?? "")
@@ -55,5 +70,8 @@ export function renderJunit(result: VerifyResult): string {
   }).join("\n");
   const errors = result.cases.filter((r) => r.status === "error").length;
   const failures = result.cases.filter((r) => r.status === "fail").length;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="diffparity verify" tests="${result.cases.length}" failures="${failures}" errors="${errors}">\n${cases}\n</testsuite>\n`;
+  const skipped = result.cases.filter((r) => r.status === "noref").length;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="diffparity verify" tests="${result.cases.length}" failures="${failures}" errors="${errors}"${
+    skipped ? ` skipped="${skipped}"` : ""
+  }>\n${cases}\n</testsuite>\n`;
 }

@@ -26,9 +26,12 @@ export {
 export {
   type CaseImage,
   type CaseResult,
+  type CaseStatus,
   type CaseTiming,
   type ComparisonResult,
   type ErrorFigures,
+  type FreeRunStep,
+  type ReferenceKind,
   type ReferenceMathSummary,
   RESULTS_FORMAT,
   type StepFigures,

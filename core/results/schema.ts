@@ -227,6 +227,60 @@ export interface CaseImage {
 }
 
 /**
+ * The verdict of one case: `noref` means the case has no reference file, so only the free run
+ * ran; it is neither a pass nor a failure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CaseStatus } from "./schema.ts";
+ * const gates = (s: CaseStatus) => s === "fail" || s === "error";
+ * assert.deepEqual((["pass", "fail", "error", "noref"] as CaseStatus[]).map(gates), [false, true, true, false]);
+ * ```
+ */
+export type CaseStatus = "pass" | "fail" | "error" | "noref";
+
+/**
+ * Where a case's reference comes from: `diffusers` (made by fixtures/gen or another diffusers
+ * run) or `golden` (our own earlier free run, written by `verify --update-goldens --yes`; its
+ * metadata has `golden: "true"`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ReferenceKind } from "./schema.ts";
+ * const kind = (metadata: Record<string, string>): ReferenceKind =>
+ *   metadata["golden"] === "true" ? "golden" : "diffusers";
+ * assert.deepEqual(kind({ golden: "true" }), "golden");
+ * ```
+ */
+export type ReferenceKind = "diffusers" | "golden";
+
+/**
+ * One model call of a free run without reference: what can be said without one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { FreeRunStep } from "./schema.ts";
+ * const s: FreeRunStep = { step: 0, t: 951, modelMs: 3.5, stepMs: 0.1, absMax: 2.7 };
+ * assert.deepEqual(Number.isFinite(s.absMax), true); // a NaN/Inf stops the run with an error
+ * ```
+ */
+export interface FreeRunStep {
+  /** Model-call index. */
+  step: number;
+  /** The timestep. */
+  t: number;
+  /** UNet call time, milliseconds. */
+  modelMs: number;
+  /** Sampler step time, milliseconds. */
+  stepMs: number;
+  /** Largest |value| of the latents after the step. */
+  absMax: number;
+}
+
+/**
  * Everything verify learned about one case.
  *
  * @example
@@ -257,10 +311,21 @@ export interface CaseResult {
   model: string;
   /** The execution provider that really ran. */
   provider: string;
-  /** pass: every comparison within tolerance; fail: some is not; error: the case could not run. */
-  status: "pass" | "fail" | "error";
+  /**
+   * pass: every comparison within tolerance; fail: some is not; error: the case could not run;
+   * noref: the case has no reference file, so only the free run ran (not a pass).
+   */
+  status: CaseStatus;
   /** For status error: what went wrong, naming the file and field. */
   error?: string;
+  /** For status noref: which reference is missing and how to make one. */
+  noReference?: string;
+  /** What the comparisons compared against: diffusers' run, or a golden (our own earlier run). */
+  reference?: ReferenceKind;
+  /** For a golden reference: what it is, when and where it was written, what was skipped. */
+  referenceNote?: string;
+  /** For status noref: per-step figures that need no reference (timings, largest |latent|). */
+  freeRunSteps?: FreeRunStep[];
   /** The comparisons. */
   comparisons: ComparisonResult[];
   /** Timing. */
@@ -305,4 +370,6 @@ export interface VerifyResult {
   passed: number;
   /** Cases that failed or errored. */
   failed: number;
+  /** Cases without reference (status noref): neither passed nor failed. */
+  noReference?: number;
 }

@@ -136,18 +136,33 @@ Deno.test("a NaN in the reference model output at step 7 stops the replay naming
   await Deno.remove(edited);
 });
 
-Deno.test("a missing reference file is an error saying how to make it", async () => {
+Deno.test("a missing onnx reference is no reference (noref), saying how to make one", async () => {
   const c = withChanges(guidance1, {
     references: {
       onnx: "fixtures/refs/cases/nope.onnx.safetensors",
       torch: guidance1.references.torch,
     },
   });
+  const r = await runCase(c); // the hash check skips the missing file: not an error
+  assert.equal(r.status, "noref", r.error ?? "");
+  assert.match(
+    r.noReference ?? "",
+    /^fixtures\/refs\/cases\/nope\.onnx\.safetensors does not exist; make references with `deno task refs`/,
+  );
+});
+
+Deno.test("a missing torch reference beside a diffusers onnx one is still an error", async () => {
+  const c = withChanges(guidance1, {
+    references: {
+      onnx: guidance1.references.onnx,
+      torch: "fixtures/refs/cases/nope.torch.safetensors",
+    },
+  });
   const r = await runCase(c, { manifest: null });
   assert.equal(r.status, "error");
   assert.equal(
     r.error,
-    "fixtures/refs/cases/nope.onnx.safetensors: reference file missing; make it with `deno task refs`",
+    "fixtures/refs/cases/nope.torch.safetensors: reference file missing; make it with `deno task refs`",
   );
 });
 
