@@ -209,8 +209,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     if (golden) base.referenceNote = goldenNote(refOnnx.metadata);
     base.provider = inputs.model.records().unet.provider;
     const total = refOnnx.steps;
-    const warnings = caseWarnings(inputs);
-    if (warnings.length) base.warnings = warnings;
+    Object.assign(base, warningsOf(inputs));
 
     // 2. The reference machine's math: recorded in the reference, or inferred from it.
     const ctx = inputs;
@@ -316,6 +315,12 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
   }
 }
 
+/** `{ warnings }` of a case's inputs when there are any. */
+function warningsOf(inputs: CaseInputs): { warnings?: string[] } {
+  const warnings = caseWarnings(inputs);
+  return warnings.length ? { warnings } : {};
+}
+
 /** The noref verdict's advice: how to make references for a case. */
 function makeReferencesAdvice(name: string): string {
   return "make references with `deno task refs` (shipped models) or " +
@@ -350,6 +355,7 @@ async function freeRunAlone(
       imageU8: post?.chw,
       result: {
         provider: inputs.model.records().unet.provider,
+        ...warningsOf(inputs),
         status: "noref",
         noReference: `${c.references.onnx} does not exist; ${makeReferencesAdvice(c.name)}`,
         comparisons: [],

@@ -125,3 +125,32 @@ Deno.test("mergeWarnings deduplicates and caps", () => {
   assert.equal(merged[1].length, WARNING_MAX_LENGTH);
   assert.deepEqual([merged[0], merged[2]], ["a", "b"]);
 });
+
+Deno.test("a legacy export's derived geometry is a case warning: a text2img case without references runs and says what was assumed", async () => {
+  const { makeLegacyFolder } = await import("../models/testing_folders.ts");
+  const root = await makeLegacyFolder();
+  try {
+    const c = defineCase({
+      name: "legacy-text2img",
+      model: root,
+      pipeline: "text2img",
+      sampler: { type: "DDIMScheduler" },
+      steps: 3,
+      prompt: "a cat",
+      guidanceScale: 1,
+      seed: 0,
+      height: 8,
+      width: 8,
+      references: { onnx: join(root, "no-ref.onnx.safetensors") },
+    });
+    const r = await runCase(c, { manifest: null });
+    assert.equal(r.status, "noref", r.error ?? "");
+    assert.ok(
+      (r.warnings ?? []).some((w) => w.includes("unet") && /config\.json/.test(w)),
+      `the geometry's assumptions are named: ${JSON.stringify(r.warnings)}`,
+    );
+    assert.match(caseLine(r), /\n {6}warning: .*config\.json/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
