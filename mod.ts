@@ -246,6 +246,13 @@ export {
 } from "./core/harness/case_inputs.ts";
 export { verify, type VerifyOptions } from "./core/harness/verify.ts";
 export {
+  compareDump,
+  type CompareDumpOptions,
+  DUMP_LAYOUT,
+  dumpAttribution,
+  firstFailureLine,
+} from "./core/harness/compare_dump.ts";
+export {
   type ElementwiseInference,
   inferElementwise,
   type InferredStep,

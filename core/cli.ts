@@ -2,7 +2,8 @@
  * The command line (`deno task verify`, or `deno run -A core/cli.ts <command>`). It wires
  * cases/, core/ and reports/ together; everything here is also callable from mod.ts.
  *
- * Commands: `verify` (the regression gate), `run <case>` (one case, full detail), `list`,
+ * Commands: `verify` (the regression gate), `run <case>` (one case, full detail), `compare
+ * <ours> <reference>` (another implementation's dumped tensors against a reference), `list`,
  * `report` (re-render index.html from results.json), `cases-json` (export for fixtures/gen).
  *
  * @module
@@ -186,6 +187,68 @@ program.command("run")
           c.pass ? "ok" : c.failures.join("; ")
         }`,
       );
+    }
+    if (r.status !== "pass") Deno.exit(1);
+  });
+
+/** A tolerance bound from the command line: a finite number >= 0. */
+function bound(option: string) {
+  return (value: string): number => {
+    const x = Number(value);
+    if (value.trim() === "" || !Number.isFinite(x) || x < 0) {
+      throw new UsageError(`${option}: ${JSON.stringify(value)} is not a finite number >= 0`);
+    }
+    return x;
+  };
+}
+
+program.command("compare")
+  .description(
+    "compare per-step tensors dumped by another implementation (a .safetensors file or a folder " +
+      "of <name>.npy files: prev_sample.<i>, model_output.<i>, init_latents, latents, " +
+      "prompt_embeds, image_u8) with a case reference; exit 1 if any bound fails",
+  )
+  .argument("<ours>", "the dump: a .safetensors file or a folder of .npy files")
+  .argument("<reference>", "a case reference, e.g. fixtures/refs/cases/ddim-eta0.onnx.safetensors")
+  .option(
+    "--tolerance-max-abs <x>",
+    "max |d| bound of latents and model outputs (default 1e-5)",
+    bound("--tolerance-max-abs"),
+  )
+  .option("--max-ulp <n>", "float32 ulp bound of latents and model outputs", bound("--max-ulp"))
+  .option("--out <dir>", "also write a report (results.json, junit.xml, index.html) there")
+  .action(async (ours, reference, opts) => {
+    // only this command reads dumps; loaded on use like the other heavy commands
+    const { compareDump, firstFailureLine } = await import("./harness/compare_dump.ts");
+    const tolerance = {
+      ...(opts.toleranceMaxAbs !== undefined ? { maxAbs: opts.toleranceMaxAbs } : {}),
+      ...(opts.maxUlp !== undefined ? { maxUlp: opts.maxUlp } : {}),
+    };
+    let r;
+    try {
+      r = await compareDump(ours, reference, { tolerance });
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === "FileError" || name === "CaseReferenceError" || name === "RangeError") {
+        throw new UsageError((err as Error).message);
+      }
+      throw err;
+    }
+    console.log(caseLine(r));
+    console.log(firstFailureLine(r));
+    if (opts.out) {
+      const { writeReport } = await writer();
+      const { RESULTS_FORMAT } = await import("./results/schema.ts");
+      const passed = r.status === "pass" ? 1 : 0;
+      await writeReport({
+        format: RESULTS_FORMAT,
+        versions: { deno: Deno.version.deno },
+        requestedProvider: r.provider,
+        cases: [r],
+        passed,
+        failed: 1 - passed,
+      }, opts.out);
+      console.log(`\n${summaryLine({ passed, failed: 1 - passed }, `${opts.out}/index.html`)}`);
     }
     if (r.status !== "pass") Deno.exit(1);
   });

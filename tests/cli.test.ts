@@ -258,3 +258,59 @@ export default defineCase({
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("cli compare: a port's .npy dump with prev_sample.7 perturbed exits 1 naming step 7; unperturbed exits 0", async () => {
+  const REF = "fixtures/refs/cases/ddim-eta0.onnx.safetensors";
+  const ref = await readSafetensors(REF);
+  const dir = await Deno.makeTempDir({ prefix: "port-dump-" });
+  const { writeNpy } = await import("../core/tensor/npy.ts");
+  for (const name of ref.names()) {
+    if (/^(prev_sample|model_output)\.\d+$|^latents$/.test(name)) {
+      await writeNpy(`${dir}/${name}.npy`, ref.tensor(name));
+    }
+  }
+  const good = await cli("compare", dir, REF);
+  assert.equal(good.code, 0, good.out + good.err);
+  assert.match(good.out, /^PASS {2}port-dump-\S+ +vs onnx 0 \(<= 1e-5\) · model 0 \(<= 1e-5\)$/m);
+  assert.match(good.out, /every compared tensor within tolerance/);
+  const x = ref.tensor("prev_sample.7");
+  x.data[100] += 1e-4;
+  await writeNpy(`${dir}/prev_sample.7.npy`, x);
+  const out = `${dir}/report`;
+  const bad = await cli("compare", dir, REF, "--out", out);
+  assert.equal(bad.code, 1, bad.out + bad.err);
+  assert.match(bad.out, /^FAIL {2}port-dump-\S+ +vs onnx .* FAIL · model 0 \(<= 1e-5\)$/m);
+  assert.match(bad.out, /freeRunOnnx: maxAbs \S+ > 1e-5 \(\S+x\) at step 7 \(t=601\)$/m);
+  assert.match(bad.out, /first failing step: prev_sample 7 \(t=601\): maxAbs /);
+  assert.match(bad.out, /prev_sample\.7 differs while model_output\.7 matches: the sampler step/);
+  assert.match(bad.out, /^0 passed, 1 failed · report: /m);
+  const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+  assert.equal(results.cases[0].status, "fail");
+  assert.equal(results.cases[0].comparisons[0].worst.step, 7);
+  const loose = await cli("compare", dir, REF, "--tolerance-max-abs", "1e-3");
+  assert.equal(loose.code, 0, loose.out + loose.err);
+  const ulp = await cli("compare", dir, REF, "--tolerance-max-abs", "1", "--max-ulp", "0");
+  assert.equal(ulp.code, 1);
+  assert.match(ulp.out, /maxUlp \S+ > 0 at step 7 \(t=601\)/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("cli compare: an empty dump, a missing reference and a bad bound exit 2 with the file named", async () => {
+  const dir = await Deno.makeTempDir();
+  const empty = await cli("compare", dir, "fixtures/refs/cases/ddim-eta0.onnx.safetensors");
+  assert.equal(empty.code, 2);
+  assert.match(empty.err, new RegExp(`^error: ${dir}: holds no prev_sample\\.<i>`));
+  assert.doesNotMatch(empty.err, /at .*\.ts:\d+/); // no stack trace
+  await writeSafetensors(`${dir}/ours.safetensors`, {
+    latents: (await readSafetensors("fixtures/refs/cases/ddim-eta0.onnx.safetensors")).tensor(
+      "latents",
+    ),
+  });
+  const noRef = await cli("compare", `${dir}/ours.safetensors`, `${dir}/none.safetensors`);
+  assert.equal(noRef.code, 2);
+  assert.match(noRef.err, /none\.safetensors: reference file missing/);
+  const bad = await cli("compare", `${dir}/ours.safetensors`, "x", "--max-ulp", "lots");
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--max-ulp: "lots" is not a finite number >= 0/);
+  await Deno.remove(dir, { recursive: true });
+});
