@@ -225,11 +225,18 @@ export {
 export type { MetricInput } from "./core/harness/metric_input.ts";
 export { psnr, ssim, type SsimOptions } from "./core/harness/image_metrics.ts";
 export {
+  freeRunAlone,
   type GoldenWrite,
-  runCase,
-  type RunCaseOptions,
+  postprocess,
   writeGolden,
-} from "./core/harness/runner.ts";
+} from "./core/harness/free_run.ts";
+export { type Phase, PHASES, type Run, runPhase, runPipeline } from "./core/harness/phases.ts";
+export {
+  type CaseReference,
+  CaseReferenceError,
+  readCaseReference,
+} from "./core/harness/references.ts";
+export { runCase, type RunCaseOptions } from "./core/harness/runner.ts";
 export {
   gitCommit,
   GOLDEN_LABEL,

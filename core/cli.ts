@@ -36,7 +36,7 @@ async function updateGoldens(
   yes: boolean,
   options: { executionProvider: "cpu"; fallback: boolean; manifest: string | null },
 ): Promise<number> {
-  const { writeGolden } = await import("./harness/runner.ts");
+  const { writeGolden } = await import("./harness/free_run.ts");
   const planned: Case[] = [];
   for (const c of cases) {
     try {

@@ -12,35 +12,17 @@
  */
 import { ieeeMath } from "../numerics/f32_math.ts";
 import { UsageMath } from "../numerics/probe_math.ts";
-import { tensorToImage } from "../pipelines/image.ts";
-import { encodePng } from "../pipelines/png.ts";
-import { makeSampler, SAMPLERS } from "../schedulers/samplers.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import { SAMPLERS } from "../schedulers/samplers.ts";
 import type { Case } from "./case.ts";
 import { type CaseInputOptions, type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
-import { mergeWarnings, samplerConfigWarnings } from "./case_warnings.ts";
+import { freeRunAlone, postprocess, warningsOf } from "./free_run.ts";
 import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
 import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } from "./compare.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
-import {
-  gitCommit,
-  goldenMetadata,
-  goldenNote,
-  goldenTensors,
-  referenceExists,
-  referenceKindOf,
-} from "./goldens.ts";
-import {
-  PHASES,
-  replayOneStep,
-  type Run,
-  runPhase,
-  runPipeline,
-  vaeSampleProblem,
-} from "./phases.ts";
+import { goldenNote, referenceExists } from "./goldens.ts";
+import { PHASES, replayOneStep, type Run, runPhase, vaeSampleProblem } from "./phases.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
-import { type CaseReference, CaseReferenceError, readCaseReference } from "./references.ts";
-import { writeSafetensors } from "../tensor/safetensors.ts";
+import { type CaseReference, readCaseReference } from "./references.ts";
 import type { CaseResult, CaseTiming, ComparisonResult } from "../results/schema.ts";
 
 /**
@@ -59,19 +41,6 @@ export interface RunCaseOptions extends CaseInputOptions {
   progress?: ProgressSink;
   /** Keep the decoded image's PNG bytes in the result's `images` (default true). */
   keepImage?: boolean;
-}
-
-/** The image of a run as [1,3,H,W] 0..255 values (diffusers' postprocess) and as a PNG. */
-function postprocess(image: Tensor): { chw: Tensor; png: Uint8Array } {
-  const img = tensorToImage(image);
-  const { width: w, height: h } = img;
-  const chw = new Float32Array(3 * h * w);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let ch = 0; ch < 3; ch++) chw[ch * h * w + y * w + x] = img.data[(y * w + x) * 3 + ch];
-    }
-  }
-  return { chw: new Tensor(chw, [1, 3, h, w]), png: encodePng(img) };
 }
 
 function errorMessage(err: unknown): string {
@@ -124,22 +93,6 @@ function freeRunComparisons(
     [{ label: "image", figures: figures(post.chw, refOnnx.imageU8, true) }],
   ));
   return { comparisons, png: post.png };
-}
-
-/**
- * The case's scheduler config, tokenizer and model-geometry warnings
- * (core/harness/case_warnings.ts).
- */
-function caseWarnings({ c, model, schedulerSource, geometryWarnings }: CaseInputs): string[] {
-  const sampler = makeSampler(c.sampler, model.schedulerConfig, {
-    steps: c.steps,
-    source: schedulerSource,
-  });
-  return mergeWarnings(
-    samplerConfigWarnings(c, model.schedulerConfig, schedulerSource, sampler.configWarnings),
-    model.tokenizer?.warnings ?? [],
-    geometryWarnings ?? [],
-  );
 }
 
 /**
@@ -313,157 +266,4 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
   } finally {
     await inputs?.release();
   }
-}
-
-/** `{ warnings }` of a case's inputs when there are any. */
-function warningsOf(inputs: CaseInputs): { warnings?: string[] } {
-  const warnings = caseWarnings(inputs);
-  return warnings.length ? { warnings } : {};
-}
-
-/** The noref verdict's advice: how to make references for a case. */
-function makeReferencesAdvice(name: string): string {
-  return "make references with `deno task refs` (shipped models) or " +
-    `\`deno task verify --filter ${name} --update-goldens --yes\` (a golden: our own run, not diffusers)`;
-}
-
-/** The free run alone (no reference): the pipeline, NaN/Inf checks, timings, the image. */
-async function freeRunAlone(
-  c: Case,
-  options: RunCaseOptions,
-  progress: ProgressSink,
-): Promise<{ result: Partial<CaseResult>; run: Run; png?: Uint8Array; imageU8?: Tensor }> {
-  const { inputs } = await loadCaseInputs(c, options);
-  try {
-    progress.phase(PHASES.freeRun.name, 0, c.steps);
-    const run = await runPipeline(
-      inputs,
-      { onStep: (r) => progress.phase(PHASES.freeRun.name, r.index + 1, c.steps) },
-      null,
-      true,
-      ieeeMath, // no reference, so no reference machine's math
-    );
-    const post = run.result.image ? postprocess(run.result.image) : undefined;
-    const unetMsTotal = run.records.reduce((s, r) => s + r.modelMs, 0);
-    const latents = run.result.latents.data;
-    const sha = await sha256Hex(
-      new Uint8Array(latents.buffer, latents.byteOffset, latents.byteLength),
-    );
-    return {
-      run,
-      png: post?.png,
-      imageU8: post?.chw,
-      result: {
-        provider: inputs.model.records().unet.provider,
-        ...warningsOf(inputs),
-        status: "noref",
-        noReference: `${c.references.onnx} does not exist; ${makeReferencesAdvice(c.name)}`,
-        comparisons: [],
-        timing: {
-          totalMs: 0,
-          loadMs: inputs.loadMs,
-          modelCalls: run.records.length,
-          unetMsTotal,
-          unetMsMean: run.records.length ? unetMsTotal / run.records.length : 0,
-          schedulerMsTotal: run.records.reduce((s, r) => s + r.stepMs, 0),
-          decodeMs: run.result.timing.decodeMs,
-        },
-        latentsSha256: sha,
-        freeRunSteps: run.records.map((r) => ({
-          step: r.index,
-          t: r.t,
-          modelMs: r.modelMs,
-          stepMs: r.stepMs,
-          absMax: r.prevSample.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
-        })),
-      },
-    };
-  } finally {
-    await inputs.release();
-  }
-}
-
-/**
- * What {@link writeGolden} wrote (or, with `dryRun`, would write).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { GoldenWrite } from "./runner.ts";
- * const w: GoldenWrite = { case: "my-case", path: "refs/my-case.onnx.safetensors", steps: 20, tensors: 46, written: true };
- * assert.equal(w.tensors, 2 * w.steps + 6);
- * ```
- */
-export interface GoldenWrite {
-  /** The case. */
-  case: string;
-  /** The reference file (the case's `references.onnx`). */
-  path: string;
-  /** Model calls stored (per-step `prev_sample.<i>` and `model_output.<i>`); 0 for a dry run. */
-  steps: number;
-  /** Tensors in the file; 0 for a dry run. */
-  tensors: number;
-  /** False for a dry run. */
-  written: boolean;
-}
-
-/**
- * Writes the case's free run as a golden reference at `references.onnx` (atomically;
- * metadata `golden: "true"`, the diffparity commit when known, the date and the provider).
- * A reference made by diffusers is never replaced: that is a {@link CaseReferenceError}.
- * With `dryRun` it runs nothing and writes nothing, and says what it would write.
- *
- * @throws {CaseReferenceError} when `references.onnx` holds a diffusers reference.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { runCase, writeGolden } from "./runner.ts";
- * import { loadCases } from "./cases_loader.ts";
- * const [c] = await loadCases("cases", "guidance-1");
- * const dir = await Deno.makeTempDir();
- * const mine = { ...c, steps: 4, references: { onnx: `${dir}/g.onnx.safetensors`, torch: `${dir}/g.torch.safetensors` } };
- * assert.equal((await runCase(mine)).status, "noref");
- * assert.equal((await writeGolden(mine, { dryRun: true })).written, false);
- * const w = await writeGolden(mine);
- * assert.deepEqual([w.steps, w.written], [4, true]);
- * const again = await runCase(mine);
- * assert.deepEqual([again.status, again.reference], ["pass", "golden"]);
- * await assert.rejects(writeGolden(c), /diffusers reference/); // a diffusers reference stays
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function writeGolden(
-  c: Case,
-  options: RunCaseOptions & { dryRun?: boolean } = {},
-): Promise<GoldenWrite> {
-  const path = c.references.onnx;
-  if (await referenceKindOf(path) === "diffusers") {
-    throw new CaseReferenceError(
-      path,
-      "is a diffusers reference; a golden never replaces one (delete it first to make a golden)",
-    );
-  }
-  if (options.dryRun) return { case: c.name, path, steps: 0, tensors: 0, written: false };
-  const alone = await freeRunAlone(c, options, options.progress ?? silentProgress);
-  const tensors = goldenTensors(alone.run.result, alone.run.records, alone.imageU8);
-  const metadata = goldenMetadata({
-    case: c.name,
-    provider: alone.result.provider ?? "cpu",
-    commit: await gitCommit("."),
-    date: new Date().toISOString(),
-    model: c.model,
-    pipeline: c.pipeline,
-    sampler: SAMPLERS[c.sampler.type].label(c.sampler),
-    seed: String(c.seed),
-    steps: String(c.steps),
-    deno: Deno.version.deno,
-  });
-  await writeSafetensors(path, tensors, metadata);
-  return {
-    case: c.name,
-    path,
-    steps: alone.run.records.length,
-    tensors: Object.keys(tensors).length,
-    written: true,
-  };
 }

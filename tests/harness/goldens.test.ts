@@ -7,7 +7,8 @@ import {
   referenceKindOf,
 } from "../../core/harness/goldens.ts";
 import { readCaseReference } from "../../core/harness/references.ts";
-import { runCase, writeGolden } from "../../core/harness/runner.ts";
+import { writeGolden } from "../../core/harness/free_run.ts";
+import { runCase } from "../../core/harness/runner.ts";
 import { verify } from "../../core/harness/verify.ts";
 import {
   readSafetensors,
