@@ -154,6 +154,7 @@ export {
   type SamplerKind,
   SAMPLERS,
   type SamplerSpec,
+  type SchedulerImplementation,
 } from "./core/schedulers/samplers.ts";
 export {
   type RegisteredScheduler,
@@ -224,6 +225,7 @@ export {
 } from "./core/harness/metrics.ts";
 export type { MetricInput } from "./core/harness/metric_input.ts";
 export { psnr, ssim, type SsimOptions } from "./core/harness/image_metrics.ts";
+export { loadSchedulerImplementation } from "./core/harness/scheduler_implementation.ts";
 export {
   freeRunAlone,
   type GoldenWrite,

@@ -18,6 +18,8 @@ import type { Case } from "./case.ts";
 import { checkFixtureHashes, readFixtureManifest } from "./fixture_hashes.ts";
 import { referenceKindOf } from "./goldens.ts";
 import { PIPELINE_KINDS, type PipelineFile } from "./pipeline_kinds.ts";
+import { loadSchedulerImplementation } from "./scheduler_implementation.ts";
+import type { SchedulerImplementation } from "../schedulers/samplers.ts";
 import type { ModelPool } from "./model_pool.ts";
 
 /**
@@ -86,6 +88,8 @@ export interface CaseInputs {
   schedulerSource: string;
   /** Time to load the model (0 when the pool had it), milliseconds. */
   loadMs: number;
+  /** The class of the case's `sampler.implementation` (a user's own port), when it names one. */
+  implementation?: SchedulerImplementation;
   /** Frees the model when it was loaded for this case alone. */
   release(): Promise<void>;
 }
@@ -193,6 +197,8 @@ export async function loadCaseInputs<R = undefined>(
       loadMs,
       release,
     };
+    const implementation = await loadSchedulerImplementation(c.sampler);
+    if (implementation) inputs.implementation = implementation;
     const unusable = model.unusable?.vae_encoder;
     if (unusable !== undefined && PIPELINE_KINDS[c.pipeline].files.includes("image")) {
       // Refused before anything reads or encodes the image (e.g. a legacy `latent_sample` export).

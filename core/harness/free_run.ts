@@ -51,10 +51,13 @@ export function postprocess(image: Tensor): { chw: Tensor; png: Uint8Array } {
  * The case's scheduler config, tokenizer and model-geometry warnings
  * (core/harness/case_warnings.ts).
  */
-function caseWarnings({ c, model, schedulerSource, geometryWarnings }: CaseInputs): string[] {
+function caseWarnings(
+  { c, model, schedulerSource, geometryWarnings, implementation }: CaseInputs,
+): string[] {
   const sampler = makeSampler(c.sampler, model.schedulerConfig, {
     steps: c.steps,
     source: schedulerSource,
+    implementation,
   });
   return mergeWarnings(
     samplerConfigWarnings(c, model.schedulerConfig, schedulerSource, sampler.configWarnings),

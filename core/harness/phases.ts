@@ -136,6 +136,7 @@ export async function runPipeline(
     generator,
     math,
     source: inputs.schedulerSource,
+    implementation: inputs.implementation,
   });
   const records: StepRecord[] = [];
   const onStep = hooks.onStep;

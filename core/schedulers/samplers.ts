@@ -16,7 +16,7 @@ import { LabmlDDIMSampler } from "./labml_ddim.ts";
 import { ldmAlphasCumprodForConfig } from "./ldm_schedule.ts";
 import { schedulerFromConfig } from "./registry.ts";
 import { schedulerSampler } from "./scheduler_sampler.ts";
-import type { Sampler } from "./types.ts";
+import type { Sampler, Scheduler } from "./types.ts";
 
 /**
  * The diffusers scheduler classes a case can name (the keys of `SCHEDULER_CLASSES`, less the
@@ -52,7 +52,17 @@ export type DiffusersSchedulerName =
  * ```
  */
 export type SamplerSpec =
-  | { type: DiffusersSchedulerName; config?: Record<string, unknown> }
+  | {
+    type: DiffusersSchedulerName;
+    config?: Record<string, unknown>;
+    /**
+     * A TypeScript module with the user's own port of this scheduler (relative to the working
+     * folder, or absolute), run instead of ours; the references stay diffusers' `type`.
+     */
+    implementation?: string;
+    /** The module's export holding the class (default: the `type` name, else `default`). */
+    exportName?: string;
+  }
   | { type: "CompVisPLMS" }
   | { type: "LabmlDDIM"; discretize: "uniform" | "quad"; temperature?: number };
 
@@ -78,6 +88,30 @@ export interface MakeSamplerOptions {
   math?: Float32Math;
   /** The config's file, for error messages. */
   source?: string;
+  /** The class of a spec's `implementation`, loaded by `loadSchedulerImplementation`. */
+  implementation?: SchedulerImplementation;
+}
+
+/**
+ * A user's scheduler class: the public contract's `X.fromConfig(json, source?, math?)` giving a
+ * {@link Scheduler} (its `configWarnings`, if any, are reported like ours).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DDIMScheduler } from "./ddim.ts";
+ * import type { SchedulerImplementation } from "./samplers.ts";
+ * const mine: SchedulerImplementation = DDIMScheduler; // any class with fromConfig
+ * assert.equal(typeof mine.fromConfig, "function");
+ * ```
+ */
+export interface SchedulerImplementation {
+  /** Builds the scheduler from a diffusers `scheduler_config.json` object (snake_case keys). */
+  fromConfig(
+    json: Readonly<Record<string, unknown>>,
+    source?: string,
+    math?: Float32Math,
+  ): Scheduler & { readonly configWarnings?: readonly string[] };
 }
 
 /**
@@ -122,18 +156,44 @@ export interface SamplerKind {
 }
 
 const diffusers = (name: DiffusersSchedulerName, takesEta = false): SamplerKind => ({
-  label: () => name,
+  label: (spec) => {
+    const module = (spec as { implementation?: string }).implementation;
+    return module ? `${name} (${module})` : name;
+  },
   takesEta,
-  check: (spec) =>
-    "config" in spec && spec.config !== undefined &&
-      (typeof spec.config !== "object" || spec.config === null || Array.isArray(spec.config))
-      ? ["sampler.config", "expected an object of scheduler_config.json keys"]
-      : null,
+  check: (spec) => {
+    const s = spec as { config?: unknown; implementation?: unknown; exportName?: unknown };
+    if (
+      s.config !== undefined &&
+      (typeof s.config !== "object" || s.config === null || Array.isArray(s.config))
+    ) return ["sampler.config", "expected an object of scheduler_config.json keys"];
+    if (
+      s.implementation !== undefined && (typeof s.implementation !== "string" || !s.implementation)
+    ) {
+      return ["sampler.implementation", "expected the path of a TypeScript module"];
+    }
+    if (s.exportName !== undefined && typeof s.exportName !== "string") {
+      return ["sampler.exportName", "expected the name of the module's export"];
+    }
+    return null;
+  },
   make: (spec, config, o) => {
-    const overrides = "config" in spec ? spec.config ?? {} : {};
-    const scheduler = schedulerFromConfig(name, config, overrides, o.source, o.math);
+    const { config: overrides = {}, implementation } = spec as {
+      config?: Record<string, unknown>;
+      implementation?: string;
+    };
+    let scheduler: Scheduler & { readonly configWarnings?: readonly string[] };
+    if (implementation) {
+      if (!o.implementation) {
+        throw new RangeError(
+          `makeSampler: sampler.implementation ${JSON.stringify(implementation)} is not loaded; ` +
+            "pass the class as options.implementation (loadSchedulerImplementation)",
+        );
+      }
+      scheduler = o.implementation.fromConfig({ ...config, ...overrides }, o.source, o.math);
+    } else scheduler = schedulerFromConfig(name, config, overrides, o.source, o.math);
     return Object.assign(schedulerSampler(scheduler, { eta: o.eta, generator: o.generator }), {
-      configWarnings: scheduler.configWarnings,
+      configWarnings: scheduler.configWarnings ?? [],
     });
   },
 });
