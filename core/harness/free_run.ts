@@ -9,7 +9,7 @@
 import { ieeeMath } from "../numerics/f32_math.ts";
 import { tensorToImage } from "../pipelines/image.ts";
 import { encodePng } from "../pipelines/png.ts";
-import type { CaseResult } from "../results/schema.ts";
+import type { CaseResult, CaseTiming } from "../results/schema.ts";
 import { makeSampler, SAMPLERS } from "../schedulers/samplers.ts";
 import { writeSafetensors } from "../tensor/safetensors.ts";
 import { Tensor } from "../tensor/tensor.ts";
@@ -124,7 +124,6 @@ export async function freeRunAlone(
       ieeeMath, // no reference, so no reference machine's math
     );
     const post = run.result.image ? postprocess(run.result.image) : undefined;
-    const unetMsTotal = run.records.reduce((s, r) => s + r.modelMs, 0);
     const latents = run.result.latents.data;
     const sha = await sha256Hex(
       new Uint8Array(latents.buffer, latents.byteOffset, latents.byteLength),
@@ -139,15 +138,7 @@ export async function freeRunAlone(
         status: "noref",
         noReference: `${c.references.onnx} does not exist; ${makeReferencesAdvice(c.name)}`,
         comparisons: [],
-        timing: {
-          totalMs: 0,
-          loadMs: inputs.loadMs,
-          modelCalls: run.records.length,
-          unetMsTotal,
-          unetMsMean: run.records.length ? unetMsTotal / run.records.length : 0,
-          schedulerMsTotal: run.records.reduce((s, r) => s + r.stepMs, 0),
-          decodeMs: run.result.timing.decodeMs,
-        },
+        timing: runTiming(run, inputs.loadMs, 0),
         latentsSha256: sha,
         freeRunSteps: run.records.map((r) => ({
           step: r.index,
@@ -246,5 +237,37 @@ export async function writeGolden(
     steps: alone.run.records.length,
     tensors: Object.keys(tensors).length,
     written: true,
+  };
+}
+
+/**
+ * The timing figures of a run: model calls, UNet and scheduler time, decode, with the case's
+ * load and total time.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runTiming } from "./free_run.ts";
+ * import type { Run } from "./phases.ts";
+ * const run = {
+ *   records: [{ modelMs: 2, stepMs: 1 }, { modelMs: 4, stepMs: 1 }],
+ *   result: { timing: { decodeMs: 5 } },
+ * } as unknown as Run;
+ * assert.deepEqual(runTiming(run, 10, 30), {
+ *   totalMs: 30, loadMs: 10, modelCalls: 2, unetMsTotal: 6, unetMsMean: 3,
+ *   schedulerMsTotal: 2, decodeMs: 5,
+ * });
+ * ```
+ */
+export function runTiming(run: Run, loadMs: number, totalMs: number): CaseTiming {
+  const unetMsTotal = run.records.reduce((s, r) => s + r.modelMs, 0);
+  return {
+    totalMs,
+    loadMs,
+    modelCalls: run.records.length,
+    unetMsTotal,
+    unetMsMean: run.records.length ? unetMsTotal / run.records.length : 0,
+    schedulerMsTotal: run.records.reduce((s, r) => s + r.stepMs, 0),
+    decodeMs: run.result.timing.decodeMs,
   };
 }

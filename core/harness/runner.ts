@@ -15,7 +15,7 @@ import { UsageMath } from "../numerics/probe_math.ts";
 import { SAMPLERS } from "../schedulers/samplers.ts";
 import type { Case } from "./case.ts";
 import { type CaseInputOptions, type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
-import { freeRunAlone, postprocess, warningsOf } from "./free_run.ts";
+import { freeRunAlone, postprocess, runTiming, warningsOf } from "./free_run.ts";
 import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
 import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } from "./compare.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
@@ -23,7 +23,7 @@ import { goldenNote, referenceExists } from "./goldens.ts";
 import { PHASES, replayOneStep, type Run, runPhase, vaeSampleProblem } from "./phases.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
 import { type CaseReference, readCaseReference } from "./references.ts";
-import type { CaseResult, CaseTiming, ComparisonResult } from "../results/schema.ts";
+import type { CaseResult, ComparisonResult } from "../results/schema.ts";
 
 /**
  * How to run a case.
@@ -239,16 +239,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       }],
     ));
 
-    const unetMsTotal = free.records.reduce((s, r) => s + r.modelMs, 0);
-    const timing: CaseTiming = {
-      totalMs: performance.now() - t0,
-      loadMs: ctx.loadMs,
-      modelCalls: free.records.length,
-      unetMsTotal,
-      unetMsMean: free.records.length ? unetMsTotal / free.records.length : 0,
-      schedulerMsTotal: free.records.reduce((s, r) => s + r.stepMs, 0),
-      decodeMs: free.result.timing.decodeMs,
-    };
+    const timing = runTiming(free, ctx.loadMs, performance.now() - t0);
     const latents = free.result.latents.data;
     return {
       ...base,

@@ -107,26 +107,12 @@ export const MODEL_INDEX = {
  * with `Deno.remove(dir, { recursive: true })`.
  */
 export async function makeTestFolder(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "diffparity-model-" });
-  const graphs = "fixtures/models-test";
-  const parts: [string, string][] = [
+  return await sdFolder("diffparity-model-", MODEL_INDEX, [
     ["text_encoder", "text_encoder_int64.onnx"],
     ["unet", "unet_int64.onnx"],
     ["vae_encoder", "vae_encoder.onnx"],
     ["vae_decoder", "vae_decoder.onnx"],
-  ];
-  for (const [dir, file] of parts) {
-    await Deno.mkdir(join(root, dir));
-    await Deno.copyFile(join(graphs, file), join(root, dir, "model.onnx"));
-  }
-  await Deno.writeTextFile(join(root, "model_index.json"), JSON.stringify(MODEL_INDEX));
-  await Deno.mkdir(join(root, "scheduler"));
-  await Deno.writeTextFile(
-    join(root, "scheduler", "scheduler_config.json"),
-    JSON.stringify({ _class_name: "DDIMScheduler", beta_schedule: "scaled_linear" }),
-  );
-  await writeTinyTokenizer(join(root, "tokenizer"));
-  return root;
+  ]);
 }
 
 /**
@@ -237,19 +223,29 @@ export const LEGACY_MODEL_INDEX = {
  * ```
  */
 export async function makeLegacyFolder(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "diffparity-legacy-" });
-  const graphs = "fixtures/models-test";
-  const parts: [string, string][] = [
+  return await sdFolder("diffparity-legacy-", LEGACY_MODEL_INDEX, [
     ["text_encoder", "text_encoder_int32.onnx"],
     ["unet", "unet_legacy.onnx"],
     ["vae_encoder", "vae_encoder_legacy.onnx"],
     ["vae_decoder", "vae_decoder.onnx"],
-  ];
+  ]);
+}
+
+/**
+ * A temporary Stable Diffusion folder: `parts` as [component folder, fixtures/models-test graph],
+ * `modelIndex` as model_index.json, a DDIM scheduler config and the tiny tokenizer.
+ */
+async function sdFolder(
+  prefix: string,
+  modelIndex: Record<string, unknown>,
+  parts: [string, string][],
+): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix });
   for (const [dir, file] of parts) {
     await Deno.mkdir(join(root, dir));
-    await Deno.copyFile(join(graphs, file), join(root, dir, "model.onnx"));
+    await Deno.copyFile(join("fixtures/models-test", file), join(root, dir, "model.onnx"));
   }
-  await Deno.writeTextFile(join(root, "model_index.json"), JSON.stringify(LEGACY_MODEL_INDEX));
+  await Deno.writeTextFile(join(root, "model_index.json"), JSON.stringify(modelIndex));
   await Deno.mkdir(join(root, "scheduler"));
   await Deno.writeTextFile(
     join(root, "scheduler", "scheduler_config.json"),
