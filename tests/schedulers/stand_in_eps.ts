@@ -6,6 +6,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Denoiser } from "../../core/schedulers/types.ts";
 import type { SafetensorsFile } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
@@ -128,3 +129,27 @@ export function recording(denoise: Denoiser, calls: Call[]): Denoiser {
 
 /** {@link standInEps} as a denoiser. */
 export const standIn: Denoiser = (x, t) => Promise.resolve(standInEps(x, t));
+
+/**
+ * Asserts that `step(denoise, x, i)` refuses each `i` outside an `n`-step schedule with the
+ * RangeError `<who>.step: step i is not a step of the n-step schedule`, calling no model.
+ */
+export async function assertStepsRefused(
+  sampler: { step(denoise: Denoiser, x: Tensor, i: number): Promise<unknown> },
+  who: string,
+  n: number,
+  indices: readonly number[],
+  denoise: Denoiser = standIn,
+): Promise<void> {
+  for (const i of indices) {
+    const calls: Call[] = [];
+    await assert.rejects(
+      () => sampler.step(recording(denoise, calls), Tensor.zeros([1, 2]), i),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        e.message === `${who}.step: step ${i} is not a step of the ${n}-step schedule`,
+      `step ${i}`,
+    );
+    assert.equal(calls.length, 0, `step ${i} calls no model`);
+  }
+}
