@@ -115,6 +115,13 @@ export interface CaseSpec {
   model: string;
   /** Replaces the folder's unet/model.onnx (e.g. an fp16 export). */
   unet?: string;
+  /**
+   * For `deno task refs --cases <dir>`: the diffusers pipeline folder (`from_pretrained`
+   * layout) that `model` was exported from, whose PyTorch modules make the torch reference and
+   * whose pipeline runs the onnx one. Not read by the runner. The project's own models leave it
+   * out (fixtures/gen rebuilds them).
+   */
+  torchModel?: string;
   /** The denoising loop. */
   pipeline: PipelineKind;
   /** The sampler and its config overrides. */
@@ -141,7 +148,11 @@ export interface CaseSpec {
   mask?: string;
   /** img2img / inpaint: how much of the schedule to run (diffusers' `strength`). */
   strength?: number;
-  /** Reference files; defaults `fixtures/refs/cases/<name>.{onnx,torch}.safetensors`. */
+  /**
+   * Reference files; default `fixtures/refs/cases/<name>.{onnx,torch}.safetensors`, or, for a
+   * case on a model outside fixtures/ loaded from a cases folder (`--cases <dir>`),
+   * `<dir>/refs/<name>.{onnx,torch}.safetensors`: a user's references live beside their cases.
+   */
   references?: { onnx?: string; torch?: string };
   /**
    * Tolerances per comparison, merged bound by bound over `defaultTolerances`: a given bound
@@ -287,6 +298,9 @@ export function defineCase(spec: CaseSpec): Case {
     fail("name", "expected lowercase letters, digits and single dashes, e.g. 'ddim-eta0'");
   }
   if (typeof spec.model !== "string" || spec.model === "") fail("model", "expected a folder path");
+  if (spec.torchModel !== undefined && (typeof spec.torchModel !== "string" || !spec.torchModel)) {
+    fail("torchModel", "expected the path of a diffusers pipeline folder");
+  }
   if (!Object.hasOwn(PIPELINE_KINDS, spec.pipeline)) {
     fail(
       "pipeline",

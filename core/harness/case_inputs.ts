@@ -15,7 +15,14 @@ import { keepMaskFromImage } from "../pipelines/mask.ts";
 import { readPngGray, readPngRgb } from "../pipelines/png.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Case } from "./case.ts";
-import { checkFixtureHashes, readFixtureManifest } from "./fixture_hashes.ts";
+import {
+  checkFixtureHashes,
+  FixtureHashError,
+  type FixtureManifest,
+  readFixtureManifest,
+  userManifestPath,
+} from "./fixture_hashes.ts";
+import { relative, resolve, sep } from "node:path";
 import { referenceKindOf } from "./goldens.ts";
 import { PIPELINE_KINDS, type PipelineFile } from "./pipeline_kinds.ts";
 import { loadSchedulerImplementation } from "./scheduler_implementation.ts";
@@ -115,6 +122,46 @@ async function guardedFiles(c: Case, folderFiles: string[]): Promise<string[]> {
   return [...new Set(files)];
 }
 
+/**
+ * Checks the case's files against the project manifest, and its references outside the project
+ * folder (a user's) against the manifest beside them, which also lists the model files they were
+ * made from. A golden (our own earlier run) is in neither: it is let through.
+ */
+async function checkHashes(c: Case, files: string[], projectManifest: string): Promise<void> {
+  const refs: string[] = [c.references.onnx, c.references.torch];
+  const golden = async (f: string) => refs.includes(f) && await referenceKindOf(f) === "golden";
+  // a reference the manifest lists must be there: a missing torch side is skipped only when
+  // no manifest promised it
+  const listed = (m: FixtureManifest) =>
+    refs.filter((r) => m.sha256.has(relative(m.root, resolve(r)).split(sep).join("/")));
+  const project = await readFixtureManifest(projectManifest);
+  await checkFixtureHashes(project, [...new Set([...files, ...listed(project)])], {
+    unlistedOk: golden,
+  });
+  const userRefs = refs.filter((r) => relative(project.root, resolve(r)).startsWith(".."));
+  for (const dir of new Set(userRefs.map(userManifestPath))) {
+    const here = userRefs.filter((r) => userManifestPath(r) === dir);
+    if (!await Deno.stat(dir).then(() => true, () => false)) {
+      const unguarded = [];
+      for (const r of here.filter((r) => files.includes(r))) {
+        if (!await golden(r)) unguarded.push(r);
+      }
+      if (unguarded.length === 0) continue;
+      throw new FixtureHashError(
+        unguarded[0],
+        `no ${dir} records its sha256: references made by \`deno task refs --cases <your cases folder>\` or by the capture helper (fixtures/gen/diffparity_capture.py) are recorded there; record ones made otherwise with \`deno task refs --cases <your cases folder> --manifest-only\`, or run with --no-hash-check`,
+      );
+    }
+    const manifest = await readFixtureManifest(dir, "deno task refs --cases <your cases folder>");
+    const present = here.filter((r) => files.includes(r));
+    await checkFixtureHashes(
+      manifest,
+      [...new Set([...present, ...listed(manifest)]), ...files.filter((f) => !refs.includes(f))],
+      { unlistedOk: golden },
+    );
+  }
+}
+
 async function folderFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string) => {
@@ -154,14 +201,11 @@ export async function loadCaseInputs<R = undefined>(
 ): Promise<{ inputs: CaseInputs; references: R }> {
   const folder = await readModelFolder(c.model, { unet: c.unet });
   if (options.manifest !== null) {
-    const manifest = await readFixtureManifest(options.manifest ?? "fixtures/manifest.json");
-    const refs: string[] = [c.references.onnx, c.references.torch];
-    await checkFixtureHashes(
-      manifest,
-      await guardedFiles(c, [...await folderFiles(folder.root), folder.components.unet]),
-      // a golden (our own earlier run) is not made by `deno task refs`: not in the manifest
-      { unlistedOk: async (f) => refs.includes(f) && await referenceKindOf(f) === "golden" },
-    );
+    const files = await guardedFiles(c, [
+      ...await folderFiles(folder.root),
+      folder.components.unet,
+    ]);
+    await checkHashes(c, files, options.manifest ?? "fixtures/manifest.json");
   }
   const references = await readReferences?.() as R;
   const tLoad = performance.now();

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Case, CaseError, defineCase } from "./case.ts";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 /**
@@ -50,12 +50,13 @@ export async function loadCases(dir: string, filter?: string | RegExp): Promise<
       }
       throw new CaseError("<unnamed>", file, `cannot import: ${(err as Error).message}`);
     }
-    const c = mod.default as Case | undefined;
+    let c = mod.default as Case | undefined;
     if (!c || typeof c !== "object" || typeof c.name !== "string" || !c.references) {
       throw new CaseError("<unnamed>", file, "expected `export default defineCase({...})`");
     }
     // Re-validate: a hand-built object must pass the same checks.
     defineCase(c);
+    c = besideCases(c, dir);
     const prior = seen.get(c.name);
     if (prior) throw new CaseError(c.name, "name", `used by both ${prior} and ${file}`);
     seen.set(c.name, file);
@@ -64,4 +65,38 @@ export async function loadCases(dir: string, filter?: string | RegExp): Promise<
   if (filter === undefined || filter === "") return cases;
   const re = typeof filter === "string" ? null : filter;
   return cases.filter((c) => (re ? re.test(c.name) : c.name.includes(filter as string)));
+}
+
+/**
+ * A user's references live beside their cases: a case on a model outside fixtures/, loaded from
+ * a cases folder other than the project's, that names no references of its own gets
+ * `<dir>/refs/<name>.{onnx,torch}.safetensors` instead of the project default.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { besideCases } from "./cases_loader.ts";
+ * import { defineCase } from "./case.ts";
+ * const c = defineCase({
+ *   name: "mine", model: "my-export", pipeline: "text2img", sampler: { type: "DDIMScheduler" },
+ *   steps: 4, prompt: "a cat", guidanceScale: 7.5, seed: 0,
+ * });
+ * assert.equal(besideCases(c, "my-cases").references.onnx, "my-cases/refs/mine.onnx.safetensors");
+ * assert.equal(besideCases(c, "cases"), c); // the project's own cases folder
+ * ```
+ */
+export function besideCases(c: Case, dir: string): Case {
+  const projectDefault = defineCase({ ...c, references: undefined, tolerances: undefined });
+  const own = c.references.onnx !== projectDefault.references.onnx ||
+    c.references.torch !== projectDefault.references.torch;
+  const inFixtures = !relative(resolve("fixtures"), resolve(c.model)).startsWith("..");
+  if (own || inFixtures || resolve(dir) === resolve("cases")) return c;
+  const base = `${dir.replace(/\/+$/, "")}/refs/${c.name}`;
+  return Object.freeze({
+    ...c,
+    references: Object.freeze({
+      onnx: `${base}.onnx.safetensors`,
+      torch: `${base}.torch.safetensors`,
+    }),
+  });
 }

@@ -1,8 +1,9 @@
 /**
  * Guards against stale references: every fixture a case uses (model files, reference tensors,
  * input images) must still have the sha256 that fixtures/manifest.json recorded when the
- * references were made. Files outside the manifest's folder (a user's own export) are not
- * checked.
+ * references were made. A user's references (outside fixtures/) are checked against the
+ * `manifest.json` beside them, written by `deno task refs --cases <dir>` or the capture helper,
+ * which also lists the model files they were made from.
  *
  * @module
  */
@@ -48,7 +49,9 @@ export class FixtureHashError extends Error {
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkFixtureHashes, type FixtureManifest } from "./fixture_hashes.ts";
- * const empty: FixtureManifest = { path: "m.json", root: "/nowhere", sha256: new Map() };
+ * const empty: FixtureManifest = {
+ *   path: "m.json", root: "/nowhere", sha256: new Map(), regenerate: "deno task refs",
+ * };
  * assert.deepEqual(await checkFixtureHashes(empty, ["/elsewhere/model.onnx"]), []);
  * ```
  */
@@ -57,12 +60,16 @@ export interface FixtureManifest {
   path: string;
   /** Folder the entries are relative to. */
   root: string;
-  /** sha256 by relative path. */
+  /** sha256 by relative path (`../` for files outside the folder). */
   sha256: Map<string, string>;
+  /** The command that remakes the files and the manifest, for the messages. */
+  regenerate: string;
 }
 
 /**
- * Reads fixtures/manifest.json (format of fixtures/gen/main.py).
+ * Reads fixtures/manifest.json (format of fixtures/gen/main.py) or a user's references manifest
+ * (fixtures/gen/user_refs.py); its `regenerate` entry, when present, replaces the command the
+ * messages suggest.
  *
  * @example
  * ```ts
@@ -71,16 +78,23 @@ export interface FixtureManifest {
  * const m: FixtureManifest = await readFixtureManifest("fixtures/manifest.json");
  * assert.ok(m.sha256.has("models/tiny-sd/unet/model.onnx"));
  * assert.ok(m.root.endsWith("/fixtures"));
+ * const mine = await readFixtureManifest("examples/your-model/cases/refs/manifest.json");
+ * assert.equal(mine.regenerate, "deno task refs --cases examples/your-model/cases");
+ * assert.ok(mine.sha256.has("sd2-ddim.onnx.safetensors"));
+ * assert.ok(mine.sha256.has("../../model/onnx/unet/model.onnx")); // what the references were made from
  * ```
  */
-export async function readFixtureManifest(path: string): Promise<FixtureManifest> {
+export async function readFixtureManifest(
+  path: string,
+  regenerate = "deno task refs",
+): Promise<FixtureManifest> {
   let json: unknown;
   try {
     json = JSON.parse(await Deno.readTextFile(path));
   } catch (err) {
     throw new FixtureHashError(
       path,
-      `cannot read the manifest (${(err as Error).message}); regenerate with \`deno task refs\``,
+      `cannot read the manifest (${(err as Error).message}); regenerate with \`${regenerate}\``,
     );
   }
   const files = (json as { files?: unknown })?.files;
@@ -94,7 +108,27 @@ export async function readFixtureManifest(path: string): Promise<FixtureManifest
     }
     sha256.set(file, entry.sha256);
   }
-  return { path, root: dirname(resolve(path)), sha256 };
+  const own = (json as { regenerate?: unknown }).regenerate;
+  return {
+    path,
+    root: dirname(resolve(path)),
+    sha256,
+    regenerate: typeof own === "string" && own.length <= 200 ? own : regenerate,
+  };
+}
+
+/**
+ * The manifest that guards a user's reference file: `manifest.json` in its folder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { userManifestPath } from "./fixture_hashes.ts";
+ * assert.equal(userManifestPath("my-cases/refs/a.onnx.safetensors"), "my-cases/refs/manifest.json");
+ * ```
+ */
+export function userManifestPath(reference: string): string {
+  return `${dirname(reference)}/manifest.json`;
 }
 
 /**
@@ -150,8 +184,9 @@ export interface FixtureCheckOptions {
 }
 
 /**
- * Checks each file that lies inside the manifest's folder against its recorded sha256.
- * Returns the files checked (relative to the manifest folder).
+ * Checks each file that lies inside the manifest's folder against its recorded sha256, and each
+ * file outside it that the manifest lists (`../model/unet/model.onnx`: what a user's references
+ * were made from). Returns the files checked (relative to the manifest folder).
  *
  * @throws {FixtureHashError} for a file that changed or is missing from the manifest.
  * @example
@@ -171,8 +206,8 @@ export async function checkFixtureHashes(
   const checked: string[] = [];
   for (const file of files) {
     const rel = relativeTo(manifest.root, file);
-    if (rel.startsWith("..") || rel.startsWith("/")) continue;
     const want = manifest.sha256.get(rel);
+    if (want === undefined && (rel.startsWith("..") || rel.startsWith("/"))) continue;
     const shown = relativeTo(Deno.cwd(), file);
     if (want === undefined && await options.unlistedOk?.(file)) continue;
     if (want === undefined) {
@@ -180,9 +215,9 @@ export async function checkFixtureHashes(
       throw new FixtureHashError(
         shown,
         exists
-          ? `not listed in ${manifest.path}; regenerate the fixtures with \`deno task refs\``
+          ? `not listed in ${manifest.path}; regenerate the references with \`${manifest.regenerate}\``
           : `missing, and not listed in ${manifest.path}: no reference has been made for it ` +
-            `(\`deno task refs\` writes the references of every case in cases/)`,
+            `(\`${manifest.regenerate}\` writes the references of every case)`,
       );
     }
     let got: string;
@@ -191,7 +226,7 @@ export async function checkFixtureHashes(
     } catch {
       throw new FixtureHashError(
         shown,
-        `missing (listed in ${manifest.path}); regenerate with \`deno task refs\``,
+        `missing (listed in ${manifest.path}); regenerate with \`${manifest.regenerate}\``,
       );
     }
     if (got !== want) {
@@ -199,7 +234,7 @@ export async function checkFixtureHashes(
         shown,
         `sha256 ${got.slice(0, 12)}… differs from ${manifest.path} (${
           want.slice(0, 12)
-        }…): the file changed since the references were made; regenerate them with \`deno task refs\` (or restore the file with git)`,
+        }…): the file changed since the references were made; regenerate them with \`${manifest.regenerate}\` (or restore the file with git)`,
       );
     }
     checked.push(rel);

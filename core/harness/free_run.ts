@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { relative, resolve } from "node:path";
 import { ieeeMath } from "../numerics/f32_math.ts";
 import { tensorToImage } from "../pipelines/image.ts";
 import { encodePng } from "../pipelines/png.ts";
@@ -86,10 +87,16 @@ export function warningsOf(inputs: CaseInputs): { warnings?: string[] } {
   return warnings.length ? { warnings } : {};
 }
 
-/** The noref verdict's advice: how to make references for a case. */
-function makeReferencesAdvice(name: string): string {
-  return "make references with `deno task refs` (shipped models) or " +
-    `\`deno task verify --filter ${name} --update-goldens --yes\` (a golden: our own run, not diffusers)`;
+/** The noref verdict's advice: how to make references for a case (shipped model or a user's). */
+function makeReferencesAdvice(c: Case): string {
+  const golden = `\`deno task verify --filter ${c.name} --update-goldens --yes\` ` +
+    "(a golden: our own run, not diffusers)";
+  const shipped = !relative(resolve("fixtures"), resolve(c.model)).startsWith("..");
+  return shipped
+    ? `make references with \`deno task refs\` (shipped models) or ${golden}`
+    : "make references with `deno task refs --cases <your cases folder>` (the case names its " +
+      "torchModel), the capture helper around your own pipeline (fixtures/gen/diffparity_capture.py), " +
+      `or ${golden}`;
 }
 
 /**
@@ -136,7 +143,7 @@ export async function freeRunAlone(
         provider: inputs.model.records().unet.provider,
         ...warningsOf(inputs),
         status: "noref",
-        noReference: `${c.references.onnx} does not exist; ${makeReferencesAdvice(c.name)}`,
+        noReference: `${c.references.onnx} does not exist; ${makeReferencesAdvice(c)}`,
         comparisons: [],
         timing: runTiming(run, inputs.loadMs, 0),
         latentsSha256: sha,

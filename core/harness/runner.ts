@@ -73,7 +73,7 @@ function freeRunComparisons(
       ],
     );
   const comparisons = [withIeee(freeOnnx(free), freeIeee && freeOnnx(freeIeee))];
-  // a golden has no torch side: the torch comparison is skipped (the verdict says so)
+  // no torch side (a golden, or a capture of the ONNX run only): skipped, the verdict says so
   if (refTorch) {
     comparisons.push(comparison(
       "freeRunTorch",
@@ -149,17 +149,23 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     }
 
     // 1. Hashes (a changed model or reference invalidates the comparison), references, model.
-    // A golden (our own earlier run) has no torch side.
+    // A golden (our own earlier run) has no torch side; a user's capture may have none either.
     const loaded = await loadCaseInputs(c, options, async () => {
       const onnx = await readCaseReference(c.references.onnx);
       const golden = onnx.metadata["golden"] === "true";
-      return [onnx, golden ? null : await readCaseReference(c.references.torch)] as const;
+      const torch = golden || !await referenceExists(c.references.torch)
+        ? null
+        : await readCaseReference(c.references.torch);
+      return [onnx, torch, golden] as const;
     });
     inputs = loaded.inputs;
-    const [refOnnx, refTorch] = loaded.references;
-    const golden = refTorch === null;
+    const [refOnnx, refTorch, golden] = loaded.references;
     base.reference = golden ? "golden" : "diffusers";
     if (golden) base.referenceNote = goldenNote(refOnnx.metadata);
+    else if (!refTorch) {
+      base.referenceNote =
+        `vs torch skipped (${c.references.torch} does not exist: only the ONNX run was captured)`;
+    }
     base.provider = inputs.model.records().unet.provider;
     const total = refOnnx.steps;
     Object.assign(base, warningsOf(inputs));

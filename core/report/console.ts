@@ -143,9 +143,7 @@ export function caseLine(r: CaseResult): string {
     `\n      ${c.kind}: ${c.failures.join("; ")}`
   ).join("");
   const ms = r.timing ? ` · ${fmt(Math.round(r.timing.totalMs))} ms` : "";
-  const golden = r.reference === "golden" && r.referenceNote
-    ? `\n      reference: ${r.referenceNote}`
-    : "";
+  const golden = r.referenceNote ? `\n      reference: ${r.referenceNote}` : "";
   return `${status} ${r.name.padEnd(18)} ${parts}${ms}${golden}${
     mathLine(r)
   }${warnings}${failures}`;

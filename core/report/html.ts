@@ -79,7 +79,7 @@ function caseSection(r: CaseResult): string {
     ? `<p class="noref"><b>no reference</b>: ${
       escapeHtml(r.noReference ?? "")
     } (not a pass: only the free run ran, with its NaN/Inf checks and timings)</p>`
-    : r.reference === "golden"
+    : r.reference === "golden" || r.referenceNote
     ? `<p class="golden">reference: <b>${escapeHtml(r.referenceNote ?? "golden")}</b></p>`
     : "";
   const rows = r.comparisons.map(comparisonRow).join("\n");

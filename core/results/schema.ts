@@ -322,7 +322,10 @@ export interface CaseResult {
   noReference?: string;
   /** What the comparisons compared against: diffusers' run, or a golden (our own earlier run). */
   reference?: ReferenceKind;
-  /** For a golden reference: what it is, when and where it was written, what was skipped. */
+  /**
+   * For a golden reference: what it is, when and where it was written, what was skipped; for a
+   * diffusers reference without its torch side: that the torch comparison was skipped.
+   */
   referenceNote?: string;
   /** For status noref: per-step figures that need no reference (timings, largest |latent|). */
   freeRunSteps?: FreeRunStep[];

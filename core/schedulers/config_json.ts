@@ -297,6 +297,18 @@ export function parseSchedulerConfig<C extends object>(
         : `${label}: unknown key "${key}"; kept in extra, not used`,
     );
   }
+  // diffusers' from_config fills what a file written for another class lacks with this class's
+  // defaults; an on-by-default switch (DDIM's clip_sample) then changes results unseen
+  if (className !== undefined && className !== spec.className) {
+    for (const name of names) {
+      const key = fieldOf(spec, name).key;
+      if (spec.defaults[name] === true && !Object.hasOwn(obj, key)) {
+        warnings.push(
+          `${label}: "${key}" is not set (the file was written for ${className}); ${spec.className}'s default true applies, as in diffusers' from_config`,
+        );
+      }
+    }
+  }
   return { config, className, diffusersVersion, extra, warnings, source };
 }
 

@@ -121,8 +121,11 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * ```ts
    * import assert from "node:assert/strict";
    * import { DDIMScheduler } from "./ddim.ts";
-   * const s = DDIMScheduler.fromConfig({ _class_name: "PNDMScheduler", skip_prk_steps: true });
-   * assert.equal(s.configWarnings.length, 1); // "skip_prk_steps" is not an option of DDIMScheduler
+   * const pndm = { _class_name: "PNDMScheduler", skip_prk_steps: true, set_alpha_to_one: false };
+   * const s = DDIMScheduler.fromConfig(pndm);
+   * assert.equal(s.configWarnings.length, 2);
+   * assert.match(s.configWarnings[0], /"skip_prk_steps" is not an option of DDIMScheduler/);
+   * assert.match(s.configWarnings[1], /"clip_sample" is not set .*default true applies/);
    * ```
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): DDIMScheduler {

@@ -74,7 +74,9 @@ export interface SchedulerClass<C extends object, T> {
  * import assert from "node:assert/strict";
  * import { fromDiffusersConfig } from "./scheduler_base.ts";
  * import { DDIMScheduler } from "./ddim.ts";
- * const s = fromDiffusersConfig(DDIMScheduler, { _class_name: "PNDMScheduler", skip_prk_steps: true });
+ * const s = fromDiffusersConfig(DDIMScheduler, {
+ *   _class_name: "PNDMScheduler", skip_prk_steps: true, clip_sample: false, set_alpha_to_one: false,
+ * });
  * assert.equal(s.configWarnings.length, 1); // "skip_prk_steps" is not an option of DDIMScheduler
  * ```
  */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { loadCases } from "../../core/harness/cases_loader.ts";
-import { CaseError } from "../../core/harness/case.ts";
+import { besideCases, loadCases } from "../../core/harness/cases_loader.ts";
+import { CaseError, defineCase } from "../../core/harness/case.ts";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -63,4 +63,59 @@ Deno.test("loadCases reports an invalid field with the file name", async () => {
     /case 'bad': steps: expected a positive integer \(in .*bad\.case\.ts\)/,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a user's case (model outside fixtures/, another cases folder) keeps its references beside it", async () => {
+  const dir = await tempCases({
+    "mine.case.ts": caseFile("mine"),
+    "shipped.case.ts": caseFile("shipped").replace(
+      'model: "m"',
+      'model: "fixtures/models/tiny-sd"',
+    ),
+    "own.case.ts": caseFile("own", ', references: { onnx: "x/own.onnx.safetensors" }'),
+  });
+  const [mine, own, shipped] = await loadCases(dir);
+  assert.deepEqual(mine.references, {
+    onnx: `${dir}/refs/mine.onnx.safetensors`,
+    torch: `${dir}/refs/mine.torch.safetensors`,
+  });
+  assert.ok(Object.isFrozen(mine) && Object.isFrozen(mine.references));
+  // a shipped model keeps the project's references; references the case names stay its own
+  assert.equal(shipped.references.onnx, "fixtures/refs/cases/shipped.onnx.safetensors");
+  assert.deepEqual(own.references, {
+    onnx: "x/own.onnx.safetensors",
+    torch: "fixtures/refs/cases/own.torch.safetensors",
+  });
+  await Deno.remove(dir, { recursive: true });
+  // the project's own cases folder keeps the project default whatever the model
+  const c = defineCase({
+    name: "x",
+    model: "/elsewhere/export",
+    pipeline: "text2img",
+    sampler: { type: "DDIMScheduler" },
+    steps: 2,
+    prompt: "",
+    guidanceScale: 1,
+    seed: 0,
+  });
+  assert.equal(besideCases(c, "cases/").references.onnx, "fixtures/refs/cases/x.onnx.safetensors");
+  assert.equal(besideCases(c, "my/").references.onnx, "my/refs/x.onnx.safetensors");
+});
+
+Deno.test("torchModel must be a non-empty path", () => {
+  assert.throws(
+    () =>
+      defineCase({
+        name: "x",
+        model: "m",
+        torchModel: "",
+        pipeline: "text2img",
+        sampler: { type: "DDIMScheduler" },
+        steps: 2,
+        prompt: "",
+        guidanceScale: 1,
+        seed: 0,
+      }),
+    /case 'x': torchModel: expected the path of a diffusers pipeline folder/,
+  );
 });

@@ -65,7 +65,7 @@ Deno.test("a changed file is named with both hashes and the way to regenerate", 
   );
 });
 
-Deno.test("files outside the manifest's folder (a user's own export) are not checked", async () => {
+Deno.test("files outside the manifest's folder that it does not list (a user's own export) are not checked", async () => {
   const manifest = await readFixtureManifest("fixtures/manifest.json");
   assert.deepEqual(await checkFixtureHashes(manifest, ["deno.json", "/tmp"]), []);
 });
@@ -86,4 +86,46 @@ Deno.test("an unlisted fixture and an unreadable manifest are errors", async () 
     readFixtureManifest("fixtures/nope.json"),
     /fixtures\/nope\.json: cannot read the manifest/,
   );
+});
+
+Deno.test("a user's manifest checks the files it lists outside its folder and names its own command", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "diffparity-user-refs-" });
+  await Deno.mkdir(`${dir}/refs`);
+  await Deno.writeTextFile(`${dir}/model.onnx`, "the model the references were made from");
+  await Deno.writeTextFile(`${dir}/other.onnx`, "not listed");
+  await Deno.writeTextFile(`${dir}/refs/a.onnx.safetensors`, "a reference");
+  const listed = {
+    "a.onnx.safetensors": { sha256: await sha256Hex(new TextEncoder().encode("a reference")) },
+    "../model.onnx": { sha256: "0".repeat(64) },
+  };
+  await Deno.writeTextFile(
+    `${dir}/refs/manifest.json`,
+    JSON.stringify({ regenerate: "deno task refs --cases my-cases", files: listed }),
+  );
+  const manifest = await readFixtureManifest(`${dir}/refs/manifest.json`);
+  assert.equal(manifest.regenerate, "deno task refs --cases my-cases");
+  // listed and inside: checked; unlisted and outside: skipped
+  assert.deepEqual(
+    await checkFixtureHashes(manifest, [`${dir}/refs/a.onnx.safetensors`, `${dir}/other.onnx`]),
+    ["a.onnx.safetensors"],
+  );
+  // listed outside: checked, and the message says how to remake the references
+  await assert.rejects(
+    checkFixtureHashes(manifest, [`${dir}/model.onnx`]),
+    /model\.onnx: sha256 [0-9a-f]{12}… differs from .*refs\/manifest\.json \(000000000000…\): the file changed since the references were made; regenerate them with `deno task refs --cases my-cases`/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("examples/ stays under 2.5 MB (it travels to the GPU machine with fixtures/)", async () => {
+  let total = 0;
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(`${dir}/${e.name}`);
+      else if (e.isFile) total += (await Deno.stat(`${dir}/${e.name}`)).size;
+    }
+  };
+  await walk("examples");
+  console.log(`examples/: ${(total / 1e6).toFixed(2)} MB`);
+  assert.ok(total < 2.5e6, `${(total / 1e6).toFixed(2)} MB`);
 });

@@ -8,6 +8,7 @@ import {
   writeSafetensors,
 } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
+import { sha256File } from "../../core/harness/fixture_hashes.ts";
 
 const [guidance1] = await loadCases("cases", "guidance-1");
 
@@ -151,19 +152,35 @@ Deno.test("a missing onnx reference is no reference (noref), saying how to make 
   );
 });
 
-Deno.test("a missing torch reference beside a diffusers onnx one is still an error", async () => {
+Deno.test("a torch reference no manifest lists may be absent (vs torch skipped); one a manifest lists may not", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "diffparity-onnx-only-" });
+  const onnx = `${dir}/refs/mine.onnx.safetensors`;
+  await Deno.mkdir(`${dir}/refs`);
+  await Deno.copyFile(guidance1.references.onnx, onnx);
   const c = withChanges(guidance1, {
-    references: {
-      onnx: guidance1.references.onnx,
-      torch: "fixtures/refs/cases/nope.torch.safetensors",
-    },
+    references: { onnx, torch: `${dir}/refs/mine.torch.safetensors` },
   });
-  const r = await runCase(c, { manifest: null });
-  assert.equal(r.status, "error");
+  const entry = { sha256: await sha256File(onnx) };
+  const manifest = (files: Record<string, unknown>) =>
+    Deno.writeTextFile(`${dir}/refs/manifest.json`, JSON.stringify({ files }));
+  // a capture of the ONNX run only: compared with it, the torch side skipped and said so
+  await manifest({ "mine.onnx.safetensors": entry });
+  const r = await runCase(c, {});
+  assert.equal(r.status, "pass", r.error ?? "");
+  assert.deepEqual(r.comparisons.map((x) => x.kind).includes("freeRunTorch"), false);
   assert.equal(
-    r.error,
-    "fixtures/refs/cases/nope.torch.safetensors: reference file missing; make it with `deno task refs`",
+    r.referenceNote,
+    `vs torch skipped (${dir}/refs/mine.torch.safetensors does not exist: only the ONNX run was captured)`,
   );
+  // the manifest promises a torch reference that is gone: an error, not a silent skip
+  await manifest({ "mine.onnx.safetensors": entry, "mine.torch.safetensors": entry });
+  const gone = await runCase(c, {});
+  assert.equal(gone.status, "error");
+  assert.match(
+    gone.error!,
+    /mine\.torch\.safetensors: missing \(listed in .*refs\/manifest\.json\)/,
+  );
+  await Deno.remove(dir, { recursive: true });
 });
 
 /** The timesteps a reference file records, read from the file itself. */

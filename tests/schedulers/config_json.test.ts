@@ -93,6 +93,8 @@ Deno.test("unknown keys and other classes' options are kept and reported", () =>
       my_custom: [1, 2],
       _use_default_values: ["beta_end"],
       steps_offset: 1,
+      clip_sample: false,
+      set_alpha_to_one: false,
     },
     "model/scheduler/scheduler_config.json",
   );
@@ -117,6 +119,32 @@ Deno.test("unknown keys and other classes' options are kept and reported", () =>
   assert.equal(json._diffusers_version, "0.6.0");
   assert.equal(json.skip_prk_steps, true);
   assert.deepEqual(json.my_custom, [1, 2]);
+});
+
+Deno.test("an on-by-default option missing from another class's config is reported (DDIM's clip_sample)", () => {
+  // what PNDMScheduler.save_config writes for SD 1.x/2.x-base: no clip_sample key, which
+  // DDIMScheduler.from_config then takes as True (diffusers' DDIMScheduler.__init__ default)
+  const pndm = {
+    _class_name: "PNDMScheduler",
+    beta_schedule: "scaled_linear",
+    beta_start: 0.00085,
+    beta_end: 0.012,
+    num_train_timesteps: 1000,
+    set_alpha_to_one: false,
+    skip_prk_steps: true,
+    steps_offset: 1,
+  };
+  const s = DDIMScheduler.fromConfig(pndm, "m/scheduler/scheduler_config.json");
+  assert.equal(s.config.clipSample, true);
+  assert.deepEqual(s.configWarnings.slice(1), [
+    `m/scheduler/scheduler_config.json: "clip_sample" is not set (the file was written for PNDMScheduler); DDIMScheduler's default true applies, as in diffusers' from_config`,
+  ]);
+  // a file of the class itself, or one that sets the key, says nothing about it
+  assert.equal(DDIMScheduler.fromConfig({ ...pndm, clip_sample: true }).configWarnings.length, 1);
+  assert.equal(
+    DDIMScheduler.fromConfig({ ...pndm, _class_name: "DDIMScheduler" }).configWarnings.length,
+    1,
+  );
 });
 
 Deno.test("fromConfig reads diffusers-written scheduler_config.json files exactly", async () => {
