@@ -79,7 +79,9 @@ function freeRunComparisons(
       "freeRunTorch",
       refTorch.path,
       c.tolerances.freeRunTorch!,
-      [],
+      // per step when the torch reference holds every step (a capture does; the dumper's keeps
+      // the final latents only, to keep fixtures/ small)
+      refTorch.steps > 0 ? referenceStepFigures(free.records, refTorch, "prev_sample") : [],
       [{ label: "final latents", figures: figures(free.result.latents, refTorch.latents) }],
     ));
   }

@@ -143,3 +143,24 @@ Deno.test("examples/your-model: the user's manifest lists every reference and ev
   }
   assert.equal(manifest.regenerate, "deno task refs --cases examples/your-model/cases");
 });
+
+Deno.test("examples/your-model: a torch reference with every step (a capture) is compared step by step", async () => {
+  const { loadCases } = await import("../../core/harness/cases_loader.ts");
+  const { runCase } = await import("../../core/harness/runner.ts");
+  const { readCaseReference } = await import("../../core/harness/references.ts");
+  const [dumped, captured] = await loadCases(`${EXAMPLE}/cases`, /^sd2-(ort-pndm|ddim)$/);
+  for (const c of [captured, dumped]) {
+    const r = await runCase(c, {});
+    const torch = r.comparisons.find((x) => x.kind === "freeRunTorch")!;
+    const ref = await readCaseReference(c.references.torch);
+    // the capture keeps every step of the PyTorch run; the dumper's torch file the final latents
+    assert.equal(torch.perStep.length, ref.steps, c.name);
+    // PNDM's 12 steps make 13 model calls (PLMS' extra call at the start)
+    assert.equal(ref.steps, c === captured ? 13 : 0, c.name);
+    if (c === captured) {
+      // the last step's latents are the final latents: the worst is at least that step's
+      const last = torch.perStep[12].maxAbs;
+      assert.ok(torch.worst.maxAbs >= last && last > 0);
+    }
+  }
+});
