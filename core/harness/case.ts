@@ -13,6 +13,7 @@ import { float16Problem, SAMPLERS, type SamplerSpec } from "../schedulers/sample
 import { PIPELINE_KINDS, type PipelineKindName } from "./pipeline_kinds.ts";
 
 export type { DiffusersSchedulerName, SamplerSpec } from "../schedulers/samplers.ts";
+export type { Precision } from "../numerics/f16.ts";
 
 /**
  * Which pipeline a case runs: a key of `PIPELINE_KINDS`.

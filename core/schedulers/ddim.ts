@@ -14,6 +14,7 @@ import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts"
 import {
   type ClipConfig,
   clipOrThreshold,
+  clipSample as clipSample_,
   ddimPrevSample,
   epsilonFromOriginal,
   predictOriginalAndEpsilon,
@@ -260,19 +261,22 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
   /**
    * diffusers' `step` on float16 tensors, as StableDiffusionPipeline runs it with float16 prompt
    * embeddings: the alphas stay float32 0-dim tensors, every tensor op is torch's CPU half
-   * arithmetic (core/tensor/half_ops.ts). Implemented for prediction_type epsilon without
-   * clipping or thresholding, eta 0.
+   * arithmetic (core/tensor/half_ops.ts). Implemented for prediction_type epsilon, eta 0, no
+   * thresholding, and `clip_sample` with a range that is a half value (then clamping to the
+   * range's float32 or half value gives the same half result, whichever torch uses).
    */
   #stepHalf(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions): StepResult {
     const who = "DDIMScheduler.step (float16)";
-    const { predictionType, clipSample, thresholding } = this.config;
+    const { predictionType, clipSample, clipSampleRange, thresholding } = this.config;
     const eta = opts.eta ?? 0;
-    if (predictionType !== "epsilon" || clipSample || thresholding || eta !== 0) {
+    const range = Math.fround(clipSampleRange);
+    const clipOk = !clipSample || Math.f16round(range) === range;
+    if (predictionType !== "epsilon" || !clipOk || thresholding || eta !== 0) {
       throw new RangeError(
-        `${who}: the float16 step is implemented for prediction_type "epsilon", clip_sample ` +
-          `false, thresholding false and eta 0; got prediction_type ${
-            JSON.stringify(predictionType)
-          }, clip_sample ${clipSample}, thresholding ${thresholding}, eta ${eta}`,
+        `${who}: the float16 step is implemented for prediction_type "epsilon", eta 0, ` +
+          `thresholding false and clip_sample false or with a half-valued clip_sample_range; ` +
+          `got prediction_type ${JSON.stringify(predictionType)}, clip_sample ${clipSample} ` +
+          `(range ${clipSampleRange}), thresholding ${thresholding}, eta ${eta}`,
       );
     }
     const numInferenceSteps = this.numInferenceSteps!;
@@ -281,10 +285,12 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
     const alphaProdTPrev = this.alphaProd(prevTimestep, this.finalAlphaCumprod, who);
     const betaProdT = f32(1 - alphaProdT);
     // 3. pred_original_sample = (sample - beta_prod_t ** 0.5 * model_output) / alpha_prod_t ** 0.5
-    const predOriginalSample = halfDivScalar(
+    let predOriginalSample = halfDivScalar(
       halfSub(sample, halfScaledBy(this.math.sqrt(betaProdT), modelOutput)),
       this.math.sqrt(alphaProdT),
     );
+    // 4. pred_original_sample.clamp(-clip_sample_range, clip_sample_range): exact in half
+    if (clipSample) predOriginalSample = clipSample_(predOriginalSample, range);
     // 5. std_dev_t = eta * variance ** 0.5 (float32 0-dim tensors)
     const variance = this.getVariance(timestep, prevTimestep);
     const stdDevT = f32(f32(eta) * this.math.sqrt(variance));

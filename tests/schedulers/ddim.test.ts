@@ -135,12 +135,21 @@ Deno.test("DDIMScheduler.step float16: diffusers' half step, bit for bit at ever
 Deno.test("DDIMScheduler.step float16 refuses what it does not implement, naming the option", async () => {
   const { f, config } = await loadHalfSteps();
   const x = f.tensor("ddim.sample");
-  const clip = DDIMScheduler.fromConfig({ ...config, clip_sample: true });
+  const clip = DDIMScheduler.fromConfig({ ...config, clip_sample: true, clip_sample_range: 0.3 });
   clip.setTimesteps(10);
   assert.throws(
     () => clip.step(x, clip.timesteps[0], x, { precision: "float16" }),
-    /DDIMScheduler\.step \(float16\): .*got prediction_type "epsilon", clip_sample true/,
+    /DDIMScheduler\.step \(float16\): .*got prediction_type "epsilon", clip_sample true \(range 0.3\)/,
   );
+  // a half-valued range clamps exactly: the result stays within it and half
+  const unit = DDIMScheduler.fromConfig({ ...config, clip_sample: true });
+  unit.setTimesteps(10);
+  const big = new Tensor(x.data.map((v) => 40 * v), x.shape);
+  const { predOriginalSample } = unit.step(big, unit.timesteps[0], x, { precision: "float16" });
+  assert.ok(predOriginalSample!.data.every((v) => Math.abs(v) <= 1 && Math.f16round(v) === v));
+  const thr = DDIMScheduler.fromConfig({ ...config, thresholding: true });
+  thr.setTimesteps(10);
+  assert.throws(() => thr.step(x, 901, x, { precision: "float16" }), /thresholding true/);
   const eta = DDIMScheduler.fromConfig(config);
   eta.setTimesteps(10);
   assert.throws(() => eta.step(x, 901, x, { precision: "float16", eta: 0.5 }), /eta 0.5/);
