@@ -161,7 +161,7 @@ export function caseLine(r: CaseResult): string {
  * import assert from "node:assert/strict";
  * import { precisionLine } from "./console.ts";
  * assert.equal(precisionLine({ precision: "float32" }), "");
- * assert.match(precisionLine({ precision: "float16" }), /^\n      sampler: float16 \(/);
+ * assert.match(precisionLine({ precision: "float16" }), /^\n {6}sampler: float16 \(/);
  * ```
  */
 export function precisionLine(r: Pick<CaseResult, "precision">): string {
