@@ -34,6 +34,7 @@ export {
   defineCase,
   type DiffusersSchedulerName,
   type PipelineKind,
+  type Precision,
   type ReferenceMathMode,
   type SamplerSpec,
   type Tolerance,

@@ -60,6 +60,14 @@ export {
   type TorchGeneratorOptions,
   type TorchGeneratorState,
 } from "./core/tensor/torch_generator.ts";
+export {
+  halfAdd,
+  halfDivScalar,
+  halfMulScalar,
+  halfScaledBy,
+  halfSub,
+  toHalf,
+} from "./core/tensor/half_ops.ts";
 export type { Mt19937State } from "./core/tensor/mt19937.ts";
 
 // core/numerics
@@ -73,6 +81,7 @@ export {
   mathTableFromTensors,
 } from "./core/numerics/f32_math.ts";
 export { UsageMath } from "./core/numerics/probe_math.ts";
+export { f16, type Precision, PRECISIONS } from "./core/numerics/f16.ts";
 
 // core/schedulers
 export type {

@@ -8,10 +8,12 @@
 import { COMPARISON_KINDS, type ComparisonKind } from "../results/kinds.ts";
 import type { Tolerance } from "../results/schema.ts";
 
-import { SAMPLERS, type SamplerSpec } from "../schedulers/samplers.ts";
+import { type Precision, PRECISIONS } from "../numerics/f16.ts";
+import { float16Problem, SAMPLERS, type SamplerSpec } from "../schedulers/samplers.ts";
 import { PIPELINE_KINDS, type PipelineKindName } from "./pipeline_kinds.ts";
 
 export type { DiffusersSchedulerName, SamplerSpec } from "../schedulers/samplers.ts";
+export type { Precision } from "../numerics/f16.ts";
 
 /**
  * Which pipeline a case runs: a key of `PIPELINE_KINDS`.
@@ -130,6 +132,15 @@ export interface CaseSpec {
   steps: number;
   /** DDIM eta (0 by default). */
   eta?: number;
+  /**
+   * The dtype the text2img loop runs in: `"float32"` (default), or `"float16"` as diffusers'
+   * StableDiffusionPipeline runs with float16 prompt embeddings (optimum's ORT pipeline on a
+   * `--dtype fp16` export): embeddings cast to half, half initial latents, the UNet's output
+   * as half, guidance and the sampler's steps in torch's CPU half arithmetic. DDIMScheduler
+   * (eta 0) and PNDMScheduler (PLMS) only. A reference whose metadata `sampler_dtype` says
+   * otherwise is run anyway, with a warning.
+   */
+  precision?: Precision;
   /** The prompt. */
   prompt: string;
   /** The negative prompt ("" by default, as diffusers' unconditional embedding). */
@@ -353,6 +364,16 @@ export function defineCase(spec: CaseSpec): Case {
   }
   if (spec.mathSkew !== undefined && typeof spec.mathSkew !== "boolean") {
     fail("mathSkew", "expected a boolean");
+  }
+  if (spec.precision !== undefined && !PRECISIONS.includes(spec.precision)) {
+    fail("precision", `expected ${PRECISIONS.map((p) => `'${p}'`).join(" or ")}`);
+  }
+  if (spec.precision === "float16") {
+    if (spec.pipeline !== "text2img") {
+      fail("precision", `the float16 sampler mode runs text2img only; got '${spec.pipeline}'`);
+    }
+    const problem = float16Problem(spec.sampler, spec.precision, spec.eta ?? 0);
+    if (problem) fail(...problem);
   }
   const tolerances = mergeTolerances(spec.tolerances, fail);
   const base = `fixtures/refs/cases/${spec.name}`;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Precision } from "../numerics/f16.ts";
 import type { SamplerSpec } from "../schedulers/samplers.ts";
 
 /**
@@ -98,4 +99,35 @@ export function samplerConfigWarnings(
     }
   }
   return out;
+}
+
+/**
+ * The warning of a case whose precision is not the one its reference's sampler ran in (the
+ * reference's metadata `sampler_dtype`): the comparisons then measure float16 rounding, not the
+ * port. Empty when they agree.
+ *
+ * @param c the case's name and `precision` (default "float32")
+ * @param ref the reference file and its sampler's dtype
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { precisionWarnings } from "./case_warnings.ts";
+ * const ref = { path: "refs/x.onnx.safetensors", samplerDtype: "float16" as const };
+ * assert.deepEqual(precisionWarnings({ name: "x", precision: "float16" }, ref), []);
+ * assert.deepEqual(precisionWarnings({ name: "x" }, ref), [
+ *   "refs/x.onnx.safetensors: the reference's sampler ran in float16 (metadata sampler_dtype); " +
+ *   "case 'x' runs float32: set precision: \"float16\" in the case to reproduce it",
+ * ]);
+ * ```
+ */
+export function precisionWarnings(
+  c: { readonly name: string; readonly precision?: Precision },
+  ref: { readonly path: string; readonly samplerDtype: Precision },
+): string[] {
+  const ours = c.precision ?? "float32";
+  if (ref.samplerDtype === ours) return [];
+  return [
+    `${ref.path}: the reference's sampler ran in ${ref.samplerDtype} (metadata sampler_dtype); ` +
+    `case '${c.name}' runs ${ours}: set precision: "${ref.samplerDtype}" in the case to reproduce it`,
+  ];
 }

@@ -236,6 +236,7 @@ export async function writeGolden(
     seed: String(c.seed),
     steps: String(c.steps),
     deno: Deno.version.deno,
+    sampler_dtype: c.precision === "float16" ? "float16" : null, // as fixtures/gen/cases_fp16.py
   });
   await writeSafetensors(path, tensors, metadata);
   return {

@@ -137,6 +137,7 @@ export async function runPipeline(
     math,
     source: inputs.schedulerSource,
     implementation: inputs.implementation,
+    precision: c.precision,
   });
   const records: StepRecord[] = [];
   const onStep = hooks.onStep;
@@ -167,6 +168,7 @@ export async function runPipeline(
     keepMask: inputs.keepMask,
     strength: c.strength,
     math,
+    precision: c.precision,
   });
   return { result, records };
 }

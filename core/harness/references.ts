@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type Precision, PRECISIONS } from "../numerics/f16.ts";
 import { type MathTable, mathTableFromTensors } from "../numerics/f32_math.ts";
 import { readSafetensors, type SafetensorsFile } from "../tensor/safetensors.ts";
 import { FileError } from "../tensor/errors.ts";
@@ -58,6 +59,12 @@ export interface CaseReference {
   backend: string;
   /** String metadata as written. */
   metadata: Record<string, string>;
+  /**
+   * The dtype the reference's sampler ran in (metadata `sampler_dtype`, written by
+   * fixtures/gen/cases_fp16.py and diffparity_capture.py; "float32" when absent). A float16
+   * reference stores its latents and model outputs as F16 (read as float32: exact).
+   */
+  samplerDtype: Precision;
   /** Token ids [B, 77]. */
   inputIds: number[];
   /** Text-encoder output given to the UNet. */
@@ -105,6 +112,7 @@ function need(file: SafetensorsFile, name: string, path: string): Tensor {
  * import { readCaseReference } from "./references.ts";
  * const ref = await readCaseReference("fixtures/refs/cases/ddpm-50.onnx.safetensors");
  * assert.deepEqual(ref.timesteps.length, 50);
+ * assert.equal(ref.samplerDtype, "float32"); // no sampler_dtype metadata: a float32 sampler
  * ```
  */
 export async function readCaseReference(path: string): Promise<CaseReference> {
@@ -128,10 +136,20 @@ export async function readCaseReference(path: string): Promise<CaseReference> {
   }
   const get = (name: string) => (file.has(name) ? file.tensor(name) : undefined);
   const initLatents = need(file, "init_latents", path);
+  const samplerDtype = (file.metadata["sampler_dtype"] ?? "float32") as Precision;
+  if (!PRECISIONS.includes(samplerDtype)) {
+    throw new CaseReferenceError(
+      path,
+      `metadata sampler_dtype: got ${JSON.stringify(samplerDtype)} (expected ${
+        PRECISIONS.map((p) => `"${p}"`).join(" or ")
+      })`,
+    );
+  }
   return {
     path,
     backend: file.metadata["backend"] ?? "unknown",
     metadata: file.metadata,
+    samplerDtype,
     inputIds: file.ints("input_ids"),
     promptEmbeds: need(file, "prompt_embeds", path),
     initLatents,

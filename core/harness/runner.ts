@@ -15,6 +15,7 @@ import { UsageMath } from "../numerics/probe_math.ts";
 import { SAMPLERS } from "../schedulers/samplers.ts";
 import type { Case } from "./case.ts";
 import { type CaseInputOptions, type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
+import { mergeWarnings, precisionWarnings } from "./case_warnings.ts";
 import { freeRunAlone, postprocess, runTiming, warningsOf } from "./free_run.ts";
 import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
 import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } from "./compare.ts";
@@ -128,6 +129,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     description: c.description ?? "",
     pipeline: c.pipeline,
     sampler: SAMPLERS[c.sampler.type].label(c.sampler),
+    precision: c.precision ?? "float32",
     model: c.model,
     provider: options.executionProvider ?? "cpu",
     status: "error",
@@ -170,7 +172,11 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     }
     base.provider = inputs.model.records().unet.provider;
     const total = refOnnx.steps;
-    Object.assign(base, warningsOf(inputs));
+    const warnings = mergeWarnings(
+      warningsOf(inputs).warnings ?? [],
+      precisionWarnings(c, refOnnx),
+    );
+    if (warnings.length) base.warnings = warnings;
 
     // 2. The reference machine's math: recorded in the reference, or inferred from it.
     const ctx = inputs;

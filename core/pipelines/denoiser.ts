@@ -6,6 +6,7 @@
  * @module
  */
 import type { UNetModel } from "../models/types.ts";
+import type { Precision } from "../numerics/f16.ts";
 import type { Denoiser } from "../schedulers/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { guidanceBatch, predictGuided } from "./guidance.ts";
@@ -13,7 +14,9 @@ import { guidanceBatch, predictGuided } from "./guidance.ts";
 /**
  * The text-conditioned UNet with classifier-free guidance, as StableDiffusionPipeline.__call__
  * evaluates it: `cat([x] * 2)` (with guidance), the UNet with `embeds` (negative prompt first),
- * then `uncond + scale * (text - uncond)` in float32. `x` is the already scaled model input.
+ * then `uncond + scale * (text - uncond)` in float32 (with `precision` "float16": the UNet's
+ * output taken as half, guidance in torch's CPU half arithmetic). `x` is the already scaled
+ * model input.
  *
  * @example
  * ```ts
@@ -27,9 +30,21 @@ import { guidanceBatch, predictGuided } from "./guidance.ts";
  * assert.deepEqual([out.shape, batches], [[1, 4, 2, 2], [2]]);
  * ```
  */
-export function guidedDenoiser(unet: UNetModel, embeds: Tensor, guidanceScale: number): Denoiser {
+export function guidedDenoiser(
+  unet: UNetModel,
+  embeds: Tensor,
+  guidanceScale: number,
+  precision: Precision = "float32",
+): Denoiser {
   return async (x, t) =>
-    (await predictGuided(unet, guidanceBatch(x, guidanceScale), t, embeds, guidanceScale))
+    (await predictGuided(
+      unet,
+      guidanceBatch(x, guidanceScale),
+      t,
+      embeds,
+      guidanceScale,
+      precision,
+    ))
       .modelOutput;
 }
 

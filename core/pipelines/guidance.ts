@@ -6,6 +6,8 @@
  * @module
  */
 import type { UNetModel } from "../models/types.ts";
+import type { Precision } from "../numerics/f16.ts";
+import { halfAdd, halfMulScalar, halfSub, toHalf } from "../tensor/half_ops.ts";
 import { addScaled, concat, sliceBatch, sub } from "../tensor/ops.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
@@ -29,7 +31,8 @@ export function usesGuidance(guidanceScale: number): boolean {
 /**
  * `uncond + scale * (text - uncond)`, each operation rounded to float32 as torch does; the
  * Python float `scale` is first rounded to float32, as torch does with a scalar operand of a
- * float32 tensor.
+ * float32 tensor. With `precision` "float16" (half inputs), each operation is torch's CPU half
+ * arithmetic: the scale's float32 value times the half difference, rounded to half.
  *
  * @example
  * ```ts
@@ -39,10 +42,18 @@ export function usesGuidance(guidanceScale: number): boolean {
  * const u = new Tensor(new Float32Array([1]), [1]);
  * const c = new Tensor(new Float32Array([2]), [1]);
  * assert.equal(classifierFreeGuidance(u, c, 7.5).data[0], 8.5);
+ * const t = new Tensor(new Float32Array([1.0009765625]), [1]); // 1 + 2^-10
+ * assert.equal(classifierFreeGuidance(u, t, 7.3, "float16").data[0], 1.0068359375); // half
+ * assert.equal(classifierFreeGuidance(u, t, 7.3).data[0], 1.0071289539337158); // float32
  * assert.throws(() => classifierFreeGuidance(u, Tensor.zeros([2]), 7.5), /expected the shape of uncond \[1\]/);
  * ```
  */
-export function classifierFreeGuidance(uncond: Tensor, text: Tensor, scale: number): Tensor {
+export function classifierFreeGuidance(
+  uncond: Tensor,
+  text: Tensor,
+  scale: number,
+  precision: Precision = "float32",
+): Tensor {
   if (!uncond.sameShape(text)) {
     throw new PipelineInputError(
       "classifierFreeGuidance",
@@ -51,6 +62,9 @@ export function classifierFreeGuidance(uncond: Tensor, text: Tensor, scale: numb
     );
   }
   // StableDiffusionPipeline.__call__: noise_pred_uncond + guidance_scale * (text - uncond)
+  if (precision === "float16") {
+    return halfAdd(uncond, halfMulScalar(halfSub(text, uncond), scale));
+  }
   return addScaled(uncond, sub(text, uncond), scale);
 }
 
@@ -102,7 +116,8 @@ export interface GuidedOutput {
 /**
  * Runs the UNet on an already batched (and scaled) `modelInput` at timestep `t` and applies
  * guidance. `embeds` must have batch 2 (uncond first) when `guidanceScale > 1`, batch 1
- * otherwise.
+ * otherwise. With `precision` "float16" the UNet's output is taken as half (what a float16
+ * export returns) and guided in half.
  *
  * @example
  * ```ts
@@ -124,6 +139,7 @@ export async function predictGuided(
   t: number,
   embeds: Tensor,
   guidanceScale: number,
+  precision: Precision = "float32",
 ): Promise<GuidedOutput> {
   const cfg = usesGuidance(guidanceScale);
   const batch = cfg ? 2 : 1;
@@ -144,7 +160,8 @@ export async function predictGuided(
     );
   }
   const start = performance.now();
-  const rawOutput = await unet.predict(modelInput, t, embeds);
+  const predicted = await unet.predict(modelInput, t, embeds);
+  const rawOutput = precision === "float16" ? toHalf(predicted) : predicted;
   const modelMs = performance.now() - start;
   if (!rawOutput.sameShape(modelInput)) {
     throw new PipelineInputError(
@@ -159,7 +176,8 @@ export async function predictGuided(
   if (cfg) {
     // noise_pred_uncond, noise_pred_text = noise_pred.chunk(2)
     const uncond = sliceBatch(rawOutput, 0, 1);
-    modelOutput = classifierFreeGuidance(uncond, sliceBatch(rawOutput, 1, 2), guidanceScale);
+    const text = sliceBatch(rawOutput, 1, 2);
+    modelOutput = classifierFreeGuidance(uncond, text, guidanceScale, precision);
   }
   return { modelInput, modelOutput, rawOutput, modelMs };
 }

@@ -17,6 +17,7 @@ import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
 import {
+  checkFloat32,
   checkSameGenerator,
   checkSteps,
   img2imgTimesteps,
@@ -191,6 +192,7 @@ export async function prepareImg2ImgStart(
  */
 export async function img2img(opts: Img2ImgOptions): Promise<PipelineResult> {
   checkSteps("img2img", opts.steps);
+  checkFloat32("img2img", opts.precision);
   checkSameGenerator("img2img", opts.sampler, opts.generator);
   const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
   const start = await prepareImg2ImgStart(opts);

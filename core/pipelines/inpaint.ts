@@ -17,7 +17,7 @@ import { denoiseLoop } from "./loop.ts";
 import { blendKept } from "./mask.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
-import { checkSameGenerator, checkSteps } from "./timesteps.ts";
+import { checkFloat32, checkSameGenerator, checkSteps } from "./timesteps.ts";
 import type { PipelineResult } from "./types.ts";
 
 /**
@@ -64,6 +64,7 @@ export interface InpaintOptions extends Img2ImgOptions {
  */
 export async function inpaint(opts: InpaintOptions): Promise<PipelineResult> {
   checkSteps("inpaint", opts.steps);
+  checkFloat32("inpaint", opts.precision);
   checkSameGenerator("inpaint", opts.sampler, opts.generator);
   const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
   // the legacy pipeline's get_timesteps does not call set_begin_index

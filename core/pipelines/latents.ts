@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { Precision } from "../numerics/f16.ts";
+import { halfMulScalar } from "../tensor/half_ops.ts";
 import { mul } from "../tensor/ops.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
@@ -46,7 +48,9 @@ export function latentShape(
 
 /**
  * `randn_tensor(shape, generator) * init_noise_sigma` (StableDiffusionPipeline.prepare_latents):
- * one draw from `generator`, then a float32 multiply by the sigma rounded to float32.
+ * one draw from `generator`, then a float32 multiply by the sigma rounded to float32. With
+ * `precision` "float16": torch's half draw (`dtype=torch.float16`), times the sigma's float32
+ * value, rounded to half (a half tensor times a Python float).
  *
  * @example
  * ```ts
@@ -58,12 +62,15 @@ export function latentShape(
  * // the same seed gives the same draw; sigma 2 doubles it
  * const doubled = prepareLatents(new TorchGenerator(0), [1, 4, 8, 8], 2);
  * assert.equal(doubled.data[0], Math.fround(latents.data[0] * 2));
+ * const half = prepareLatents(new TorchGenerator(0), [1, 4, 8, 8], 1, "float16");
+ * assert.equal(half.data[0], Math.f16round(latents.data[0])); // whole blocks of 16: rounded
  * ```
  */
 export function prepareLatents(
   generator: NoiseSource,
   shape: readonly number[],
   initNoiseSigma: number,
+  precision: Precision = "float32",
 ): Tensor {
   if (!(Number.isFinite(initNoiseSigma) && initNoiseSigma > 0)) {
     throw new PipelineInputError(
@@ -71,6 +78,10 @@ export function prepareLatents(
       "initNoiseSigma",
       `expected a positive number (the scheduler's init_noise_sigma), got ${initNoiseSigma}`,
     );
+  }
+  if (precision === "float16") {
+    // randn_tensor(shape, generator=generator, dtype=torch.float16) * init_noise_sigma
+    return halfMulScalar(generator.randn(shape, "float16"), initNoiseSigma);
   }
   const noise = generator.randn(shape);
   // latents = latents * self.scheduler.init_noise_sigma

@@ -5,6 +5,7 @@
  * @module
  */
 import type { VaeDecoderModel } from "../models/types.ts";
+import type { Precision } from "../numerics/f16.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
 import { assertFinite } from "./finite.ts";
@@ -12,8 +13,9 @@ import type { CommonPipelineOptions, PipelineResult } from "./types.ts";
 import { decodeLatents } from "./vae.ts";
 
 /**
- * Decodes `latents` with `vaeDecoder` when one is given (`scalingFactor` is then required) and
- * checks the image for NaN / infinity (reported as step `stepCount`, tensor `image`).
+ * Decodes `latents` with `vaeDecoder` when one is given (`scalingFactor` is then required;
+ * `latents / scalingFactor` in `precision`) and checks the image for NaN / infinity (reported
+ * as step `stepCount`, tensor `image`).
  *
  * @example
  * ```ts
@@ -33,6 +35,7 @@ export async function maybeDecode(
   scalingFactor: number | undefined,
   latents: Tensor,
   stepCount: number,
+  precision: Precision = "float32",
 ): Promise<{ image?: Tensor; decodeMs: number }> {
   if (!vaeDecoder) return { decodeMs: 0 };
   if (scalingFactor === undefined) {
@@ -43,7 +46,7 @@ export async function maybeDecode(
     );
   }
   const start = performance.now();
-  const image = await decodeLatents(vaeDecoder, latents, scalingFactor);
+  const image = await decodeLatents(vaeDecoder, latents, scalingFactor, precision);
   const decodeMs = performance.now() - start;
   assertFinite(image, { stepIndex: stepCount, tensor: "image" });
   return { image, decodeMs };
@@ -107,7 +110,7 @@ export interface PipelineParts {
  * ```
  */
 export async function finishPipeline(
-  opts: Pick<CommonPipelineOptions, "vaeDecoder" | "scalingFactor">,
+  opts: Pick<CommonPipelineOptions, "vaeDecoder" | "scalingFactor" | "precision">,
   parts: PipelineParts,
 ): Promise<PipelineResult> {
   const decoded = await maybeDecode(
@@ -115,6 +118,7 @@ export async function finishPipeline(
     opts.scalingFactor,
     parts.latents,
     parts.timesteps.length,
+    opts.precision,
   );
   const result: PipelineResult = {
     latents: parts.latents,

@@ -2,10 +2,13 @@
  * text2img as StableDiffusionPipeline.__call__: encode the prompt (negative first with
  * guidance), `setTimesteps`, initial latents `randn * init_noise_sigma` from the run's
  * generator, the one denoising loop over the sampler with the guided denoiser, then the optional
- * decode. The CompVis PLMS / labml DDIM samplers have `initNoiseSigma` 1: x_T = `randn`.
+ * decode. The CompVis PLMS / labml DDIM samplers have `initNoiseSigma` 1: x_T = `randn`. With
+ * `precision` "float16" the whole loop runs in half, as diffusers does with float16 prompt
+ * embeddings (see `CommonPipelineOptions.precision`).
  *
  * @module
  */
+import { toHalf } from "../tensor/half_ops.ts";
 import { guidedDenoiser } from "./denoiser.ts";
 import { prepareLatents } from "./latents.ts";
 import { denoiseLoop } from "./loop.ts";
@@ -55,13 +58,22 @@ export interface Text2ImgOptions extends CommonPipelineOptions {
 export async function text2img(opts: Text2ImgOptions): Promise<PipelineResult> {
   checkSteps("text2img", opts.steps);
   checkSameGenerator("text2img", opts.sampler, opts.generator);
-  const prompt = await promptEmbeddings(opts.prompt, opts.guidanceScale);
+  const encoded = await promptEmbeddings(opts.prompt, opts.guidanceScale);
   const { sampler, generator } = opts;
+  const precision = opts.precision ?? "float32";
+  // float16 export: the text encoder returns float16 (encode_prompt keeps its dtype)
+  const prompt = precision === "float16" ? { ...encoded, embeds: toHalf(encoded.embeds) } : encoded;
   sampler.setTimesteps(opts.steps); // retrieve_timesteps
-  const initLatents = prepareLatents(generator, opts.latentShape, sampler.initNoiseSigma);
+  // prepare_latents(..., prompt_embeds.dtype, ...)
+  const initLatents = prepareLatents(
+    generator,
+    opts.latentShape,
+    sampler.initNoiseSigma,
+    precision,
+  );
   const loop = await denoiseLoop({
     stepper: sampler,
-    denoiser: guidedDenoiser(opts.unet, prompt.embeds, opts.guidanceScale),
+    denoiser: guidedDenoiser(opts.unet, prompt.embeds, opts.guidanceScale, precision),
     sample: initLatents,
     hooks: opts.hooks,
   });

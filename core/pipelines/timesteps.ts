@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Precision } from "../numerics/f16.ts";
 import type { Sampler } from "../schedulers/types.ts";
 import { PipelineInputError } from "./errors.ts";
 
@@ -200,6 +201,28 @@ function orderOf(scheduler: SchedulerStartExtras): number {
 export function checkSteps(where: string, steps: number): void {
   if (!Number.isInteger(steps) || steps < 1) {
     throw new PipelineInputError(where, "steps", `expected a positive integer, got ${steps}`);
+  }
+}
+
+/**
+ * Throws a {@link PipelineInputError} for a `precision` other than float32: the float16 sampler
+ * mode is text2img's only.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFloat32 } from "./timesteps.ts";
+ * checkFloat32("img2img", undefined);
+ * assert.throws(() => checkFloat32("img2img", "float16"), /img2img: precision: the float16 sampler mode runs text2img only/);
+ * ```
+ */
+export function checkFloat32(where: string, precision: Precision | undefined): void {
+  if ((precision ?? "float32") !== "float32") {
+    throw new PipelineInputError(
+      where,
+      "precision",
+      `the float16 sampler mode runs text2img only; got ${precision}`,
+    );
   }
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Precision } from "../numerics/f16.ts";
 import type { UNetModel, VaeDecoderModel } from "../models/types.ts";
 import type { Sampler, StepOptions } from "../schedulers/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -23,8 +24,11 @@ import type { PromptSource } from "./prompt.ts";
  * ```
  */
 export interface NoiseSource {
-  /** Draws a tensor of `shape` from N(0, 1). */
-  randn(shape: readonly number[]): Tensor;
+  /**
+   * Draws a tensor of `shape` from N(0, 1); with `dtype` "float16", torch's half draw (its
+   * values are halves).
+   */
+  randn(shape: readonly number[], dtype?: Precision): Tensor;
 }
 
 /**
@@ -236,4 +240,13 @@ export interface CommonPipelineOptions {
   vaeDecoder?: VaeDecoderModel;
   /** The VAE config's `scaling_factor` (0.18215 for SD 1.x); needed with a VAE. */
   scalingFactor?: number;
+  /**
+   * The dtype the loop runs in (default "float32"). "float16" (text2img only) runs it as
+   * StableDiffusionPipeline does with float16 prompt embeddings: embeddings cast to half,
+   * half initial latents (`randn_tensor(..., dtype=float16)`), the UNet's output taken as
+   * half, guidance and the sampler's steps in torch's CPU half arithmetic, and
+   * `latents / scaling_factor` in half before the decoder. The sampler must be made with the
+   * same precision (`makeSampler`).
+   */
+  precision?: Precision;
 }

@@ -6,6 +6,8 @@
  * @module
  */
 import type { VaeDecoderModel, VaeEncoderModel } from "../models/types.ts";
+import type { Precision } from "../numerics/f16.ts";
+import { halfDivScalar } from "../tensor/half_ops.ts";
 import { add, clamp, div, mul, scale } from "../tensor/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
@@ -211,7 +213,8 @@ export async function encodeImageLatents(
 
 /**
  * `latents / scalingFactor` in float32 (the divisor rounded to float32 first, as torch does
- * with a Python scalar): the decoder's input.
+ * with a Python scalar): the decoder's input. With `precision` "float16" (half latents): the
+ * float32 quotient rounded to half, as torch divides a half tensor by a Python float.
  *
  * @example
  * ```ts
@@ -219,17 +222,24 @@ export async function encodeImageLatents(
  * import assert from "node:assert/strict";
  * import { unscaleLatents } from "./vae.ts";
  * assert.equal(unscaleLatents(new Tensor(new Float32Array([0.5]), [1]), 0.5).data[0], 1);
+ * const z = new Tensor(new Float32Array([1]), [1]);
+ * assert.equal(unscaleLatents(z, 0.18215, "float16").data[0], 5.48828125); // 5.4899807 in half
  * ```
  */
-export function unscaleLatents(latents: Tensor, scalingFactor: number): Tensor {
+export function unscaleLatents(
+  latents: Tensor,
+  scalingFactor: number,
+  precision: Precision = "float32",
+): Tensor {
   checkScalingFactor("unscaleLatents", scalingFactor);
   // StableDiffusionPipeline.__call__: self.vae.decode(latents / self.vae.config.scaling_factor)
+  if (precision === "float16") return halfDivScalar(latents, scalingFactor);
   return div(latents, scalingFactor);
 }
 
 /**
  * Decodes latents to an image [B, 3, H, W] in about [-1, 1]: `vae_decoder(latents /
- * scalingFactor)`.
+ * scalingFactor)`, the division in `precision` (see {@link unscaleLatents}).
  *
  * @example
  * ```ts
@@ -245,8 +255,9 @@ export async function decodeLatents(
   vaeDecoder: VaeDecoderModel,
   latents: Tensor,
   scalingFactor: number,
+  precision: Precision = "float32",
 ): Promise<Tensor> {
-  const image = await vaeDecoder.decode(unscaleLatents(latents, scalingFactor));
+  const image = await vaeDecoder.decode(unscaleLatents(latents, scalingFactor, precision));
   if (image.shape.length !== 4 || image.shape[0] !== latents.shape[0] || image.shape[1] !== 3) {
     throw new PipelineInputError(
       "decodeLatents",

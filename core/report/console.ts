@@ -80,7 +80,8 @@ function mathLine(r: CaseResult): string {
 /**
  * The verdict of a case as verify prints it: status, name, each comparison's worst figure
  * against its bound (short names from `COMPARISON_KINDS`), the case time, then indented lines
- * for the reference machine's math, each of the case's warnings and each failing comparison.
+ * for a float16 sampler ({@link precisionLine}), the reference machine's math, each of the
+ * case's warnings and each failing comparison.
  *
  * @example
  * ```ts
@@ -137,16 +138,34 @@ export function caseLine(r: CaseResult): string {
   const status = r.status.toUpperCase().padEnd(5);
   const warnings = (r.warnings ?? []).map((w) => `\n      warning: ${w}`).join("");
   if (r.status === "error") return `${status} ${r.name.padEnd(18)} ${r.error}${warnings}`;
-  if (r.status === "noref") return norefLine(r) + warnings;
+  if (r.status === "noref") return norefLine(r) + precisionLine(r) + warnings;
   const parts = r.comparisons.map(headline).join(" · ");
   const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
     `\n      ${c.kind}: ${c.failures.join("; ")}`
   ).join("");
   const ms = r.timing ? ` · ${fmt(Math.round(r.timing.totalMs))} ms` : "";
   const golden = r.referenceNote ? `\n      reference: ${r.referenceNote}` : "";
-  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${golden}${
+  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${golden}${precisionLine(r)}${
     mathLine(r)
   }${warnings}${failures}`;
+}
+
+/**
+ * The indented line that says a case's sampler ran in float16 (nothing for float32, the
+ * default), e.g. `      sampler: float16 (...)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { precisionLine } from "./console.ts";
+ * assert.equal(precisionLine({ precision: "float32" }), "");
+ * assert.match(precisionLine({ precision: "float16" }), /^\n {6}sampler: float16 \(/);
+ * ```
+ */
+export function precisionLine(r: Pick<CaseResult, "precision">): string {
+  return r.precision === "float16"
+    ? "\n      sampler: float16 (latents, guidance and steps in torch's CPU half arithmetic)"
+    : "";
 }
 
 /** The verdict of a case without reference: what ran, and how to make references. */

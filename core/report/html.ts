@@ -63,7 +63,8 @@ function caseSection(r: CaseResult): string {
     `<h2 id="${escapeHtml(r.name)}"><span class="badge ${r.status}">${r.status}</span> ${
       escapeHtml(r.name)
     }</h2>` +
-    `<p>${escapeHtml(r.description)} — ${escapeHtml(r.pipeline)}, ${escapeHtml(r.sampler)}, ` +
+    `<p>${escapeHtml(r.description)} — ${escapeHtml(r.pipeline)}, ${escapeHtml(r.sampler)} ` +
+    `(sampler in <b class="precision">${escapeHtml(r.precision ?? "float32")}</b>), ` +
     `model <code>${escapeHtml(r.model)}</code>, provider <b>${escapeHtml(r.provider)}</b></p>`;
   const warnings = r.warnings?.length
     ? `<ul class="warnings">${
@@ -154,6 +155,7 @@ function caseSection(r: CaseResult): string {
  *   }],
  * });
  * assert.match(warned, /<li>warning: tok: assumed pad_token &quot;&lt;\|endoftext\|&gt;&quot;<\/li>/);
+ * assert.match(warned, /DDIMScheduler \(sampler in <b class="precision">float32<\/b>\)/);
  * const none = renderHtmlReport({
  *   format: "diffparity-results/2", versions: {}, requestedProvider: "cpu", passed: 0, failed: 0, noReference: 1,
  *   cases: [{
@@ -173,9 +175,9 @@ export function renderHtmlReport(result: VerifyResult): string {
     return `<tr class="${
       r.status === "pass" ? "pass" : r.status === "noref" ? "noref" : "fail"
     }"><td><a href="#${escapeHtml(r.name)}">${escapeHtml(r.name)}</a></td><td>${r.status}</td>` +
-      `<td>${escapeHtml(r.sampler)}</td><td>${escapeHtml(r.provider)}</td><td>${
-        escapeHtml(worst)
-      }</td></tr>`;
+      `<td>${escapeHtml(r.sampler)}${r.precision === "float16" ? " · float16" : ""}</td><td>${
+        escapeHtml(r.provider)
+      }</td><td>${escapeHtml(worst)}</td></tr>`;
   }).join("\n");
   const counts = `${result.passed} passed, ${result.failed} failed${
     result.noReference ? `, ${result.noReference} without reference` : ""

@@ -307,6 +307,12 @@ export interface CaseResult {
   pipeline: string;
   /** Sampler type. */
   sampler: string;
+  /**
+   * The dtype the sampler ran in (the case's `precision`): "float32", or "float16" (latents,
+   * guidance and steps in torch's CPU half arithmetic). Absent in results written before it
+   * existed (read as "float32").
+   */
+  precision?: "float32" | "float16";
   /** Model folder. */
   model: string;
   /** The execution provider that really ran. */

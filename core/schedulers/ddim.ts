@@ -7,12 +7,14 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
+import { halfAdd, halfDivScalar, halfScaledBy, halfSub } from "../tensor/half_ops.ts";
 import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import {
   type ClipConfig,
   clipOrThreshold,
+  clipSample as clipSample_,
   ddimPrevSample,
   epsilonFromOriginal,
   predictOriginalAndEpsilon,
@@ -182,10 +184,12 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
    * One DDIM step (diffusers' `DDIMScheduler.step`, formulas (12) and (16) of the paper).
    * With `eta > 0` the noise is `opts.varianceNoise` or drawn with
    * `opts.generator.randn(modelOutput.shape)` (diffusers' `randn_tensor`); one of them is
-   * required (there is no global generator here).
+   * required (there is no global generator here). With `opts.precision` `"float16"` the step
+   * runs on half values in torch's CPU half arithmetic (epsilon, no clipping, eta 0).
    *
    * @throws {Error} before `setTimesteps`, when both or neither noise source is given with
-   * `eta > 0`, on shape mismatches or an out-of-range timestep.
+   * `eta > 0`, on shape mismatches or an out-of-range timestep; a `RangeError` for a float16
+   * step outside what it implements.
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -203,6 +207,7 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
     const who = "DDIMScheduler.step";
     const numInferenceSteps = this.requireInferenceSteps(who);
     assertSameShape(modelOutput, sample, "model_output", "sample", who);
+    if (opts.precision === "float16") return this.#stepHalf(modelOutput, timestep, sample, opts);
     const eta = opts.eta ?? 0;
 
     // 1. previous step value (diffusers uses N // n whatever the spacing)
@@ -254,5 +259,51 @@ export class DDIMScheduler extends AlphaScheduler<DDIMConfig> implements Schedul
       for (let i = 0; i < prev.length; i++) prev[i] = prev[i] + f32(stdDevT * noise.data[i]);
     }
     return { prevSample: new Tensor(prev, sample.shape), predOriginalSample };
+  }
+
+  /**
+   * diffusers' `step` on float16 tensors, as StableDiffusionPipeline runs it with float16 prompt
+   * embeddings: the alphas stay float32 0-dim tensors, every tensor op is torch's CPU half
+   * arithmetic (core/tensor/half_ops.ts). Implemented for prediction_type epsilon, eta 0, no
+   * thresholding, and `clip_sample` with a range that is a half value (then clamping to the
+   * range's float32 or half value gives the same half result, whichever torch uses).
+   */
+  #stepHalf(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions): StepResult {
+    const who = "DDIMScheduler.step (float16)";
+    const { predictionType, clipSample, clipSampleRange, thresholding } = this.config;
+    const eta = opts.eta ?? 0;
+    const range = Math.fround(clipSampleRange);
+    const clipOk = !clipSample || Math.f16round(range) === range;
+    if (predictionType !== "epsilon" || !clipOk || thresholding || eta !== 0) {
+      throw new RangeError(
+        `${who}: the float16 step is implemented for prediction_type "epsilon", eta 0, ` +
+          `thresholding false and clip_sample false or with a half-valued clip_sample_range; ` +
+          `got prediction_type ${JSON.stringify(predictionType)}, clip_sample ${clipSample} ` +
+          `(range ${clipSampleRange}), thresholding ${thresholding}, eta ${eta}`,
+      );
+    }
+    const numInferenceSteps = this.numInferenceSteps!;
+    const prevTimestep = timestep - Math.floor(this.config.numTrainTimesteps / numInferenceSteps);
+    const alphaProdT = this.alphaProdAt(timestep, who);
+    const alphaProdTPrev = this.alphaProd(prevTimestep, this.finalAlphaCumprod, who);
+    const betaProdT = f32(1 - alphaProdT);
+    // 3. pred_original_sample = (sample - beta_prod_t ** 0.5 * model_output) / alpha_prod_t ** 0.5
+    let predOriginalSample = halfDivScalar(
+      halfSub(sample, halfScaledBy(this.math.sqrt(betaProdT), modelOutput)),
+      this.math.sqrt(alphaProdT),
+    );
+    // 4. pred_original_sample.clamp(-clip_sample_range, clip_sample_range): exact in half
+    if (clipSample) predOriginalSample = clipSample_(predOriginalSample, range);
+    // 5. std_dev_t = eta * variance ** 0.5 (float32 0-dim tensors)
+    const variance = this.getVariance(timestep, prevTimestep);
+    const stdDevT = f32(f32(eta) * this.math.sqrt(variance));
+    // 6. (1 - alpha_prod_t_prev - std_dev_t**2) ** 0.5 * pred_epsilon; 7. alpha_prod_t_prev ** 0.5
+    // * pred_original_sample + pred_sample_direction
+    const dirCoeff = this.math.sqrt(f32(f32(1 - alphaProdTPrev) - f32(stdDevT * stdDevT)));
+    const prevSample = halfAdd(
+      halfScaledBy(this.math.sqrt(alphaProdTPrev), predOriginalSample),
+      halfScaledBy(dirCoeff, modelOutput),
+    );
+    return { prevSample, predOriginalSample };
   }
 }

@@ -10,6 +10,13 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
+import {
+  halfAdd,
+  halfDivScalar,
+  halfMulScalar,
+  halfScaledBy,
+  halfSub,
+} from "../tensor/half_ops.ts";
 import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { AlphaScheduler } from "./alpha_scheduler.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
@@ -220,14 +227,21 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
    * assert.deepEqual(prevSample.shape, [1, 2]);
    * ```
    */
-  step(modelOutput: Tensor, timestep: number, sample: Tensor, _opts: StepOptions = {}): StepResult {
+  step(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions = {}): StepResult {
     const who = "PNDMScheduler.step";
     this.requireInferenceSteps(who);
     assertSameShape(modelOutput, sample, "model_output", "sample", who);
+    const half = opts.precision === "float16";
+    if (half && !this.config.skipPrkSteps) {
+      throw new RangeError(
+        `${who} (float16): the float16 step is implemented for the PLMS steps only ` +
+          "(skip_prk_steps: true, the Stable Diffusion default); got skip_prk_steps false",
+      );
+    }
     if (this.#counter < this.prkTimesteps.length && !this.config.skipPrkSteps) {
       return this.#stepPrk(modelOutput, timestep, sample);
     }
-    return this.#stepPlms(modelOutput, timestep, sample);
+    return this.#stepPlms(modelOutput, timestep, sample, half);
   }
 
   /** diffusers' `step_prk`: the four Runge–Kutta stages of one F-PNDM step. */
@@ -266,8 +280,11 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
       : acc.map((a, i) => a + f32(w * mo[i]));
   }
 
-  /** diffusers' `step_plms`: Adams–Bashforth over the stored model outputs. */
-  #stepPlms(modelOutput: Tensor, timestep: number, sample: Tensor): StepResult {
+  /**
+   * diffusers' `step_plms`: Adams–Bashforth over the stored model outputs; with `half`, on half
+   * values in torch's CPU half arithmetic ({@link plmsCombineHalf}, `#prevSampleHalf`).
+   */
+  #stepPlms(modelOutput: Tensor, timestep: number, sample: Tensor, half = false): StepResult {
     const who = "PNDMScheduler.step";
     if (!this.config.skipPrkSteps && this.#ets.length < 3) {
       throw new Error(
@@ -290,6 +307,17 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
     let x = sample.data;
     const ets = this.#ets;
     const e = (k: number) => ets[ets.length - k];
+    if (half) {
+      if (ets.length === 1 && this.#counter === 0) this.#curSample = x.slice();
+      else if (ets.length === 1 && this.#counter === 1) {
+        x = this.#curSample ?? x;
+        this.#curSample = null;
+      }
+      const combined = plmsCombineHalf(mo, ets, this.#counter, sample.shape);
+      const prev = this.#prevSampleHalf(new Tensor(x, sample.shape), t, prevTimestep, combined);
+      this.#counter += 1;
+      return { prevSample: prev };
+    }
     if (ets.length === 1 && this.#counter === 0) {
       this.#curSample = x.slice();
     } else if (ets.length === 1 && this.#counter === 1) {
@@ -314,6 +342,30 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
     const prev = this.#prevSample(x, t, prevTimestep, mo);
     this.#counter += 1;
     return { prevSample: new Tensor(prev, sample.shape) };
+  }
+
+  /**
+   * `_get_prev_sample` on float16 tensors: the alphas are float32 0-dim tensors, so
+   * `sample_coeff * sample` and `(a_prev - a_t) * model_output` cast them to half first and
+   * `/ denom` divides by the float32 value (core/tensor/half_ops.ts).
+   */
+  #prevSampleHalf(sample: Tensor, timestep: number, prevTimestep: number, mo: Tensor): Tensor {
+    const who = "PNDMScheduler.step";
+    const at = this.alphaProdAt(timestep, who);
+    const ap = this.alphaProd(prevTimestep, this.finalAlphaCumprod, who);
+    const bt = f32(1 - at);
+    const bp = f32(1 - ap);
+    if (this.config.predictionType === "v_prediction") {
+      // (alpha_prod_t**0.5) * model_output + (beta_prod_t**0.5) * sample
+      mo = halfAdd(halfScaledBy(this.math.sqrt(at), mo), halfScaledBy(this.math.sqrt(bt), sample));
+    }
+    const sampleCoeff = this.math.sqrt(f32(ap / at));
+    const denom = f32(f32(at * this.math.sqrt(bp)) + this.math.sqrt(f32(f32(at * bt) * ap)));
+    // sample_coeff * sample - (alpha_prod_t_prev - alpha_prod_t) * model_output / denom_coeff
+    return halfSub(
+      halfScaledBy(sampleCoeff, sample),
+      halfDivScalar(halfScaledBy(f32(ap - at), mo), denom),
+    );
   }
 
   /**
@@ -343,4 +395,44 @@ export class PNDMScheduler extends AlphaScheduler<PNDMConfig> implements Schedul
     const diff = f32(ap - at);
     return sample.map((v, i) => f32(sampleCoeff * v) - f32(f32(diff * mo[i]) / denom));
   }
+}
+
+/**
+ * The model output `step_plms` combines, on float16 tensors (torch's CPU half arithmetic, the
+ * integer and `1 / 24` factors taken as float32 scalars: core/tensor/half_ops.ts). `ets` holds
+ * the stored outputs (the newest last) after this call's update; `counter` is the call's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { plmsCombineHalf } from "./pndm.ts";
+ * const e = (v: number) => new Float32Array([v]);
+ * // (3 * e1 - e2) / 2, each op rounded to half
+ * assert.equal(plmsCombineHalf(e(1), [e(0.5), e(1)], 2, [1]).data[0], 1.25);
+ * ```
+ */
+export function plmsCombineHalf(
+  modelOutput: Float32Array,
+  ets: readonly Float32Array[],
+  counter: number,
+  shape: readonly number[],
+): Tensor {
+  const T = (d: Float32Array) => new Tensor(d, shape);
+  const e = (k: number) => T(ets[ets.length - k]);
+  const mul = halfMulScalar;
+  if (ets.length === 1 && counter === 0) return T(modelOutput);
+  if (ets.length === 1 && counter === 1) {
+    return halfDivScalar(halfAdd(T(modelOutput), e(1)), 2); // (model_output + ets[-1]) / 2
+  }
+  if (ets.length === 2) return halfDivScalar(halfSub(mul(e(1), 3), e(2)), 2);
+  if (ets.length === 3) {
+    // (23 * ets[-1] - 16 * ets[-2] + 5 * ets[-3]) / 12
+    return halfDivScalar(halfAdd(halfSub(mul(e(1), 23), mul(e(2), 16)), mul(e(3), 5)), 12);
+  }
+  // (1 / 24) * (55 * ets[-1] - 59 * ets[-2] + 37 * ets[-3] - 9 * ets[-4])
+  const sum = halfSub(
+    halfAdd(halfSub(mul(e(1), 55), mul(e(2), 59)), mul(e(3), 37)),
+    mul(e(4), 9),
+  );
+  return mul(sum, 1 / 24);
 }

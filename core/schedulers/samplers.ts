@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { Precision } from "../numerics/f16.ts";
 import type { Float32Math } from "../numerics/f32_math.ts";
 import type { TorchGenerator } from "../tensor/torch_generator.ts";
 import { CompVisPLMSSampler } from "./compvis_plms.ts";
@@ -90,6 +91,11 @@ export interface MakeSamplerOptions {
   source?: string;
   /** The class of a spec's `implementation`, loaded by `loadSchedulerImplementation`. */
   implementation?: SchedulerImplementation;
+  /**
+   * The dtype the sampler's steps run in (default "float32"); "float16" only for the kinds whose
+   * row has `float16` (and no `implementation`).
+   */
+  precision?: Precision;
 }
 
 /**
@@ -145,6 +151,12 @@ export interface SamplerKind {
   label(spec: SamplerSpec): string;
   /** Whether its steps use DDIM's eta (others would ignore a non-zero eta: a case refuses it). */
   readonly takesEta: boolean;
+  /**
+   * Whether it can step on float16 tensors (`precision: "float16"`, torch's CPU half
+   * arithmetic): DDIMScheduler with eta 0, PNDMScheduler's PLMS steps; not a user's
+   * `implementation`.
+   */
+  readonly float16: boolean;
   /** The problem with the spec's own fields as `[field, problem]`, or null. */
   check(spec: SamplerSpec): [string, string] | null;
   /** Builds it (timesteps not set yet). */
@@ -155,12 +167,17 @@ export interface SamplerKind {
   ): MadeSampler;
 }
 
-const diffusers = (name: DiffusersSchedulerName, takesEta = false): SamplerKind => ({
+const diffusers = (
+  name: DiffusersSchedulerName,
+  takesEta = false,
+  float16 = false,
+): SamplerKind => ({
   label: (spec) => {
     const module = (spec as { implementation?: string }).implementation;
     return module ? `${name} (${module})` : name;
   },
   takesEta,
+  float16,
   check: (spec) => {
     const s = spec as { config?: unknown; implementation?: unknown; exportName?: unknown };
     if (
@@ -192,7 +209,8 @@ const diffusers = (name: DiffusersSchedulerName, takesEta = false): SamplerKind 
       }
       scheduler = o.implementation.fromConfig({ ...config, ...overrides }, o.source, o.math);
     } else scheduler = schedulerFromConfig(name, config, overrides, o.source, o.math);
-    return Object.assign(schedulerSampler(scheduler, { eta: o.eta, generator: o.generator }), {
+    const stepping = { eta: o.eta, generator: o.generator, precision: o.precision };
+    return Object.assign(schedulerSampler(scheduler, stepping), {
       configWarnings: scheduler.configWarnings ?? [],
     });
   },
@@ -215,14 +233,15 @@ function ldmAlphas(config: Readonly<Record<string, unknown>>, o: MakeSamplerOpti
  * ```
  */
 export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Object.freeze({
-  DDIMScheduler: diffusers("DDIMScheduler", true),
+  DDIMScheduler: diffusers("DDIMScheduler", true, true),
   DDPMScheduler: diffusers("DDPMScheduler"),
-  PNDMScheduler: diffusers("PNDMScheduler"),
+  PNDMScheduler: diffusers("PNDMScheduler", false, true),
   LMSDiscreteScheduler: diffusers("LMSDiscreteScheduler"),
   EulerDiscreteScheduler: diffusers("EulerDiscreteScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0
+    float16: false,
     check: () => null,
     make: (_spec, config, o) => {
       const { alphas, warnings } = ldmAlphas(config, o);
@@ -232,6 +251,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   },
   LabmlDDIM: {
     takesEta: true,
+    float16: false,
     label: (spec) => `LabmlDDIM (${(spec as { discretize: string }).discretize})`,
     check: (spec) => {
       const s = spec as { discretize?: unknown; temperature?: unknown };
@@ -262,7 +282,8 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
  * Builds the sampler `spec` names over a diffusers `scheduler_config.json` object, with its
  * timesteps set for `steps`.
  *
- * @throws {RangeError} for an unknown sampler type; `SchedulerConfigError` for a bad config.
+ * @throws {RangeError} for an unknown sampler type or a precision the sampler does not run in;
+ * `SchedulerConfigError` for a bad config.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -287,7 +308,46 @@ export function makeSampler(
       }`,
     );
   }
+  const problem = float16Problem(spec, options.precision ?? "float32", options.eta ?? 0);
+  if (problem) throw new RangeError(`makeSampler: ${problem[0]}: ${problem[1]}`);
   const sampler = kind.make(spec, config, options);
   sampler.setTimesteps(options.steps);
   return sampler;
+}
+
+/**
+ * Why a sampler spec cannot run in `precision`, as `[field, problem]` (the case field named),
+ * or null: float16 runs the kinds whose {@link SAMPLERS} row has `float16`, without a user's
+ * `implementation`, with eta 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { float16Problem } from "./samplers.ts";
+ * assert.equal(float16Problem({ type: "PNDMScheduler" }, "float16", 0), null);
+ * assert.equal(float16Problem({ type: "EulerDiscreteScheduler" }, "float32", 0), null);
+ * assert.match(float16Problem({ type: "EulerDiscreteScheduler" }, "float16", 0)![1], /DDIMScheduler, PNDMScheduler/);
+ * ```
+ */
+export function float16Problem(
+  spec: SamplerSpec,
+  precision: Precision,
+  eta: number,
+): [string, string] | null {
+  if (precision !== "float16") return null;
+  const capable = Object.entries(SAMPLERS).filter(([, k]) => k.float16).map(([n]) => n);
+  if (!SAMPLERS[spec.type]?.float16) {
+    return [
+      "precision",
+      `${spec.type} has no float16 sampler mode; samplers that have one: ${capable.join(", ")}`,
+    ];
+  }
+  if ((spec as { implementation?: string }).implementation) {
+    return [
+      "precision",
+      "float16 runs our own scheduler ports only, not a sampler.implementation module",
+    ];
+  }
+  if (eta !== 0) return ["precision", `the float16 sampler mode runs eta 0 only; got eta ${eta}`];
+  return null;
 }

@@ -18,12 +18,12 @@ import type { Denoiser, Sampler, Scheduler, StepOptions, StepOutput } from "./ty
  * assert.deepEqual(o.eta, 0.5);
  * ```
  */
-export type SchedulerSamplerOptions = Pick<StepOptions, "eta" | "generator">;
+export type SchedulerSamplerOptions = Pick<StepOptions, "eta" | "generator" | "precision">;
 
 /**
  * Wraps `scheduler` so the one loop can drive it: step `i` runs at `scheduler.timesteps[i]`.
- * `eta` and `generator` go to every `step` (DDIM with eta > 0, DDPM and ancestral samplers draw
- * from the generator there).
+ * `eta`, `generator` and `precision` go to every `step` (DDIM with eta > 0, DDPM and ancestral
+ * samplers draw from the generator there; `precision` "float16" steps on half values).
  *
  * @example
  * ```ts
@@ -49,6 +49,7 @@ export function schedulerSampler(
   const stepOptions: StepOptions = {};
   if (options.eta !== undefined) stepOptions.eta = options.eta;
   if (options.generator !== undefined) stepOptions.generator = options.generator;
+  if (options.precision !== undefined) stepOptions.precision = options.precision;
   return {
     get timesteps() {
       return scheduler.timesteps;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Precision } from "../numerics/f16.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { TorchGenerator } from "../tensor/torch_generator.ts";
 
@@ -29,6 +30,12 @@ export interface StepOptions {
   useClippedModelOutput?: boolean;
   /** Noise to use instead of drawing from `generator`. */
   varianceNoise?: Tensor;
+  /**
+   * The dtype of the tensors diffusers' step sees: `"float16"` runs the step in torch's CPU
+   * half arithmetic on half values (DDIMScheduler with eta 0 and PNDMScheduler's PLMS steps;
+   * `makeSampler` refuses it for the others). Default `"float32"`.
+   */
+  precision?: Precision;
 }
 
 /**

@@ -34,6 +34,7 @@
  * @module
  */
 
+import { f16, type Precision } from "../numerics/f16.ts";
 import { fmaf } from "../numerics/f32.ts";
 import { avxLogf, avxSincosf, glibcLogf, glibcSincosf } from "./normal_math.ts";
 import { Mt19937, type Mt19937State } from "./mt19937.ts";
@@ -221,24 +222,45 @@ export class TorchGenerator {
   }
 
   /**
-   * Standard normal float32 samples: `torch.randn(shape, generator=g)`.
+   * Standard normal samples: `torch.randn(shape, generator=g)`, float32; with `dtype`
+   * `"float16"`, `torch.randn(shape, generator=g, dtype=torch.float16)` (half values in the
+   * float32 data). torch 2.13's `normal_fill` for half draws float32 uniforms 16 at a time, block
+   * by block, runs the float32 Box–Muller of {@link CpuCapability} on each block and rounds to
+   * half; the tail of a size that is not a multiple of 16 is 16 fresh uniforms right after the
+   * last whole block (float32 draws all `size` uniforms first), so a half draw is not the float32
+   * draw rounded there, and leaves the generator elsewhere.
    *
-   * @throws {RangeError} when an extent is not a non-negative integer
+   * @throws {RangeError} when an extent is not a non-negative integer, or for another dtype
    * @example
    * ```ts
    * import assert from "node:assert/strict";
    * import { TorchGenerator } from "./torch_generator.ts";
    * assert.deepEqual(Array.from(new TorchGenerator(42).randn([2, 3]).shape), [2, 3]);
+   * // whole blocks of 16: the float32 draw rounded to half
+   * const f = new TorchGenerator(0).randn([32]).data.map(Math.f16round);
+   * assert.deepEqual(new TorchGenerator(0).randn([32], "float16").data, f);
+   * // a tail: its 16 values differ
+   * const t = new TorchGenerator(0).randn([33], "float16").data;
+   * const g = new TorchGenerator(0).randn([33]).data.map(Math.f16round);
+   * assert.deepEqual([t.slice(0, 17), t[32] === g[32]], [g.slice(0, 17), false]);
    * ```
    */
-  randn(shape: readonly number[]): Tensor {
+  randn(shape: readonly number[], dtype: Precision = "float32"): Tensor {
     const dims = checkShape(shape, "TorchGenerator.randn");
+    if (dtype !== "float32" && dtype !== "float16") {
+      throw new RangeError(
+        `TorchGenerator.randn: dtype: got ${String(dtype)} (expected "float32" or "float16")`,
+      );
+    }
     const out = new Float32Array(shapeSize(dims));
     // normal_kernel: normal_fill for >= 16 contiguous elements, else normal_distribution<double>
     if (out.length >= 16) {
-      this.#normalFill(out, 0, 1);
+      if (dtype === "float16") this.#normalFillHalf(out);
+      else this.#normalFill(out, 0, 1);
     } else {
-      for (let i = 0; i < out.length; i++) out[i] = fround(this.#normalDouble() * 1 + 0);
+      // static_cast<scalar_t>(double): c10::Half is made from a float, so half goes through float32
+      const cast = dtype === "float16" ? f16 : fround;
+      for (let i = 0; i < out.length; i++) out[i] = cast(this.#normalDouble() * 1 + 0);
     }
     return new Tensor(out, dims);
   }
@@ -339,6 +361,24 @@ export class TorchGenerator {
     const theta = TWO_PI * u1;
     this.#nextDoubleNormal = r * Math.sin(theta);
     return r * Math.cos(theta);
+  }
+
+  /**
+   * normal_fill<c10::Half> (cpu/DistributionTemplates.h, torch 2.13) for >= 16 elements: per
+   * block of 16, 16 float32 uniforms into a float buffer, NormalFill16<float>, cast to half;
+   * then, when the size is not a multiple of 16, 16 fresh uniforms for the last 16 elements.
+   */
+  #normalFillHalf(data: Float32Array): void {
+    const size = data.length;
+    const fill16 = this.cpuCapability === "default" ? fill16Scalar : fill16Avx2;
+    const buf = new Float32Array(16);
+    const block = (offset: number) => {
+      for (let j = 0; j < 16; j++) buf[j] = this.#uniformFloat();
+      fill16(buf, 0, 0, 1);
+      for (let j = 0; j < 16; j++) data[offset + j] = Math.f16round(buf[j]);
+    };
+    for (let i = 0; i < size - 15; i += 16) block(i);
+    if (size % 16 !== 0) block(size - 16);
   }
 
   /** normal_fill (cpu/DistributionTemplates.h) for a float32 buffer of >= 16 elements. */

@@ -149,3 +149,42 @@ for (const [what, patch, message] of bad) {
     });
   });
 }
+
+Deno.test("defineCase: precision float16 is validated against the pipeline, sampler and eta", () => {
+  const base = {
+    name: "h",
+    model: "m",
+    pipeline: "text2img" as const,
+    sampler: { type: "DDIMScheduler" as const },
+    steps: 2,
+    prompt: "",
+    guidanceScale: 7.5,
+    seed: 0,
+  };
+  assert.equal(defineCase({ ...base, precision: "float16" }).precision, "float16");
+  assert.equal(defineCase(base).precision, undefined); // not filled in: float32
+  const field = (f: string) => (e: unknown) => e instanceof CaseError && e.field === f;
+  assert.throws(() => defineCase({ ...base, precision: "bf16" as "float16" }), field("precision"));
+  assert.throws(
+    () =>
+      defineCase({ ...base, precision: "float16", sampler: { type: "EulerDiscreteScheduler" } }),
+    /case 'h': precision: EulerDiscreteScheduler has no float16 sampler mode; samplers that have one: DDIMScheduler, PNDMScheduler/,
+  );
+  assert.throws(
+    () => defineCase({ ...base, precision: "float16", eta: 0.5 }),
+    /case 'h': precision: the float16 sampler mode runs eta 0 only; got eta 0.5/,
+  );
+  assert.throws(
+    () => defineCase({ ...base, precision: "float16", pipeline: "img2img", image: "i.png" }),
+    /case 'h': precision: the float16 sampler mode runs text2img only; got 'img2img'/,
+  );
+  assert.throws(
+    () =>
+      defineCase({
+        ...base,
+        precision: "float16",
+        sampler: { type: "DDIMScheduler", implementation: "./mine.ts" },
+      }),
+    /precision: float16 runs our own scheduler ports only/,
+  );
+});

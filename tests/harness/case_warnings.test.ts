@@ -154,3 +154,17 @@ Deno.test("a legacy export's derived geometry is a case warning: a text2img case
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("precisionWarnings: a case whose precision is not its reference's sampler dtype is warned, both ways", async () => {
+  const { precisionWarnings } = await import("../../core/harness/case_warnings.ts");
+  const { readCaseReference } = await import("../../core/harness/references.ts");
+  const ref = await readCaseReference("fixtures/refs/cases/fp16-sampler.onnx.safetensors");
+  assert.deepEqual(precisionWarnings({ name: "a", precision: "float16" }, ref), []);
+  assert.match(precisionWarnings({ name: "a" }, ref)[0], /ran in float16 .*case 'a' runs float32/);
+  const f32 = { path: "r.safetensors", samplerDtype: "float32" as const };
+  assert.deepEqual(precisionWarnings({ name: "a" }, f32), []);
+  assert.match(
+    precisionWarnings({ name: "a", precision: "float16" }, f32)[0],
+    /^r\.safetensors: the reference's sampler ran in float32 .*set precision: "float32"/,
+  );
+});

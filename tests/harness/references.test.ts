@@ -37,3 +37,37 @@ Deno.test("a reference lacking a tensor names the file and tensor", async () => 
   });
   await Deno.remove(path);
 });
+
+Deno.test("a float16 reference says its sampler ran in float16 and holds F16 latents", async () => {
+  const ref = await readCaseReference("fixtures/refs/cases/fp16-sampler.onnx.safetensors");
+  assert.equal(ref.samplerDtype, "float16");
+  assert.equal(ref.steps, 21);
+  // F16 read as float32: every value a half
+  for (const t of [ref.initLatents, ref.latents, ref.promptEmbeds, ref.prevSample(5)!]) {
+    assert.ok(t.data.every((v) => Math.f16round(v) === v));
+  }
+  assert.equal(
+    (await readCaseReference("fixtures/refs/cases/pndm-plms.onnx.safetensors")).samplerDtype,
+    "float32",
+  );
+});
+
+Deno.test("a reference with an unknown sampler_dtype names the file and the field", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  const z = Tensor.zeros([1, 4, 2, 2]);
+  await writeSafetensors(path, {
+    timesteps: { dtype: "I64", shape: [0], data: new Uint8Array(0) },
+    init_latents: z,
+    latents: z,
+    prompt_embeds: Tensor.zeros([1, 77, 8]),
+    input_ids: { dtype: "I64", shape: [1, 1], data: new Uint8Array(8) },
+  }, { sampler_dtype: "bfloat16" });
+  await assert.rejects(
+    readCaseReference(path),
+    (e) =>
+      e instanceof CaseReferenceError &&
+      e.message ===
+        `${path}: metadata sampler_dtype: got "bfloat16" (expected "float32" or "float16")`,
+  );
+  await Deno.remove(path);
+});

@@ -293,3 +293,46 @@ for (const [kind, name, step] of PIPELINE_CASES) {
     }
   });
 }
+
+Deno.test("float16 sampler mode: fp16-sampler matches diffusers' float16 pipeline to 0, and says so", async () => {
+  const [fp16] = await loadCases("cases", "fp16-sampler");
+  assert.equal(fp16.precision, "float16");
+  const r = await runCase(fp16);
+  assert.equal(r.status, "pass", r.error ?? "");
+  assert.equal(r.precision, "float16");
+  assert.equal(r.warnings, undefined);
+  for (const kind of ["freeRunOnnx", "replayScheduler", "replayModel"]) {
+    const c = r.comparisons.find((x) => x.kind === kind)!;
+    assert.equal(c.worst.maxAbs, 0, `${kind}: max |d| ${c.worst.maxAbs}`);
+    assert.ok(c.perStep.length === 21 && c.perStep.every((s) => s.maxAbs === 0), kind);
+  }
+  const image = r.comparisons.find((x) => x.kind === "image")!;
+  assert.equal(image.worst.maxAbs, 0);
+});
+
+Deno.test("float16 sampler mode matters: the same case in float32 does not match, with a warning", async () => {
+  const [fp16] = await loadCases("cases", "fp16-sampler");
+  const { precision: _, ...rest } = fp16;
+  const float32 = defineCase(rest);
+  const r = await runCase(float32);
+  assert.equal(r.precision, "float32");
+  const free = r.comparisons.find((x) => x.kind === "freeRunOnnx")!;
+  const sched = r.comparisons.find((x) => x.kind === "replayScheduler")!;
+  console.log(
+    `fp16-sampler run in float32 mode: free run max |d| ${free.worst.maxAbs} (step ${free.worst.step}), ` +
+      `scheduler replay ${sched.worst.maxUlp} ulp; verdict ${r.status}`,
+  );
+  assert.equal(r.status, "fail");
+  assert.ok(!free.pass && free.worst.maxAbs > 0.01);
+  assert.ok(!sched.pass);
+  assert.deepEqual(r.warnings, [
+    "fixtures/refs/cases/fp16-sampler.onnx.safetensors: the reference's sampler ran in float16 " +
+    "(metadata sampler_dtype); case 'fp16-sampler' runs float32: set precision: \"float16\" in " +
+    "the case to reproduce it",
+  ]);
+  // and the other way round: a float32 reference run in float16 mode warns too
+  const [pndm] = await loadCases("cases", "pndm-plms");
+  const half = await runCase(defineCase({ ...pndm, precision: "float16" }));
+  assert.equal(half.status, "fail");
+  assert.match(half.warnings?.[0] ?? "", /sampler ran in float32 .* runs float16/);
+});

@@ -65,3 +65,12 @@ Deno.test("predictGuided refuses embeddings or inputs of the wrong batch, and a 
     PipelineInputError,
   );
 });
+
+Deno.test("classifierFreeGuidance float16: torch's half uncond + 7.5 * (text - uncond), bit for bit", async () => {
+  const { readSafetensors } = await import("../../core/tensor/safetensors.ts");
+  const f = await readSafetensors("fixtures/refs/half/ops.safetensors"); // cfg = b + 7.5 * (a - b)
+  const out = classifierFreeGuidance(f.tensor("b"), f.tensor("a"), 7.5, "float16");
+  assertBitEqual(out, f.tensor("cfg"), "half guidance");
+  const single = classifierFreeGuidance(f.tensor("b"), f.tensor("a"), 7.5);
+  assert.ok(single.data.some((v, i) => v !== out.data[i])); // float32 guidance differs
+});

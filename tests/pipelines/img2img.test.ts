@@ -237,3 +237,16 @@ Deno.test("img2img runs the CompVis PLMS sampler: the partial schedule starts wi
   for (let i = 5; i < 10; i++) x = (await ref.step(eps, x, i)).prevSample;
   assertBitEqual(result.latents, x, "final latents");
 });
+
+Deno.test("img2img refuses the float16 sampler mode (text2img only), naming the field", async () => {
+  const { img2img } = await import("../../core/pipelines/img2img.ts");
+  const { PipelineInputError } = await import("../../core/pipelines/errors.ts");
+  await assert.rejects(
+    img2img({ precision: "float16", steps: 2 } as Parameters<typeof img2img>[0]),
+    (e) =>
+      e instanceof PipelineInputError &&
+      /img2img: precision: the float16 sampler mode runs text2img only; got float16/.test(
+        e.message,
+      ),
+  );
+});

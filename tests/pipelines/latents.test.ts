@@ -34,3 +34,17 @@ Deno.test("prepareLatents refuses a non-positive sigma; latentShape divides by t
     (e: unknown) => e instanceof PipelineInputError && e.field === "vaeScaleFactor",
   );
 });
+
+Deno.test("prepareLatents float16: torch's half randn_tensor times init_noise_sigma, in half", async () => {
+  const { readSafetensors } = await import("../../core/tensor/safetensors.ts");
+  const f = await readSafetensors("fixtures/refs/half/randn.safetensors");
+  const shape = JSON.parse(f.metadata["shapes"])["0"]; // [1, 4, 16, 16], seed 0
+  const latents = prepareLatents(new TorchGenerator(0), shape, 1, "float16");
+  assert.deepEqual(latents.data, f.tensor("randn.0").data);
+  // a sigma that is not 1: the half draw times the sigma's float32 value, rounded to half
+  const scaled = prepareLatents(new TorchGenerator(0), shape, 14.6146, "float16");
+  const want = f.tensor("randn.0").data.map((v) =>
+    Math.f16round(Math.fround(v * Math.fround(14.6146)))
+  );
+  assert.deepEqual(scaled.data, want);
+});

@@ -7,6 +7,8 @@ import { unscaleLatents } from "../../core/pipelines/vae.ts";
 import { DDIMScheduler } from "../../core/schedulers/ddim.ts";
 import { DDPMScheduler } from "../../core/schedulers/ddpm.ts";
 import type { Scheduler } from "../../core/schedulers/types.ts";
+import { schedulerSampler } from "../../core/schedulers/scheduler_sampler.ts";
+import { toHalf } from "../../core/tensor/half_ops.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import {
@@ -160,4 +162,59 @@ Deno.test("text2img refuses a sampler drawing its step noise from another genera
       }),
     /text2img: sampler: draws its step noise from another generator than the pipeline's/,
   );
+});
+
+Deno.test("text2img float16: half embeddings, half initial latents, half guidance and steps, half decode input", async () => {
+  const tokenizer = new StandInTokenizer(5);
+  const textEncoder = new StandInTextEncoder(2);
+  const unet = new StandInUNet();
+  const decoder = new StandInVaeDecoder(2);
+  const generator = new TorchGenerator(3);
+  const sampler = schedulerSampler(new DDIMScheduler(SD), { generator, precision: "float16" });
+  const records: StepRecord[] = [];
+  const result = await text2img({
+    unet,
+    sampler,
+    generator,
+    prompt: { tokenizer, textEncoder, prompt: "owl", negativePrompt: "fog" },
+    steps: 4,
+    guidanceScale: 6,
+    latentShape: [1, 4, 8, 8],
+    vaeDecoder: decoder,
+    scalingFactor: 0.18215,
+    precision: "float16",
+    hooks: { onStep: (r) => void records.push(r) },
+  });
+  const half = (t: Tensor) => t.data.every((v) => Math.f16round(v) === v);
+  assert.ok(half(result.promptEmbeds) && unet.calls.every((c) => c.embeds === result.promptEmbeds));
+  assertBitEqual(result.initLatents, new TorchGenerator(3).randn([1, 4, 8, 8], "float16"), "init");
+  assert.ok(records.every((r) => half(r.modelOutput) && half(r.prevSample)));
+  // the loop by hand: the guided half output, the half DDIM step
+  const ddim = new DDIMScheduler(SD);
+  ddim.setTimesteps(4);
+  let x = result.initLatents;
+  for (const t of ddim.timesteps) {
+    const u = toHalf(
+      new Tensor(
+        x.data.map((v, k) => StandInUNet.eps(v, t, result.promptEmbeds.data[0], k)),
+        x.shape,
+      ),
+    );
+    const row = result.promptEmbeds.size / 2;
+    const c = toHalf(
+      new Tensor(
+        x.data.map((v, k) => StandInUNet.eps(v, t, result.promptEmbeds.data[row], k)),
+        x.shape,
+      ),
+    );
+    const eps = classifierFreeGuidance(u, c, 6, "float16");
+    x = ddim.step(eps, t, x, { precision: "float16" }).prevSample;
+  }
+  assertBitEqual(result.latents, x, "final latents");
+  assertBitEqual(
+    decoder.inputs[0],
+    unscaleLatents(result.latents, 0.18215, "float16"),
+    "decoder input",
+  );
+  assert.ok(half(decoder.inputs[0]));
 });

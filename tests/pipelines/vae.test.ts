@@ -125,3 +125,11 @@ Deno.test("VAE functions name the field on bad input", async () => {
     (e: unknown) => e instanceof PipelineInputError && e.field === "vae decoder output",
   );
 });
+
+Deno.test("unscaleLatents float16: torch's half latents / scaling_factor, bit for bit", async () => {
+  const { readSafetensors } = await import("../../core/tensor/safetensors.ts");
+  const f = await readSafetensors("fixtures/refs/half/ops.safetensors");
+  const k = (JSON.parse(f.metadata["scalars"]) as number[]).indexOf(0.18215);
+  const out = unscaleLatents(f.tensor("a"), 0.18215, "float16"); // the largest values overflow to inf
+  assertBitEqual(out, f.tensor(`div_scalar.${k}`), "a / 0.18215");
+});

@@ -46,3 +46,12 @@ Deno.test("summaryLine counts and names the report", () => {
     "1 passed, 2 failed · report: r/index.html",
   );
 });
+
+Deno.test("a float16 sampler is said on its own line; float32 adds nothing", () => {
+  const r = sampleResult().cases[0];
+  assert.ok(!caseLine({ ...r, precision: "float32" }).includes("sampler: float16"));
+  const line = caseLine({ ...r, precision: "float16" });
+  const said =
+    "\n      sampler: float16 (latents, guidance and steps in torch's CPU half arithmetic)";
+  assert.ok(line.includes(said), line);
+});

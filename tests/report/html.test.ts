@@ -43,3 +43,12 @@ Deno.test("the HTML report labels comparisons from the comparison-kind table", (
   assert.match(html, /<td>free run vs diffusers \+ onnxruntime<\/td>/);
   assert.match(html, /<td>replay: scheduler only<\/td>/);
 });
+
+Deno.test("the HTML report shows the precision each case's sampler ran in", () => {
+  const result = sampleResult();
+  result.cases[0] = { ...result.cases[0], precision: "float16" };
+  const html = renderHtmlReport(result);
+  assert.match(html, /\(sampler in <b class="precision">float16<\/b>\)/);
+  assert.match(html, /<td>[^<]* · float16<\/td>/); // the summary table's sampler cell
+  assert.match(html, /\(sampler in <b class="precision">float32<\/b>\)/); // the others
+});

@@ -12,6 +12,7 @@ import {
   replayReference,
   standInModel,
 } from "./replay_util.ts";
+import { HALF_STEPS, loadHalfSteps, replayHalfSteps } from "./half_replay.ts";
 
 const DIR = "fixtures/refs/schedulers/ddim";
 const files = await listReferenceFiles(DIR);
@@ -107,4 +108,49 @@ Deno.test("DDIMScheduler's set_alpha_to_one decides the alpha after the last ste
   assert.deepEqual([...a.prevSample.data], [...a.predOriginalSample!.data]);
   const b = zero.step(eps, 0, x);
   assert.notDeepEqual([...b.prevSample.data], [...b.predOriginalSample!.data]);
+});
+
+Deno.test("DDIMScheduler.step float16: diffusers' half step, bit for bit at every step", async () => {
+  const { f, config, math } = await loadHalfSteps();
+  const half = replayHalfSteps(
+    f,
+    "ddim",
+    DDIMScheduler.fromConfig(config, HALF_STEPS, math),
+    "float16",
+  );
+  assert.deepEqual(half, new Array(10).fill(0));
+  // the float32 step on the same half inputs does not match (its result is not even half)
+  const single = replayHalfSteps(
+    f,
+    "ddim",
+    DDIMScheduler.fromConfig(config, HALF_STEPS, math),
+    "float32",
+  );
+  console.log(
+    `DDIM float32 step on half inputs: elements differing per step ${single.join(" ")} of 64`,
+  );
+  assert.ok(single.some((n) => n > 0));
+});
+
+Deno.test("DDIMScheduler.step float16 refuses what it does not implement, naming the option", async () => {
+  const { f, config } = await loadHalfSteps();
+  const x = f.tensor("ddim.sample");
+  const clip = DDIMScheduler.fromConfig({ ...config, clip_sample: true, clip_sample_range: 0.3 });
+  clip.setTimesteps(10);
+  assert.throws(
+    () => clip.step(x, clip.timesteps[0], x, { precision: "float16" }),
+    /DDIMScheduler\.step \(float16\): .*got prediction_type "epsilon", clip_sample true \(range 0.3\)/,
+  );
+  // a half-valued range clamps exactly: the result stays within it and half
+  const unit = DDIMScheduler.fromConfig({ ...config, clip_sample: true });
+  unit.setTimesteps(10);
+  const big = new Tensor(x.data.map((v) => 40 * v), x.shape);
+  const { predOriginalSample } = unit.step(big, unit.timesteps[0], x, { precision: "float16" });
+  assert.ok(predOriginalSample!.data.every((v) => Math.abs(v) <= 1 && Math.f16round(v) === v));
+  const thr = DDIMScheduler.fromConfig({ ...config, thresholding: true });
+  thr.setTimesteps(10);
+  assert.throws(() => thr.step(x, 901, x, { precision: "float16" }), /thresholding true/);
+  const eta = DDIMScheduler.fromConfig(config);
+  eta.setTimesteps(10);
+  assert.throws(() => eta.step(x, 901, x, { precision: "float16", eta: 0.5 }), /eta 0.5/);
 });

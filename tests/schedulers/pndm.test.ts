@@ -10,6 +10,7 @@ import {
   replayAll,
 } from "./replay_util.ts";
 import { standInEps } from "./stand_in_eps.ts";
+import { HALF_STEPS, loadHalfSteps, replayHalfSteps } from "./half_replay.ts";
 
 const DIR = "fixtures/refs/schedulers/pndm";
 
@@ -100,4 +101,35 @@ Deno.test("PNDM config: own keys checked, unknown keys kept as warnings", () => 
   assert.equal(s.configWarnings.length, 2);
   assert.equal(s.toDiffusersConfig()._diffusers_version, "0.6.0");
   assert.equal(s.toDiffusersConfig().clip_sample, false);
+});
+
+Deno.test("PNDMScheduler.step float16 (PLMS): every branch of step_plms bit for bit", async () => {
+  const h = await loadHalfSteps();
+  const { f, math } = h;
+  const config = { ...h.config, skip_prk_steps: true };
+  const s = PNDMScheduler.fromConfig(config, HALF_STEPS, math);
+  const half = replayHalfSteps(f, "pndm", s, "float16");
+  assert.equal(half.length, 11); // 10 steps, the first one twice
+  assert.deepEqual(half, new Array(11).fill(0));
+  const single = replayHalfSteps(
+    f,
+    "pndm",
+    PNDMScheduler.fromConfig(config, HALF_STEPS, math),
+    "float32",
+  );
+  console.log(
+    `PNDM float32 step on half inputs: elements differing per step ${single.join(" ")} of 64`,
+  );
+  assert.ok(single.some((n) => n > 0));
+});
+
+Deno.test("PNDMScheduler.step float16 refuses the Runge-Kutta start", async () => {
+  const { f, config } = await loadHalfSteps();
+  const x = f.tensor("pndm.sample");
+  const prk = PNDMScheduler.fromConfig(config);
+  prk.setTimesteps(10);
+  assert.throws(
+    () => prk.step(x, prk.timesteps[0], x, { precision: "float16" }),
+    /PNDMScheduler\.step \(float16\): .*skip_prk_steps/,
+  );
 });

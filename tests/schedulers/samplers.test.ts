@@ -84,3 +84,35 @@ Deno.test("makeSampler refuses unknown types; SAMPLERS checks each type's own fi
   ]);
   assert.equal(SAMPLERS.DDIMScheduler.check({ type: "DDIMScheduler" }), null);
 });
+
+Deno.test("makeSampler float16: DDIM and PNDM step in half; the others are refused, naming the field", () => {
+  const config = {
+    beta_schedule: "scaled_linear",
+    beta_start: 0.00085,
+    beta_end: 0.012,
+    steps_offset: 1,
+  };
+  assert.deepEqual(
+    Object.entries(SAMPLERS).filter(([, k]) => k.float16).map(([n]) => n),
+    ["DDIMScheduler", "PNDMScheduler"],
+  );
+  const x = new Tensor(new Float32Array([0.5, -0.25]), [1, 2]);
+  const ddim = makeSampler({ type: "DDIMScheduler" }, config, { steps: 4, precision: "float16" });
+  return ddim.step((s) => Promise.resolve(s), x, 0).then(({ prevSample }) => {
+    assert.ok(prevSample.data.every((v) => Math.f16round(v) === v)); // a half step
+    assert.throws(
+      () =>
+        makeSampler({ type: "LMSDiscreteScheduler" }, config, { steps: 4, precision: "float16" }),
+      /^RangeError: makeSampler: precision: LMSDiscreteScheduler has no float16 sampler mode/,
+    );
+    assert.throws(
+      () =>
+        makeSampler({ type: "DDIMScheduler" }, config, { steps: 4, eta: 1, precision: "float16" }),
+      /makeSampler: precision: the float16 sampler mode runs eta 0 only; got eta 1/,
+    );
+    assert.throws(
+      () => makeSampler({ type: "CompVisPLMS" }, config, { steps: 4, precision: "float16" }),
+      /CompVisPLMS has no float16 sampler mode/,
+    );
+  });
+});
