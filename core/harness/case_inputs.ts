@@ -154,9 +154,17 @@ async function checkHashes(c: Case, files: string[], projectManifest: string): P
     }
     const manifest = await readFixtureManifest(dir, "deno task refs --cases <your cases folder>");
     const present = here.filter((r) => files.includes(r));
+    // the diffusers folder the torch reference was made from (`torchModel`), where listed
+    const torchFiles = c.torchModel && await Deno.stat(c.torchModel).then(() => true, () => false)
+      ? await folderFiles(c.torchModel)
+      : [];
     await checkFixtureHashes(
       manifest,
-      [...new Set([...present, ...listed(manifest)]), ...files.filter((f) => !refs.includes(f))],
+      [
+        ...new Set([...present, ...listed(manifest)]),
+        ...files.filter((f) => !refs.includes(f)),
+        ...torchFiles,
+      ],
       { unlistedOk: golden },
     );
   }

@@ -68,9 +68,9 @@ export async function loadCases(dir: string, filter?: string | RegExp): Promise<
 }
 
 /**
- * A user's references live beside their cases: a case on a model outside fixtures/, loaded from
- * a cases folder other than the project's, that names no references of its own gets
- * `<dir>/refs/<name>.{onnx,torch}.safetensors` instead of the project default.
+ * A user's references live beside their cases: a case on a model outside fixtures/ that names no
+ * references of its own gets `<dir>/refs/<name>.{onnx,torch}.safetensors` instead of the
+ * project default (fixtures/refs/cases/, for the shipped models).
  *
  * @example
  * ```ts
@@ -82,7 +82,8 @@ export async function loadCases(dir: string, filter?: string | RegExp): Promise<
  *   steps: 4, prompt: "a cat", guidanceScale: 7.5, seed: 0,
  * });
  * assert.equal(besideCases(c, "my-cases").references.onnx, "my-cases/refs/mine.onnx.safetensors");
- * assert.equal(besideCases(c, "cases"), c); // the project's own cases folder
+ * const shipped = { ...c, model: "fixtures/models/tiny-sd" };
+ * assert.equal(besideCases(shipped, "my-cases"), shipped); // a shipped model: the project default
  * ```
  */
 export function besideCases(c: Case, dir: string): Case {
@@ -90,7 +91,7 @@ export function besideCases(c: Case, dir: string): Case {
   const own = c.references.onnx !== projectDefault.references.onnx ||
     c.references.torch !== projectDefault.references.torch;
   const inFixtures = !relative(resolve("fixtures"), resolve(c.model)).startsWith("..");
-  if (own || inFixtures || resolve(dir) === resolve("cases")) return c;
+  if (own || inFixtures) return c;
   const base = `${dir.replace(/\/+$/, "")}/refs/${c.name}`;
   return Object.freeze({
     ...c,

@@ -153,11 +153,13 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     }
 
     // 1. Hashes (a changed model or reference invalidates the comparison), references, model.
-    // A golden (our own earlier run) has no torch side; a user's capture may have none either.
+    // A golden (our own earlier run) has no torch side; a capture of the ONNX run alone (the
+    // capture helper's `captured_by`) may have none either. A dumper's reference always has one.
     const loaded = await loadCaseInputs(c, options, async () => {
       const onnx = await readCaseReference(c.references.onnx);
       const golden = onnx.metadata["golden"] === "true";
-      const torch = golden || !await referenceExists(c.references.torch)
+      const captured = onnx.metadata["captured_by"] !== undefined;
+      const torch = golden || (captured && !await referenceExists(c.references.torch))
         ? null
         : await readCaseReference(c.references.torch);
       return [onnx, torch, golden] as const;

@@ -144,8 +144,8 @@ export function caseLine(r: CaseResult): string {
     `\n      ${c.kind}: ${c.failures.join("; ")}`
   ).join("");
   const ms = r.timing ? ` · ${fmt(Math.round(r.timing.totalMs))} ms` : "";
-  const golden = r.referenceNote ? `\n      reference: ${r.referenceNote}` : "";
-  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${golden}${precisionLine(r)}${
+  const note = r.referenceNote ? `\n      reference: ${r.referenceNote}` : "";
+  return `${status} ${r.name.padEnd(18)} ${parts}${ms}${note}${precisionLine(r)}${
     mathLine(r)
   }${warnings}${failures}`;
 }

@@ -164,3 +164,13 @@ Deno.test("examples/your-model: a torch reference with every step (a capture) is
     }
   }
 });
+
+Deno.test("examples/ stays under 2.5 MB (its tracked files travel to the GPU machine with fixtures/)", async () => {
+  const { stdout } = await new Deno.Command("git", { args: ["ls-files", "-z", "examples"] })
+    .output();
+  const files = new TextDecoder().decode(stdout).split("\0").filter((f) => f !== "");
+  let total = 0;
+  for (const f of files) total += (await Deno.stat(f)).size;
+  console.log(`examples/: ${files.length} tracked files, ${(total / 1e6).toFixed(2)} MB`);
+  assert.ok(files.length > 0 && total < 2.5e6, `${(total / 1e6).toFixed(2)} MB`);
+});

@@ -87,7 +87,7 @@ Deno.test("a user's case (model outside fixtures/, another cases folder) keeps i
     torch: "fixtures/refs/cases/own.torch.safetensors",
   });
   await Deno.remove(dir, { recursive: true });
-  // the project's own cases folder keeps the project default whatever the model
+  // a user's case kept in the project's cases/ folder too (`deno task refs --cases cases`)
   const c = defineCase({
     name: "x",
     model: "/elsewhere/export",
@@ -98,7 +98,7 @@ Deno.test("a user's case (model outside fixtures/, another cases folder) keeps i
     guidanceScale: 1,
     seed: 0,
   });
-  assert.equal(besideCases(c, "cases/").references.onnx, "fixtures/refs/cases/x.onnx.safetensors");
+  assert.equal(besideCases(c, "cases/").references.onnx, "cases/refs/x.onnx.safetensors");
   assert.equal(besideCases(c, "my/").references.onnx, "my/refs/x.onnx.safetensors");
 });
 

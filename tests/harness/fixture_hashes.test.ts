@@ -116,16 +116,3 @@ Deno.test("a user's manifest checks the files it lists outside its folder and na
   );
   await Deno.remove(dir, { recursive: true });
 });
-
-Deno.test("examples/ stays under 2.5 MB (it travels to the GPU machine with fixtures/)", async () => {
-  let total = 0;
-  const walk = async (dir: string) => {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isDirectory) await walk(`${dir}/${e.name}`);
-      else if (e.isFile) total += (await Deno.stat(`${dir}/${e.name}`)).size;
-    }
-  };
-  await walk("examples");
-  console.log(`examples/: ${(total / 1e6).toFixed(2)} MB`);
-  assert.ok(total < 2.5e6, `${(total / 1e6).toFixed(2)} MB`);
-});

@@ -152,18 +152,33 @@ Deno.test("a missing onnx reference is no reference (noref), saying how to make 
   );
 });
 
-Deno.test("a torch reference no manifest lists may be absent (vs torch skipped); one a manifest lists may not", async () => {
+Deno.test("a missing torch reference beside a dumper's onnx one is still an error", async () => {
+  const c = withChanges(guidance1, {
+    references: {
+      onnx: guidance1.references.onnx,
+      torch: "fixtures/refs/cases/nope.torch.safetensors",
+    },
+  });
+  const r = await runCase(c, { manifest: null });
+  assert.equal(r.status, "error");
+  assert.equal(
+    r.error,
+    "fixtures/refs/cases/nope.torch.safetensors: reference file missing; make it with `deno task refs`",
+  );
+});
+
+Deno.test("a capture of the ONNX run alone: vs torch skipped, unless a manifest promised the torch side", async () => {
+  const [captured] = await loadCases("examples/your-model/cases", "sd2-ort-pndm");
   const dir = await Deno.makeTempDir({ prefix: "diffparity-onnx-only-" });
   const onnx = `${dir}/refs/mine.onnx.safetensors`;
   await Deno.mkdir(`${dir}/refs`);
-  await Deno.copyFile(guidance1.references.onnx, onnx);
-  const c = withChanges(guidance1, {
+  await Deno.copyFile(captured.references.onnx, onnx);
+  const c = withChanges(captured, {
     references: { onnx, torch: `${dir}/refs/mine.torch.safetensors` },
   });
   const entry = { sha256: await sha256File(onnx) };
   const manifest = (files: Record<string, unknown>) =>
     Deno.writeTextFile(`${dir}/refs/manifest.json`, JSON.stringify({ files }));
-  // a capture of the ONNX run only: compared with it, the torch side skipped and said so
   await manifest({ "mine.onnx.safetensors": entry });
   const r = await runCase(c, {});
   assert.equal(r.status, "pass", r.error ?? "");
