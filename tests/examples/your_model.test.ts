@@ -69,31 +69,17 @@ Deno.test("examples/your-model: references from `deno task refs --cases` and fro
 Deno.test("examples/your-model: a model changed after its references, or references without a manifest, are refused", async () => {
   const dir = await relocated();
   const out = `${dir}/reports`;
+  const verifyDdim = (...extra: string[]) =>
+    cli("--cases", `${dir}/cases`, "verify", "--out", out, "--filter", "sd2-ddim", ...extra);
   // relocated as a whole (the manifest's paths are relative to it): still green
-  const moved = await cli(
-    "--cases",
-    `${dir}/cases`,
-    "verify",
-    "--out",
-    out,
-    "--filter",
-    "sd2-ddim",
-  );
+  const moved = await verifyDdim();
   assert.equal(moved.code, 0, moved.out);
   assert.match(moved.out, /^PASS {2}sd2-ddim /m);
 
   const config = `${dir}/model/onnx/scheduler/scheduler_config.json`;
   const original = await Deno.readTextFile(config);
   await Deno.writeTextFile(config, original.replace('"steps_offset": 1', '"steps_offset": 0'));
-  const stale = await cli(
-    "--cases",
-    `${dir}/cases`,
-    "verify",
-    "--out",
-    out,
-    "--filter",
-    "sd2-ddim",
-  );
+  const stale = await verifyDdim();
   assert.equal(stale.code, 1, stale.out);
   assert.match(
     stale.out,
@@ -102,31 +88,20 @@ Deno.test("examples/your-model: a model changed after its references, or referen
   await Deno.writeTextFile(config, original);
 
   await Deno.remove(`${dir}/cases/refs/manifest.json`);
-  const unguarded = await cli(
-    "--cases",
-    `${dir}/cases`,
-    "verify",
-    "--out",
-    out,
-    "--filter",
-    "sd2-ddim",
-  );
+  const unguarded = await verifyDdim();
   assert.equal(unguarded.code, 1, unguarded.out);
   assert.match(
     unguarded.out,
     /^ERROR sd2-ddim .*sd2-ddim\.(onnx|torch)\.safetensors: no .*cases\/refs\/manifest\.json records its sha256: references made by `deno task refs --cases <your cases folder>` or by the capture helper/m,
   );
-  const skipped = await cli(
-    "--cases",
-    `${dir}/cases`,
-    "verify",
-    "--out",
-    out,
-    "--filter",
-    "sd2-ddim",
-    "--no-hash-check",
-  );
+  const skipped = await verifyDdim("--no-hash-check");
   assert.equal(skipped.code, 0, skipped.out);
+  // run refuses the same way, and takes --no-hash-check too
+  const run = (...extra: string[]) => cli("--cases", `${dir}/cases`, "run", "sd2-ddim", ...extra);
+  assert.match((await run()).out, /^ERROR sd2-ddim .*records its sha256/m);
+  const ran = await run("--no-hash-check");
+  assert.equal(ran.code, 0, ran.out);
+  assert.match(ran.out, /^PASS {2}sd2-ddim /m);
   await Deno.remove(dir, { recursive: true });
 });
 
