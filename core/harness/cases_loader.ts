@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Case, CaseError, defineCase } from "./case.ts";
+import { type Case, CaseError, defaultReferences, defineCase } from "./case.ts";
 import { relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -87,17 +87,26 @@ export async function loadCases(dir: string, filter?: string | RegExp): Promise<
  * ```
  */
 export function besideCases(c: Case, dir: string): Case {
-  const projectDefault = defineCase({ ...c, references: undefined, tolerances: undefined });
-  const own = c.references.onnx !== projectDefault.references.onnx ||
-    c.references.torch !== projectDefault.references.torch;
-  const inFixtures = !relative(resolve("fixtures"), resolve(c.model)).startsWith("..");
-  if (own || inFixtures) return c;
-  const base = `${dir.replace(/\/+$/, "")}/refs/${c.name}`;
-  return Object.freeze({
-    ...c,
-    references: Object.freeze({
-      onnx: `${base}.onnx.safetensors`,
-      torch: `${base}.torch.safetensors`,
-    }),
-  });
+  const projectDefault = defaultReferences(c.name);
+  const own = c.references.onnx !== projectDefault.onnx ||
+    c.references.torch !== projectDefault.torch;
+  if (own || isShippedModel(c.model)) return c;
+  const references = defaultReferences(c.name, `${dir.replace(/\/+$/, "")}/refs`);
+  return Object.freeze({ ...c, references: Object.freeze(references) });
+}
+
+/**
+ * Whether a model folder is one of the project's (under fixtures/), whose references
+ * `deno task refs` makes; any other is a user's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isShippedModel } from "./cases_loader.ts";
+ * assert.equal(isShippedModel("fixtures/models/tiny-sd"), true);
+ * assert.equal(isShippedModel("examples/your-model/model/onnx"), false);
+ * ```
+ */
+export function isShippedModel(model: string): boolean {
+  return !relative(resolve("fixtures"), resolve(model)).startsWith("..");
 }

@@ -349,32 +349,26 @@ export async function compareDump(
       ...(steps.length ? [`${family} at ${steps.length} of ${calls} steps`] : []),
       ...extra.map((e) => e.label),
     ].join(", ") + ` (ours: ${oursPath})`;
-  const latSteps = await perStep("prev_sample", prev);
-  const latExtra = await extras([
-    ["init_latents", "init_latents", ref.initLatents],
-    ["latents", "final latents", ref.latents],
-  ]);
-  if (latSteps.length || latExtra.length) {
-    const c = comparison(
-      "freeRunOnnx",
-      ref.path,
-      merged("freeRunOnnx", options.tolerance),
-      latSteps,
-      latExtra,
-    );
-    comparisons.push({ ...c, subject: describe(prev, "prev_sample", latExtra) });
-  }
-  const modSteps = await perStep("model_output", model);
-  const modExtra = await extras([["prompt_embeds", "prompt_embeds", ref.promptEmbeds]]);
-  if (modSteps.length || modExtra.length) {
-    const c = comparison(
-      "replayModel",
-      ref.path,
-      merged("replayModel", options.tolerance),
-      modSteps,
-      modExtra,
-    );
-    comparisons.push({ ...c, subject: describe(model, "model_output", modExtra) });
+  // the latents after each step (with the first and last), and the model output of each call
+  type Family = [
+    kind: "freeRunOnnx" | "replayModel",
+    family: "prev_sample" | "model_output",
+    steps: number[],
+    extras: [string, string, Tensor][],
+  ];
+  const families: Family[] = [
+    ["freeRunOnnx", "prev_sample", prev, [
+      ["init_latents", "init_latents", ref.initLatents],
+      ["latents", "final latents", ref.latents],
+    ]],
+    ["replayModel", "model_output", model, [["prompt_embeds", "prompt_embeds", ref.promptEmbeds]]],
+  ];
+  for (const [kind, family, steps, list] of families) {
+    const stepFigures = await perStep(family, steps);
+    const extra = await extras(list);
+    if (!stepFigures.length && !extra.length) continue;
+    const c = comparison(kind, ref.path, merged(kind, options.tolerance), stepFigures, extra);
+    comparisons.push({ ...c, subject: describe(steps, family, extra) });
   }
   const imgExtra = await extras([["image_u8", "image_u8", ref.imageU8]]);
   if (imgExtra.length) {

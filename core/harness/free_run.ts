@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { relative, resolve } from "node:path";
 import { ieeeMath } from "../numerics/f32_math.ts";
 import { tensorToImage } from "../pipelines/image.ts";
 import { encodePng } from "../pipelines/png.ts";
@@ -16,6 +15,7 @@ import { writeSafetensors } from "../tensor/safetensors.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { Case } from "./case.ts";
 import { type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
+import { isShippedModel } from "./cases_loader.ts";
 import { mergeWarnings, samplerConfigWarnings } from "./case_warnings.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
 import { gitCommit, goldenMetadata, goldenTensors, referenceKindOf } from "./goldens.ts";
@@ -91,8 +91,7 @@ export function warningsOf(inputs: CaseInputs): { warnings?: string[] } {
 function makeReferencesAdvice(c: Case): string {
   const golden = `\`deno task verify --filter ${c.name} --update-goldens --yes\` ` +
     "(a golden: our own run, not diffusers)";
-  const shipped = !relative(resolve("fixtures"), resolve(c.model)).startsWith("..");
-  return shipped
+  return isShippedModel(c.model)
     ? `make references with \`deno task refs\` (shipped models) or ${golden}`
     : "make references with `deno task refs --cases <your cases folder>` (the case names its " +
       "torchModel), the capture helper around your own pipeline (fixtures/gen/diffparity_capture.py), " +

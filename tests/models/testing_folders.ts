@@ -193,17 +193,9 @@ export async function makeUnconditionalFolder(): Promise<string> {
  * ```
  */
 export const LEGACY_MODEL_INDEX = {
+  ...MODEL_INDEX,
   _class_name: "OnnxStableDiffusionPipeline",
-  _diffusers_version: "0.42.1",
-  feature_extractor: [null, null],
   requires_safety_checker: false,
-  safety_checker: [null, null],
-  scheduler: ["diffusers", "DDIMScheduler"],
-  text_encoder: ["diffusers", "OnnxRuntimeModel"],
-  tokenizer: ["transformers", "CLIPTokenizer"],
-  unet: ["diffusers", "OnnxRuntimeModel"],
-  vae_decoder: ["diffusers", "OnnxRuntimeModel"],
-  vae_encoder: ["diffusers", "OnnxRuntimeModel"],
 };
 
 /**
