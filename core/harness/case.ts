@@ -5,31 +5,14 @@
  *
  * @module
  */
-import {
-  type CaseToleranceOverrides,
-  type CaseTolerances,
-  mergeTolerances,
-} from "./case_tolerances.ts";
-
-import { type Precision, PRECISIONS } from "../numerics/f16.ts";
-import { float16Problem, SAMPLERS, type SamplerSpec } from "../schedulers/samplers.ts";
-import { PIPELINE_KINDS, type PipelineKindName } from "./pipeline_kinds.ts";
+import { mergeTolerances } from "./case_tolerances.ts";
+import type { Case, CaseSpec } from "./case_spec.ts";
+import { PRECISIONS } from "../numerics/f16.ts";
+import { float16Problem, SAMPLERS } from "../schedulers/samplers.ts";
+import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
 
 export type { DiffusersSchedulerName, SamplerSpec } from "../schedulers/samplers.ts";
 export type { Precision } from "../numerics/f16.ts";
-
-/**
- * Which pipeline a case runs: a key of `PIPELINE_KINDS`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { PipelineKind } from "./case.ts";
- * const k: PipelineKind = "img2img";
- * assert.deepEqual(k, "img2img");
- * ```
- */
-export type PipelineKind = PipelineKindName;
 
 export type { Tolerance } from "../results/schema.ts";
 export {
@@ -38,145 +21,16 @@ export {
   defaultTolerances,
   type ToleranceOverride,
 } from "./case_tolerances.ts";
-
-/**
-/**
- * One experiment: model, loop, sampler, seed and inputs, its references and tolerances.
- * Paths are relative to the repository root (or absolute).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type CaseSpec, defineCase } from "./case.ts";
- * const spec: CaseSpec = {
- *   name: "ddim-eta0",
- *   model: "fixtures/models/tiny-sd",
- *   pipeline: "text2img",
- *   sampler: { type: "DDIMScheduler" },
- *   steps: 20,
- *   prompt: "a photo of an astronaut riding a horse",
- *   guidanceScale: 7.5,
- *   seed: 0,
- * };
- * assert.equal(defineCase(spec).references.torch, "fixtures/refs/cases/ddim-eta0.torch.safetensors");
- * ```
- */
-export interface CaseSpec {
-  /** Unique id: lowercase letters, digits and dashes; names the reference files. */
-  name: string;
-  /** One sentence on what the case shows. */
-  description?: string;
-  /** The model folder in optimum's ONNX layout. */
-  model: string;
-  /** Replaces the folder's unet/model.onnx (e.g. an fp16 export). */
-  unet?: string;
-  /**
-   * For `deno task refs --cases <dir>`: the diffusers pipeline folder (`from_pretrained`
-   * layout) that `model` was exported from, whose PyTorch modules make the torch reference and
-   * whose pipeline runs the onnx one. Not read by the runner. The project's own models leave it
-   * out (fixtures/gen rebuilds them).
-   */
-  torchModel?: string;
-  /** The denoising loop. */
-  pipeline: PipelineKind;
-  /** The sampler and its config overrides. */
-  sampler: SamplerSpec;
-  /** Number of inference steps. */
-  steps: number;
-  /** DDIM eta (0 by default). */
-  eta?: number;
-  /**
-   * The dtype the text2img loop runs in: `"float32"` (default), or `"float16"` as diffusers'
-   * StableDiffusionPipeline runs with float16 prompt embeddings (optimum's ORT pipeline on a
-   * `--dtype fp16` export): embeddings cast to half, half initial latents, the UNet's output
-   * as half, guidance and the sampler's steps in torch's CPU half arithmetic. DDIMScheduler
-   * (eta 0) and PNDMScheduler (PLMS) only. A reference whose metadata `sampler_dtype` says
-   * otherwise is run anyway, with a warning.
-   */
-  precision?: Precision;
-  /** The prompt. */
-  prompt: string;
-  /** The negative prompt ("" by default, as diffusers' unconditional embedding). */
-  negativePrompt?: string;
-  /** Classifier-free guidance scale; <= 1 runs one batch without the unconditional half. */
-  guidanceScale: number;
-  /** Seed of the CPU torch generator that draws the initial latents and step noise. */
-  seed: number;
-  /** Image height in pixels (default: the model's sample size times the VAE factor). */
-  height?: number;
-  /** Image width in pixels (default: as height). */
-  width?: number;
-  /** img2img / inpaint: the input image (PNG). */
-  image?: string;
-  /** inpaint: the mask (PNG, white = repaint). */
-  mask?: string;
-  /** img2img / inpaint: how much of the schedule to run (diffusers' `strength`). */
-  strength?: number;
-  /**
-   * Reference files; default `fixtures/refs/cases/<name>.{onnx,torch}.safetensors`, or, for a
-   * case on a model outside fixtures/ loaded from a cases folder (`--cases <dir>`),
-   * `<dir>/refs/<name>.{onnx,torch}.safetensors`: a user's references live beside their cases.
-   */
-  references?: { onnx?: string; torch?: string };
-  /**
-   * Tolerances per comparison, merged bound by bound over `defaultTolerances`: a given bound
-   * replaces the default's, `null` removes it (`{ freeRunTorch: { maxAbs: null, relL2: 1e-3 } }`
-   * keeps the default `cosineMin`, drops the default `maxAbs`).
-   */
-  tolerances?: CaseToleranceOverrides;
-  /**
-   * Which float32 sqrt/exp/log the reference-math runs use: `"auto"` (default) the table the
-   * reference recorded, else one inferred from its tensors; `"recorded"` requires a recorded
-   * table; `"inferred"` ignores a recorded table and infers one (what a reference captured by
-   * plain diffusers or optimum gets); `"ieee"` compares with correctly rounded math only.
-   */
-  referenceMath?: ReferenceMathMode;
-  /**
-   * For the reference dumper: make this case's references with deliberately non-IEEE torch
-   * sqrt/exp/log (fixtures/gen/ref_math.py), as a machine whose math is not correctly rounded
-   * would, on any machine. Ignored by the runner.
-   */
-  mathSkew?: boolean;
-}
-
-/**
- * How a case takes the reference machine's math: see {@link CaseSpec.referenceMath}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { defineCase, type ReferenceMathMode } from "./case.ts";
- * const referenceMath: ReferenceMathMode = "inferred";
- * const c = defineCase({
- *   name: "x", model: "m", pipeline: "text2img", sampler: { type: "DDIMScheduler" }, steps: 2,
- *   prompt: "", guidanceScale: 1, seed: 0, referenceMath,
- * });
- * assert.equal(c.referenceMath, "inferred");
- * ```
- */
-export type ReferenceMathMode = "auto" | "recorded" | "inferred" | "ieee";
-
-/**
- * A case after `defineCase`: validated, frozen, with its reference paths filled in.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type Case, defineCase } from "./case.ts";
- * const c: Case = defineCase({
- *   name: "x", model: "m", pipeline: "text2img", sampler: { type: "DDIMScheduler" }, steps: 2,
- *   prompt: "", guidanceScale: 1, seed: 0,
- * });
- * assert.ok(Object.isFrozen(c) && Object.isFrozen(c.tolerances));
- * assert.equal(c.references.onnx, "fixtures/refs/cases/x.onnx.safetensors");
- * ```
- */
-export type Case = Readonly<
-  Omit<CaseSpec, "references" | "tolerances"> & {
-    references: { onnx: string; torch: string };
-    tolerances: CaseTolerances;
-  }
->;
+export type {
+  Case,
+  CaseSpec,
+  CaseSpecBase,
+  DefinedCaseFields,
+  PipelineKind,
+  PromptCaseSpec,
+  ReferenceMathMode,
+  UnconditionalCaseSpec,
+} from "./case_spec.ts";
 
 const NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
@@ -270,13 +124,22 @@ export function defineCase(spec: CaseSpec): Case {
       }`,
     );
   }
-  if (typeof spec.prompt !== "string") fail("prompt", "expected a string");
-  if (spec.negativePrompt !== undefined && typeof spec.negativePrompt !== "string") {
-    fail("negativePrompt", "expected a string");
-  }
-  if (!Number.isFinite(spec.guidanceScale)) fail("guidanceScale", "expected a finite number");
   if (!Number.isSafeInteger(spec.seed) || spec.seed < 0) {
     fail("seed", "expected a non-negative safe integer");
+  }
+  const kind = PIPELINE_KINDS[spec.pipeline];
+  for (const file of kind.files) {
+    if (typeof spec[file] !== "string") fail(file, `required by pipeline '${spec.pipeline}'`);
+  }
+  // the kind's own fields (an unconditional case refuses the prompt, size and image fields)
+  const pipelineProblem = kind.check(spec);
+  if (pipelineProblem) fail(...pipelineProblem);
+  if (kind.prompt) {
+    if (typeof spec.prompt !== "string") fail("prompt", "expected a string");
+    if (spec.negativePrompt !== undefined && typeof spec.negativePrompt !== "string") {
+      fail("negativePrompt", "expected a string");
+    }
+    if (!Number.isFinite(spec.guidanceScale)) fail("guidanceScale", "expected a finite number");
   }
   for (const k of ["height", "width"] as const) {
     const v = spec[k];
@@ -284,11 +147,6 @@ export function defineCase(spec: CaseSpec): Case {
       fail(k, "expected a positive multiple of 8");
     }
   }
-  for (const file of PIPELINE_KINDS[spec.pipeline].files) {
-    if (typeof spec[file] !== "string") fail(file, `required by pipeline '${spec.pipeline}'`);
-  }
-  const pipelineProblem = PIPELINE_KINDS[spec.pipeline].check(spec);
-  if (pipelineProblem) fail(...pipelineProblem);
   if (
     spec.referenceMath !== undefined &&
     !["auto", "recorded", "inferred", "ieee"].includes(spec.referenceMath)

@@ -13,8 +13,13 @@ import { COMPARISON_KINDS, type ComparisonKind } from "../results/kinds.ts";
 import type { ComparisonResult, ErrorFigures, StepFigures, Tolerance } from "../results/schema.ts";
 import { violations } from "./tolerance.ts";
 
+/** The SSIM window (image_metrics.ts's default, 11 x 11): smaller images get no SSIM. */
+const SSIM_WINDOW = 11;
+
 /**
- * The error figures of `actual` against `reference` (with PSNR and SSIM over 0..255 for images).
+ * The error figures of `actual` against `reference` (with PSNR and SSIM over 0..255 for images;
+ * SSIM only for images of at least 11 x 11 pixels, its window: a small pixel-space model's
+ * picture, such as a 2 x 2 test UNet's, has PSNR alone).
  *
  * @example
  * ```ts
@@ -23,10 +28,14 @@ import { violations } from "./tolerance.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const f = figures(new Tensor(new Float32Array([1, 2]), [2]), new Tensor(new Float32Array([1, 2.5]), [2]));
  * assert.deepEqual(f.maxAbs, 0.5);
+ * const tiny = new Tensor(new Float32Array(12).fill(128), [1, 3, 2, 2]);
+ * assert.deepEqual([figures(tiny, tiny, true).psnr, figures(tiny, tiny, true).ssim], [Infinity, undefined]);
  * ```
  */
 export function figures(actual: Tensor, reference: Tensor, image = false): ErrorFigures {
-  const cmp = compareTensors(actual, reference, image ? { dataRange: 255, ssim: true } : {});
+  const [h, w] = actual.shape.slice(-2);
+  const ssim = image && h >= SSIM_WINDOW && w >= SSIM_WINDOW;
+  const cmp = compareTensors(actual, reference, image ? { dataRange: 255, ssim } : {});
   const out: ErrorFigures = {
     maxAbs: cmp.maxAbs,
     rmse: cmp.rmse,

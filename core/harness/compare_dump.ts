@@ -266,7 +266,7 @@ export async function compareDump(
   options: CompareDumpOptions = {},
 ): Promise<CaseResult> {
   const dump = await readDump(oursPath);
-  const ref = await readCaseReference(referencePath);
+  const ref = await readCaseReference(referencePath, { prompt: false }); // any pipeline kind
   const names = new Set(dump.names);
   const prev = stepIndices(dump.names, "prev_sample");
   const model = stepIndices(dump.names, "model_output");
@@ -354,7 +354,7 @@ export async function compareDump(
     kind: "freeRunOnnx" | "replayModel",
     family: "prev_sample" | "model_output",
     steps: number[],
-    extras: [string, string, Tensor][],
+    extras: [string, string, Tensor | undefined][],
   ];
   const families: Family[] = [
     ["freeRunOnnx", "prev_sample", prev, [

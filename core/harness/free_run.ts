@@ -25,7 +25,8 @@ import { CaseReferenceError } from "./references.ts";
 import type { RunCaseOptions } from "./runner.ts";
 
 /**
- * The image of a run as [1,3,H,W] 0..255 values (diffusers' postprocess) and as a PNG.
+ * The image of a run as [1, C, H, W] 0..255 values (diffusers' postprocess; C is 3, or 1 for a
+ * grey pixel-space image) and as a PNG.
  *
  * @example
  * ```ts
@@ -34,18 +35,20 @@ import type { RunCaseOptions } from "./runner.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const { chw, png } = postprocess(new Tensor(new Float32Array(12).fill(1), [1, 3, 2, 2]));
  * assert.deepEqual([chw.shape, chw.data[0], png[1]], [[1, 3, 2, 2], 255, 0x50]);
+ * const grey = postprocess(new Tensor(new Float32Array([-1, 0, 0, 1]), [1, 1, 2, 2]));
+ * assert.deepEqual([grey.chw.shape, [...grey.chw.data]], [[1, 1, 2, 2], [0, 128, 128, 255]]);
  * ```
  */
 export function postprocess(image: Tensor): { chw: Tensor; png: Uint8Array } {
   const img = tensorToImage(image);
-  const { width: w, height: h } = img;
-  const chw = new Float32Array(3 * h * w);
+  const { width: w, height: h, channels: c } = img;
+  const chw = new Float32Array(c * h * w);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      for (let ch = 0; ch < 3; ch++) chw[ch * h * w + y * w + x] = img.data[(y * w + x) * 3 + ch];
+      for (let ch = 0; ch < c; ch++) chw[ch * h * w + y * w + x] = img.data[(y * w + x) * c + ch];
     }
   }
-  return { chw: new Tensor(chw, [1, 3, h, w]), png: encodePng(img) };
+  return { chw: new Tensor(chw, [1, c, h, w]), png: encodePng(img) };
 }
 
 /**

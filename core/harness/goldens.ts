@@ -102,10 +102,10 @@ export function goldenTensors(
 ): Record<string, SafetensorsInput> {
   const out: Record<string, SafetensorsInput> = {
     timesteps: new Tensor(Float32Array.from(records.map((r) => r.t)), [records.length]),
-    prompt_embeds: result.promptEmbeds,
     init_latents: result.initLatents,
     latents: result.latents,
   };
+  if (result.promptEmbeds) out["prompt_embeds"] = result.promptEmbeds;
   if (result.inputIds) {
     const ids = result.inputIds.flat();
     out["input_ids"] = {

@@ -56,7 +56,10 @@ export interface Run {
 export interface Phase {
   /** As the progress line shows it. */
   name: string;
-  /** Take the reference's prompt embeddings instead of encoding the case's prompt. */
+  /**
+   * Take the reference's prompt embeddings instead of encoding the case's prompt (a kind
+   * without a prompt has none either way).
+   */
   referenceEmbeds: boolean;
   /** Decode the final latents. */
   decode: boolean;
@@ -138,20 +141,27 @@ export async function runPipeline(
     source: inputs.schedulerSource,
     implementation: inputs.implementation,
     precision: c.precision,
+    useClippedModelOutput: c.useClippedModelOutput,
   });
   const records: StepRecord[] = [];
   const onStep = hooks.onStep;
-  const result = await PIPELINE_KINDS[c.pipeline].run({
+  const kind = PIPELINE_KINDS[c.pipeline];
+  const result = await kind.run({
     unet: model.unet,
     sampler,
     generator,
-    prompt: embeds ? { embeds } : {
-      ...textParts(inputs),
-      prompt: c.prompt,
-      negativePrompt: c.negativePrompt,
-    },
+    // defineCase checked that a kind with a prompt has `prompt` and `guidanceScale`
+    ...(kind.prompt
+      ? {
+        prompt: embeds ? { embeds } : {
+          ...textParts(inputs),
+          prompt: c.prompt!,
+          negativePrompt: c.negativePrompt,
+        },
+        guidanceScale: c.guidanceScale!,
+      }
+      : {}),
     steps: c.steps,
-    guidanceScale: c.guidanceScale,
     hooks: {
       ...hooks,
       onStep: async (r: StepRecord) => {
@@ -233,7 +243,7 @@ export function runPhase(
         observe.onStep?.(r);
       },
     },
-    phase.referenceEmbeds ? ref.promptEmbeds : null,
+    phase.referenceEmbeds ? ref.promptEmbeds ?? null : null,
     phase.decode,
     math,
   );
@@ -298,7 +308,7 @@ export async function replayOneStep(
           }
         },
       },
-      ref.promptEmbeds,
+      ref.promptEmbeds ?? null,
       false,
       math,
     );

@@ -1,7 +1,7 @@
 /**
  * The one table of pipeline kinds a case can name: for each, which case fields it needs (read
- * by `defineCase`) and how it runs (read by the runner). Adding a pipeline kind is its own file
- * in core/pipelines plus one row here.
+ * by `defineCase`), whether it encodes a prompt, and how it runs (read by the runner). Adding a
+ * pipeline kind is its own file in core/pipelines plus one row here.
  *
  * @module
  */
@@ -9,8 +9,10 @@ import type { VaeEncoderModel } from "../models/types.ts";
 import type { Float32Math } from "../numerics/f32_math.ts";
 import { img2img } from "../pipelines/img2img.ts";
 import { inpaint } from "../pipelines/inpaint.ts";
+import type { PromptSource } from "../pipelines/prompt.ts";
 import { text2img } from "../pipelines/text2img.ts";
 import type { CommonPipelineOptions, PipelineResult } from "../pipelines/types.ts";
+import { unconditional } from "../pipelines/unconditional.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /**
@@ -27,6 +29,20 @@ import type { Tensor } from "../tensor/tensor.ts";
 export interface PipelineCaseFields {
   /** The kind's name. */
   pipeline: string;
+  /** The sampler (its `type`). */
+  sampler?: { type: string };
+  /** The prompt. */
+  prompt?: unknown;
+  /** The negative prompt. */
+  negativePrompt?: unknown;
+  /** Classifier-free guidance scale. */
+  guidanceScale?: unknown;
+  /** Image height in pixels. */
+  height?: unknown;
+  /** Image width in pixels. */
+  width?: unknown;
+  /** DDIMPipeline's `use_clipped_model_output`. */
+  useClippedModelOutput?: unknown;
   /** Input image (PNG). */
   image?: unknown;
   /** Mask (PNG, white = repaint). */
@@ -52,8 +68,15 @@ export interface PipelineCaseFields {
  * );
  * ```
  */
-export interface PipelineRunInputs extends CommonPipelineOptions {
-  /** The latent shape of a text2img run. */
+export interface PipelineRunInputs extends Omit<CommonPipelineOptions, "prompt" | "guidanceScale"> {
+  /** The prompt (the kinds whose row has `prompt`). */
+  prompt?: PromptSource;
+  /** Classifier-free guidance scale (the kinds whose row has `prompt`). */
+  guidanceScale?: number;
+  /**
+   * The latent shape of a text2img run; of an unconditional one, the image shape
+   * `[1, in_channels, sample_size, sample_size]` (a pixel-space model: VAE factor 1).
+   */
   latentShape: readonly number[];
   /** The model's VAE encoder (img2img, inpaint). */
   vaeEncoder?: VaeEncoderModel;
@@ -103,6 +126,12 @@ export interface PipelineDefinition {
    */
   readonly files: readonly PipelineFile[];
   /**
+   * Whether the kind encodes a prompt: its cases need `prompt` and `guidanceScale`, the runner
+   * passes the prompt (the reference's embeddings in the replays), and its references hold
+   * `prompt_embeds` and `input_ids`.
+   */
+  readonly prompt: boolean;
+  /**
    * The first problem with the case's other fields for this kind as `[field, problem]`, or null
    * (`defineCase` has already checked that every field of `files` names a file).
    */
@@ -124,19 +153,91 @@ function needs<T>(value: T | undefined, what: string, pipeline: string): T {
   return value;
 }
 
-function imageInputs(inputs: PipelineRunInputs, pipeline: string) {
+/** The prompt and guidance scale of a kind that encodes a prompt. */
+function promptInputs(inputs: PipelineRunInputs, pipeline: string) {
   return {
     ...inputs,
-    vaeEncoder: needs(
-      inputs.vaeEncoder,
-      inputs.vaeEncoderUnusable === undefined
-        ? "vae_encoder/model.onnx in the model folder"
-        : `a usable VAE encoder; ${inputs.vaeEncoderUnusable}`,
-      pipeline,
-    ),
-    image: needs(inputs.image, "an image", pipeline),
-    scalingFactor: needs(inputs.scalingFactor, "the VAE's scaling_factor", pipeline),
+    prompt: needs(inputs.prompt, "a prompt", pipeline),
+    guidanceScale: needs(inputs.guidanceScale, "a guidance scale", pipeline),
   };
+}
+
+/** The prompt, image and VAE encoder of img2img / inpaint (the VAE encoder checked first). */
+function imageInputs(inputs: PipelineRunInputs, pipeline: string) {
+  const vaeEncoder = needs(
+    inputs.vaeEncoder,
+    inputs.vaeEncoderUnusable === undefined
+      ? "vae_encoder/model.onnx in the model folder"
+      : `a usable VAE encoder; ${inputs.vaeEncoderUnusable}`,
+    pipeline,
+  );
+  const image = needs(inputs.image, "an image", pipeline);
+  const scalingFactor = needs(inputs.scalingFactor, "the VAE's scaling_factor", pipeline);
+  return { ...promptInputs(inputs, pipeline), vaeEncoder, image, scalingFactor };
+}
+
+/** Fields of a prompt kind's case that only the unconditional kind has. */
+function checkPromptKind(spec: PipelineCaseFields): [string, string] | null {
+  return spec.useClippedModelOutput !== undefined
+    ? [
+      "useClippedModelOutput",
+      `DDIMPipeline's option (pipeline 'unconditional'); pipeline '${spec.pipeline}' has none`,
+    ]
+    : null;
+}
+
+/** The samplers of the unconditional kind: the pipeline diffusers runs each with. */
+const UNCONDITIONAL_SAMPLERS: Readonly<Record<string, string>> = {
+  DDPMScheduler: "DDPMPipeline",
+  DDIMScheduler: "DDIMPipeline",
+};
+
+/**
+ * An unconditional case: DDPMPipeline / DDIMPipeline take no prompt, size or image, and each
+ * runs its own scheduler (DDIMPipeline converts any to DDIM; DDPMPipeline passes `generator` to
+ * `step`, which PNDM and LMS do not take, and calls no `scale_model_input`, which sigma
+ * schedulers need), so the sampler is DDPMScheduler or DDIMScheduler.
+ */
+function checkUnconditional(spec: PipelineCaseFields): [string, string] | null {
+  const none = "DDPMPipeline / DDIMPipeline have no such input; remove it";
+  for (const field of ["prompt", "negativePrompt", "guidanceScale"] as const) {
+    if (spec[field] !== undefined) {
+      return [field, `pipeline 'unconditional' takes no prompt: ${none}`];
+    }
+  }
+  for (const field of ["height", "width"] as const) {
+    if (spec[field] !== undefined) {
+      return [
+        field,
+        `pipeline 'unconditional' takes the image size from the model's unet/config.json ` +
+        `sample_size, as DDPMPipeline / DDIMPipeline do; remove it`,
+      ];
+    }
+  }
+  for (const field of ["image", "mask", "strength"] as const) {
+    if (spec[field] !== undefined) {
+      return [field, `pipeline 'unconditional' starts from noise only: ${none}`];
+    }
+  }
+  const type = spec.sampler?.type ?? "";
+  if (!Object.hasOwn(UNCONDITIONAL_SAMPLERS, type)) {
+    return [
+      "sampler.type",
+      `pipeline 'unconditional' runs diffusers' DDPMPipeline (DDPMScheduler) or DDIMPipeline ` +
+      `(DDIMScheduler); got ${JSON.stringify(type)}`,
+    ];
+  }
+  const clipped = spec.useClippedModelOutput;
+  if (clipped !== undefined && typeof clipped !== "boolean") {
+    return ["useClippedModelOutput", "expected a boolean"];
+  }
+  if (clipped !== undefined && type !== "DDIMScheduler") {
+    return [
+      "useClippedModelOutput",
+      `DDIMPipeline's option; ${type} runs ${UNCONDITIONAL_SAMPLERS[type]}, which has none`,
+    ];
+  }
+  return null;
 }
 
 /**
@@ -146,30 +247,43 @@ function imageInputs(inputs: PipelineRunInputs, pipeline: string) {
  * ```ts
  * import assert from "node:assert/strict";
  * import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
- * assert.deepEqual(Object.keys(PIPELINE_KINDS), ["text2img", "img2img", "inpaint"]);
+ * assert.deepEqual(Object.keys(PIPELINE_KINDS), ["text2img", "img2img", "inpaint", "unconditional"]);
+ * assert.deepEqual(
+ *   PIPELINE_KINDS.unconditional.check({ pipeline: "unconditional", sampler: { type: "DDPMScheduler" }, prompt: "a cat" }),
+ *   ["prompt", "pipeline 'unconditional' takes no prompt: DDPMPipeline / DDIMPipeline have no such input; remove it"],
+ * );
  * ```
  */
 export const PIPELINE_KINDS: Readonly<
-  Record<"text2img" | "img2img" | "inpaint", PipelineDefinition>
+  Record<"text2img" | "img2img" | "inpaint" | "unconditional", PipelineDefinition>
 > = Object.freeze({
   text2img: {
     files: [],
-    check: () => null,
-    run: (inputs) => text2img(inputs),
+    prompt: true,
+    check: checkPromptKind,
+    run: async (inputs) => await text2img(promptInputs(inputs, "text2img")),
   },
   img2img: {
     files: ["image"],
-    check: checkStrength,
+    prompt: true,
+    check: (spec) => checkPromptKind(spec) ?? checkStrength(spec),
     run: async (inputs) => await img2img(imageInputs(inputs, "img2img")),
   },
   inpaint: {
     files: ["image", "mask"],
-    check: checkStrength,
+    prompt: true,
+    check: (spec) => checkPromptKind(spec) ?? checkStrength(spec),
     run: async (inputs) =>
       await inpaint({
         ...imageInputs(inputs, "inpaint"),
         keepMask: needs(inputs.keepMask, "a mask", "inpaint"),
       }),
+  },
+  unconditional: {
+    files: [],
+    prompt: false,
+    check: checkUnconditional,
+    run: (inputs) => unconditional({ ...inputs, imageShape: inputs.latentShape }),
   },
 });
 

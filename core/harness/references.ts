@@ -65,10 +65,10 @@ export interface CaseReference {
    * reference stores its latents and model outputs as F16 (read as float32: exact).
    */
   samplerDtype: Precision;
-  /** Token ids [B, 77]. */
-  inputIds: number[];
-  /** Text-encoder output given to the UNet. */
-  promptEmbeds: Tensor;
+  /** Token ids [B, 77], flat (absent for a pipeline without a prompt). */
+  inputIds?: number[];
+  /** Text-encoder output given to the UNet (absent for a pipeline without a prompt). */
+  promptEmbeds?: Tensor;
   /** Latents entering the first model call. */
   initLatents: Tensor;
   /** One timestep per model call. */
@@ -101,8 +101,25 @@ function need(file: SafetensorsFile, name: string, path: string): Tensor {
   return file.tensor(name);
 }
 
+/** `prompt_embeds` and `input_ids`: required when `required`, else read when present. */
+function promptTensors(
+  file: SafetensorsFile,
+  path: string,
+  required: boolean,
+): { promptEmbeds?: Tensor; inputIds?: number[] } {
+  const out: { promptEmbeds?: Tensor; inputIds?: number[] } = {};
+  if (required || file.has("prompt_embeds")) out.promptEmbeds = need(file, "prompt_embeds", path);
+  if (required || file.has("input_ids")) {
+    need(file, "input_ids", path);
+    out.inputIds = file.ints("input_ids");
+  }
+  return out;
+}
+
 /**
- * Reads and checks a case reference file.
+ * Reads and checks a case reference file. With `prompt` true (the default: the case's pipeline
+ * encodes a prompt) `prompt_embeds` and `input_ids` must be there; with false (the
+ * unconditional kind, or a dump compared on its own) they are read when present.
  *
  * @throws {CaseReferenceError} when the file is missing or lacks a tensor.
  * @throws {FileError} when the file is not valid safetensors.
@@ -110,12 +127,24 @@ function need(file: SafetensorsFile, name: string, path: string): Tensor {
  * ```ts
  * import assert from "node:assert/strict";
  * import { readCaseReference } from "./references.ts";
+ * import { writeSafetensors } from "../tensor/safetensors.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
  * const ref = await readCaseReference("fixtures/refs/cases/ddpm-50.onnx.safetensors");
  * assert.deepEqual(ref.timesteps.length, 50);
  * assert.equal(ref.samplerDtype, "float32"); // no sampler_dtype metadata: a float32 sampler
+ * // an unconditional pipeline's reference holds no prompt
+ * const path = `${await Deno.makeTempDir()}/u.onnx.safetensors`;
+ * const x = Tensor.zeros([1, 1, 2, 2]);
+ * await writeSafetensors(path, { timesteps: new Tensor(new Float32Array([999]), [1]), init_latents: x, latents: x });
+ * assert.equal((await readCaseReference(path, { prompt: false })).promptEmbeds, undefined);
+ * await assert.rejects(readCaseReference(path), /tensor 'prompt_embeds' missing/);
+ * await Deno.remove(path);
  * ```
  */
-export async function readCaseReference(path: string): Promise<CaseReference> {
+export async function readCaseReference(
+  path: string,
+  options: { prompt?: boolean } = {},
+): Promise<CaseReference> {
   let file: SafetensorsFile;
   try {
     file = await readSafetensors(path);
@@ -150,8 +179,7 @@ export async function readCaseReference(path: string): Promise<CaseReference> {
     backend: file.metadata["backend"] ?? "unknown",
     metadata: file.metadata,
     samplerDtype,
-    inputIds: file.ints("input_ids"),
-    promptEmbeds: need(file, "prompt_embeds", path),
+    ...promptTensors(file, path, options.prompt ?? true),
     initLatents,
     timesteps,
     steps,

@@ -6,7 +6,8 @@
  * - replay scheduler: each step gets the reference's sample and model output, so only our
  *   sampler math is compared (prevSample, in ulp);
  * - replay model: each step gets the reference's sample and prompt embeddings, so only our
- *   model execution is compared (guided model output), plus the text encoder on its own.
+ *   model execution is compared (guided model output), plus the text encoder on its own (a
+ *   pipeline kind without a prompt, unconditional, has no text encoder to compare).
  *
  * @module
  */
@@ -22,6 +23,7 @@ import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } f
 import { sha256Hex } from "./fixture_hashes.ts";
 import { goldenNote, referenceExists } from "./goldens.ts";
 import { PHASES, replayOneStep, type Run, runPhase, vaeSampleProblem } from "./phases.ts";
+import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
 import { type CaseReference, readCaseReference } from "./references.ts";
 import type { CaseResult, ComparisonResult } from "../results/schema.ts";
@@ -155,13 +157,14 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     // 1. Hashes (a changed model or reference invalidates the comparison), references, model.
     // A golden (our own earlier run) has no torch side; a capture of the ONNX run alone (the
     // capture helper's `captured_by`) may have none either. A dumper's reference always has one.
+    const prompt = PIPELINE_KINDS[c.pipeline].prompt; // its references hold prompt_embeds
     const loaded = await loadCaseInputs(c, options, async () => {
-      const onnx = await readCaseReference(c.references.onnx);
+      const onnx = await readCaseReference(c.references.onnx, { prompt });
       const golden = onnx.metadata["golden"] === "true";
       const captured = onnx.metadata["captured_by"] !== undefined;
       const torch = golden || (captured && !await referenceExists(c.references.torch))
         ? null
-        : await readCaseReference(c.references.torch);
+        : await readCaseReference(c.references.torch, { prompt });
       return [onnx, torch, golden] as const;
     });
     inputs = loaded.inputs;
@@ -249,10 +252,12 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       refOnnx.path,
       c.tolerances.replayModel!,
       referenceStepFigures(model.records, refOnnx, "model_output"),
-      [{
-        label: "prompt embeddings (text encoder)",
-        figures: figures(free.result.promptEmbeds, refOnnx.promptEmbeds),
-      }],
+      free.result.promptEmbeds && refOnnx.promptEmbeds
+        ? [{
+          label: "prompt embeddings (text encoder)",
+          figures: figures(free.result.promptEmbeds, refOnnx.promptEmbeds),
+        }]
+        : [],
     ));
 
     const timing = runTiming(free, ctx.loadMs, performance.now() - t0);

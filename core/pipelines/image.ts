@@ -102,9 +102,12 @@ export function imageToTensor(
 }
 
 /**
- * One image of a decoder output [B, 3, H, W] as RGB bytes: `(x * 0.5 + 0.5).clamp(0, 1)` in
- * float32, then `(x * 255).round()` (half to even) as uint8 (VaeImageProcessor.postprocess
- * with output_type "pil"). Throws on NaN, which numpy would turn into an arbitrary byte.
+ * One image of a decoder output [B, 3, H, W] (or a pixel-space pipeline's grey sample
+ * [B, 1, H, W]) as bytes: `(x * 0.5 + 0.5).clamp(0, 1)` in float32, then `(x * 255).round()`
+ * (half to even) as uint8 (VaeImageProcessor.postprocess with output_type "pil"; DDPMPipeline's
+ * `(image / 2 + 0.5).clamp(0, 1)` then `numpy_to_pil` gives the same bytes, `x / 2` and
+ * `x * 0.5` being the same float32, and a 1-channel image is its mode "L" picture). Throws on
+ * NaN, which numpy would turn into an arbitrary byte.
  *
  * @example
  * ```ts
@@ -113,15 +116,18 @@ export function imageToTensor(
  * import { tensorToImage } from "./image.ts";
  * const img = tensorToImage(new Tensor(new Float32Array([-1, 0, 1]), [1, 3, 1, 1]));
  * assert.deepEqual([...img.data], [0, 128, 255]);
+ * const grey = tensorToImage(new Tensor(new Float32Array([-1, 0.5]), [1, 1, 1, 2]));
+ * assert.deepEqual([grey.channels, ...grey.data], [1, 0, 191]);
  * assert.throws(() => tensorToImage(Tensor.zeros([1, 4, 1, 1])), /expected \[B, 3, H, W\]/);
  * ```
  */
 export function tensorToImage(image: Tensor, batchIndex = 0): Image8 {
-  if (image.shape.length !== 4 || image.shape[1] !== 3) {
+  const channels = image.shape[1] as 1 | 3;
+  if (image.shape.length !== 4 || (channels !== 3 && channels !== 1)) {
     throw new PipelineInputError(
       "tensorToImage",
       "image",
-      `expected [B, 3, H, W], got [${image.shape.join(", ")}]`,
+      `expected [B, 3, H, W] (RGB) or [B, 1, H, W] (grey), got [${image.shape.join(", ")}]`,
     );
   }
   const [b, , h, w] = image.shape;
@@ -133,9 +139,9 @@ export function tensorToImage(image: Tensor, batchIndex = 0): Image8 {
     );
   }
   const plane = w * h;
-  const base = batchIndex * 3 * plane;
-  const out = new Uint8Array(3 * plane);
-  for (let c = 0; c < 3; c++) {
+  const base = batchIndex * channels * plane;
+  const out = new Uint8Array(channels * plane);
+  for (let c = 0; c < channels; c++) {
     for (let p = 0; p < plane; p++) {
       const x = image.data[base + c * plane + p];
       if (Number.isNaN(x)) {
@@ -147,10 +153,10 @@ export function tensorToImage(image: Tensor, batchIndex = 0): Image8 {
       }
       // denormalize: (images * 0.5 + 0.5).clamp(0, 1); numpy_to_pil: (images * 255).round()
       const y = Math.min(Math.max(f32(f32(x * 0.5) + 0.5), 0), 1);
-      out[p * 3 + c] = roundHalfEven(f32(y * 255));
+      out[p * channels + c] = roundHalfEven(f32(y * 255));
     }
   }
-  return { width: w, height: h, channels: 3, data: out };
+  return { width: w, height: h, channels, data: out };
 }
 
 /**

@@ -26,7 +26,12 @@ import {
   type SchedulerStartExtras,
   startStepTimesteps,
 } from "./timesteps.ts";
-import type { CommonPipelineOptions, NoiseSource, PipelineHooks, PipelineResult } from "./types.ts";
+import type {
+  CommonPipelineOptions,
+  NoiseSource,
+  PipelineHooks,
+  PromptPipelineResult,
+} from "./types.ts";
 import { encodeImageLatents, type LatentMode } from "./vae.ts";
 
 /**
@@ -190,7 +195,7 @@ export async function prepareImg2ImgStart(
  * assert.deepEqual(result.latents.shape, [1, 4, 2, 2]);
  * ```
  */
-export async function img2img(opts: Img2ImgOptions): Promise<PipelineResult> {
+export async function img2img(opts: Img2ImgOptions): Promise<PromptPipelineResult> {
   checkSteps("img2img", opts.steps);
   checkFloat32("img2img", opts.precision);
   checkSameGenerator("img2img", opts.sampler, opts.generator);

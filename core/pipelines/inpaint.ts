@@ -18,7 +18,7 @@ import { blendKept } from "./mask.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
 import { checkFloat32, checkSameGenerator, checkSteps } from "./timesteps.ts";
-import type { PipelineResult } from "./types.ts";
+import type { PromptPipelineResult } from "./types.ts";
 
 /**
  * Options of {@link inpaint}.
@@ -62,7 +62,7 @@ export interface InpaintOptions extends Img2ImgOptions {
  * assert.deepEqual(result.keepMask?.shape, [1, 4, 2, 2]);
  * ```
  */
-export async function inpaint(opts: InpaintOptions): Promise<PipelineResult> {
+export async function inpaint(opts: InpaintOptions): Promise<PromptPipelineResult> {
   checkSteps("inpaint", opts.steps);
   checkFloat32("inpaint", opts.precision);
   checkSameGenerator("inpaint", opts.sampler, opts.generator);

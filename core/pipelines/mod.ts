@@ -1,5 +1,6 @@
 /**
  * The denoising pipelines: text2img with classifier-free guidance, img2img, legacy inpaint,
+ * unconditional pixel-space sampling (DDPMPipeline / DDIMPipeline),
  * their separable pieces (prompt encoding, guided model output, initial latents, img2img
  * timesteps, VAE encode / decode) for replaying one step in isolation, images and PNG files,
  * and the per-step records and replay hooks the harness uses.
@@ -66,6 +67,7 @@ export {
 export { type EncodedPrompt, encodePrompt, promptEmbeddings, type PromptSource } from "./prompt.ts";
 export { finishPipeline, maybeDecode, type PipelineParts } from "./result.ts";
 export { text2img, type Text2ImgOptions } from "./text2img.ts";
+export { unconditional, type UnconditionalOptions } from "./unconditional.ts";
 export {
   checkSteps,
   img2imgTimesteps,
@@ -81,6 +83,7 @@ export type {
   PipelineHooks,
   PipelineResult,
   PipelineTiming,
+  PromptPipelineResult,
   StepRecord,
 } from "./types.ts";
 export {

@@ -1,6 +1,6 @@
 /**
  * The end of every pipeline: decode the final latents when a VAE decoder was given (with the
- * NaN / infinity check on the image) and assemble the {@link PipelineResult}.
+ * NaN / infinity check on the image) and assemble the {@link PromptPipelineResult}.
  *
  * @module
  */
@@ -9,7 +9,7 @@ import type { Precision } from "../numerics/f16.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
 import { assertFinite } from "./finite.ts";
-import type { CommonPipelineOptions, PipelineResult } from "./types.ts";
+import type { CommonPipelineOptions, PromptPipelineResult } from "./types.ts";
 import { decodeLatents } from "./vae.ts";
 
 /**
@@ -112,7 +112,7 @@ export interface PipelineParts {
 export async function finishPipeline(
   opts: Pick<CommonPipelineOptions, "vaeDecoder" | "scalingFactor" | "precision">,
   parts: PipelineParts,
-): Promise<PipelineResult> {
+): Promise<PromptPipelineResult> {
   const decoded = await maybeDecode(
     opts.vaeDecoder,
     opts.scalingFactor,
@@ -120,7 +120,7 @@ export async function finishPipeline(
     parts.timesteps.length,
     opts.precision,
   );
-  const result: PipelineResult = {
+  const result: PromptPipelineResult = {
     latents: parts.latents,
     promptEmbeds: parts.prompt.embeds,
     initLatents: parts.initLatents,

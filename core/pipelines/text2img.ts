@@ -15,7 +15,7 @@ import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
 import { finishPipeline } from "./result.ts";
 import { checkSameGenerator, checkSteps } from "./timesteps.ts";
-import type { CommonPipelineOptions, PipelineResult } from "./types.ts";
+import type { CommonPipelineOptions, PromptPipelineResult } from "./types.ts";
 
 /**
  * Options of {@link text2img}.
@@ -55,7 +55,7 @@ export interface Text2ImgOptions extends CommonPipelineOptions {
  * assert.deepEqual([result.timesteps.length, result.latents.shape], [10, [1, 4, 8, 8]]);
  * ```
  */
-export async function text2img(opts: Text2ImgOptions): Promise<PipelineResult> {
+export async function text2img(opts: Text2ImgOptions): Promise<PromptPipelineResult> {
   checkSteps("text2img", opts.steps);
   checkSameGenerator("text2img", opts.sampler, opts.generator);
   const encoded = await promptEmbeddings(opts.prompt, opts.guidanceScale);

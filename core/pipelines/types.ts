@@ -176,10 +176,16 @@ export interface PipelineTiming {
 export interface PipelineResult {
   /** The final latents (inpaint: after the last blend with the original). */
   latents: Tensor;
-  /** The decoder output [1, 3, H, W] before postprocessing, when a decoder was given. */
+  /**
+   * The image before postprocessing, in about [-1, 1]: the decoder output [1, 3, H, W] when a
+   * decoder was given; a pixel-space pipeline's final sample [1, C, H, W] (unconditional).
+   */
   image?: Tensor;
-  /** The UNet's `encoder_hidden_states` (negative prompt first with guidance). */
-  promptEmbeds: Tensor;
+  /**
+   * The UNet's `encoder_hidden_states` (negative prompt first with guidance); absent for a
+   * pipeline without a prompt (unconditional).
+   */
+  promptEmbeds?: Tensor;
   /** The token ids, when the prompt was encoded here. */
   inputIds?: number[][];
   /** The latents entering step 0 (after `init_noise_sigma` or `add_noise`). */
@@ -195,6 +201,25 @@ export interface PipelineResult {
   /** Wall times. */
   timing: PipelineTiming;
 }
+
+/**
+ * What a pipeline that encodes a prompt returns (text2img, img2img, inpaint): a
+ * {@link PipelineResult} with its prompt embeddings.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { PromptPipelineResult } from "./types.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const z = Tensor.zeros([1, 4, 8, 8]);
+ * const r: PromptPipelineResult = {
+ *   latents: z, promptEmbeds: Tensor.zeros([2, 77, 8]), initLatents: z, timesteps: [1],
+ *   timing: { encodePromptMs: 0, encodeImageMs: 0, loopMs: 4, modelMs: 3, decodeMs: 0 },
+ * };
+ * assert.deepEqual(r.promptEmbeds.shape, [2, 77, 8]); // never undefined here
+ * ```
+ */
+export type PromptPipelineResult = PipelineResult & { promptEmbeds: Tensor };
 
 /**
  * Options every pipeline takes.

@@ -85,6 +85,11 @@ export interface MakeSamplerOptions {
   eta?: number;
   /** Where step noise comes from (DDPM, DDIM and labml DDIM with eta > 0). */
   generator?: TorchGenerator;
+  /**
+   * DDIM's `use_clipped_model_output`, passed to every `step` of a diffusers scheduler
+   * (DDIMPipeline's option; left out, nothing is passed).
+   */
+  useClippedModelOutput?: boolean;
   /** float32 sqrt/exp/log of the schedules and steps (default IEEE). */
   math?: Float32Math;
   /** The config's file, for error messages. */
@@ -209,7 +214,12 @@ const diffusers = (
       }
       scheduler = o.implementation.fromConfig({ ...config, ...overrides }, o.source, o.math);
     } else scheduler = schedulerFromConfig(name, config, overrides, o.source, o.math);
-    const stepping = { eta: o.eta, generator: o.generator, precision: o.precision };
+    const stepping = {
+      eta: o.eta,
+      generator: o.generator,
+      precision: o.precision,
+      useClippedModelOutput: o.useClippedModelOutput,
+    };
     return Object.assign(schedulerSampler(scheduler, stepping), {
       configWarnings: scheduler.configWarnings ?? [],
     });

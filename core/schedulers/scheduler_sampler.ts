@@ -18,12 +18,16 @@ import type { Denoiser, Sampler, Scheduler, StepOptions, StepOutput } from "./ty
  * assert.deepEqual(o.eta, 0.5);
  * ```
  */
-export type SchedulerSamplerOptions = Pick<StepOptions, "eta" | "generator" | "precision">;
+export type SchedulerSamplerOptions = Pick<
+  StepOptions,
+  "eta" | "generator" | "precision" | "useClippedModelOutput"
+>;
 
 /**
  * Wraps `scheduler` so the one loop can drive it: step `i` runs at `scheduler.timesteps[i]`.
- * `eta`, `generator` and `precision` go to every `step` (DDIM with eta > 0, DDPM and ancestral
- * samplers draw from the generator there; `precision` "float16" steps on half values).
+ * `eta`, `generator`, `precision` and `useClippedModelOutput` go to every `step` (DDIM with
+ * eta > 0, DDPM and ancestral samplers draw from the generator there; `precision` "float16"
+ * steps on half values; DDIMPipeline passes `use_clipped_model_output`).
  *
  * @example
  * ```ts
@@ -50,6 +54,9 @@ export function schedulerSampler(
   if (options.eta !== undefined) stepOptions.eta = options.eta;
   if (options.generator !== undefined) stepOptions.generator = options.generator;
   if (options.precision !== undefined) stepOptions.precision = options.precision;
+  if (options.useClippedModelOutput !== undefined) {
+    stepOptions.useClippedModelOutput = options.useClippedModelOutput;
+  }
   return {
     get timesteps() {
       return scheduler.timesteps;

@@ -188,3 +188,57 @@ Deno.test("defineCase: precision float16 is validated against the pipeline, samp
     /precision: float16 runs our own scheduler ports only/,
   );
 });
+
+Deno.test("defineCase: an unconditional case needs no prompt, and refuses one naming the field", () => {
+  const uncond: CaseSpec = {
+    name: "digits",
+    model: "fixtures/models/digits-ddpm",
+    pipeline: "unconditional",
+    sampler: { type: "DDIMScheduler" },
+    steps: 50,
+    eta: 0,
+    seed: 0,
+    useClippedModelOutput: true,
+  };
+  const c = defineCase(uncond);
+  assert.deepEqual([c.pipeline, c.prompt, c.guidanceScale, c.useClippedModelOutput], [
+    "unconditional",
+    undefined,
+    undefined,
+    true,
+  ]);
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ prompt: "a cat" }, /case 'digits': prompt: pipeline 'unconditional' takes no prompt/],
+    [
+      { guidanceScale: 7.5 },
+      /case 'digits': guidanceScale: pipeline 'unconditional' takes no prompt/,
+    ],
+    [{ height: 16 }, /case 'digits': height: pipeline 'unconditional' takes the image size from/],
+    [
+      { sampler: { type: "EulerDiscreteScheduler" } },
+      /case 'digits': sampler\.type: pipeline 'unconditional' runs/,
+    ],
+    [
+      { sampler: { type: "DDPMScheduler" } },
+      /case 'digits': useClippedModelOutput: DDIMPipeline's option/,
+    ],
+    [
+      { precision: "float16" },
+      /case 'digits': precision: the float16 sampler mode runs text2img only/,
+    ],
+  ];
+  for (const [patch, message] of refused) {
+    assert.throws(() => defineCase({ ...uncond, ...patch } as CaseSpec), (err: unknown) => {
+      assert.ok(err instanceof CaseError);
+      assert.match(err.message, message);
+      return true;
+    });
+  }
+  // a prompt kind still needs its prompt, and has no useClippedModelOutput
+  const noPrompt = { ...base, prompt: undefined } as unknown as CaseSpec;
+  assert.throws(() => defineCase(noPrompt), /case 'ddim-test': prompt: expected a string/);
+  assert.throws(
+    () => defineCase({ ...base, useClippedModelOutput: true } as unknown as CaseSpec),
+    /case 'ddim-test': useClippedModelOutput: DDIMPipeline's option \(pipeline 'unconditional'\)/,
+  );
+});

@@ -57,6 +57,7 @@ Deno.test("loadCaseInputs refuses a changed fixture before reading references or
 
 Deno.test("loadCaseInputs takes a pooled model without releasing it; a case's own is released", async () => {
   const [c] = await loadCases("cases", "guidance-1");
+  assert.ok(c.pipeline === "text2img"); // a case with a size
   const pool = new ModelPool();
   try {
     const one = await loadCaseInputs(c, { models: pool, manifest: null });

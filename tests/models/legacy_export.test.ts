@@ -123,6 +123,7 @@ Deno.test("legacy geometry: fixed shapes give the exact size and factor", async 
 Deno.test("text2img runs on a legacy folder; img2img and inpaint are refused with the reason", async () => {
   await withLegacyFolder(async (root) => {
     const [g1] = await loadCases("cases", "guidance-1");
+    assert.ok(g1.pipeline === "text2img"); // a case with a prompt and a size
     const c = { ...g1, model: root, prompt: "a cat", steps: 3, height: 16, width: 16 };
     const { inputs } = await loadCaseInputs(c, { manifest: null });
     try {
@@ -153,6 +154,7 @@ Deno.test("text2img runs on a legacy folder; img2img and inpaint are refused wit
     }
     // A case: refused when its inputs are loaded, before anything runs.
     const [i2i] = await loadCases("cases", "img2img-ddim");
+    assert.ok(i2i.pipeline === "img2img");
     await assert.rejects(
       loadCaseInputs({ ...i2i, model: root, prompt: "a cat" }, { manifest: null }),
       (e: unknown) =>

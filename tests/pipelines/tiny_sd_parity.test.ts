@@ -55,7 +55,7 @@ function maxAbs(a: Tensor, b: Tensor): number {
 /** Every recorded tensor of a run, bit for bit against the reference. */
 function assertRunEqual(name: string, ref: SafetensorsFile, r: PipelineResult, recs: StepRecord[]) {
   assert.deepEqual(r.timesteps.map(Math.fround), [...ref.tensor("timesteps").data], name);
-  assertBitEqual(r.promptEmbeds, ref.tensor("prompt_embeds"), `${name} prompt_embeds`);
+  assertBitEqual(r.promptEmbeds!, ref.tensor("prompt_embeds"), `${name} prompt_embeds`);
   assertBitEqual(r.initLatents, ref.tensor("init_latents"), `${name} init_latents`);
   recs.forEach((rec, i) => {
     assertBitEqual(rec.modelOutput, ref.tensor(`model_output.${i}`), `${name} model_output.${i}`);
