@@ -49,7 +49,7 @@ function unit(x: number): number {
  * assert.deepEqual([...digitFeatures(rgb, "[0,1]", 1)], [8]);
  * const signed = new Tensor(new Float32Array([-1, 1, 3, -3]), [1, 1, 2, 2]); // clamped after /2+0.5
  * assert.deepEqual([...digitFeatures(signed, "[-1,1]", 1)], [8]);
- * assert.throws(() => digitFeatures(signed, "[0,1]", 1), /element 1 is 1, outside \[0, 1\]/);
+ * assert.throws(() => digitFeatures(signed, "[0,1]", 1), /element 0 is -1, outside \[0, 1\]/);
  * ```
  */
 export function digitFeatures(

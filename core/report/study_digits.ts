@@ -69,7 +69,7 @@ export function targetLine(t: StudyTarget): string {
  *   ceilings: [], floors: [], pass: false,
  *   targets: [{ label: "digits prompted, guidance 5: accuracy", value: 0.12, min: 0.8, pass: false }],
  * });
- * assert.ok(lines.includes("FAIL  digits prompted, guidance 5: accuracy 0.12 (>= 0.8)"));
+ * assert.ok(lines.includes("  FAIL  digits prompted, guidance 5: accuracy 0.12 (>= 0.8)"));
  * ```
  */
 export function digitsStudyLines(r: DigitsStudyResult): string[] {
