@@ -278,6 +278,40 @@ export {
   type StepMathInference,
   type StepMathOptions,
 } from "./core/harness/reference_math.ts";
+export {
+  DIGIT_CLASSIFIER_FORMAT,
+  type DigitClassifier,
+  type HeldoutDigits,
+  loadDigitClassifier,
+  parseDigitClassifier,
+  predictProba,
+} from "./core/harness/digit_classifier.ts";
+export {
+  digitFeatures,
+  type DigitImageRange,
+  upsampleDigits,
+} from "./core/harness/digit_images.ts";
+export {
+  classHistogram,
+  digitAccuracy,
+  digitAccuracyByLabel,
+  type DigitScores,
+  meanTopProbability,
+  scoreDigits,
+} from "./core/harness/digit_metrics.ts";
+export {
+  type PromptedSampling,
+  samplePromptedDigits,
+  sampleUnconditional,
+  type UnconditionalSampling,
+} from "./core/harness/digits_sampling.ts";
+export {
+  DIGITS_TARGETS,
+  type DigitsStudyOptions,
+  heldoutCeiling,
+  noiseFloor,
+  runDigitsStudy,
+} from "./core/harness/digits_study.ts";
 
 // core/report
 export { caseLine, summaryLine } from "./core/report/console.ts";
@@ -292,3 +326,10 @@ export {
   writeReport,
   type WriteReportOptions,
 } from "./core/report/write.ts";
+export {
+  digitsStudyLines,
+  renderDigitsStudyHtml,
+  targetLine,
+  writeDigitsStudy,
+} from "./core/report/study_digits.ts";
+export { runName, writeReportFiles } from "./core/report/write_files.ts";

@@ -4,7 +4,8 @@
  *
  * Commands: `verify` (the regression gate), `run <case>` (one case, full detail), `compare
  * <ours> <reference>` (another implementation's dumped tensors against a reference), `list`,
- * `report` (re-render index.html from results.json), `cases-json` (export for fixtures/gen).
+ * `report` (re-render index.html from results.json), `cases-json` (export for fixtures/gen),
+ * `study digits` (the digit classifier on the models trained on scikit-learn's digits).
  *
  * @module
  */
@@ -279,6 +280,102 @@ program.command("report")
     const result = await rerenderHtml(opts.results, opts.out);
     console.log(`wrote ${opts.out}`);
     for (const r of result.cases) console.log(caseLine(r));
+  });
+
+/** A list of integers from the command line: `0-9`, `1,7`, `0-4,9`. */
+function integers(option: string) {
+  return (value: string): number[] => {
+    const out: number[] = [];
+    for (const part of value.split(",")) {
+      const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+      if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
+        throw new UsageError(
+          `${option}: ${JSON.stringify(value)} is not a list of integers such as 0-9 or 1,7`,
+        );
+      }
+      for (let k = Number(m[1]); k <= Number(m[2] ?? m[1]); k++) out.push(k);
+    }
+    return out;
+  };
+}
+
+/** A positive integer from the command line. */
+function count(option: string) {
+  return (value: string): number => {
+    const x = Number(value);
+    if (!Number.isInteger(x) || x < 1) {
+      throw new UsageError(`${option}: ${JSON.stringify(value)} is not a positive integer`);
+    }
+    return x;
+  };
+}
+
+const study = program.command("study")
+  .description("studies that sweep the machinery over many settings (digits)");
+
+study.command("digits")
+  .description(
+    "what 'learned' means for the models trained on scikit-learn's digits: the digit " +
+      "classifier's accuracy on held-out real digits (the ceiling), on the prompted model's " +
+      "images at guidance 5 (target >= 80%) and 1, and the class histogram and mean top " +
+      "probability of the unconditional model's samples (DDPM 1000 and DDIM 50 steps); writes " +
+      "the figures and sample grids; exit 1 if a target is missed",
+  )
+  .option("--sd-model <dir>", "the text-conditioned model folder", "fixtures/models/digits-sd")
+  .option("--ddpm-model <dir>", "the unconditional model folder", "fixtures/models/digits-ddpm")
+  .option("--classifier <file>", "the digit classifier", "fixtures/models/digit-classifier.json")
+  .addOption(
+    new Option("--only <part>", "run only the prompted (sd) or the unconditional (ddpm) model")
+      .choices(["sd", "ddpm"] as const),
+  )
+  .option("--digits <list>", "digits to prompt for (default 0-9)", integers("--digits"))
+  .option("--seeds <list>", "seeds per digit (default 0-9)", integers("--seeds"))
+  .option("--steps <n>", "DDIM steps of the prompted model (default 50)", count("--steps"))
+  .option("--samples <n>", "unconditional samples (default 200)", count("--samples"))
+  .option(
+    "--ddpm-steps <n>",
+    "DDPM steps of the unconditional model (default 1000)",
+    count("--ddpm-steps"),
+  )
+  .option(
+    "--ddim-steps <n>",
+    "DDIM steps of the unconditional model (default 50)",
+    count("--ddim-steps"),
+  )
+  .option(
+    "--threads <n>",
+    "onnxruntime intra-op threads (default 1, as verify)",
+    count("--threads"),
+  )
+  .option("--out <dir>", "report folder", "reports/study-digits")
+  .action(async (opts) => {
+    const { runDigitsStudy } = await import("./harness/digits_study.ts");
+    const { digitsStudyLines, writeDigitsStudy } = await import("./report/study_digits.ts");
+    let result;
+    try {
+      result = await runDigitsStudy({
+        classifier: opts.classifier,
+        prompted: opts.only === "ddpm" ? null : opts.sdModel,
+        unconditional: opts.only === "sd" ? null : opts.ddpmModel,
+        digits: opts.digits,
+        seeds: opts.seeds,
+        steps: opts.steps,
+        samples: opts.samples,
+        unconditionalRuns: [
+          { sampler: "DDPMScheduler", steps: opts.ddpmSteps ?? 1000 },
+          { sampler: "DDIMScheduler", steps: opts.ddimSteps ?? 50 },
+        ],
+        session: opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads },
+        onProgress: (line) => console.error(line),
+      });
+    } catch (err) {
+      if ((err as Error).name === "FileError") throw new UsageError((err as Error).message);
+      throw err;
+    }
+    for (const line of digitsStudyLines(result)) console.log(line);
+    await writeDigitsStudy(result, opts.out);
+    console.log(`wrote ${opts.out}/index.html`);
+    if (!result.pass) Deno.exit(1);
   });
 
 program.command("cases-json")

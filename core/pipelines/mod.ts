@@ -45,6 +45,7 @@ export {
   usesGuidance,
 } from "./guidance.ts";
 export { checkImage8, type Image8, imageToTensor, tensorToImage, toGray } from "./image.ts";
+export { imageGrid, tensorToImages } from "./image_grid.ts";
 export { img2img, type Img2ImgOptions, type Img2ImgStart, prepareImg2ImgStart } from "./img2img.ts";
 export { inpaint, type InpaintOptions } from "./inpaint.ts";
 export { latentShape, prepareLatents } from "./latents.ts";

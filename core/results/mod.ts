@@ -1,5 +1,6 @@
 /**
- * Results: the plain-data schema of a run (`VerifyResult`), the table of comparison kinds and
+ * Results: the plain-data schema of a run (`VerifyResult`) and of the digits study
+ * (`DigitsStudyResult`), the table of comparison kinds and
  * number formatting. Shared by harness/ (which produces results) and report/ (which renders
  * them); imports neither.
  *
@@ -38,3 +39,13 @@ export {
   type Tolerance,
   type VerifyResult,
 } from "./schema.ts";
+export {
+  DIGITS_STUDY_FORMAT,
+  type DigitsCeiling,
+  type DigitsFloor,
+  type DigitsPromptRun,
+  type DigitsSampleRun,
+  type DigitsStudyResult,
+  type LabelAccuracy,
+  type StudyTarget,
+} from "./study.ts";
