@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ClipTokenizer } from "../../core/models/clip_tokenizer.ts";
+import { parseMerges } from "../../core/models/clip_tokenizer_json.ts";
 import { FileError } from "../../core/tensor/errors.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import {
@@ -129,11 +130,46 @@ interface BatteryEntry {
   [model: string]: unknown;
 }
 
+interface Battery {
+  tokenizers: Record<
+    string,
+    { pad_token: string; pad_token_id: number; bos_token_id: number; eos_token_id: number }
+  >;
+  prompts: BatteryEntry[];
+}
+
+/** The battery's ids for `model` that `tok` does not reproduce (fixtures/gen/dump_tokenizer.py). */
+function batteryMismatches(battery: Battery, model: string, tok: ClipTokenizer): string[] {
+  const info = battery.tokenizers[model];
+  assert.deepEqual(
+    [tok.info.padToken, tok.info.padId, tok.info.bosId, tok.info.eosId],
+    [info.pad_token, info.pad_token_id, info.bos_token_id, info.eos_token_id],
+    model,
+  );
+  const mismatches: string[] = [];
+  for (const entry of battery.prompts) {
+    const expected = (entry[model] as { input_ids: number[] }).input_ids;
+    const got = tok.encode(entry.prompt);
+    if (JSON.stringify(got) !== JSON.stringify(expected)) {
+      mismatches.push(
+        `${model} (${tok.info.source}) ${entry.name}: got ${got.join(",")}, want ${
+          expected.join(",")
+        }`,
+      );
+    }
+  }
+  return mismatches;
+}
+
+const readBattery = async (): Promise<Battery> =>
+  JSON.parse(await Deno.readTextFile("fixtures/refs/tokenizer/clip_prompts.json"));
+
 Deno.test("battery: ids equal diffusers' CLIPTokenizer on every prompt, both models, both paths", async () => {
-  const battery = JSON.parse(await Deno.readTextFile("fixtures/refs/tokenizer/clip_prompts.json"));
-  const prompts: BatteryEntry[] = battery.prompts;
+  const battery = await readBattery();
+  const prompts = battery.prompts;
   assert.ok(prompts.length >= 30, `only ${prompts.length} prompts`);
-  // tiny-sd ships the SD 1.x layout (vocab.json + merges.txt), tiny-sd-v only tokenizer.json
+  // tiny-sd ships the SD 1.x layout (vocab.json + merges.txt) over the full CLIP vocabulary,
+  // tiny-sd-v only tokenizer.json over a shortened one (its "!" pad is a special token there)
   const tokenizers: [string, string, ClipTokenizer][] = [
     [
       "tiny-sd",
@@ -146,21 +182,76 @@ Deno.test("battery: ids equal diffusers' CLIPTokenizer on every prompt, both mod
       await ClipTokenizer.fromFolder("fixtures/models/tiny-sd-v/tokenizer"),
     ],
   ];
+  assert.deepEqual(Object.keys(battery.tokenizers), tokenizers.map(([model]) => model));
   const mismatches: string[] = [];
-  let compared = 0;
   for (const [model, source, tok] of tokenizers) {
     assert.equal(tok.info.source, source);
-    for (const entry of prompts) {
-      const expected = (entry[model] as { input_ids: number[] }).input_ids;
-      const got = tok.encode(entry.prompt);
-      compared++;
-      if (JSON.stringify(got) !== JSON.stringify(expected)) {
-        mismatches.push(
-          `${model} (${source}) ${entry.name}: got ${got.join(",")}, want ${expected.join(",")}`,
-        );
-      }
-    }
+    mismatches.push(...batteryMismatches(battery, model, tok));
   }
-  assert.equal(compared, 2 * prompts.length);
   assert.deepEqual(mismatches, []);
+});
+
+Deno.test("the full CLIP vocabulary through tokenizer.json: transformers' own file for tiny-sd gives the battery's ids", async () => {
+  // tiny-sd-v's tokenizer.json holds a shortened vocabulary; the tokenizer.json path over all
+  // 49408 ids is tested here: fixtures/refs/tokenizer_json/tiny-sd.json is the tokenizer.json
+  // transformers writes for tiny-sd's folder without its vocab and merges (dump_tokenizer_json.py
+  // checked those are vocab.json and merges.txt), put back together with them.
+  const ref = JSON.parse(await Deno.readTextFile("fixtures/refs/tokenizer_json/tiny-sd.json"));
+  const vocab = JSON.parse(await Deno.readTextFile(`${ref.source}/vocab.json`));
+  const merges = parseMerges(await Deno.readTextFile(`${ref.source}/merges.txt`));
+  assert.equal(Object.keys(vocab).length, 49408);
+  const tokenizerJson = {
+    ...ref.tokenizer_json,
+    model: { ...ref.tokenizer_json.model, vocab, merges: merges.map((m) => m.split(" ")) },
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson));
+    await Deno.copyFile(
+      `${ref.source}/tokenizer_config.json`,
+      join(dir, "tokenizer_config.json"),
+    );
+    const tok = await ClipTokenizer.fromFolder(dir);
+    assert.equal(tok.info.source, "tokenizer.json");
+    assert.deepEqual(batteryMismatches(await readBattery(), "tiny-sd", tok), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tiny-sd-v's vocabulary is CLIP's cut after its first merges: tiny-sd's ids, BOS and EOS last", async () => {
+  // fixtures/gen/tiny_sd_vocab.py: 256 byte symbols, the same with "</w>", the first N merges
+  // joined, <|startoftext|>, <|endoftext|> (the full vocabulary: N = 48894)
+  const short = JSON.parse(
+    await Deno.readTextFile("fixtures/models/tiny-sd-v/tokenizer/tokenizer.json"),
+  ).model as { vocab: Record<string, number>; merges: string[][] };
+  const full: Record<string, number> = JSON.parse(
+    await Deno.readTextFile("fixtures/models/tiny-sd/tokenizer/vocab.json"),
+  );
+  const fullMerges = parseMerges(
+    await Deno.readTextFile("fixtures/models/tiny-sd/tokenizer/merges.txt"),
+  );
+  const n = short.merges.length;
+  const size = 512 + n + 2;
+  const info = JSON.parse(await Deno.readTextFile("fixtures/models/tiny-sd-v/build_info.json"));
+  assert.deepEqual([info.vocabulary.merges, info.vocabulary.ids], [n, size]);
+  assert.deepEqual(short.merges.map((m) => m.join(" ")), fullMerges.slice(0, n));
+  assert.equal(Object.keys(short.vocab).length, size);
+  assert.deepEqual(
+    [short.vocab["<|startoftext|>"], short.vocab["<|endoftext|>"]],
+    [size - 2, size - 1],
+  );
+  for (const [token, id] of Object.entries(short.vocab)) {
+    if (id < size - 2) assert.equal(full[token], id, token);
+  }
+  const tok = await ClipTokenizer.fromFolder("fixtures/models/tiny-sd-v/tokenizer");
+  assert.deepEqual([tok.info.bosId, tok.info.eosId, tok.info.padId], [size - 2, size - 1, 0]);
+  // common words are whole tokens; a word outside the vocabulary splits into its pieces
+  assert.deepEqual(tok.textIds("a photo of the"), [
+    full["a</w>"],
+    full["pho"],
+    full["to</w>"],
+    full["of</w>"],
+    full["the</w>"],
+  ]);
 });

@@ -192,7 +192,7 @@ const MEASURED: Record<string, Partial<Record<Component, { measured: number; bou
   // 9.5e-3 is about 10 float16 ulps at the largest values (1.15).
   "tiny-sd-unet-fp16": { unet: { measured: 9.52e-3, bound: 2.5e-2 } },
   "tiny-sd-v": {
-    text_encoder: { measured: 2.06e-6, bound: 5e-6 },
+    text_encoder: { measured: 1.07e-6, bound: 3e-6 },
     vae_encoder: { measured: 5.36e-7, bound: 1.5e-6 },
   },
 };
@@ -252,9 +252,12 @@ Deno.test({
     const { cpu, gpu } = await cpuAndWebgpu(name, "fixtures/models/tiny-sd-v", undefined, which);
     for (const c of which) {
       const rel = relativeL2(gpu[c]!, cpu[c]!);
-      assert.ok(rel > 0.5, `${name} ${c}: relative L2 ${rel}; the defect is gone (measured 0.9)`);
+      assert.ok(
+        rel > 0.5,
+        `${name} ${c}: relative L2 ${rel}; the defect is gone (measured 0.81 UNet, 0.89 VAE decoder)`,
+      );
     }
-    // The same two graphs with preferredLayout NCHW (measured max |d|: UNet 2.44e-5, VAE
+    // The same two graphs with preferredLayout NCHW (measured max |d|: UNet 2.13e-5, VAE
     // decoder 1.63e-6).
     const cpuModel = await loadModelFolder("fixtures/models/tiny-sd-v");
     try {
