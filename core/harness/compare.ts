@@ -153,26 +153,31 @@ export function stepFigures(
 }
 
 /**
- * Throws unless a run made the reference's model calls, at the reference's timesteps.
+ * Throws unless a run made the reference's model calls (one per timestep), at the reference's
+ * timesteps; with `calls` (a replay that stops after a prefix reference's recorded calls), the
+ * first `calls` of them.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkCallCount } from "./compare.ts";
- * const ref = { path: "r.safetensors", steps: 2, timesteps: [999, 499] };
+ * const ref = { path: "r.safetensors", timesteps: [999, 499] };
  * const records = [{ t: 999 }] as Parameters<typeof checkCallCount>[0];
  * assert.throws(() => checkCallCount(records, ref, "free run"), /2 model calls, our free run made 1/);
+ * checkCallCount(records, ref, "scheduler replay", 1); // the first call of 2, as recorded
  * ```
  */
 export function checkCallCount(
   records: readonly Pick<StepRecord, "t">[],
-  ref: Pick<CaseReference, "path" | "steps" | "timesteps">,
+  ref: Pick<CaseReference, "path" | "timesteps">,
   mode: string,
+  calls: number = ref.timesteps.length,
 ): void {
-  if (records.length !== ref.steps) {
-    throw new Error(
-      `${ref.path}: the reference has ${ref.steps} model calls, our ${mode} made ${records.length}`,
-    );
+  if (records.length !== calls) {
+    const has = calls === ref.timesteps.length
+      ? `${calls} model calls`
+      : `per-step tensors for the first ${calls} of ${ref.timesteps.length} model calls`;
+    throw new Error(`${ref.path}: the reference has ${has}, our ${mode} made ${records.length}`);
   }
   records.forEach((r, i) => {
     if (r.t !== ref.timesteps[i]) {
@@ -206,7 +211,10 @@ export function withIeee(
 
 /**
  * Per-step figures of a run's records against the reference's `prev_sample.<i>` (the latents
- * after each model call) or `model_output.<i>` (the guided model output of each call).
+ * after each model call) or `model_output.<i>` (the guided model output of each call), for the
+ * calls the reference holds per-step tensors for: a prefix reference's later calls (`index >=
+ * ref.recordedSteps`) have nothing to be compared with and are left out; any other missing
+ * tensor is an error.
  *
  * @throws {Error} naming the reference file and tensor when one is missing.
  * @example
@@ -227,14 +235,19 @@ export function withIeee(
  * const perStep = referenceStepFigures(records, ref, "prev_sample");
  * assert.deepEqual([perStep[0].step, perStep[0].t, perStep[0].maxAbs], [0, 981, 0.25]);
  * assert.throws(() => referenceStepFigures(records, ref, "model_output"), /'model_output\.0' missing/);
+ * // a prefix reference whose per-step tensors stop before call 1: call 1 is not compared
+ * const more = [...records, { ...records[0], index: 1, t: 961 }];
+ * assert.equal(referenceStepFigures(more, { ...ref, recordedSteps: 1 }, "prev_sample").length, 1);
  * ```
  */
 export function referenceStepFigures(
   records: readonly StepRecord[],
-  ref: Pick<CaseReference, "path" | "prevSample" | "modelOutput">,
+  ref: Pick<CaseReference, "path" | "recordedSteps" | "prevSample" | "modelOutput">,
   what: "prev_sample" | "model_output",
 ): StepFigures[] {
+  const k = ref.recordedSteps;
+  const recorded = k === undefined ? records : records.filter((r) => r.index < k);
   return what === "prev_sample"
-    ? stepFigures(records, (r) => r.prevSample, ref.prevSample, ref.path, what)
-    : stepFigures(records, (r) => r.modelOutput, ref.modelOutput, ref.path, what);
+    ? stepFigures(recorded, (r) => r.prevSample, ref.prevSample, ref.path, what)
+    : stepFigures(recorded, (r) => r.modelOutput, ref.modelOutput, ref.path, what);
 }

@@ -18,7 +18,12 @@ import { COMPARISON_KINDS } from "../results/kinds.ts";
 import type { CaseResult, ComparisonResult, StepFigures, Tolerance } from "../results/schema.ts";
 import { comparison, figures } from "./compare.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
-import { type CaseReference, CaseReferenceError, readCaseReference } from "./references.ts";
+import {
+  type CaseReference,
+  CaseReferenceError,
+  readCaseReference,
+  recordedStepsNote,
+} from "./references.ts";
 import { violations } from "./tolerance.ts";
 
 /**
@@ -231,11 +236,12 @@ function caseField(ref: CaseReference, key: string): string | undefined {
  * `prompt_embeds`) as `replayModel`, `image_u8` as `image`, each with its default tolerance
  * (`options.tolerance` merged over the two tensor ones). The result is a case named after the
  * dump, whose `description` says where the first divergence points; tensors of the dump outside
- * the layout, and steps it skips, are its `warnings`.
+ * the layout, steps it skips, and steps past a prefix reference's recorded calls (nothing to
+ * compare them with) are its `warnings`.
  *
  * @throws {FileError} naming the dump when it cannot be read, holds no `prev_sample.<i>`,
- * `model_output.<i>` or `latents`, has a step the reference lacks, a shape or timesteps unlike
- * the reference's.
+ * `model_output.<i>` or `latents` (or only steps past a prefix reference's recorded calls), has
+ * a step beyond the reference's calls, a shape or timesteps unlike the reference's.
  * @throws {CaseReferenceError} when the reference is missing or lacks a tensor the dump has.
  * @example
  * ```ts
@@ -307,12 +313,15 @@ export async function compareDump(
     }
     return [fit(await dump.tensor(name), want, oursPath, name, ref.path), want];
   };
+  // a prefix reference holds per-step tensors for its first calls only: later steps of the dump
+  // have nothing to be compared with (a warning, not an error)
+  const recorded = ref.recordedSteps ?? calls;
   const perStep = async (
     family: "prev_sample" | "model_output",
-    steps: number[],
+    dumped: number[],
   ): Promise<StepFigures[]> => {
     const out: StepFigures[] = [];
-    for (const i of steps) {
+    for (const i of dumped) {
       if (i >= calls) {
         throw new FileError(
           oursPath,
@@ -320,14 +329,24 @@ export async function compareDump(
           `step ${i} beyond the reference's ${calls} model calls (${ref.path})`,
         );
       }
+    }
+    const steps = dumped.filter((i) => i < recorded);
+    for (const i of steps) {
       const want = family === "prev_sample" ? ref.prevSample(i) : ref.modelOutput(i);
       const [a, b] = await load(`${family}.${i}`, want);
       out.push({ step: i, t: ref.timesteps[i], ...figures(a, b) });
     }
-    if (steps.length > 0 && steps.length < calls) {
-      const missing = [...Array(calls).keys()].filter((i) => !steps.includes(i));
+    if (steps.length < dumped.length) {
       warnings.push(
-        `${oursPath}: ${family} at ${steps.length} of the reference's ${calls} steps (not dumped: ${
+        `${oursPath}: ${family} at ${dumped.length - steps.length} steps from ${recorded} on not ` +
+          `compared: the reference holds ${recordedStepsNote(ref)} (${ref.path})`,
+      );
+    }
+    if (steps.length > 0 && steps.length < recorded) {
+      const missing = [...Array(recorded).keys()].filter((i) => !steps.includes(i));
+      const of = recorded < calls ? `${recorded} recorded` : `${calls}`;
+      warnings.push(
+        `${oursPath}: ${family} at ${steps.length} of the reference's ${of} steps (not dumped: ${
           missing.slice(0, 10).join(", ")
         }${missing.length > 10 ? ", …" : ""})`,
       );
@@ -368,12 +387,21 @@ export async function compareDump(
     const extra = await extras(list);
     if (!stepFigures.length && !extra.length) continue;
     const c = comparison(kind, ref.path, merged(kind, options.tolerance), stepFigures, extra);
-    comparisons.push({ ...c, subject: describe(steps, family, extra) });
+    comparisons.push({ ...c, subject: describe(stepFigures.map((f) => f.step), family, extra) });
   }
   const imgExtra = await extras([["image_u8", "image_u8", ref.imageU8]]);
   if (imgExtra.length) {
     const c = comparison("image", ref.path, COMPARISON_KINDS.image.tolerance, [], imgExtra);
     comparisons.push({ ...c, subject: describe([], "", imgExtra) });
+  }
+  if (comparisons.length === 0) {
+    throw new FileError(
+      oursPath,
+      undefined,
+      `holds no tensor the reference has: its steps lie past the reference's ${
+        recordedStepsNote(ref)
+      }, and it has no latents (${ref.path})`,
+    );
   }
   const latents = names.has("latents") ? (await dump.tensor("latents")).data : null;
   const pass = comparisons.every((c) => c.pass);

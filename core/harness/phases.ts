@@ -39,7 +39,7 @@ import type { CaseReference } from "./references.ts";
 export interface Run {
   /** What the pipeline returned. */
   result: PipelineResult;
-  /** One record per model call. */
+  /** One record per model call (a replay over a prefix reference: per recorded call). */
   records: StepRecord[];
 }
 
@@ -68,7 +68,9 @@ export interface Phase {
 }
 
 /**
- * The three phases of a case.
+ * The three phases of a case. Over a prefix reference (per-step tensors for the first
+ * `recordedSteps` calls only) the two replays stop after those calls: past them there is no
+ * reference sample or model output to feed in or compare with.
  *
  * @example
  * ```ts
@@ -88,6 +90,7 @@ export const PHASES: Readonly<Record<"freeRun" | "replayScheduler" | "replayMode
         overrideSample: (i) => ref.sampleIn(i),
         overrideModelOutput: (i) => ref.modelOutput(i),
         overrideImageLatents: () => ref.imageLatents,
+        stopAfterCalls: ref.recordedSteps,
       }),
     },
     replayModel: {
@@ -97,6 +100,7 @@ export const PHASES: Readonly<Record<"freeRun" | "replayScheduler" | "replayMode
       hooks: (ref) => ({
         overrideSample: (i) => ref.sampleIn(i),
         overrideImageLatents: () => ref.imageLatents,
+        stopAfterCalls: ref.recordedSteps,
       }),
     },
   });
@@ -197,7 +201,9 @@ function textParts({ c, model }: CaseInputs) {
 
 /**
  * Runs `phase` of a case with `math`; `observe` sees every record and the index of every step
- * about to start (the scheduler replay counts which step used which math result).
+ * about to start (the scheduler replay counts which step used which math result). A replay over
+ * a prefix reference stops after its `recordedSteps` calls, and keeps their records only (the
+ * rest of a step that makes several calls, such as CompVis PLMS's first, runs without them).
  *
  * @example
  * ```ts
@@ -221,7 +227,7 @@ function textParts({ c, model }: CaseInputs) {
  * }
  * ```
  */
-export function runPhase(
+export async function runPhase(
   inputs: CaseInputs,
   phase: Phase,
   ref: CaseReference,
@@ -230,7 +236,7 @@ export function runPhase(
 ): Promise<Run> {
   const hooks = phase.hooks(ref);
   const overrideSample = hooks.overrideSample;
-  return runPipeline(
+  const run = await runPipeline(
     inputs,
     {
       ...hooks,
@@ -247,6 +253,8 @@ export function runPhase(
     phase.decode,
     math,
   );
+  const stop = hooks.stopAfterCalls;
+  return stop === undefined ? run : { ...run, records: run.records.slice(0, stop) };
 }
 
 /** Thrown from a replay's `onStep` to stop it once the step of interest is done. */

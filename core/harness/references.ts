@@ -48,8 +48,12 @@ export class CaseReferenceError extends Error {
  * import { readCaseReference } from "./references.ts";
  * const ref = await readCaseReference("fixtures/refs/cases/ddim-eta0.onnx.safetensors");
  * assert.deepEqual(ref.backend, "onnx");
- * assert.deepEqual(ref.timesteps.length, ref.steps);
+ * assert.deepEqual([ref.calls, ref.steps, ref.recordedSteps], [ref.timesteps.length, ref.calls, undefined]);
  * assert.deepEqual(ref.latents.shape, ref.initLatents.shape);
+ * // 1000 DDPM steps: per-step tensors for the first 100 calls only (fixtures/gen/dump_cases.py)
+ * const long = await readCaseReference("fixtures/refs/cases/digits-ddpm-ddpm1000.onnx.safetensors", { prompt: false });
+ * assert.deepEqual([long.calls, long.steps, long.recordedSteps], [1000, 100, 100]);
+ * assert.equal(long.prevSample(100), undefined);
  * ```
  */
 export interface CaseReference {
@@ -71,15 +75,31 @@ export interface CaseReference {
   promptEmbeds?: Tensor;
   /** Latents entering the first model call. */
   initLatents: Tensor;
-  /** One timestep per model call. */
+  /** One timestep per model call of the whole run. */
   timesteps: number[];
-  /** Number of model calls with per-step tensors (0 when the file holds none). */
+  /** The model calls of the whole run: `timesteps.length`. */
+  calls: number;
+  /**
+   * Model calls with per-step tensors, from call 0: `calls`, or fewer for a prefix reference
+   * (see `recordedSteps`), or 0 when the file holds none (a torch reference).
+   */
   steps: number;
+  /**
+   * Set only for a prefix reference, whose per-step tensors cover the first calls of a longer
+   * run (metadata `recorded_steps`, written by fixtures/gen/dump_cases.py for runs of more than
+   * its `MAX_RECORDED_STEPS` = 100 calls): those calls, equal to `steps` and less than `calls`.
+   * The replays and per-step comparisons then cover calls 0 to `recordedSteps - 1`; the final
+   * latents and image still come from the whole run.
+   */
+  recordedSteps?: number;
   /** Guided model output of call i (undefined when not stored). */
   modelOutput(i: number): Tensor | undefined;
   /** Latents after call i's step (undefined when not stored). */
   prevSample(i: number): Tensor | undefined;
-  /** The latents entering call i: `initLatents` for 0, else `prevSample(i - 1)`. */
+  /**
+   * The latents entering call i: `initLatents` for 0, else `prevSample(i - 1)` (so also for
+   * call `steps` of a prefix reference).
+   */
   sampleIn(i: number): Tensor | undefined;
   /** Final latents. */
   latents: Tensor;
@@ -117,11 +137,57 @@ function promptTensors(
 }
 
 /**
+ * The per-step tensors a reference holds (`prev_sample.<i>` from 0 on, counted) against its
+ * `calls`: all of them, none, or the `recorded_steps` of its metadata (a prefix); anything
+ * else is an error naming the file.
+ */
+function perStepCount(
+  file: SafetensorsFile,
+  path: string,
+  calls: number,
+): { steps: number; recordedSteps?: number } {
+  let steps = 0;
+  while (file.has(`prev_sample.${steps}`)) steps++;
+  const recorded = file.metadata["recorded_steps"];
+  if (recorded === undefined) {
+    if (steps !== 0 && steps !== calls) {
+      throw new CaseReferenceError(
+        path,
+        `holds ${steps} steps of prev_sample but ${calls} timesteps`,
+      );
+    }
+    return { steps };
+  }
+  const k = /^[1-9][0-9]*$/.test(recorded) ? Number(recorded) : NaN;
+  if (!(k < calls)) {
+    throw new CaseReferenceError(
+      path,
+      `metadata recorded_steps: got ${JSON.stringify(recorded)} (expected a whole number from 1 ` +
+        `to ${calls - 1}: the first model calls with per-step tensors, of the ${calls} timesteps)`,
+    );
+  }
+  if (steps !== k) {
+    throw new CaseReferenceError(
+      path,
+      `holds ${steps} steps of prev_sample but metadata recorded_steps says ${k} (of ${calls} ` +
+        `timesteps)`,
+    );
+  }
+  return { steps, recordedSteps: k };
+}
+
+/**
  * Reads and checks a case reference file. With `prompt` true (the default: the case's pipeline
  * encodes a prompt) `prompt_embeds` and `input_ids` must be there; with false (the
  * unconditional kind, or a dump compared on its own) they are read when present.
  *
- * @throws {CaseReferenceError} when the file is missing or lacks a tensor.
+ * Per-step tensors (`prev_sample.<i>`, `model_output.<i>`) are there for every model call (one
+ * per timestep), for none, or, when the metadata says `recorded_steps: "K"` (K less than the
+ * number of timesteps), for the first K calls only: a prefix reference, `recordedSteps` K. A
+ * count of per-step tensors that is none of these (a truncated file) is an error.
+ *
+ * @throws {CaseReferenceError} when the file is missing, lacks a tensor, or its per-step
+ * tensors do not match its timesteps and `recorded_steps`.
  * @throws {FileError} when the file is not valid safetensors.
  * @example
  * ```ts
@@ -138,6 +204,14 @@ function promptTensors(
  * await writeSafetensors(path, { timesteps: new Tensor(new Float32Array([999]), [1]), init_latents: x, latents: x });
  * assert.equal((await readCaseReference(path, { prompt: false })).promptEmbeds, undefined);
  * await assert.rejects(readCaseReference(path), /tensor 'prompt_embeds' missing/);
+ * // per-step tensors for the first 2 of 3 calls: a prefix reference when its metadata says so
+ * const ts = new Tensor(new Float32Array([999, 500, 1]), [3]);
+ * const prefix = { timesteps: ts, init_latents: x, latents: x, "prev_sample.0": x, "prev_sample.1": x };
+ * await writeSafetensors(path, prefix, { recorded_steps: "2" });
+ * const p = await readCaseReference(path, { prompt: false });
+ * assert.deepEqual([p.steps, p.recordedSteps, p.calls], [2, 2, 3]);
+ * await writeSafetensors(path, prefix); // the same tensors without it: a truncated file
+ * await assert.rejects(readCaseReference(path, { prompt: false }), /holds 2 steps of prev_sample but 3 timesteps/);
  * await Deno.remove(path);
  * ```
  */
@@ -155,14 +229,7 @@ export async function readCaseReference(
     throw err;
   }
   const timesteps = Array.from(need(file, "timesteps", path).data);
-  let steps = 0;
-  while (file.has(`prev_sample.${steps}`)) steps++;
-  if (steps !== 0 && steps !== timesteps.length) {
-    throw new CaseReferenceError(
-      path,
-      `holds ${steps} steps of prev_sample but ${timesteps.length} timesteps`,
-    );
-  }
+  const counted = perStepCount(file, path, timesteps.length);
   const get = (name: string) => (file.has(name) ? file.tensor(name) : undefined);
   const initLatents = need(file, "init_latents", path);
   const samplerDtype = (file.metadata["sampler_dtype"] ?? "float32") as Precision;
@@ -182,7 +249,8 @@ export async function readCaseReference(
     ...promptTensors(file, path, options.prompt ?? true),
     initLatents,
     timesteps,
-    steps,
+    calls: timesteps.length,
+    ...counted,
     modelOutput: (i) => get(`model_output.${i}`),
     prevSample: (i) => get(`prev_sample.${i}`),
     sampleIn: (i) => (i === 0 ? initLatents : get(`prev_sample.${i - 1}`)),
@@ -198,4 +266,27 @@ export async function readCaseReference(
       return file.tensor(name).data;
     }, path),
   };
+}
+
+/**
+ * What a prefix reference holds, in words, for verdicts and reports (undefined for a reference
+ * with per-step tensors for every call, or none).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recordedStepsNote } from "./references.ts";
+ * assert.equal(
+ *   recordedStepsNote({ recordedSteps: 100, calls: 1000 }),
+ *   "per-step tensors for the first 100 of 1000 model calls",
+ * );
+ * assert.equal(recordedStepsNote({ calls: 50 }), undefined);
+ * ```
+ */
+export function recordedStepsNote(
+  ref: Pick<CaseReference, "recordedSteps" | "calls">,
+): string | undefined {
+  return ref.recordedSteps === undefined
+    ? undefined
+    : `per-step tensors for the first ${ref.recordedSteps} of ${ref.calls} model calls`;
 }

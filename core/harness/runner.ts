@@ -3,6 +3,9 @@
  * references (core/harness/compare.ts).
  * - free run: our whole loop from the seed (what a user sees), against diffusers +
  *   onnxruntime (every step) and diffusers + PyTorch (final latents);
+ * - a prefix reference (per-step tensors for its first calls only, `recordedSteps`): the free
+ *   run still makes every call and is compared on the final latents and image, the per-step
+ *   figures cover the recorded calls, the replays stop after them; `referenceNote` says so;
  * - replay scheduler: each step gets the reference's sample and model output, so only our
  *   sampler math is compared (prevSample, in ulp);
  * - replay model: each step gets the reference's sample and prompt embeddings, so only our
@@ -25,7 +28,7 @@ import { goldenNote, referenceExists } from "./goldens.ts";
 import { PHASES, replayOneStep, type Run, runPhase, vaeSampleProblem } from "./phases.ts";
 import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
-import { type CaseReference, readCaseReference } from "./references.ts";
+import { type CaseReference, readCaseReference, recordedStepsNote } from "./references.ts";
 import type { CaseResult, ComparisonResult } from "../results/schema.ts";
 
 /**
@@ -175,8 +178,17 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       base.referenceNote =
         `vs torch skipped (${c.references.torch} does not exist: only the ONNX run was captured)`;
     }
+    // A prefix reference (per-step tensors for its first calls only): the replays and the
+    // per-step figures cover those calls, the free run all of them (final latents, image).
+    const prefix = recordedStepsNote(refOnnx);
+    if (prefix) {
+      const note =
+        `${prefix} (replays stop there; final latents and image after all ${refOnnx.calls})`;
+      base.referenceNote = base.referenceNote ? `${base.referenceNote}; ${note}` : note;
+    }
     base.provider = inputs.model.records().unet.provider;
-    const total = refOnnx.steps;
+    const calls = refOnnx.calls;
+    const replayed = refOnnx.recordedSteps ?? calls;
     const warnings = mergeWarnings(
       warningsOf(inputs).warnings ?? [],
       precisionWarnings(c, refOnnx),
@@ -185,7 +197,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
 
     // 2. The reference machine's math: recorded in the reference, or inferred from it.
     const ctx = inputs;
-    progress.phase("reference math", 0, total);
+    progress.phase("reference math", 0, replayed);
     const resolved = await resolveReferenceMath(
       golden ? "ieee" : c.referenceMath ?? "auto", // a golden is written with IEEE math
       refOnnx,
@@ -195,30 +207,30 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     );
     resolved.table?.resetCounts();
     const differs = (resolved.table?.deviations().length ?? 0) > 0;
-    const observe = (phase: string) => ({
-      onStep: (r: { index: number }) => progress.phase(phase, r.index + 1, total),
+    const observe = (phase: string, total = replayed) => ({
+      onStep: (r: { index: number }) => progress.phase(phase, Math.min(r.index + 1, total), total),
     });
 
     // 3. Free run with the reference's math; again with IEEE math when the two differ.
     const { freeRun, replayScheduler, replayModel } = PHASES;
-    progress.phase(freeRun.name, 0, total);
-    const free = await runPhase(ctx, freeRun, refOnnx, resolved.math, observe(freeRun.name));
+    progress.phase(freeRun.name, 0, calls);
+    const free = await runPhase(ctx, freeRun, refOnnx, resolved.math, observe(freeRun.name, calls));
     checkCallCount(free.records, refOnnx, "free run");
     const freeIeee = differs
-      ? await runPhase(ctx, freeRun, refOnnx, ieeeMath, observe(freeRun.name))
+      ? await runPhase(ctx, freeRun, refOnnx, ieeeMath, observe(freeRun.name, calls))
       : null;
     const { comparisons, png } = freeRunComparisons(c, refOnnx, refTorch, free, freeIeee);
 
     // 4. Replay the scheduler with the reference's math, noting which step used which result;
     // again with IEEE math when they differ.
-    progress.phase(replayScheduler.name, 0, total);
+    progress.phase(replayScheduler.name, 0, replayed);
     const usage = new UsageMath(resolved.math);
     usage.phase = -1;
     const sched = await runPhase(ctx, replayScheduler, refOnnx, usage, {
       ...observe(replayScheduler.name),
       beforeCall: (i) => usage.phase = i,
     });
-    checkCallCount(sched.records, refOnnx, "scheduler replay");
+    checkCallCount(sched.records, refOnnx, "scheduler replay", replayed);
     const schedComparison = (run: Run) =>
       comparison(
         "replayScheduler",
@@ -233,12 +245,12 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
     const mathSummary = summarizeMath(
       resolved,
       usage,
-      total,
+      replayed,
       describeMachine(refOnnx.metadata["math"]),
     );
 
     // 5. Replay the model: reference sample and embeddings in, our guided model output out.
-    progress.phase(replayModel.name, 0, total);
+    progress.phase(replayModel.name, 0, replayed);
     const model = await runPhase(
       ctx,
       replayModel,
@@ -246,7 +258,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       resolved.math,
       observe(replayModel.name),
     );
-    checkCallCount(model.records, refOnnx, "model replay");
+    checkCallCount(model.records, refOnnx, "model replay", replayed);
     comparisons.push(comparison(
       "replayModel",
       refOnnx.path,
@@ -260,6 +272,16 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
         : [],
     ));
 
+    // say which calls the per-step figures cover where the reference holds a prefix
+    if (prefix) {
+      for (const [i, x] of comparisons.entries()) {
+        if (x.kind === "freeRunTorch" || x.kind === "image") continue;
+        comparisons[i] = {
+          ...x,
+          subject: `${x.subject}; per step: first ${replayed} of ${calls} calls`,
+        };
+      }
+    }
     const timing = runTiming(free, ctx.loadMs, performance.now() - t0);
     const latents = free.result.latents.data;
     return {

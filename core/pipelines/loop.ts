@@ -109,7 +109,8 @@ const tensorsOf = (s: LoopState): readonly Tensor[] => Array.isArray(s) ? s : [s
  *
  * Hooks: `overrideSample(index)` replaces the state entering a step (a one-tensor state, on
  * the step's first call) or the denoiser's input of a call; `overrideModelOutput(index)`
- * replaces a call's output (the model is not run).
+ * replaces a call's output (the model is not run); `stopAfterCalls` ends the loop after the
+ * step that made that many model calls.
  *
  * @example
  * ```ts
@@ -127,6 +128,12 @@ const tensorsOf = (s: LoopState): readonly Tensor[] => Array.isArray(s) ? s : [s
  * });
  * assert.deepEqual(seen, [800, 600, 400, 200, 0]);
  * assert.deepEqual(out.timesteps, seen);
+ * // a replay whose reference holds the first 2 calls: the loop ends after them
+ * const two = await denoiseLoop({
+ *   stepper, denoiser: (x) => Promise.resolve(x.clone()), sample: Tensor.zeros([1, 4, 2, 2]),
+ *   hooks: { stopAfterCalls: 2 },
+ * });
+ * assert.deepEqual(two.timesteps, [800, 600]);
  * ```
  */
 export async function denoiseLoop<S extends LoopState = Tensor>(
@@ -140,6 +147,14 @@ export async function denoiseLoop<S extends LoopState = Tensor>(
       "denoiseLoop",
       "begin",
       `expected an index into the ${all.length} timesteps of the stepper, got ${begin}`,
+    );
+  }
+  const stop = hooks.stopAfterCalls;
+  if (stop !== undefined && !(Number.isInteger(stop) && stop >= 1)) {
+    throw new PipelineInputError(
+      "denoiseLoop",
+      "stopAfterCalls",
+      `expected a whole number of model calls >= 1, got ${stop}`,
     );
   }
   let state = opts.sample;
@@ -264,6 +279,7 @@ export async function denoiseLoop<S extends LoopState = Tensor>(
       await timed(() => hooks.onStep?.(record));
     }
     state = prev;
+    if (stop !== undefined && nextIndex >= stop) break;
   }
   return {
     sample: state,

@@ -131,6 +131,13 @@ export interface PipelineHooks {
    * the reference image latents and isolate the loop from the VAE's float32 `exp`.
    */
   overrideImageLatents?(): MaybePromise<Tensor | undefined>;
+  /**
+   * Stops the loop at the end of the step in which the model was called this many times (a
+   * replay over a reference that holds per-step tensors for the first calls only); the
+   * pipeline then finishes on that step's latents, and its `timesteps` are the calls made.
+   * A whole number >= 1; absent, the loop runs every step.
+   */
+  stopAfterCalls?: number;
 }
 
 /**

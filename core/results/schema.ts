@@ -330,7 +330,8 @@ export interface CaseResult {
   reference?: ReferenceKind;
   /**
    * For a golden reference: what it is, when and where it was written, what was skipped; for a
-   * diffusers reference without its torch side: that the torch comparison was skipped.
+   * diffusers reference without its torch side: that the torch comparison was skipped; for a
+   * prefix reference (per-step tensors for its first calls only): which calls those are.
    */
   referenceNote?: string;
   /** For status noref: per-step figures that need no reference (timings, largest |latent|). */

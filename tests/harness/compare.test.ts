@@ -70,6 +70,17 @@ Deno.test("stepFigures names a missing reference tensor; checkCallCount the coun
     /2 model calls, our free run made 1/,
   );
   checkCallCount(records, { ...ref, timesteps: [999, 499] }, "free run");
+  // a replay over a prefix reference: the first calls, at the reference's timesteps
+  const prefix = { path: "ref.st", timesteps: [999, 499, 1] };
+  checkCallCount(records, prefix, "scheduler replay", 2);
+  assert.throws(
+    () => checkCallCount(records.slice(1), prefix, "model replay", 2),
+    /^Error: ref\.st: the reference has per-step tensors for the first 2 of 3 model calls, our model replay made 1$/,
+  );
+  assert.throws(
+    () => checkCallCount(records, prefix, "free run"),
+    /the reference has 3 model calls, our free run made 2/,
+  );
 });
 
 Deno.test("withIeee attaches the IEEE run's worst figures and verdict", () => {

@@ -183,6 +183,58 @@ Deno.test("compareDump: errors name the dump or the reference", async () => {
   await Deno.remove(empty, { recursive: true });
 });
 
+Deno.test("compareDump against a prefix reference: steps past its first 100 calls are warnings, not compared", async () => {
+  // diffusers' 1000-step DDPMPipeline reference: per-step tensors for calls 0..99
+  const refPath = "fixtures/refs/cases/digits-ddpm-ddpm1000.onnx.safetensors";
+  const ref = await readSafetensors(refPath);
+  const dir = await Deno.makeTempDir({ prefix: "port-dump-" });
+  try {
+    // a port that dumps every call: 0..98 as diffusers' (99 left out), 100..149 anything, latents
+    for (let i = 0; i < 150; i++) {
+      if (i === 99) continue;
+      const t = i < 100 ? ref.tensor(`prev_sample.${i}`) : ref.tensor("latents");
+      await writeNpy(`${dir}/prev_sample.${i}.npy`, t);
+    }
+    const last = ref.tensor("latents");
+    await writeNpy(`${dir}/latents.npy`, last);
+    const r = await compareDump(dir, refPath);
+    assert.equal(r.status, "pass");
+    assert.deepEqual(r.comparisons.map((c) => [c.kind, c.perStep.length]), [["freeRunOnnx", 99]]);
+    assert.match(r.comparisons[0].subject, /^prev_sample at 99 of 1000 steps, final latents/);
+    assert.deepEqual(r.warnings?.map((w) => w.slice(dir.length + 2)), [
+      "prev_sample at 50 steps from 100 on not compared: the reference holds per-step tensors " +
+      `for the first 100 of 1000 model calls (${refPath})`,
+      "prev_sample at 99 of the reference's 100 recorded steps (not dumped: 99)",
+    ]);
+    // the final latents are compared still: an edit there fails
+    last.data[0] += 1e-3;
+    await writeNpy(`${dir}/latents.npy`, last);
+    const bad = await compareDump(dir, refPath);
+    assert.equal(bad.status, "fail");
+    assert.match(bad.comparisons[0].failures[0], /in final latents$/);
+    // nothing but steps past the prefix: nothing to compare, an error naming the dump
+    const only = await Deno.makeTempDir({ prefix: "port-dump-" });
+    await writeNpy(`${only}/prev_sample.500.npy`, last);
+    await assert.rejects(
+      compareDump(only, refPath),
+      (e) =>
+        e instanceof FileError && e.file === only &&
+        e.message.includes(
+          "holds no tensor the reference has: its steps lie past the " +
+            "reference's per-step tensors for the first 100 of 1000 model calls",
+        ),
+    );
+    await writeNpy(`${only}/prev_sample.1000.npy`, last);
+    await assert.rejects(
+      compareDump(only, refPath),
+      /step 1000 beyond the reference's 1000 model calls/,
+    );
+    await Deno.remove(only, { recursive: true });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("dumpAttribution: init_latents first, and final latents alone", () => {
   const ok = { maxAbs: 0, rmse: 0, relL2: 0, cosine: 1, maxUlp: 0 };
   const base = {

@@ -97,3 +97,31 @@ Deno.test("PHASES.replayModel runs the model on the reference's samples; replayO
   const replay = await runPhase(inputs(new StandInUNet()), PHASES.replayScheduler, ref, ieeeMath);
   assert.deepEqual(sched, replay.records[1].prevSample.data);
 });
+
+Deno.test("over a prefix reference (per-step tensors for 2 of 4 calls) the replays stop after 2 calls", async () => {
+  const full = reference();
+  const ref = {
+    ...full,
+    steps: 2,
+    calls: 4,
+    recordedSteps: 2,
+    sampleIn: (i: number) => (i <= 2 ? full.sampleIn(i) : undefined),
+    modelOutput: (i: number) => (i < 2 ? full.modelOutput(i) : undefined),
+  } as CaseReference;
+  const sched = new StandInUNet();
+  const replay = await runPhase(inputs(sched), PHASES.replayScheduler, ref, ieeeMath);
+  assert.deepEqual(replay.records.map((r) => r.index), [0, 1]);
+  assert.equal(sched.calls.length, 0, "no call ran without a reference model output");
+  assert.equal(replay.result.timesteps.length, 2);
+  const whole = await runPhase(inputs(new StandInUNet()), PHASES.replayScheduler, full, ieeeMath);
+  replay.records.forEach((r, i) =>
+    assert.deepEqual(r.prevSample.data, whole.records[i].prevSample.data)
+  );
+  const model = new StandInUNet();
+  const modelReplay = await runPhase(inputs(model), PHASES.replayModel, ref, ieeeMath);
+  assert.deepEqual([modelReplay.records.length, model.calls.length], [2, 2]);
+  // the free run has no replay hooks: it makes every call
+  assert.deepEqual(PHASES.freeRun.hooks(ref), {});
+  // over a reference with every call recorded, the replays run to the end
+  assert.equal(PHASES.replayModel.hooks(full).stopAfterCalls, undefined);
+});

@@ -71,3 +71,91 @@ Deno.test("a reference with an unknown sampler_dtype names the file and the fiel
   );
   await Deno.remove(path);
 });
+
+Deno.test("diffusers' 1000-step DDPMPipeline reference holds per-step tensors for its first 100 calls", async () => {
+  const path = "fixtures/refs/cases/digits-ddpm-ddpm1000.onnx.safetensors";
+  const ref = await readCaseReference(path, { prompt: false });
+  assert.equal(ref.metadata["recorded_steps"], "100");
+  assert.deepEqual([ref.calls, ref.steps, ref.recordedSteps], [1000, 100, 100]);
+  // timesteps, the initial and final latents and the image cover the whole run
+  assert.deepEqual([ref.timesteps[0], ref.timesteps[99], ref.timesteps[999]], [999, 900, 0]);
+  assert.deepEqual(ref.latents.shape, [1, 1, 16, 16]);
+  assert.deepEqual(ref.imageU8?.shape, [1, 1, 16, 16]);
+  assert.ok(ref.modelOutput(99) && ref.prevSample(99));
+  assert.equal(ref.modelOutput(100), undefined);
+  assert.equal(ref.prevSample(100), undefined);
+  assert.deepEqual(ref.sampleIn(100)?.data, ref.prevSample(99)?.data); // entering call 100
+  assert.equal(ref.sampleIn(101), undefined);
+  // the last recorded step is not the end of the run
+  assert.ok(ref.prevSample(99)!.data.some((v, i) => v !== ref.latents.data[i]));
+  // its torch side has no per-step tensors, so nothing was cut and nothing says so
+  const torch = await readCaseReference(path.replace(".onnx.", ".torch."), { prompt: false });
+  assert.deepEqual([torch.calls, torch.steps, torch.recordedSteps], [1000, 0, undefined]);
+  assert.equal(torch.metadata["recorded_steps"], undefined);
+  // 50 calls: under the limit, every call recorded and no recorded_steps
+  const ddim = await readCaseReference(
+    "fixtures/refs/cases/digits-ddpm-ddim50.onnx.safetensors",
+    { prompt: false },
+  );
+  assert.deepEqual([ddim.calls, ddim.steps, ddim.recordedSteps], [50, 50, undefined]);
+  assert.equal(ddim.metadata["recorded_steps"], undefined);
+});
+
+/** A synthetic reference of 4 calls with `prev_sample.<i>` for the first `stored` of them. */
+async function prefixFile(stored: number, metadata: Record<string, string> = {}): Promise<string> {
+  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  const x = Tensor.zeros([1, 1, 2, 2]);
+  const tensors: Record<string, Tensor> = {
+    timesteps: new Tensor(new Float32Array([999, 749, 499, 249]), [4]),
+    init_latents: x,
+    latents: x,
+  };
+  for (let i = 0; i < stored; i++) {
+    tensors[`prev_sample.${i}`] = x;
+    tensors[`model_output.${i}`] = x;
+  }
+  await writeSafetensors(path, tensors, metadata);
+  return path;
+}
+
+Deno.test("readCaseReference: a prefix needs recorded_steps; a count unlike it is an error", async () => {
+  const read = (path: string) => readCaseReference(path, { prompt: false });
+  const cases: [stored: number, meta: Record<string, string>, error: string | null][] = [
+    [4, {}, null], // every call
+    [0, {}, null], // none (a torch reference)
+    [2, { recorded_steps: "2" }, null], // the first 2 of 4
+    [2, {}, "holds 2 steps of prev_sample but 4 timesteps"], // a truncated file, as before
+    [3, { recorded_steps: "2" }, "holds 3 steps of prev_sample but metadata recorded_steps says 2"],
+    [0, { recorded_steps: "2" }, "holds 0 steps of prev_sample but metadata recorded_steps says 2"],
+    [
+      4,
+      { recorded_steps: "4" },
+      'metadata recorded_steps: got "4" (expected a whole number from 1 to 3',
+    ],
+    [2, { recorded_steps: "two" }, 'metadata recorded_steps: got "two"'],
+    [2, { recorded_steps: "02" }, 'metadata recorded_steps: got "02"'],
+    [0, { recorded_steps: "0" }, 'metadata recorded_steps: got "0"'],
+    [2, { recorded_steps: "2.0" }, 'metadata recorded_steps: got "2.0"'],
+  ];
+  for (const [stored, meta, error] of cases) {
+    const path = await prefixFile(stored, meta);
+    try {
+      const what = `${stored} stored, ${JSON.stringify(meta)}`;
+      if (error === null) {
+        const ref = await read(path);
+        assert.equal(ref.calls, 4, what);
+        assert.equal(ref.steps, stored, what);
+        assert.equal(ref.recordedSteps, meta.recorded_steps ? stored : undefined, what);
+      } else {
+        await assert.rejects(read(path), (e) => {
+          assert.ok(e instanceof CaseReferenceError, what);
+          assert.equal(e.file, path);
+          assert.ok(e.message.startsWith(`${path}: ${error}`), `${what}: ${e.message}`);
+          return true;
+        });
+      }
+    } finally {
+      await Deno.remove(path);
+    }
+  }
+});

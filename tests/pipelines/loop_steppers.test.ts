@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { guidedDenoiser, unconditionalDenoiser } from "../../core/pipelines/denoiser.ts";
-import { NonFiniteError } from "../../core/pipelines/errors.ts";
+import { NonFiniteError, PipelineInputError } from "../../core/pipelines/errors.ts";
 import { denoiseLoop, type LoopState } from "../../core/pipelines/loop.ts";
 import type { StepRecord } from "../../core/pipelines/types.ts";
 import { CompVisPLMSSampler } from "../../core/schedulers/compvis_plms.ts";
@@ -185,6 +185,31 @@ for (const kind of KINDS) {
       assert.notDeepEqual([...firstOf(out.sample).data], [...firstOf(base.sample).data]);
     });
 
+    Deno.test(`one loop (${label}): stopAfterCalls 4 ends the run after the step that made call 3`, async () => {
+      const records: StepRecord[] = [];
+      await denoiseLoop({
+        stepper: kind.make(),
+        denoiser: den.make(new StandInUNet()),
+        sample: kind.start(),
+        hooks: { onStep: (r) => void records.push(r) },
+      });
+      // the whole run's records up to the end of call 3's step
+      const upTo = records.filter((r) => r.step <= records[3].step);
+      const unet = new StandInUNet();
+      const seen: number[] = [];
+      const short = await denoiseLoop({
+        stepper: kind.make(),
+        denoiser: den.make(unet),
+        sample: kind.start(),
+        hooks: { stopAfterCalls: 4, onStep: (r) => void seen.push(r.index) },
+      });
+      assert.equal(unet.calls.length, upTo.length);
+      assert.deepEqual(seen, upTo.map((r) => r.index));
+      assert.deepEqual(short.timesteps, upTo.map((r) => r.t));
+      assertBitEqual(firstOf(short.sample), upTo[upTo.length - 1].prevSample, "state after it");
+      assert.ok(upTo.length < kind.calls, "stopped before the end");
+    });
+
     Deno.test(`one loop (${label}): a NaN from the model at call 4 stops the run there, named`, async () => {
       const unet = new StandInUNet();
       unet.nanAtCall = 4;
@@ -267,4 +292,29 @@ Deno.test("one loop: a begin outside the stepper's timesteps is refused, naming 
       }),
     /denoiseLoop: begin: expected an index into the 5 timesteps of the stepper, got 5/,
   );
+});
+
+Deno.test("one loop: stopAfterCalls must be a whole number >= 1; one past the run changes nothing", async () => {
+  const run = (stopAfterCalls: number) => {
+    const s = schedulerSampler(new DDIMScheduler({ betaSchedule: "scaled_linear" }));
+    s.setTimesteps(5);
+    return denoiseLoop({
+      stepper: s,
+      denoiser: unconditionalDenoiser(new StandInUNet()),
+      sample: x0(),
+      hooks: { stopAfterCalls },
+    });
+  };
+  for (const bad of [0, -1, 1.5, NaN]) {
+    await assert.rejects(
+      run(bad),
+      (e) =>
+        e instanceof PipelineInputError &&
+        e.message.includes(
+          `stopAfterCalls: expected a whole number of model calls >= 1, got ${bad}`,
+        ),
+    );
+  }
+  assert.equal((await run(1)).timesteps.length, 1);
+  assert.equal((await run(99)).timesteps.length, 5);
 });
