@@ -35,6 +35,7 @@ export {
   defineCase,
   type DefinedCaseFields,
   type DiffusersSchedulerName,
+  type DigitCheck,
   type PipelineKind,
   type Precision,
   type PromptCaseSpec,

@@ -9,5 +9,6 @@ export default defineCase({
   sampler: { type: "DDIMScheduler" },
   steps: 50,
   eta: 0,
+  digit: {},
   seed: 0,
 });

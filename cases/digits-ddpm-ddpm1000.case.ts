@@ -8,5 +8,6 @@ export default defineCase({
   pipeline: "unconditional",
   sampler: { type: "DDPMScheduler" },
   steps: 1000,
+  digit: {},
   seed: 0,
 });

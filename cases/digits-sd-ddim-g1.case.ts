@@ -14,5 +14,6 @@ export default defineCase({
   eta: 0,
   prompt: "a handwritten digit 2",
   guidanceScale: 1,
+  digit: { label: 2 },
   seed: 21,
 });

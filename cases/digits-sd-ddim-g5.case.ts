@@ -11,5 +11,6 @@ export default defineCase({
   eta: 0,
   prompt: "a handwritten digit 7",
   guidanceScale: 5,
+  digit: { label: 7 },
   seed: 20,
 });

@@ -13,5 +13,6 @@ export default defineCase({
   steps: 20,
   prompt: "a handwritten digit 9",
   guidanceScale: 1,
+  digit: { label: 9 },
   seed: 23,
 });

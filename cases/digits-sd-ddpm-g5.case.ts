@@ -13,5 +13,6 @@ export default defineCase({
   steps: 20,
   prompt: "a handwritten digit 4",
   guidanceScale: 5,
+  digit: { label: 4 },
   seed: 22,
 });

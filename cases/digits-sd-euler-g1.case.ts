@@ -12,5 +12,6 @@ export default defineCase({
   steps: 20,
   prompt: "a handwritten digit 1",
   guidanceScale: 1,
+  digit: { label: 1 },
   seed: 27,
 });

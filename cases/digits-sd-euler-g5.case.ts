@@ -10,5 +10,6 @@ export default defineCase({
   steps: 20,
   prompt: "a handwritten digit 6",
   guidanceScale: 5,
+  digit: { label: 6 },
   seed: 26,
 });

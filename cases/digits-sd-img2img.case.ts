@@ -12,5 +12,6 @@ export default defineCase({
   image: "fixtures/images/digit-heldout.png",
   prompt: "a handwritten digit 3",
   guidanceScale: 5,
+  digit: { label: 3 },
   seed: 28,
 });

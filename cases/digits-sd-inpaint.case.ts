@@ -16,5 +16,6 @@ export default defineCase({
   mask: "fixtures/images/mask-digit-half.png",
   prompt: "a handwritten digit 3",
   guidanceScale: 5,
+  digit: { label: 3 },
   seed: 29,
 });

@@ -13,5 +13,6 @@ export default defineCase({
   steps: 20,
   prompt: "a handwritten digit 8",
   guidanceScale: 1,
+  digit: { label: 8 },
   seed: 25,
 });

@@ -13,5 +13,6 @@ export default defineCase({
   steps: 20,
   prompt: "a handwritten digit 5",
   guidanceScale: 5,
+  digit: { label: 5 },
   seed: 24,
 });

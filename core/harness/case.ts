@@ -26,6 +26,7 @@ export type {
   CaseSpec,
   CaseSpecBase,
   DefinedCaseFields,
+  DigitCheck,
   PipelineKind,
   PromptCaseSpec,
   ReferenceMathMode,
@@ -165,6 +166,18 @@ export function defineCase(spec: CaseSpec): Case {
     }
     const problem = float16Problem(spec.sampler, spec.precision, spec.eta ?? 0);
     if (problem) fail(...problem);
+  }
+  if (spec.digit !== undefined) {
+    if (typeof spec.digit !== "object" || spec.digit === null) {
+      fail("digit", "expected an object such as { label: 7 }");
+    }
+    const { label, classifier } = spec.digit;
+    if (label !== undefined && !(Number.isInteger(label) && label >= 0 && label <= 9)) {
+      fail("digit.label", `expected a digit 0..9; got ${JSON.stringify(label)}`);
+    }
+    if (classifier !== undefined && (typeof classifier !== "string" || classifier === "")) {
+      fail("digit.classifier", "expected the path of a digit classifier JSON");
+    }
   }
   const tolerances = mergeTolerances(spec.tolerances, fail);
   const dflt = defaultReferences(spec.name);

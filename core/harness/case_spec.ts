@@ -115,11 +115,37 @@ export interface CaseSpecBase {
    */
   referenceMath?: ReferenceMathMode;
   /**
+   * Score the case's decoded image with the digit classifier (for the digits models): the result
+   * gets the classifier's most probable digit and its probability, and, with `label`, the
+   * probability of the digit the case asked for. A reported figure, not a verdict.
+   */
+  digit?: DigitCheck;
+  /**
    * For the reference dumper: make this case's references with deliberately non-IEEE torch
    * sqrt/exp/log (fixtures/gen/ref_math.py), as a machine whose math is not correctly rounded
    * would, on any machine. Ignored by the runner.
    */
   mathSkew?: boolean;
+}
+
+/**
+ * What a case's `digit` field asks: which digit the image should show (0..9; left out for an
+ * unconditional model) and which classifier scores it (default
+ * `fixtures/models/digit-classifier.json`, written by fixtures/gen/dump_digit_classifier.py).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DigitCheck } from "./case.ts";
+ * const seven: DigitCheck = { label: 7 };
+ * assert.equal(seven.classifier, undefined);
+ * ```
+ */
+export interface DigitCheck {
+  /** The digit the prompt asks for. */
+  label?: number;
+  /** The classifier JSON (default fixtures/models/digit-classifier.json). */
+  classifier?: string;
 }
 
 /**

@@ -20,6 +20,7 @@ import { SAMPLERS } from "../schedulers/samplers.ts";
 import type { Case } from "./case.ts";
 import { type CaseInputOptions, type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
 import { mergeWarnings, precisionWarnings } from "./case_warnings.ts";
+import { scoreCaseDigit } from "./case_digit.ts";
 import { freeRunAlone, postprocess, runTiming, warningsOf } from "./free_run.ts";
 import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
 import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } from "./compare.ts";
@@ -29,7 +30,8 @@ import { PHASES, replayOneStep, type Run, runPhase, vaeSampleProblem } from "./p
 import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
 import { type CaseReference, readCaseReference, recordedStepsNote } from "./references.ts";
-import type { CaseResult, ComparisonResult } from "../results/schema.ts";
+import type { CaseDigit, CaseResult, ComparisonResult } from "../results/schema.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 
 /**
  * How to run a case.
@@ -150,6 +152,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       return {
         ...base,
         ...alone.result,
+        ...await digitOf(c, alone.run.result.image),
         timing: { ...alone.result.timing!, totalMs: performance.now() - t0 },
         ...(alone.png && options.keepImage !== false
           ? { images: [{ label: "ours", png: alone.png }] }
@@ -282,12 +285,14 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
         };
       }
     }
+    const digit = await digitOf(c, free.result.image);
     const timing = runTiming(free, ctx.loadMs, performance.now() - t0);
     const latents = free.result.latents.data;
     return {
       ...base,
       status: comparisons.every((x) => x.pass) ? "pass" : "fail",
       comparisons,
+      ...digit,
       timing,
       math: mathSummary,
       latentsSha256: await sha256Hex(
@@ -300,4 +305,9 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
   } finally {
     await inputs?.release();
   }
+}
+
+/** The case's `digit` figure (a case without the field, or a run without an image: none). */
+async function digitOf(c: Case, image: Tensor | undefined): Promise<{ digit?: CaseDigit }> {
+  return c.digit && image ? { digit: await scoreCaseDigit(c.digit, image) } : {};
 }

@@ -6,7 +6,7 @@
  */
 import { fmt } from "../results/format.ts";
 import { COMPARISON_KINDS } from "../results/kinds.ts";
-import type { CaseResult, ComparisonResult } from "../results/schema.ts";
+import type { CaseDigit, CaseResult, ComparisonResult } from "../results/schema.ts";
 
 /** One comparison's part of the verdict line, e.g. `vs onnx 0 (<= 1e-5)`. */
 function headline(c: ComparisonResult): string {
@@ -138,7 +138,8 @@ export function caseLine(r: CaseResult): string {
   const status = r.status.toUpperCase().padEnd(5);
   const warnings = (r.warnings ?? []).map((w) => `\n      warning: ${w}`).join("");
   if (r.status === "error") return `${status} ${r.name.padEnd(18)} ${r.error}${warnings}`;
-  if (r.status === "noref") return norefLine(r) + precisionLine(r) + warnings;
+  const digit = r.digit ? `\n      digit: ${digitText(r.digit)}` : "";
+  if (r.status === "noref") return norefLine(r) + precisionLine(r) + digit + warnings;
   const parts = r.comparisons.map(headline).join(" · ");
   const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
     `\n      ${c.kind}: ${c.failures.join("; ")}`
@@ -147,7 +148,32 @@ export function caseLine(r: CaseResult): string {
   const note = r.referenceNote ? `\n      reference: ${r.referenceNote}` : "";
   return `${status} ${r.name.padEnd(18)} ${parts}${ms}${note}${precisionLine(r)}${
     mathLine(r)
-  }${warnings}${failures}`;
+  }${digit}${warnings}${failures}`;
+}
+
+/**
+ * What the digit classifier made of a case's image (its `digit` field), in words.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { digitText } from "./console.ts";
+ * assert.equal(
+ *   digitText({ classifier: "c.json", label: 7, predicted: 1, probability: 0.61, labelProbability: 0.3 }),
+ *   "the classifier sees a 1 (p 0.610); asked for 7 (p 0.300)",
+ * );
+ * assert.equal(
+ *   digitText({ classifier: "c.json", predicted: 8, probability: 0.9 }),
+ *   "the classifier sees an 8 (p 0.900)",
+ * );
+ * ```
+ */
+export function digitText(d: CaseDigit): string {
+  const asked = d.label === undefined
+    ? ""
+    : `; asked for ${d.label} (p ${d.labelProbability!.toFixed(3)})`;
+  const article = d.predicted === 8 ? "an" : "a";
+  return `the classifier sees ${article} ${d.predicted} (p ${d.probability.toFixed(3)})${asked}`;
 }
 
 /**

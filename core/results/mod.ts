@@ -25,6 +25,7 @@ export {
   isComparisonKind,
 } from "./kinds.ts";
 export {
+  type CaseDigit,
   type CaseImage,
   type CaseResult,
   type CaseStatus,

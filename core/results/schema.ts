@@ -205,6 +205,34 @@ export interface CaseTiming {
 }
 
 /**
+ * What the digit classifier makes of a case's decoded image (a case's `digit` field): a figure
+ * beside the verdict, not part of it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CaseDigit } from "./schema.ts";
+ * const d: CaseDigit = {
+ *   classifier: "fixtures/models/digit-classifier.json", label: 7, predicted: 7,
+ *   probability: 0.98, labelProbability: 0.98,
+ * };
+ * assert.equal(d.predicted === d.label, true);
+ * ```
+ */
+export interface CaseDigit {
+  /** The classifier JSON that scored the image. */
+  classifier: string;
+  /** The digit the case asked for, when it says. */
+  label?: number;
+  /** The most probable digit. */
+  predicted: number;
+  /** Its probability. */
+  probability: number;
+  /** The probability of `label`, when given. */
+  labelProbability?: number;
+}
+
+/**
  * An image a case produced. In memory (from the runner) it carries the PNG bytes in `png`;
  * the report writer writes them to a file and results.json keeps only `{ label, file }`.
  *
@@ -334,6 +362,8 @@ export interface CaseResult {
    * prefix reference (per-step tensors for its first calls only): which calls those are.
    */
   referenceNote?: string;
+  /** The digit classifier's view of the decoded image, for a case with a `digit` field. */
+  digit?: CaseDigit;
   /** For status noref: per-step figures that need no reference (timings, largest |latent|). */
   freeRunSteps?: FreeRunStep[];
   /** The comparisons. */
