@@ -17,12 +17,13 @@
  * @module
  */
 import { resultsFromJson, resultsToJson } from "../results/json.ts";
-import { basename, dirname, join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { RESULTS_FORMAT } from "../results/schema.ts";
 import type { CaseImage, CaseResult, VerifyResult } from "../results/schema.ts";
-import { writeNewFileFlushed, writeTextFileAtomic } from "../tensor/atomic_write.ts";
+import { writeTextFileAtomic } from "../tensor/atomic_write.ts";
 import { renderHtmlReport } from "./html.ts";
 import { renderJunit } from "./junit.ts";
+import { runName, writeReportFiles } from "./write_files.ts";
 
 /**
  * Options of {@link writeReport}.
@@ -147,8 +148,7 @@ export async function writeReport(
   options: WriteReportOptions = {},
 ): Promise<VerifyResult> {
   // 1. Render everything; a failure here writes nothing.
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "");
-  const run = `${stamp}-${crypto.randomUUID().slice(0, 6)}`;
+  const run = runName();
   const { written, pngs } = planImages(result, options.images !== false, run);
   const text = new TextEncoder();
   const pages: [string, Uint8Array][] = [
@@ -156,68 +156,17 @@ export async function writeReport(
     ["junit.xml", text.encode(renderJunit(written))],
     ["index.html", text.encode(renderHtmlReport(written))],
   ];
-  // 2. Write it all into a fresh temporary sibling of outDir.
-  const tmp = join(
-    dirname(outDir),
-    `.${basename(outDir)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
+  // 2. Write it all (write_files.ts), keeping the images of earlier runs the pages still show.
+  const kept = written.cases.flatMap((r) =>
+    (r.images ?? []).flatMap((i) => i.file ? [i.file] : [])
   );
-  const runDir = join(outDir, "images", run);
-  const replaced: string[] = [];
-  let movedImages = false;
   try {
-    await Deno.mkdir(outDir, { recursive: true });
-    await Deno.mkdir(join(tmp, "old"), { recursive: true });
-    for (const [file, bytes] of pngs) {
-      await Deno.mkdir(dirname(join(tmp, file)), { recursive: true });
-      await writeNewFileFlushed(join(tmp, file), bytes);
-    }
-    for (const [name, bytes] of pages) await writeNewFileFlushed(join(tmp, name), bytes);
-    // 3. The run's images as one new folder (the previous page does not see it) ...
-    if (pngs.size) {
-      await Deno.mkdir(join(outDir, "images"), { recursive: true });
-      await Deno.rename(join(tmp, "images", run), runDir);
-      movedImages = true;
-    }
-    // ... then each page over its predecessor, index.html last, keeping the predecessor aside.
-    for (const [name] of pages) {
-      const target = join(outDir, name);
-      if (await exists(target)) await Deno.link(target, join(tmp, "old", name));
-      await Deno.rename(join(tmp, name), target);
-      replaced.push(name);
-    }
+    await writeReportFiles(outDir, run, pngs, pages, kept);
   } catch (err) {
-    // Put the previous report back as it was.
-    for (const name of replaced.reverse()) {
-      const old = join(tmp, "old", name);
-      if (await exists(old)) await Deno.rename(old, join(outDir, name)).catch(() => {});
-      else await Deno.remove(join(outDir, name)).catch(() => {});
-    }
-    if (movedImages) await Deno.remove(runDir, { recursive: true }).catch(() => {});
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
     const reason = err instanceof Error ? err.message : String(err);
     throw new ReportError(outDir, `cannot write the report (${reason})`, { cause: err });
   }
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  // 4. Images of earlier reports that this one does not show.
-  const kept = new Set(
-    written.cases.flatMap((r) => (r.images ?? []).flatMap((i) => i.file ? [i.file] : [])),
-  );
-  const keptDirs = new Set([...kept].map((f) => f.split("/").slice(0, 2).join("/")));
-  try {
-    for await (const e of Deno.readDir(join(outDir, "images"))) {
-      const rel = `images/${e.name}`;
-      if (e.isDirectory && !keptDirs.has(rel)) {
-        await Deno.remove(join(outDir, rel), { recursive: true }).catch(() => {});
-      } else if (e.isFile && e.name.endsWith(".png") && !kept.has(rel)) {
-        await Deno.remove(join(outDir, rel)).catch(() => {});
-      }
-    }
-  } catch { /* no images folder */ }
   return written;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then(() => true, () => false);
 }
 
 /**

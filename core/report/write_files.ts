@@ -3,7 +3,7 @@
  * over its predecessor with `index.html` (the last page given) last, so the previous report
  * stays readable until it is replaced, and is put back if anything fails. Image folders of
  * earlier runs that the new pages do not show are removed afterwards; other files are left
- * alone. (The same procedure as the verify report's `writeReport`.)
+ * alone. The verify report (`writeReport`) and the study pages are both written by it.
  *
  * @module
  */
@@ -31,8 +31,10 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Writes `pngs` (paths `images/<run>/...` relative to `outDir`) and `pages` (file names in
- * `outDir`, index.html last) as described in the module doc. Throws what the file system threw,
- * with the previous report put back as it was.
+ * `outDir`, index.html last) as described in the module doc; afterwards removes the image
+ * folders and loose PNGs under `images/` that `shown` (the image paths the pages show; default
+ * the PNGs written now) does not name. Throws what the file system threw, with the previous
+ * report put back as it was.
  *
  * @example
  * ```ts
@@ -56,6 +58,7 @@ export async function writeReportFiles(
   run: string,
   pngs: ReadonlyMap<string, Uint8Array>,
   pages: readonly (readonly [string, Uint8Array])[],
+  shown: Iterable<string> = pngs.keys(),
 ): Promise<void> {
   const tmp = join(
     dirname(outDir),
@@ -94,10 +97,19 @@ export async function writeReportFiles(
     throw err;
   }
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  // Images of earlier reports that the new pages do not show.
+  const kept = new Set(shown);
+  const keptDirs = new Set([
+    `images/${run}`,
+    ...[...kept].map((f) => f.split("/").slice(0, 2).join("/")),
+  ]);
   try {
     for await (const e of Deno.readDir(join(outDir, "images"))) {
-      if (e.isDirectory && e.name !== run) {
-        await Deno.remove(join(outDir, "images", e.name), { recursive: true }).catch(() => {});
+      const rel = `images/${e.name}`;
+      if (e.isDirectory && !keptDirs.has(rel)) {
+        await Deno.remove(join(outDir, rel), { recursive: true }).catch(() => {});
+      } else if (e.isFile && e.name.endsWith(".png") && !kept.has(rel)) {
+        await Deno.remove(join(outDir, rel)).catch(() => {});
       }
     }
   } catch { /* no images folder */ }
