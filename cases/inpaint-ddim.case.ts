@@ -5,7 +5,7 @@ import { defineCase } from "../case.ts";
  *
  * The VAE sample `mean + exp(0.5 * logvar) * noise` uses torch's float32 exp, which on x86 goes
  * through MKL and is not correctly rounded (99 of the reference's 2048 exp results are 1 ulp
- * off); re-noising the original at every step carries that into the final latents: 1.19e-5 with
+ * off); re-noising the original at every step carries that into the final latents: 1.05e-5 with
  * IEEE exp. With the reference's recorded exp the free run is exact, so the default tolerance
  * holds (the verdict shows the IEEE figure beside it).
  */

@@ -236,8 +236,9 @@ function caseField(ref: CaseReference, key: string): string | undefined {
  * `prompt_embeds`) as `replayModel`, `image_u8` as `image`, each with its default tolerance
  * (`options.tolerance` merged over the two tensor ones). The result is a case named after the
  * dump, whose `description` says where the first divergence points; tensors of the dump outside
- * the layout, steps it skips, and steps past a prefix reference's recorded calls (nothing to
- * compare them with) are its `warnings`.
+ * the layout, steps it skips, steps past a prefix reference's recorded calls (nothing to
+ * compare them with) and an `image_u8` the reference lacks (a torch reference keeps none) are its
+ * `warnings`.
  *
  * @throws {FileError} naming the dump when it cannot be read, holds no `prev_sample.<i>`,
  * `model_output.<i>` or `latents` (or only steps past a prefix reference's recorded calls), has
@@ -389,7 +390,14 @@ export async function compareDump(
     const c = comparison(kind, ref.path, merged(kind, options.tolerance), stepFigures, extra);
     comparisons.push({ ...c, subject: describe(stepFigures.map((f) => f.step), family, extra) });
   }
-  const imgExtra = await extras([["image_u8", "image_u8", ref.imageU8]]);
+  // a torch reference keeps no picture (only the onnx one does): nothing to compare it with
+  if (names.has("image_u8") && !ref.imageU8) {
+    warnings.push(
+      `${oursPath}: image_u8: not compared (${ref.path} holds no image_u8: a torch reference keeps ` +
+        `none, the onnx reference does)`,
+    );
+  }
+  const imgExtra = ref.imageU8 ? await extras([["image_u8", "image_u8", ref.imageU8]]) : [];
   if (imgExtra.length) {
     const c = comparison("image", ref.path, COMPARISON_KINDS.image.tolerance, [], imgExtra);
     comparisons.push({ ...c, subject: describe([], "", imgExtra) });

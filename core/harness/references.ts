@@ -105,7 +105,10 @@ export interface CaseReference {
   latents: Tensor;
   /** img2img / inpaint: `scaling_factor * latent_dist.sample` of the input image, when stored. */
   imageLatents?: Tensor;
-  /** Postprocessed image [1, 3, H, W] as 0..255 values, when stored. */
+  /**
+   * Postprocessed image [1, 3, H, W] as 0..255 values, when stored: an onnx reference holds it,
+   * dump_cases.py's torch references do not (verify compares the picture with the onnx one only).
+   */
   imageU8?: Tensor;
   /** The reference machine's float32 math (`math.*` tensors), when recorded. */
   math: MathTable | null;

@@ -149,6 +149,25 @@ Deno.test("compareDump: only the tensors present are compared; skipped steps and
   await Deno.remove(ours, { recursive: true });
 });
 
+Deno.test("compareDump on a torch reference: the final latents are compared, image_u8 is a warning", async () => {
+  const torchRef = REF.replace(".onnx.", ".torch.");
+  const dir = await Deno.makeTempDir({ prefix: "port-dump-" });
+  // our final latents as PyTorch ends them, and the picture (which only the onnx reference holds)
+  await writeNpy(`${dir}/latents.npy`, (await readSafetensors(torchRef)).tensor("latents"));
+  await writeNpy(`${dir}/image_u8.npy`, (await readSafetensors(REF)).tensor("image_u8"));
+  const r = await compareDump(dir, torchRef);
+  assert.equal(r.status, "pass");
+  assert.deepEqual(
+    r.comparisons.map((c) => [c.kind, c.perStep.length, c.worst.maxAbs]),
+    [["freeRunOnnx", 0, 0]],
+  );
+  assert.deepEqual(r.warnings, [
+    `${dir}: image_u8: not compared (${torchRef} holds no image_u8: a torch reference keeps ` +
+    "none, the onnx reference does)",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("compareDump: errors name the dump or the reference", async () => {
   const empty = await Deno.makeTempDir();
   await assert.rejects(

@@ -127,7 +127,7 @@ Deno.test("a shipped img2img reference: the VAE sample's MKL exp is inferred, th
   const r = await run(c, "inferred");
   assert.equal(figure(r, "freeRunOnnx").worst.maxAbs, 0, caseLine(r));
   assert.ok(r.math!.elementwise!.changed > 0);
-  // with IEEE exp the image latents differ, as the README measured (7.57e-6 at the end)
+  // with IEEE exp the image latents differ (verify measured 5.25e-6 at the end)
   assert.ok(figure(r, "freeRunOnnx").ieee!.worst.maxAbs > 1e-6);
   const rec = await run(c, "recorded");
   assert.equal(figure(rec, "freeRunOnnx").worst.maxAbs, 0, caseLine(rec));

@@ -17,11 +17,15 @@ Deno.test("a shipped onnx reference has one model output and sample per model ca
   assert.equal(ref.inputIds?.length, 2 * 77);
 });
 
-Deno.test("a torch reference holds no per-step tensors", async () => {
+Deno.test("a torch reference holds no per-step tensors and no picture", async () => {
   const ref = await readCaseReference("fixtures/refs/cases/ddim-eta0.torch.safetensors");
   assert.equal(ref.backend, "torch");
   assert.equal(ref.steps, 0);
   assert.equal(ref.modelOutput(0), undefined);
+  // verify compares the picture with the onnx reference's only (dump_cases.py reference_tensors)
+  assert.equal(ref.imageU8, undefined);
+  const onnx = await readCaseReference("fixtures/refs/cases/ddim-eta0.onnx.safetensors");
+  assert.deepEqual(onnx.imageU8?.shape, [1, 3, 128, 128]);
 });
 
 Deno.test("a reference lacking a tensor names the file and tensor", async () => {
