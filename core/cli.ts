@@ -11,6 +11,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { type Case, CaseError } from "./harness/case.ts";
+import { DEFAULT_DIGIT_CLASSIFIER } from "./harness/case_digit.ts";
 import { loadCases } from "./harness/cases_loader.ts";
 import { EXECUTION_PROVIDERS } from "./models/provider_names.ts";
 import { caseLine, summaryLine } from "./report/console.ts";
@@ -283,7 +284,7 @@ program.command("report")
   });
 
 /** A list of integers from the command line: `0-9`, `1,7`, `0-4,9`. */
-function integers(option: string) {
+function integers(option: string, max: number, most = 1000) {
   return (value: string): number[] => {
     const out: number[] = [];
     for (const part of value.split(",")) {
@@ -293,18 +294,25 @@ function integers(option: string) {
           `${option}: ${JSON.stringify(value)} is not a list of integers such as 0-9 or 1,7`,
         );
       }
-      for (let k = Number(m[1]); k <= Number(m[2] ?? m[1]); k++) out.push(k);
+      const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+      if (to > max) throw new UsageError(`${option}: ${to} is out of range (0 to ${max})`);
+      if (out.length + to - from + 1 > most) {
+        throw new UsageError(`${option}: ${JSON.stringify(value)} lists more than ${most} values`);
+      }
+      for (let k = from; k <= to; k++) out.push(k);
     }
     return out;
   };
 }
 
-/** A positive integer from the command line. */
-function count(option: string) {
+/** A positive integer from the command line, at most `max`. */
+function count(option: string, max = 1_000_000) {
   return (value: string): number => {
     const x = Number(value);
-    if (!Number.isInteger(x) || x < 1) {
-      throw new UsageError(`${option}: ${JSON.stringify(value)} is not a positive integer`);
+    if (!Number.isInteger(x) || x < 1 || x > max) {
+      throw new UsageError(
+        `${option}: ${JSON.stringify(value)} is not an integer from 1 to ${max}`,
+      );
     }
     return x;
   };
@@ -323,29 +331,33 @@ study.command("digits")
   )
   .option("--sd-model <dir>", "the text-conditioned model folder", "fixtures/models/digits-sd")
   .option("--ddpm-model <dir>", "the unconditional model folder", "fixtures/models/digits-ddpm")
-  .option("--classifier <file>", "the digit classifier", "fixtures/models/digit-classifier.json")
+  .option("--classifier <file>", "the digit classifier", DEFAULT_DIGIT_CLASSIFIER)
   .addOption(
     new Option("--only <part>", "run only the prompted (sd) or the unconditional (ddpm) model")
       .choices(["sd", "ddpm"] as const),
   )
-  .option("--digits <list>", "digits to prompt for (default 0-9)", integers("--digits"))
-  .option("--seeds <list>", "seeds per digit (default 0-9)", integers("--seeds"))
-  .option("--steps <n>", "DDIM steps of the prompted model (default 50)", count("--steps"))
-  .option("--samples <n>", "unconditional samples (default 200)", count("--samples"))
+  .option("--digits <list>", "digits to prompt for (default 0-9)", integers("--digits", 9))
+  .option(
+    "--seeds <list>",
+    "seeds per digit (default 0-9)",
+    integers("--seeds", Number.MAX_SAFE_INTEGER),
+  )
+  .option("--steps <n>", "DDIM steps of the prompted model (default 50)", count("--steps", 10_000))
+  .option("--samples <n>", "unconditional samples (default 200)", count("--samples", 10_000))
   .option(
     "--ddpm-steps <n>",
     "DDPM steps of the unconditional model (default 1000)",
-    count("--ddpm-steps"),
+    count("--ddpm-steps", 10_000),
   )
   .option(
     "--ddim-steps <n>",
     "DDIM steps of the unconditional model (default 50)",
-    count("--ddim-steps"),
+    count("--ddim-steps", 10_000),
   )
   .option(
     "--threads <n>",
-    "onnxruntime intra-op threads (default 1, as verify)",
-    count("--threads"),
+    "onnxruntime intra-op threads (default 1, as verify; at most the CPU count)",
+    count("--threads", navigator.hardwareConcurrency),
   )
   .option("--out <dir>", "report folder", "reports/study-digits")
   .action(async (opts) => {
@@ -369,7 +381,15 @@ study.command("digits")
         onProgress: (line) => console.error(line),
       });
     } catch (err) {
-      if ((err as Error).name === "FileError") throw new UsageError((err as Error).message);
+      // bad input (a file, a model folder the study cannot use, a NaN in a run): exit 2, named
+      const named = [
+        "FileError",
+        "FixtureHashError",
+        "PipelineInputError",
+        "NonFiniteError",
+        "SessionSettingsError",
+      ];
+      if (named.includes((err as Error).name)) throw new UsageError((err as Error).message);
       throw err;
     }
     for (const line of digitsStudyLines(result)) console.log(line);

@@ -86,3 +86,24 @@ Deno.test("cli study digits: a missing model folder or a bad list exits 2 naming
   assert.notEqual(only.code, 0);
   assert.match(only.err, /Allowed choices are sd, ddpm/);
 });
+
+Deno.test("cli study digits: out-of-range options and a model the classifier cannot score exit 2", async () => {
+  const digit = await study("--digits", "3,12");
+  assert.equal(digit.code, 2);
+  assert.match(digit.err, /--digits: 12 is out of range \(0 to 9\)/);
+  const seeds = await study("--seeds", "0-99999999");
+  assert.equal(seeds.code, 2);
+  assert.match(seeds.err, /--seeds: "0-99999999" lists more than 1000 values/);
+  const threads = await study("--threads", "99999");
+  assert.equal(threads.code, 2);
+  assert.match(threads.err, /--threads: "99999" is not an integer from 1 to \d+/);
+  const root = await unconditionalFolder(12); // 12x12 pixels: not a multiple of the 8x8 grid
+  try {
+    const r = await study("--only", "ddpm", "--ddpm-model", root, "--out", "/nonexistent/x");
+    assert.equal(r.code, 2, r.err);
+    assert.ok(r.err.includes(`error: ${root}: image size: 12x12 pixels cannot be pooled`), r.err);
+    assert.doesNotMatch(r.err, /Uncaught|at async/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

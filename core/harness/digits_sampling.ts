@@ -1,18 +1,17 @@
 /**
  * Sampling for the digits study, as diffusers' own pipelines sample: the text-conditioned
  * model through `text2img` (StableDiffusionPipeline, one image per prompt and seed), and an
- * unconditional pixel-space model through the one loop with `unconditionalDenoiser`
- * (DDPMPipeline: one `randn` batch from one seed, the scheduler's steps drawing their noise
+ * unconditional pixel-space model through `unconditional` (DDPMPipeline / DDIMPipeline, as verify
+ * runs them, with a batch: one `randn` batch from one seed, the scheduler's steps drawing their noise
  * from the same generator, `(x / 2 + 0.5).clamp(0, 1)` left to the classifier's `"[-1,1]"`).
  *
  * @module
  */
 import type { LoadedModel } from "../models/load_model_folder.ts";
 import { readModelGeometry } from "../models/geometry.ts";
-import { unconditionalDenoiser } from "../pipelines/denoiser.ts";
 import { latentShape } from "../pipelines/latents.ts";
-import { denoiseLoop } from "../pipelines/loop.ts";
 import { text2img } from "../pipelines/text2img.ts";
+import { unconditional } from "../pipelines/unconditional.ts";
 import { makeSampler } from "../schedulers/samplers.ts";
 import { FileError } from "../tensor/errors.ts";
 import { concat } from "../tensor/ops.ts";
@@ -176,13 +175,15 @@ export async function sampleUnconditional(
     generator,
     source: model.folder.schedulerConfigPath,
   });
-  const sample = generator.randn([options.samples, g.latentChannels, g.sampleSize, g.sampleSize]);
   const total = sampler.timesteps.length;
-  const loop = await denoiseLoop({
-    stepper: sampler,
-    denoiser: unconditionalDenoiser(model.unet),
-    sample,
+  // the pipeline verify runs (DDPMPipeline / DDIMPipeline), with a batch of `samples`
+  const result = await unconditional({
+    unet: model.unet,
+    sampler,
+    generator,
+    steps: options.steps,
+    imageShape: [options.samples, g.latentChannels, g.sampleSize, g.sampleSize],
     hooks: { onStep: (r) => options.onStep?.(r.index + 1, total) },
   });
-  return { images: loop.sample, warnings: [...(g.warnings ?? []), ...sampler.configWarnings] };
+  return { images: result.image!, warnings: [...(g.warnings ?? []), ...sampler.configWarnings] };
 }

@@ -29,9 +29,12 @@ import {
   type DigitsStudyResult,
   type StudyTarget,
 } from "../results/study.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { TorchGenerator } from "../tensor/torch_generator.ts";
 import { type DigitClassifier, loadDigitClassifier } from "./digit_classifier.ts";
+import { checkFixtureHashes, readFixtureManifest, sha256File } from "./fixture_hashes.ts";
+import { runtimeVersions } from "./runtime_versions.ts";
 import { upsampleDigits } from "./digit_images.ts";
 import {
   classHistogram,
@@ -96,12 +99,63 @@ export interface DigitsStudyOptions {
   samples?: number;
   /** Their seed (default 0). */
   seed?: number;
+  /**
+   * The fixture manifest that the classifier and the models' ONNX files under its folder must
+   * match, as verify checks them (default fixtures/manifest.json; null: no check).
+   */
+  manifest?: string | null;
   /** The unconditional samplers and steps (default DDPM 1000 and DDIM 50). */
   unconditionalRuns?: { sampler: "DDPMScheduler" | "DDIMScheduler"; steps: number }[];
   /** Session settings (default: verify's, one intra-op thread on the CPU). */
   session?: Partial<SessionSettings>;
   /** Called with a progress line now and then. */
   onProgress?: (line: string) => void;
+}
+
+/**
+ * sha256 of the classifier and of each model folder's `<component>/model.onnx`, after checking
+ * those under the manifest's folder against it (a changed fixture is refused, as verify does).
+ */
+async function hashInputs(
+  paths: readonly (string | null)[],
+  manifestPath: string | null,
+): Promise<Record<string, string>> {
+  const files: string[] = [];
+  for (const p of paths) {
+    // a missing path is left to the loaders, whose errors name it
+    const stat = p === null ? null : await Deno.stat(p).catch(() => null);
+    if (p === null || stat === null) continue;
+    if (!stat.isDirectory) {
+      files.push(p);
+      continue;
+    }
+    const components = [];
+    for await (const e of Deno.readDir(p)) if (e.isDirectory) components.push(e.name);
+    for (const c of components.sort()) {
+      const onnx = `${p}/${c}/model.onnx`;
+      if (await Deno.stat(onnx).then((s) => s.isFile, () => false)) files.push(onnx);
+    }
+  }
+  // no manifest there (a study outside the repository): nothing to check against
+  const present = manifestPath !== null &&
+    await Deno.stat(manifestPath).then(() => true, () => false);
+  const manifest = present ? await readFixtureManifest(manifestPath!) : null;
+  if (manifest) await checkFixtureHashes(manifest, files);
+  const out: Record<string, string> = {};
+  for (const f of files) out[f] = await sha256File(f);
+  return out;
+}
+
+/** A model whose images the classifier cannot pool to its feature grid is refused up front. */
+function checkScorable(c: DigitClassifier, size: number, folder: string): void {
+  if (size % c.featureSize !== 0) {
+    throw new FileError(
+      folder,
+      "image size",
+      `${size}x${size} pixels cannot be pooled to the classifier's ${c.featureSize}x${c.featureSize} ` +
+        `features (${c.file}): expected a multiple of ${c.featureSize}`,
+    );
+  }
 }
 
 /** The prompt of digit k: `template` with `{k}` replaced. */
@@ -201,8 +255,12 @@ export async function runDigitsStudy(options: DigitsStudyOptions): Promise<Digit
   const steps = options.steps ?? 50;
   const result: DigitsStudyResult = {
     format: DIGITS_STUDY_FORMAT,
-    versions: { deno: Deno.version.deno },
+    versions: await runtimeVersions(),
     classifier: options.classifier,
+    inputs: await hashInputs(
+      [options.classifier, options.prompted, options.unconditional],
+      options.manifest === undefined ? "fixtures/manifest.json" : options.manifest,
+    ),
     ceilings: [],
     floors: [],
     targets: [],
@@ -217,6 +275,7 @@ export async function runDigitsStudy(options: DigitsStudyOptions): Promise<Digit
     try {
       const g = await readModelGeometry(model.folder);
       const size = g.sampleSize * g.vaeScaleFactor;
+      checkScorable(classifier, size, options.prompted);
       result.ceilings.push(heldoutCeiling(classifier, size, options.prompted));
       result.floors.push(
         noiseFloor(classifier, {
@@ -282,6 +341,7 @@ export async function runDigitsStudy(options: DigitsStudyOptions): Promise<Digit
     const model = await loadModelFolder(options.unconditional, { session });
     try {
       const g = await readModelGeometry(model.folder);
+      checkScorable(classifier, g.sampleSize, options.unconditional);
       result.ceilings.push(heldoutCeiling(classifier, g.sampleSize, options.unconditional));
       result.floors.push(noiseFloor(classifier, {
         model: options.unconditional,

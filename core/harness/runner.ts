@@ -152,7 +152,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       return {
         ...base,
         ...alone.result,
-        ...await digitOf(c, alone.run.result.image),
+        ...await digitOf(c, alone.run.result.image, alone.result.warnings),
         timing: { ...alone.result.timing!, totalMs: performance.now() - t0 },
         ...(alone.png && options.keepImage !== false
           ? { images: [{ label: "ours", png: alone.png }] }
@@ -285,7 +285,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
         };
       }
     }
-    const digit = await digitOf(c, free.result.image);
+    const digit = await digitOf(c, free.result.image, base.warnings);
     const timing = runTiming(free, ctx.loadMs, performance.now() - t0);
     const latents = free.result.latents.data;
     return {
@@ -307,7 +307,20 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
   }
 }
 
-/** The case's `digit` figure (a case without the field, or a run without an image: none). */
-async function digitOf(c: Case, image: Tensor | undefined): Promise<{ digit?: CaseDigit }> {
-  return c.digit && image ? { digit: await scoreCaseDigit(c.digit, image) } : {};
+/**
+ * The case's `digit` figure (a case without the field, or a run without an image: none); when the
+ * classifier cannot score the image, the case's warnings plus one saying why.
+ */
+async function digitOf(
+  c: Case,
+  image: Tensor | undefined,
+  warnings: readonly string[] | undefined,
+): Promise<{ digit?: CaseDigit; warnings?: string[] }> {
+  if (!c.digit || !image) return {};
+  try {
+    return { digit: await scoreCaseDigit(c.digit, image) };
+  } catch (err) {
+    // a figure beside the verdict: when it cannot be made, the verdict stands and says why
+    return { warnings: [...warnings ?? [], `digit: not scored (${errorMessage(err)})`] };
+  }
 }

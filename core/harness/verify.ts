@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { runtimeVersions } from "./runtime_versions.ts";
 import type { ExecutionProviderName } from "../models/provider_names.ts";
 import { RESULTS_FORMAT } from "../results/schema.ts";
 import type { CaseResult, VerifyResult } from "../results/schema.ts";
@@ -47,16 +48,6 @@ export interface VerifyOptions {
   onCase?: (result: CaseResult, index: number, total: number) => void;
   /** Progress display (default: a redrawn line on a terminal, silent otherwise). */
   progress?: ProgressSink;
-}
-
-async function versions(): Promise<Record<string, string>> {
-  const out: Record<string, string> = { deno: Deno.version.deno, v8: Deno.version.v8 };
-  try {
-    const ort = await import("onnxruntime-node");
-    const v = (ort as { env?: { versions?: Record<string, string> } }).env?.versions;
-    if (v?.common) out["onnxruntime-node"] = v.common;
-  } catch { /* reported as absent */ }
-  return out;
 }
 
 /**
@@ -125,7 +116,7 @@ async function summary(provider: string, results: CaseResult[]): Promise<VerifyR
   const noReference = count("noref");
   return {
     format: RESULTS_FORMAT,
-    versions: await versions(),
+    versions: await runtimeVersions(),
     requestedProvider: provider,
     cases: results,
     passed: count("pass"),

@@ -65,7 +65,7 @@ export function targetLine(t: StudyTarget): string {
  * import assert from "node:assert/strict";
  * import { digitsStudyLines } from "./study_digits.ts";
  * const lines = digitsStudyLines({
- *   format: "diffparity-study-digits/1", versions: {}, classifier: "c.json", warnings: [], ms: 1,
+ *   format: "diffparity-study-digits/1", versions: {}, classifier: "c.json", inputs: {}, warnings: [], ms: 1,
  *   ceilings: [], floors: [], pass: false,
  *   targets: [{ label: "digits prompted, guidance 5: accuracy", value: 0.12, min: 0.8, pass: false }],
  * });
@@ -75,6 +75,7 @@ export function targetLine(t: StudyTarget): string {
 export function digitsStudyLines(r: DigitsStudyResult): string[] {
   const lines = [
     `classifier ${r.classifier}`,
+    ...Object.entries(r.inputs).map(([file, sha]) => `  sha256 ${sha.slice(0, 16)}  ${file}`),
     "ceiling: the classifier on the real held-out digits, upsampled to each model's size:",
     ...r.ceilings.map(ceilingLine),
     "floor: the classifier on N(0, 1) noise images at each model's size (a model that learned nothing):",
@@ -147,7 +148,7 @@ function labelTable(head: string, rows: readonly LabelAccuracy[]): string {
  * import assert from "node:assert/strict";
  * import { renderDigitsStudyHtml } from "./study_digits.ts";
  * const html = renderDigitsStudyHtml({
- *   format: "diffparity-study-digits/1", versions: {}, classifier: "c.json", warnings: [], ms: 1,
+ *   format: "diffparity-study-digits/1", versions: {}, classifier: "c.json", inputs: {}, warnings: [], ms: 1,
  *   ceilings: [], floors: [], pass: true, targets: [{ label: "x <y>", value: 1, min: 0.8, pass: true }],
  * });
  * assert.match(html, /<title>diffparity digits study: PASS<\/title>/);
@@ -237,7 +238,7 @@ ${unconditional}
  * import { writeDigitsStudy } from "./study_digits.ts";
  * const dir = await Deno.makeTempDir();
  * const written = await writeDigitsStudy({
- *   format: "diffparity-study-digits/1", versions: {}, classifier: "c.json", warnings: [], ms: 1,
+ *   format: "diffparity-study-digits/1", versions: {}, classifier: "c.json", inputs: {}, warnings: [], ms: 1,
  *   ceilings: [], floors: [], pass: true, targets: [],
  *   unconditional: { model: "m", size: 16, seed: 0, runs: [{
  *     sampler: "DDIMScheduler", steps: 50, images: 1, histogram: [1], meanTop: 1, predicted: [0], ms: 1,

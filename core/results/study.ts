@@ -196,7 +196,7 @@ export interface DigitsSampleRun {
  * import assert from "node:assert/strict";
  * import { DIGITS_STUDY_FORMAT, type DigitsStudyResult } from "./study.ts";
  * const empty: DigitsStudyResult = {
- *   format: DIGITS_STUDY_FORMAT, versions: {}, classifier: "c.json", ceilings: [], floors: [], targets: [],
+ *   format: DIGITS_STUDY_FORMAT, versions: {}, classifier: "c.json", inputs: {}, ceilings: [], floors: [], targets: [],
  *   warnings: [], pass: true, ms: 0,
  * };
  * assert.equal(empty.targets.every((t) => t.pass), empty.pass);
@@ -209,6 +209,11 @@ export interface DigitsStudyResult {
   versions: Record<string, string>;
   /** The classifier file. */
   classifier: string;
+  /**
+   * sha256 of the classifier and of each model's ONNX files (those under fixtures/ checked
+   * against fixtures/manifest.json first): what the figures were measured on.
+   */
+  inputs: Record<string, string>;
   /** The classifier on real held-out digits, at each model's size. */
   ceilings: DigitsCeiling[];
   /** The classifier on noise, at each model's size. */

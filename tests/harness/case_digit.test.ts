@@ -81,3 +81,14 @@ Deno.test("a digits-sd case asked for a 7 at guidance 5 draws a 7, and its verdi
   assert.equal(r.digit?.predicted, 7);
   assert.match(caseLine(r), /\n {6}digit: the classifier sees a 7 \(p [01]\.\d{3}\); asked for 7/);
 });
+
+Deno.test("a digit that cannot be scored leaves the verdict alone and says why", async () => {
+  const c = { ...digitsSdDdimG5, digit: { label: 7, classifier: "fixtures/models/no-such.json" } };
+  const r = await runCase(c);
+  assert.equal(r.status, "pass");
+  assert.equal(r.digit, undefined);
+  assert.ok(
+    r.warnings?.some((w) => w.startsWith("digit: not scored (") && w.includes("no-such.json")),
+    JSON.stringify(r.warnings),
+  );
+});

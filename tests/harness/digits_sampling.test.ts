@@ -10,7 +10,7 @@ import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import { unconditionalFolder } from "./_digits_folders.ts";
 
-Deno.test("sampleUnconditional is DDPMPipeline's loop: one randn batch, then every step's noise from the same generator", async () => {
+Deno.test("sampleUnconditional wires the unconditional pipeline to a batch: one randn draw, then every step's noise from the same generator", async () => {
   const root = await unconditionalFolder(8);
   const model = await loadModelFolder(root);
   try {

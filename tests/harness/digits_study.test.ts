@@ -1,3 +1,4 @@
+import { FixtureHashError, sha256File } from "../../core/harness/fixture_hashes.ts";
 import assert from "node:assert/strict";
 import { loadDigitClassifier } from "../../core/harness/digit_classifier.ts";
 import { heldoutCeiling, noiseFloor, runDigitsStudy } from "../../core/harness/digits_study.ts";
@@ -86,4 +87,34 @@ Deno.test("the ceiling is the same at 16 and 32 px; the noise floor is confident
   // what the meanTop target alone cannot tell apart from a trained model; the histogram can
   assert.ok(floor.meanTop > 0.5 && Math.min(...floor.histogram) / 200 < 0.04);
   assert.throws(() => heldoutCeiling({ ...c, heldout: undefined }, 16, "m"), /heldout: missing/);
+});
+
+Deno.test("runDigitsStudy records what it measured and refuses a classifier its manifest does not vouch for", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile("fixtures/models/digit-classifier.json", `${dir}/c.json`);
+    const sha = await sha256File(`${dir}/c.json`);
+    const manifest = (digest: string) =>
+      Deno.writeTextFile(
+        `${dir}/manifest.json`,
+        JSON.stringify({ files: { "c.json": { sha256: digest } } }),
+      );
+    const options = {
+      classifier: `${dir}/c.json`,
+      prompted: null,
+      unconditional: null,
+      manifest: `${dir}/manifest.json`,
+    };
+    await manifest(sha);
+    const r = await runDigitsStudy(options);
+    assert.deepEqual(r.inputs, { [`${dir}/c.json`]: sha });
+    assert.equal(r.versions.deno, Deno.version.deno);
+    await manifest("0".repeat(64));
+    await assert.rejects(
+      runDigitsStudy(options),
+      (e) => e instanceof FixtureHashError && e.message.includes("c.json"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -19,6 +19,7 @@ function result(png: Uint8Array = new Uint8Array([137, 80, 78, 71])): DigitsStud
     format: "diffparity-study-digits/1",
     versions: {},
     classifier: "fixtures/models/digit-classifier.json",
+    inputs: { "fixtures/models/digit-classifier.json": "ab".repeat(32) },
     ceilings: [{
       model: "sd",
       size: 32,
