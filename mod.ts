@@ -266,10 +266,10 @@ export { verify, type VerifyOptions } from "./core/harness/verify.ts";
 export {
   compareDump,
   type CompareDumpOptions,
-  DUMP_LAYOUT,
   dumpAttribution,
   firstFailureLine,
 } from "./core/harness/compare_dump.ts";
+export { DUMP_LAYOUT } from "./core/harness/dump_files.ts";
 export {
   type ElementwiseInference,
   inferElementwise,

@@ -4,19 +4,18 @@
  * tolerances, per-step verdicts and report of `verify`.
  *
  * The dump ("ours") is one `.safetensors` file, or a folder of `.npy` files named `<tensor>.npy`,
- * holding any of the reference layout's tensors (see {@link DUMP_LAYOUT}); any float dtype is
+ * holding any of the reference layout's tensors (`DUMP_LAYOUT`, dump_files.ts); any float dtype is
  * read as float32. Only the tensors present are compared; at least one `prev_sample.<i>`,
  * `model_output.<i>` or `latents` must be.
  *
  * @module
  */
-import { readNpy } from "../tensor/npy.ts";
-import { readSafetensors } from "../tensor/safetensors.ts";
 import { FileError } from "../tensor/errors.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 import { COMPARISON_KINDS } from "../results/kinds.ts";
 import type { CaseResult, ComparisonResult, StepFigures, Tolerance } from "../results/schema.ts";
 import { comparison, figures } from "./compare.ts";
+import { fitDumpTensor, readDump, stepIndices } from "./dump_files.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
 import {
   type CaseReference,
@@ -25,43 +24,6 @@ import {
   recordedStepsNote,
 } from "./references.ts";
 import { violations } from "./tolerance.ts";
-
-/**
- * The tensors a dump may hold, by name (an `.npy` folder has `<name>.npy` for each), with what
- * each is and the comparison it joins. `<i>` is the model-call index from 0, as in the
- * reference's `timesteps`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { DUMP_LAYOUT } from "./compare_dump.ts";
- * assert.deepEqual(DUMP_LAYOUT.map((e) => e.name), [
- *   "prev_sample.<i>", "model_output.<i>", "init_latents", "latents", "prompt_embeds", "image_u8", "timesteps",
- * ]);
- * ```
- */
-export const DUMP_LAYOUT: readonly Readonly<{ name: string; what: string; comparison: string }>[] =
-  Object.freeze([
-    { name: "prev_sample.<i>", what: "latents after call i's step", comparison: "freeRunOnnx" },
-    {
-      name: "model_output.<i>",
-      what: "guided model output of call i (after classifier-free guidance)",
-      comparison: "replayModel",
-    },
-    { name: "init_latents", what: "latents entering call 0", comparison: "freeRunOnnx" },
-    { name: "latents", what: "final latents (before VAE decoding)", comparison: "freeRunOnnx" },
-    {
-      name: "prompt_embeds",
-      what: "text-encoder output given to the UNet",
-      comparison: "replayModel",
-    },
-    { name: "image_u8", what: "decoded image [1, 3, H, W], 0..255", comparison: "image" },
-    {
-      name: "timesteps",
-      what: "one timestep per call; must equal the reference's",
-      comparison: "-",
-    },
-  ].map((e) => Object.freeze(e)));
 
 /**
  * Options of {@link compareDump}.
@@ -82,76 +44,6 @@ export interface CompareDumpOptions {
   tolerance?: Tolerance;
   /** The case name in the result (default: the dump's file or folder name). */
   name?: string;
-}
-
-/** A dump's tensors by name, read lazily. */
-interface Dump {
-  path: string;
-  names: string[];
-  metadata: Record<string, string>;
-  tensor(name: string): Promise<Tensor>;
-}
-
-async function readDump(path: string): Promise<Dump> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (err) {
-    throw new FileError(
-      path,
-      undefined,
-      `cannot be read (${
-        (err as Error).message
-      }); expected a .safetensors file or a folder of .npy files`,
-      { cause: err },
-    );
-  }
-  if (info.isDirectory) {
-    const names: string[] = [];
-    for await (const e of Deno.readDir(path)) {
-      if (e.isFile && e.name.endsWith(".npy")) names.push(e.name.slice(0, -".npy".length));
-    }
-    return {
-      path,
-      names: names.sort(),
-      metadata: {},
-      tensor: (name) => readNpy(`${path.replace(/\/+$/, "")}/${name}.npy`),
-    };
-  }
-  const file = await readSafetensors(path);
-  return {
-    path,
-    names: file.names(),
-    metadata: file.metadata,
-    tensor: (name) => Promise.resolve(file.tensor(name)),
-  };
-}
-
-const squeeze = (shape: readonly number[]) => shape.filter((d) => d !== 1);
-
-/** `ours` in the reference's shape; equal up to size-1 axes is accepted (a dump without batch). */
-function fit(ours: Tensor, want: Tensor, dump: string, name: string, ref: string): Tensor {
-  const [a, b] = [squeeze(ours.shape), squeeze(want.shape)];
-  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-    throw new FileError(
-      dump,
-      name,
-      `shape [${ours.shape.join(", ")}] differs from the reference's [${
-        want.shape.join(", ")
-      }] (${ref})`,
-    );
-  }
-  return ours.shape.length === want.shape.length && ours.shape.every((d, i) => d === want.shape[i])
-    ? ours
-    : new Tensor(ours.data, [...want.shape]);
-}
-
-function stepIndices(names: readonly string[], family: string): number[] {
-  const re = new RegExp(`^${family}\\.(0|[1-9][0-9]*)$`);
-  return names.flatMap((n) => {
-    const m = re.exec(n);
-    return m ? [Number(m[1])] : [];
-  }).sort((a, b) => a - b);
 }
 
 /** The first step (or -1 for init_latents, Infinity for final-only) whose figures break `tol`. */
@@ -312,7 +204,7 @@ export async function compareDump(
     if (!want) {
       throw new CaseReferenceError(ref.path, `tensor '${name}' missing (${oursPath} has it)`);
     }
-    return [fit(await dump.tensor(name), want, oursPath, name, ref.path), want];
+    return [fitDumpTensor(await dump.tensor(name), want, oursPath, name, ref.path), want];
   };
   // a prefix reference holds per-step tensors for its first calls only: later steps of the dump
   // have nothing to be compared with (a warning, not an error)
