@@ -6,11 +6,12 @@
  */
 import { PipelineInputError } from "./errors.ts";
 import { checkImage8, type Image8, tensorToImage } from "./image.ts";
-import { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 
 /**
- * The images of a model output [B, C, H, W] in [-1, 1] as 8-bit RGB, postprocessed as
- * {@link tensorToImage} (a 1-channel image is shown grey in all three channels).
+ * Each image of a model output [B, C, H, W] in [-1, 1] as 8-bit pixels, postprocessed as
+ * {@link tensorToImage} (RGB stays RGB, a 1-channel image stays grey; {@link imageGrid} shows
+ * grey tiles in all three channels).
  *
  * @throws {PipelineInputError} for a shape other than [B, 1 or 3, H, W] or a NaN.
  * @example
@@ -19,31 +20,12 @@ import { Tensor } from "../tensor/tensor.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * import { tensorToImages } from "./image_grid.ts";
  * const grey = tensorToImages(new Tensor(new Float32Array([-1, 1]), [2, 1, 1, 1]));
- * assert.deepEqual(grey.map((i) => [...i.data]), [[0, 0, 0], [255, 255, 255]]);
+ * assert.deepEqual(grey.map((i) => [i.channels, ...i.data]), [[1, 0], [1, 255]]);
  * ```
  */
 export function tensorToImages(images: Tensor): Image8[] {
-  const [b, c, h, w] = images.shape;
-  if (images.shape.length !== 4 || (c !== 1 && c !== 3)) {
-    throw new PipelineInputError(
-      "tensorToImages",
-      "images",
-      `expected [B, 1 or 3, H, W], got [${images.shape.join(", ")}]`,
-    );
-  }
-  const plane = h * w;
-  const out: Image8[] = [];
-  for (let i = 0; i < b; i++) {
-    if (c === 3) {
-      out.push(tensorToImage(images, i));
-      continue;
-    }
-    const one = images.data.subarray(i * plane, (i + 1) * plane);
-    const rgb = new Float32Array(3 * plane);
-    for (let k = 0; k < 3; k++) rgb.set(one, k * plane);
-    out.push(tensorToImage(new Tensor(rgb, [1, 3, h, w])));
-  }
-  return out;
+  const batch = images.shape.length === 4 ? images.shape[0] : 1; // tensorToImage refuses others
+  return Array.from({ length: batch }, (_, i) => tensorToImage(images, i));
 }
 
 /**

@@ -32,7 +32,10 @@ Deno.test("tensorToImages postprocesses as tensorToImage; grey shows in every ch
     [0, 1].map((b) => [...tensorToImage(rgb, b).data]),
   );
   const grey = tensorToImages(new Tensor(new Float32Array([0.5]), [1, 1, 1, 1]));
-  assert.deepEqual([...grey[0].data], [191, 191, 191]);
+  assert.deepEqual([grey[0].channels, ...grey[0].data], [1, 191]);
+  // ... and a grid shows it in every channel
+  const g = imageGrid(grey, 1, { gap: 0 });
+  assert.deepEqual([...g.data], [191, 191, 191]);
 });
 
 Deno.test("imageGrid and tensorToImages refuse what they cannot lay out", () => {
@@ -41,5 +44,8 @@ Deno.test("imageGrid and tensorToImages refuse what they cannot lay out", () => 
   assert.throws(() => imageGrid([a, b], 2), /tiles\[1\]: expected 2x2 like tiles\[0\], got 1x2/);
   assert.throws(() => imageGrid([], 2), /tiles: expected at least one tile/);
   assert.throws(() => imageGrid([a], 0), PipelineInputError);
-  assert.throws(() => tensorToImages(Tensor.zeros([1, 2, 1, 1])), /expected \[B, 1 or 3, H, W\]/);
+  assert.throws(
+    () => tensorToImages(Tensor.zeros([1, 2, 1, 1])),
+    /expected \[B, 3, H, W\] \(RGB\) or \[B, 1, H, W\] \(grey\)/,
+  );
 });
