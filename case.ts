@@ -36,7 +36,9 @@ export {
   type DefinedCaseFields,
   type DiffusersSchedulerName,
   type DigitCheck,
+  type InversionCaseSpec,
   type PipelineKind,
+  type PixelInversionCaseSpec,
   type Precision,
   type PromptCaseSpec,
   type ReferenceMathMode,
@@ -45,3 +47,12 @@ export {
   type ToleranceOverride,
   type UnconditionalCaseSpec,
 } from "./core/harness/case.ts";
+export {
+  defineStudy,
+  type InversionStudySpec,
+  type Study,
+  type StudyMethodSpec,
+  type StudyModelSpec,
+  StudySpecError,
+} from "./core/harness/study.ts";
+export type { InversionMethodName, InversionSpec } from "./core/pipelines/inversion/methods.ts";

@@ -223,7 +223,7 @@ export {
   type PipelineKindName,
   type PipelineRunInputs,
 } from "./core/harness/pipeline_kinds.ts";
-export { loadCases } from "./core/harness/cases_loader.ts";
+export { loadCases, loadStudy } from "./core/harness/cases_loader.ts";
 export { ModelPool } from "./core/harness/model_pool.ts";
 export { type ProgressSink, silentProgress, terminalProgress } from "./core/harness/progress.ts";
 export {
@@ -312,6 +312,18 @@ export {
   noiseFloor,
   runDigitsStudy,
 } from "./core/harness/digits_study.ts";
+export {
+  DEFAULT_STUDY_DIGITS,
+  type InversionStudyOptions,
+  runInversionStudy,
+} from "./core/harness/inversion_study.ts";
+export {
+  caseRoundTrip,
+  roundTripFigures,
+  type RoundTripInputs,
+} from "./core/harness/round_trip_metrics.ts";
+
+export { hashStudyInputs } from "./core/harness/study_inputs.ts";
 
 // core/report
 export { caseLine, summaryLine } from "./core/report/console.ts";
@@ -332,4 +344,9 @@ export {
   targetLine,
   writeDigitsStudy,
 } from "./core/report/study_digits.ts";
+export {
+  inversionStudyLines,
+  renderInversionStudyHtml,
+  writeInversionStudy,
+} from "./core/report/study_inversion.ts";
 export { runName, writeReportFiles } from "./core/report/write_files.ts";

@@ -319,7 +319,61 @@ function count(option: string, max = 1_000_000) {
 }
 
 const study = program.command("study")
-  .description("studies that sweep the machinery over many settings (digits)");
+  .description("studies that sweep the machinery over many settings (digits, inversion)");
+
+study.command("inversion")
+  .description(
+    "inversion fidelity (docs/inversion.md): image -> invert -> sample back -> decode for every " +
+      "method x steps x guidance of the study file over held-out digits; prints the table, writes " +
+      "every figure to study.json and the page with its charts and picture strips",
+  )
+  .argument("[file]", "the study file", "cases/inversion.study.ts")
+  .option(
+    "--images <n>",
+    "held-out digits per model instead of the study's",
+    count("--images", 180),
+  )
+  .option("--steps <list>", "step counts instead of the study's", integers("--steps", 1000))
+  .option(
+    "--threads <n>",
+    "onnxruntime intra-op threads (default 1, as verify; at most the CPU count)",
+    count("--threads", navigator.hardwareConcurrency),
+  )
+  .option("--out <dir>", "report folder (default reports/study-<name>)")
+  .action(async (file, opts) => {
+    const { loadStudy } = await import("./harness/cases_loader.ts");
+    const { runInversionStudy } = await import("./harness/inversion_study.ts");
+    const { inversionStudyLines, writeInversionStudy } = await import(
+      "./report/study_inversion.ts"
+    );
+    let result;
+    try {
+      const spec = await loadStudy(file);
+      result = await runInversionStudy(spec, {
+        file,
+        images: opts.images,
+        steps: opts.steps,
+        session: opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads },
+        onProgress: (line) => console.error(line),
+      });
+    } catch (err) {
+      // bad input (the study file, a model folder, a changed fixture): exit 2, named
+      const named = [
+        "StudySpecError",
+        "FileError",
+        "FixtureHashError",
+        "PipelineInputError",
+        "SessionSettingsError",
+        "SchedulerConfigError",
+      ];
+      if (named.includes((err as Error).name)) throw new UsageError((err as Error).message);
+      throw err;
+    }
+    for (const line of inversionStudyLines(result)) console.log(line);
+    const out = opts.out ?? `reports/study-${result.study}`;
+    await writeInversionStudy(result, out);
+    console.log(`wrote ${out}/index.html`);
+  });
 
 study.command("digits")
   .description(

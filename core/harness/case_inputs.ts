@@ -258,7 +258,10 @@ export async function loadCaseInputs<R = undefined>(
     }
     for (const [field, path] of pipelineFiles(c)) {
       if (field === "image") {
-        inputs.image = imageToTensor(await readPngRgb(path), { width, height });
+        // a one-channel pixel-space model reads its image grey, every other kind RGB
+        const grey = PIPELINE_KINDS[c.pipeline].pixelImage && geometry.latentChannels === 1;
+        const png = grey ? await readPngGray(path) : await readPngRgb(path);
+        inputs.image = imageToTensor(png, { width, height });
       } else {
         inputs.keepMask = keepMaskFromImage(
           await readPngGray(path),

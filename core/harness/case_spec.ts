@@ -8,6 +8,7 @@ import type { CaseToleranceOverrides, CaseTolerances } from "./case_tolerances.t
 import type { Precision } from "../numerics/f16.ts";
 import type { SamplerSpec } from "../schedulers/samplers.ts";
 import type { PipelineKindName } from "./pipeline_kinds.ts";
+import type { InversionSpec } from "../pipelines/inversion/methods.ts";
 
 /**
  * Which pipeline a case runs: a key of `PIPELINE_KINDS`.
@@ -45,7 +46,11 @@ export type PipelineKind = PipelineKindName;
  * assert.equal(defineCase(spec).references.torch, "fixtures/refs/cases/ddim-eta0.torch.safetensors");
  * ```
  */
-export type CaseSpec = PromptCaseSpec | UnconditionalCaseSpec;
+export type CaseSpec =
+  | PromptCaseSpec
+  | UnconditionalCaseSpec
+  | InversionCaseSpec
+  | PixelInversionCaseSpec;
 
 /**
  * The fields every case has, whatever its pipeline kind.
@@ -165,7 +170,7 @@ export interface DigitCheck {
  */
 export interface PromptCaseSpec extends CaseSpecBase {
   /** text2img, img2img or inpaint. */
-  pipeline: Exclude<PipelineKind, "unconditional">;
+  pipeline: Exclude<PipelineKind, "unconditional" | "inversion" | "pixel-inversion">;
   /** The prompt. */
   prompt: string;
   /** The negative prompt ("" by default, as diffusers' unconditional embedding). */
@@ -184,6 +189,10 @@ export interface PromptCaseSpec extends CaseSpecBase {
   strength?: number;
   /** DDIMPipeline's option: not a field of these pipelines. */
   useClippedModelOutput?: never;
+  /** Not a field of these pipelines (the inversion kinds'). */
+  inversion?: never;
+  /** Not a field of these pipelines (the inversion kinds'). */
+  startStep?: never;
 }
 
 /**
@@ -226,6 +235,98 @@ export interface UnconditionalCaseSpec extends CaseSpecBase {
   mask?: never;
   /** Not a field of this pipeline. */
   strength?: never;
+  /** Not a field of this pipeline (the inversion kinds'). */
+  inversion?: never;
+  /** Not a field of this pipeline (the inversion kinds'). */
+  startStep?: never;
+}
+
+/**
+ * A round trip on a latent text model (docs/inversion.md): the image encoded (the VAE's mean
+ * times the scaling factor, or a sample), inverted to noise by `inversion.method` at
+ * `guidanceScale`, sampled back with the model's config as a DDIMScheduler, and decoded.
+ * `steps` is each pass's step count.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { InversionCaseSpec } from "./case_spec.ts";
+ * const c: InversionCaseSpec = {
+ *   name: "invert", model: "fixtures/models/digits-sd", pipeline: "inversion",
+ *   sampler: { type: "DDIMScheduler" }, inversion: { method: "ddim" }, steps: 10,
+ *   prompt: "a handwritten digit 3", guidanceScale: 1, image: "fixtures/images/digit-heldout.png", seed: 0,
+ * };
+ * assert.equal(c.inversion.method, "ddim");
+ * ```
+ */
+export interface InversionCaseSpec extends CaseSpecBase {
+  /** The round trip on a latent text model. */
+  pipeline: "inversion";
+  /** The method and its options (core/pipelines/inversion/methods.ts). */
+  inversion: InversionSpec;
+  /** The prompt of both passes (the source prompt). */
+  prompt: string;
+  /** The negative prompt ("" by default; negative-prompt inversion uses the prompt). */
+  negativePrompt?: string;
+  /** Classifier-free guidance scale of both passes. */
+  guidanceScale: number;
+  /** The image (PNG, the model's pixel size). */
+  image: string;
+  /** The tutorial loop's `start_step` (default 0). */
+  startStep?: number;
+  /** Not a field of this pipeline (the image sets the size). */
+  height?: never;
+  /** Not a field of this pipeline (the image sets the size). */
+  width?: never;
+  /** Not a field of this pipeline. */
+  mask?: never;
+  /** Not a field of this pipeline. */
+  strength?: never;
+  /** Not a field of this pipeline. */
+  useClippedModelOutput?: never;
+}
+
+/**
+ * A round trip on a pixel-space unconditional model (no VAE, no text): the image itself is
+ * inverted and sampled back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { PixelInversionCaseSpec } from "./case_spec.ts";
+ * const c: PixelInversionCaseSpec = {
+ *   name: "invert-pixels", model: "fixtures/models/digits-ddpm", pipeline: "pixel-inversion",
+ *   sampler: { type: "DDIMScheduler" }, inversion: { method: "ddim" }, steps: 10,
+ *   image: "fixtures/images/digit-heldout-16.png", seed: 0,
+ * };
+ * assert.equal(c.pipeline, "pixel-inversion");
+ * ```
+ */
+export interface PixelInversionCaseSpec extends CaseSpecBase {
+  /** The round trip on a pixel-space model. */
+  pipeline: "pixel-inversion";
+  /** The method and its options (not negative-prompt inversion: there is no prompt). */
+  inversion: InversionSpec;
+  /** The image (PNG at the UNet's sample size; grey for a one-channel model). */
+  image: string;
+  /** The tutorial loop's `start_step` (default 0). */
+  startStep?: number;
+  /** Not a field of this pipeline. */
+  prompt?: never;
+  /** Not a field of this pipeline. */
+  negativePrompt?: never;
+  /** Not a field of this pipeline. */
+  guidanceScale?: never;
+  /** Not a field of this pipeline. */
+  height?: never;
+  /** Not a field of this pipeline. */
+  width?: never;
+  /** Not a field of this pipeline. */
+  mask?: never;
+  /** Not a field of this pipeline. */
+  strength?: never;
+  /** Not a field of this pipeline. */
+  useClippedModelOutput?: never;
 }
 
 /**
@@ -262,7 +363,9 @@ export type ReferenceMathMode = "auto" | "recorded" | "inferred" | "ieee";
  */
 export type Case =
   | Readonly<Omit<PromptCaseSpec, "references" | "tolerances"> & DefinedCaseFields>
-  | Readonly<Omit<UnconditionalCaseSpec, "references" | "tolerances"> & DefinedCaseFields>;
+  | Readonly<Omit<UnconditionalCaseSpec, "references" | "tolerances"> & DefinedCaseFields>
+  | Readonly<Omit<InversionCaseSpec, "references" | "tolerances"> & DefinedCaseFields>
+  | Readonly<Omit<PixelInversionCaseSpec, "references" | "tolerances"> & DefinedCaseFields>;
 
 /**
  * What `defineCase` fills in: the reference paths and the merged tolerances.

@@ -1,12 +1,13 @@
 /**
  * Finds and imports case files (`*.case.ts`), checking that each default-exports a case made
- * by `defineCase` and that names are unique.
+ * by `defineCase` and that names are unique; and study files (`*.study.ts`, `defineStudy`).
  *
  * @module
  */
 import { type Case, CaseError, defaultReferences, defineCase } from "./case.ts";
 import { relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { defineStudy, type InversionStudySpec, type Study, StudySpecError } from "./study.ts";
 
 /**
  * Imports every `*.case.ts` under `dir` (sorted by file name) and returns their cases.
@@ -109,4 +110,33 @@ export function besideCases(c: Case, dir: string): Case {
  */
 export function isShippedModel(model: string): boolean {
   return !relative(resolve("fixtures"), resolve(model)).startsWith("..");
+}
+
+/**
+ * Imports a study file (`export default defineStudy({...})`) and checks it again.
+ *
+ * @throws {StudySpecError} naming the file when it cannot be imported or holds no study, or the
+ * study's first bad field.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadStudy } from "./cases_loader.ts";
+ * const s = await loadStudy("cases/inversion.study.ts");
+ * assert.equal(s.kind, "inversion");
+ * await assert.rejects(loadStudy("cases/no-such.study.ts"), /cases\/no-such\.study\.ts: cannot import/);
+ * ```
+ */
+export async function loadStudy(path: string): Promise<Study> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(resolve(path)).href);
+  } catch (err) {
+    if (err instanceof StudySpecError) throw err;
+    throw new StudySpecError("(unnamed)", path, `cannot import: ${(err as Error).message}`);
+  }
+  const study = mod.default as InversionStudySpec | undefined;
+  if (!study || typeof study !== "object" || typeof study.name !== "string") {
+    throw new StudySpecError("(unnamed)", path, "expected `export default defineStudy({...})`");
+  }
+  return defineStudy(study);
 }

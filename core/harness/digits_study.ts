@@ -15,7 +15,6 @@
  *
  * @module
  */
-import { relative, resolve, sep } from "node:path";
 import { loadModelFolder } from "../models/load_model_folder.ts";
 import { readModelGeometry } from "../models/geometry.ts";
 import type { SessionSettings } from "../models/session_options.ts";
@@ -34,7 +33,7 @@ import { FileError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { TorchGenerator } from "../tensor/torch_generator.ts";
 import { type DigitClassifier, loadDigitClassifier } from "./digit_classifier.ts";
-import { checkFixtureHashes, readFixtureManifest, sha256File } from "./fixture_hashes.ts";
+import { hashStudyInputs } from "./study_inputs.ts";
 import { runtimeVersions } from "./runtime_versions.ts";
 import { upsampleDigits } from "./digit_images.ts";
 import {
@@ -111,44 +110,6 @@ export interface DigitsStudyOptions {
   session?: Partial<SessionSettings>;
   /** Called with a progress line now and then. */
   onProgress?: (line: string) => void;
-}
-
-/**
- * sha256 of the classifier and of each model folder's `<component>/model.onnx`, after checking
- * those under the manifest's folder against it (a changed fixture is refused, as verify does).
- */
-async function hashInputs(
-  paths: readonly (string | null)[],
-  manifestPath: string | null,
-): Promise<Record<string, string>> {
-  const files: string[] = [];
-  for (const p of paths) {
-    // a missing path is left to the loaders, whose errors name it
-    const stat = p === null ? null : await Deno.stat(p).catch(() => null);
-    if (p === null || stat === null) continue;
-    if (!stat.isDirectory) {
-      files.push(p);
-      continue;
-    }
-    const components = [];
-    for await (const e of Deno.readDir(p)) if (e.isDirectory) components.push(e.name);
-    for (const c of components.sort()) {
-      const onnx = `${p}/${c}/model.onnx`;
-      if (await Deno.stat(onnx).then((s) => s.isFile, () => false)) files.push(onnx);
-    }
-  }
-  // no manifest there (a study outside the repository): nothing to check against
-  const present = manifestPath !== null &&
-    await Deno.stat(manifestPath).then(() => true, () => false);
-  const manifest = present ? await readFixtureManifest(manifestPath!) : null;
-  const checked = new Set(manifest ? await checkFixtureHashes(manifest, files) : []);
-  const out: Record<string, string> = {};
-  for (const f of files) {
-    // a file the check hashed equals its manifest entry: not read a second time
-    const rel = manifest && relative(manifest.root, resolve(f)).split(sep).join("/");
-    out[f] = rel && checked.has(rel) ? manifest!.sha256.get(rel)! : await sha256File(f);
-  }
-  return out;
 }
 
 /** A model whose images the classifier cannot pool to its feature grid is refused up front. */
@@ -262,7 +223,7 @@ export async function runDigitsStudy(options: DigitsStudyOptions): Promise<Digit
     format: DIGITS_STUDY_FORMAT,
     versions: await runtimeVersions(),
     classifier: options.classifier,
-    inputs: await hashInputs(
+    inputs: await hashStudyInputs(
       [options.classifier, options.prompted, options.unconditional],
       options.manifest === undefined ? "fixtures/manifest.json" : options.manifest,
     ),

@@ -183,6 +183,17 @@ export async function runPipeline(
     strength: c.strength,
     math,
     precision: c.precision,
+    ...(c.pipeline === "inversion" || c.pipeline === "pixel-inversion"
+      ? {
+        inversion: c.inversion,
+        startStep: c.startStep,
+        schedulerConfig: {
+          json: model.schedulerConfig,
+          overrides: "config" in c.sampler ? c.sampler.config : undefined,
+          source: inputs.schedulerSource,
+        },
+      }
+      : {}),
   });
   return { result, records };
 }

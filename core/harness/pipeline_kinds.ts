@@ -13,6 +13,10 @@ import type { PromptSource } from "../pipelines/prompt.ts";
 import { text2img } from "../pipelines/text2img.ts";
 import type { CommonPipelineOptions, PipelineResult } from "../pipelines/types.ts";
 import { unconditional } from "../pipelines/unconditional.ts";
+import { INVERSION_METHODS, type InversionSpec } from "../pipelines/inversion/methods.ts";
+import { roundTrip, type RoundTripResult } from "../pipelines/inversion/round_trip.ts";
+import type { DDIMScheduler } from "../schedulers/ddim.ts";
+import { schedulerFromConfig } from "../schedulers/registry.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /**
@@ -49,6 +53,12 @@ export interface PipelineCaseFields {
   mask?: unknown;
   /** diffusers' `strength`. */
   strength?: unknown;
+  /** The inversion method (the inversion kinds). */
+  inversion?: unknown;
+  /** The tutorial loop's `start_step` (the inversion kinds). */
+  startStep?: unknown;
+  /** DDIM's eta. */
+  eta?: unknown;
 }
 
 /**
@@ -93,6 +103,19 @@ export interface PipelineRunInputs extends Omit<CommonPipelineOptions, "prompt" 
   strength?: number;
   /** float32 exp of the VAE sample. */
   math?: Float32Math;
+  /** The inversion kinds: the method. */
+  inversion?: InversionSpec;
+  /** The inversion kinds: the tutorial's `start_step`. */
+  startStep?: number;
+  /**
+   * The inversion kinds: the model folder's scheduler_config.json object and the case's
+   * `sampler.config` overrides, from which the sampling pass's DDIMScheduler is made.
+   */
+  schedulerConfig?: {
+    json: Readonly<Record<string, unknown>>;
+    overrides?: Record<string, unknown>;
+    source?: string;
+  };
 }
 
 /**
@@ -131,6 +154,11 @@ export interface PipelineDefinition {
    * `prompt_embeds` and `input_ids`.
    */
   readonly prompt: boolean;
+  /**
+   * Whether the case's image is the UNet's own sample (a pixel-space model, no VAE): read in the
+   * UNet's channel count (grey for one channel) at its `sample_size`.
+   */
+  readonly pixelImage?: boolean;
   /**
    * The first problem with the case's other fields for this kind as `[field, problem]`, or null
    * (`defineCase` has already checked that every field of `files` names a file).
@@ -184,6 +212,99 @@ function checkPromptKind(spec: PipelineCaseFields): [string, string] | null {
       `DDIMPipeline's option (pipeline 'unconditional'); pipeline '${spec.pipeline}' has none`,
     ]
     : null;
+}
+
+/** The inversion kinds' fields: a DDIM round trip from an image. */
+function checkInversion(spec: PipelineCaseFields, pixel: boolean): [string, string] | null {
+  const where = `pipeline '${spec.pipeline}'`;
+  const refused = pixel
+    ? ["prompt", "negativePrompt", "guidanceScale", "height", "width", "mask", "strength"] as const
+    : ["height", "width", "mask", "strength"] as const;
+  for (const field of refused) {
+    if (spec[field] !== undefined) {
+      return [field, `${where} takes no ${field} (the image sets the size; remove it)`];
+    }
+  }
+  if (spec.useClippedModelOutput !== undefined) {
+    return ["useClippedModelOutput", `DDIMPipeline's option; ${where} has none`];
+  }
+  if (spec.sampler?.type !== "DDIMScheduler") {
+    return [
+      "sampler.type",
+      `${where} samples back with DDIMScheduler (the inverse scheduler is made from its ` +
+      `config); got ${JSON.stringify(spec.sampler?.type)}`,
+    ];
+  }
+  if ((spec.sampler as { implementation?: unknown }).implementation !== undefined) {
+    return ["sampler.implementation", `${where} runs diffusers' DDIM math only`];
+  }
+  if (spec.eta !== undefined && spec.eta !== 0) {
+    return [
+      "eta",
+      `inversion is deterministic: DDIM with eta 0 only, got ${JSON.stringify(spec.eta)}`,
+    ];
+  }
+  const inv = spec.inversion as InversionSpec | undefined;
+  if (typeof inv !== "object" || inv === null || !Object.hasOwn(INVERSION_METHODS, inv.method)) {
+    return [
+      "inversion.method",
+      `expected one of ${Object.keys(INVERSION_METHODS).join(", ")}, e.g. { method: "ddim" }`,
+    ];
+  }
+  if (pixel && INVERSION_METHODS[inv.method].conditioning === "negative-prompt") {
+    return ["inversion.method", `'${inv.method}' needs a prompt; ${where} has none`];
+  }
+  if (pixel && inv.latent !== undefined) {
+    return ["inversion.latent", `${where} has no VAE: the image is the sample`];
+  }
+  const problem = INVERSION_METHODS[inv.method].check(inv);
+  if (problem) return problem;
+  const start = spec.startStep;
+  if (start !== undefined) {
+    if (inv.method !== "tutorial") {
+      return ["startStep", `only the tutorial's loop starts part-way; method is '${inv.method}'`];
+    }
+    if (!(Number.isInteger(start) && (start as number) >= 0)) {
+      return ["startStep", `expected a whole number >= 0, got ${JSON.stringify(start)}`];
+    }
+  }
+  return null;
+}
+
+/** The inversion kinds' run: the case's DDIM scheduler, then the round trip. */
+async function runInversion(inputs: PipelineRunInputs, pixel: boolean): Promise<RoundTripResult> {
+  const where = pixel ? "pixel-inversion" : "inversion";
+  const config = needs(inputs.schedulerConfig, "the model's scheduler config", where);
+  const scheduler = schedulerFromConfig(
+    "DDIMScheduler",
+    config.json,
+    config.overrides,
+    config.source,
+    inputs.math,
+  ) as DDIMScheduler;
+  return await roundTrip({
+    unet: inputs.unet,
+    scheduler,
+    method: needs(inputs.inversion, "an inversion method", where),
+    steps: inputs.steps,
+    startStep: inputs.startStep,
+    image: needs(inputs.image, "an image", where),
+    generator: inputs.generator,
+    hooks: inputs.hooks,
+    math: inputs.math,
+    ...(pixel ? {} : {
+      ...promptInputs(inputs, where),
+      vaeEncoder: needs(
+        inputs.vaeEncoder,
+        inputs.vaeEncoderUnusable === undefined
+          ? "vae_encoder/model.onnx in the model folder"
+          : `a usable VAE encoder; ${inputs.vaeEncoderUnusable}`,
+        where,
+      ),
+      vaeDecoder: inputs.vaeDecoder,
+      scalingFactor: needs(inputs.scalingFactor, "the VAE's scaling_factor", where),
+    }),
+  });
 }
 
 /** The samplers of the unconditional kind: the pipeline diffusers runs each with. */
@@ -241,13 +362,16 @@ function checkUnconditional(spec: PipelineCaseFields): [string, string] | null {
 }
 
 /**
- * Every pipeline kind, by name.
+ * Every pipeline kind, by name. The inversion kinds run an image -> invert -> sample back round
+ * trip (core/pipelines/inversion/round_trip.ts; docs/inversion.md).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { PIPELINE_KINDS } from "./pipeline_kinds.ts";
- * assert.deepEqual(Object.keys(PIPELINE_KINDS), ["text2img", "img2img", "inpaint", "unconditional"]);
+ * assert.deepEqual(Object.keys(PIPELINE_KINDS), [
+ *   "text2img", "img2img", "inpaint", "unconditional", "inversion", "pixel-inversion",
+ * ]);
  * assert.deepEqual(
  *   PIPELINE_KINDS.unconditional.check({ pipeline: "unconditional", sampler: { type: "DDPMScheduler" }, prompt: "a cat" }),
  *   ["prompt", "pipeline 'unconditional' takes no prompt: DDPMPipeline / DDIMPipeline have no such input; remove it"],
@@ -255,7 +379,10 @@ function checkUnconditional(spec: PipelineCaseFields): [string, string] | null {
  * ```
  */
 export const PIPELINE_KINDS: Readonly<
-  Record<"text2img" | "img2img" | "inpaint" | "unconditional", PipelineDefinition>
+  Record<
+    "text2img" | "img2img" | "inpaint" | "unconditional" | "inversion" | "pixel-inversion",
+    PipelineDefinition
+  >
 > = Object.freeze({
   text2img: {
     files: [],
@@ -284,6 +411,19 @@ export const PIPELINE_KINDS: Readonly<
     prompt: false,
     check: checkUnconditional,
     run: (inputs) => unconditional({ ...inputs, imageShape: inputs.latentShape }),
+  },
+  inversion: {
+    files: ["image"],
+    prompt: true,
+    check: (spec) => checkInversion(spec, false),
+    run: (inputs) => runInversion(inputs, false),
+  },
+  "pixel-inversion": {
+    files: ["image"],
+    prompt: false,
+    pixelImage: true,
+    check: (spec) => checkInversion(spec, true),
+    run: (inputs) => runInversion(inputs, true),
   },
 });
 

@@ -97,10 +97,15 @@ export interface CaseReference {
   /** Latents after call i's step (undefined when not stored). */
   prevSample(i: number): Tensor | undefined;
   /**
-   * The latents entering call i: `initLatents` for 0, else `prevSample(i - 1)` (so also for
-   * call `steps` of a prefix reference).
+   * The latents entering call i: `model_input.<i>` where the file holds it (a two-latent
+   * method such as EDICT, whose calls take either latent), else `initLatents` for 0, else
+   * `prevSample(i - 1)` (so also for call `steps` of a prefix reference), except for the first
+   * call of an inversion round trip's sampling pass that starts from an earlier inversion
+   * latent (metadata `sampling_starts_from`: the tutorial's `start_step`).
    */
   sampleIn(i: number): Tensor | undefined;
+  /** An inversion round trip: its inversion pass's model calls (metadata `inversion_calls`). */
+  inversionCalls?: number;
   /** Final latents. */
   latents: Tensor;
   /** img2img / inpaint: `scaling_factor * latent_dist.sample` of the input image, when stored. */
@@ -244,6 +249,7 @@ export async function readCaseReference(
       })`,
     );
   }
+  const handOff = roundTripHandOff(file.metadata, path, timesteps.length);
   return {
     path,
     backend: file.metadata["backend"] ?? "unknown",
@@ -256,7 +262,10 @@ export async function readCaseReference(
     ...counted,
     modelOutput: (i) => get(`model_output.${i}`),
     prevSample: (i) => get(`prev_sample.${i}`),
-    sampleIn: (i) => (i === 0 ? initLatents : get(`prev_sample.${i - 1}`)),
+    sampleIn: (i) =>
+      get(`model_input.${i}`) ??
+        (i === 0 ? initLatents : get(`prev_sample.${i === handOff?.call ? handOff.from : i - 1}`)),
+    ...(handOff ? { inversionCalls: handOff.call } : {}),
     latents: need(file, "latents", path),
     imageLatents: get("image_latents"),
     imageU8: get("image_u8"),
@@ -269,6 +278,32 @@ export async function readCaseReference(
       return file.tensor(name).data;
     }, path),
   };
+}
+
+/**
+ * An inversion round trip's pass boundary: the first sampling call, and the inversion call whose
+ * `prev_sample` it starts from (metadata `inversion_calls`, `sampling_starts_from`).
+ */
+function roundTripHandOff(
+  metadata: Record<string, string>,
+  path: string,
+  calls: number,
+): { call: number; from: number } | undefined {
+  const count = (key: string, max: number) => {
+    const v = metadata[key];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= 0 && n <= max)) {
+      throw new CaseReferenceError(
+        path,
+        `metadata ${key}: expected a whole number 0..${max}, got ${JSON.stringify(v)}`,
+      );
+    }
+    return n;
+  };
+  const call = count("inversion_calls", calls);
+  if (call === undefined) return undefined;
+  return { call, from: count("sampling_starts_from", Math.max(0, call - 1)) ?? call - 1 };
 }
 
 /**

@@ -21,6 +21,7 @@ import type { Case } from "./case.ts";
 import { type CaseInputOptions, type CaseInputs, loadCaseInputs } from "./case_inputs.ts";
 import { mergeWarnings, precisionWarnings } from "./case_warnings.ts";
 import { scoreCaseDigit } from "./case_digit.ts";
+import { caseRoundTrip } from "./round_trip_metrics.ts";
 import { freeRunAlone, postprocess, runTiming, warningsOf } from "./free_run.ts";
 import { describeMachine, resolveReferenceMath, summarizeMath } from "./case_math.ts";
 import { checkCallCount, comparison, figures, referenceStepFigures, withIeee } from "./compare.ts";
@@ -170,7 +171,8 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       const captured = onnx.metadata["captured_by"] !== undefined;
       const torch = golden || (captured && !await referenceExists(c.references.torch))
         ? null
-        : await readCaseReference(c.references.torch, { prompt });
+        // the torch reference holds the final latents; its prompt tensors (older files) are unused
+        : await readCaseReference(c.references.torch, { prompt: false });
       return [onnx, torch, golden] as const;
     });
     inputs = loaded.inputs;
@@ -205,7 +207,9 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       golden ? "ieee" : c.referenceMath ?? "auto", // a golden is written with IEEE math
       refOnnx,
       (math, step) => replayOneStep(ctx, refOnnx, math, step),
-      ctx.image && refOnnx.imageLatents ? await vaeSampleProblem(ctx, refOnnx) : undefined,
+      ctx.image && refOnnx.imageLatents && drawsVaeSample(c)
+        ? await vaeSampleProblem(ctx, refOnnx)
+        : undefined,
       (math, step) => replayOneStep(ctx, refOnnx, math, step, "model"),
     );
     resolved.table?.resetCounts();
@@ -286,6 +290,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       }
     }
     const digit = await digitOf(c, free.result.image, base.warnings);
+    const roundTrip = await caseRoundTrip(ctx, free.result);
     const timing = runTiming(free, ctx.loadMs, performance.now() - t0);
     const latents = free.result.latents.data;
     return {
@@ -293,6 +298,7 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
       status: comparisons.every((x) => x.pass) ? "pass" : "fail",
       comparisons,
       ...digit,
+      ...(roundTrip ? { roundTrip } : {}),
       timing,
       math: mathSummary,
       latentsSha256: await sha256Hex(
@@ -305,6 +311,12 @@ export async function runCase(c: Case, options: RunCaseOptions = {}): Promise<Ca
   } finally {
     await inputs?.release();
   }
+}
+
+/** Whether the case's image latents are a VAE sample (img2img, inpaint; an inversion's option). */
+function drawsVaeSample(c: Case): boolean {
+  if (c.pipeline === "inversion") return c.inversion.latent === "sample";
+  return c.pipeline !== "pixel-inversion";
 }
 
 /**

@@ -9,14 +9,16 @@ import type { UNetModel } from "../models/types.ts";
 import type { Precision } from "../numerics/f16.ts";
 import type { Denoiser } from "../schedulers/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { guidanceBatch, predictGuided } from "./guidance.ts";
+import { concat } from "../tensor/ops.ts";
+import { predictGuided, usesGuidance } from "./guidance.ts";
 
 /**
  * The text-conditioned UNet with classifier-free guidance, as StableDiffusionPipeline.__call__
  * evaluates it: `cat([x] * 2)` (with guidance), the UNet with `embeds` (negative prompt first),
  * then `uncond + scale * (text - uncond)` in float32 (with `precision` "float16": the UNet's
  * output taken as half, guidance in torch's CPU half arithmetic). `x` is the already scaled
- * model input.
+ * model input. `cfg` (default: scale > 1) batches at any scale, as code that always guides does
+ * (the DDIM inversion tutorial's `do_classifier_free_guidance=True`).
  *
  * @example
  * ```ts
@@ -35,16 +37,10 @@ export function guidedDenoiser(
   embeds: Tensor,
   guidanceScale: number,
   precision: Precision = "float32",
+  cfg: boolean = usesGuidance(guidanceScale),
 ): Denoiser {
   return async (x, t) =>
-    (await predictGuided(
-      unet,
-      guidanceBatch(x, guidanceScale),
-      t,
-      embeds,
-      guidanceScale,
-      precision,
-    ))
+    (await predictGuided(unet, cfg ? concat([x, x]) : x, t, embeds, guidanceScale, precision, cfg))
       .modelOutput;
 }
 

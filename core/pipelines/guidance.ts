@@ -115,8 +115,9 @@ export interface GuidedOutput {
 
 /**
  * Runs the UNet on an already batched (and scaled) `modelInput` at timestep `t` and applies
- * guidance. `embeds` must have batch 2 (uncond first) when `guidanceScale > 1`, batch 1
- * otherwise. With `precision` "float16" the UNet's output is taken as half (what a float16
+ * guidance. `embeds` must have batch 2 (uncond first) when `cfg` (default: `guidanceScale > 1`),
+ * batch 1 otherwise; `cfg` true at a scale <= 1 batches anyway, as code that always guides does
+ * (`uncond + 1 * (text - uncond)` is not bit for bit `text`). With `precision` "float16" the UNet's output is taken as half (what a float16
  * export returns) and guided in half.
  *
  * @example
@@ -140,8 +141,8 @@ export async function predictGuided(
   embeds: Tensor,
   guidanceScale: number,
   precision: Precision = "float32",
+  cfg: boolean = usesGuidance(guidanceScale),
 ): Promise<GuidedOutput> {
-  const cfg = usesGuidance(guidanceScale);
   const batch = cfg ? 2 : 1;
   if (embeds.shape[0] !== batch) {
     throw new PipelineInputError(

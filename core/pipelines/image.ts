@@ -64,7 +64,8 @@ export function checkImage8(image: Image8, channels: 1 | 3, field: string): void
 /**
  * An RGB image as the VAE's input [1, 3, H, W] in [-1, 1]: `fround(v / 255)`, then
  * `2x - 1` in float32 (VaeImageProcessor.preprocess with `do_normalize`; no resize, so the
- * image must already have the size the caller wants, see `expect`).
+ * image must already have the size the caller wants, see `expect`). A grey image gives
+ * [1, 1, H, W] the same way (a one-channel pixel-space model's input).
  *
  * @example
  * ```ts
@@ -73,13 +74,15 @@ export function checkImage8(image: Image8, channels: 1 | 3, field: string): void
  * const t = imageToTensor({ width: 1, height: 1, channels: 3, data: new Uint8Array([0, 255, 51]) });
  * assert.deepEqual(t.shape, [1, 3, 1, 1]);
  * assert.deepEqual([...t.data], [-1, 1, -0.6000000238418579]);
+ * const grey = imageToTensor({ width: 2, height: 1, channels: 1, data: new Uint8Array([0, 255]) });
+ * assert.deepEqual([grey.shape, [...grey.data]], [[1, 1, 1, 2], [-1, 1]]);
  * ```
  */
 export function imageToTensor(
   image: Image8,
   expect?: { width: number; height: number },
 ): Tensor {
-  checkImage8(image, 3, "image");
+  checkImage8(image, image?.channels === 1 ? 1 : 3, "image");
   if (expect && (image.width !== expect.width || image.height !== expect.height)) {
     throw new PipelineInputError(
       "imageToTensor",
@@ -88,17 +91,17 @@ export function imageToTensor(
         `got ${image.width}x${image.height}`,
     );
   }
-  const { width: w, height: h } = image;
+  const { width: w, height: h, channels: C } = image;
   const plane = w * h;
-  const out = new Float32Array(3 * plane);
+  const out = new Float32Array(C * plane);
   for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) {
+    for (let c = 0; c < C; c++) {
       // pil_to_numpy: astype(float32) / 255.0; normalize: 2.0 * images - 1.0
-      const x = f32(image.data[p * 3 + c] / 255);
+      const x = f32(image.data[p * C + c] / 255);
       out[c * plane + p] = f32(f32(2 * x) - 1);
     }
   }
-  return new Tensor(out, [1, 3, h, w]);
+  return new Tensor(out, [1, C, h, w]);
 }
 
 /**

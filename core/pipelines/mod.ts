@@ -50,6 +50,29 @@ export { img2img, type Img2ImgOptions, type Img2ImgStart, prepareImg2ImgStart } 
 export { inpaint, type InpaintOptions } from "./inpaint.ts";
 export { latentShape, prepareLatents } from "./latents.ts";
 export {
+  type EdictArithmetic,
+  edictInverter,
+  edictMixing,
+  type EdictOptions,
+  edictSampler,
+  type EdictScheduler,
+  edictStart,
+  type EdictState,
+} from "./inversion/edict.ts";
+export { fixedPointInverter, type FixedPointOptions } from "./inversion/fixed_point.ts";
+export {
+  type Conditioning,
+  fixedPointOptions,
+  INVERSION_METHODS,
+  type InversionMethod,
+  type InversionMethodName,
+  type InversionPlan,
+  type InversionSpec,
+  planInversion,
+} from "./inversion/methods.ts";
+export { roundTrip, type RoundTripOptions, type RoundTripResult } from "./inversion/round_trip.ts";
+export { tutorialInverter, tutorialSampler, type TutorialScheduler } from "./inversion/tutorial.ts";
+export {
   denoiseLoop,
   type DenoiseLoopOptions,
   type DenoiseLoopResult,

@@ -6,7 +6,12 @@
  */
 import { fmt } from "../results/format.ts";
 import { COMPARISON_KINDS } from "../results/kinds.ts";
-import type { CaseDigit, CaseResult, ComparisonResult } from "../results/schema.ts";
+import type {
+  CaseDigit,
+  CaseResult,
+  ComparisonResult,
+  RoundTripFigures,
+} from "../results/schema.ts";
 
 /** One comparison's part of the verdict line, e.g. `vs onnx 0 (<= 1e-5)`. */
 function headline(c: ComparisonResult): string {
@@ -138,7 +143,8 @@ export function caseLine(r: CaseResult): string {
   const status = r.status.toUpperCase().padEnd(5);
   const warnings = (r.warnings ?? []).map((w) => `\n      warning: ${w}`).join("");
   if (r.status === "error") return `${status} ${r.name.padEnd(18)} ${r.error}${warnings}`;
-  const digit = r.digit ? `\n      digit: ${digitText(r.digit)}` : "";
+  const digit = (r.roundTrip ? `\n      round trip: ${roundTripText(r.roundTrip)}` : "") +
+    (r.digit ? `\n      digit: ${digitText(r.digit)}` : "");
   if (r.status === "noref") return norefLine(r) + precisionLine(r) + digit + warnings;
   const parts = r.comparisons.map(headline).join(" · ");
   const failures = r.comparisons.filter((c) => !c.pass).map((c) =>
@@ -149,6 +155,30 @@ export function caseLine(r: CaseResult): string {
   return `${status} ${r.name.padEnd(18)} ${parts}${ms}${note}${precisionLine(r)}${
     mathLine(r)
   }${digit}${warnings}${failures}`;
+}
+
+/**
+ * An inversion round trip's figures in one line (docs/inversion.md).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { roundTripText } from "./console.ts";
+ * assert.equal(
+ *   roundTripText({
+ *     latentMse: 1.5e-4, latentMaxAbs: 0.05, pixelMse: 0.002, psnr: 33.01, ssim: 0.981,
+ *     ceilingPsnr: 40.2, psnrVsCeiling: 34.5, nfe: 20, ms: 31,
+ *   }),
+ *   "latent MSE 1.5e-4 (max|d| 0.05) · PSNR 33.0 dB (VAE ceiling 40.2 dB, vs ceiling 34.5 dB) · SSIM 0.981 · NFE 20",
+ * );
+ * ```
+ */
+export function roundTripText(f: RoundTripFigures): string {
+  const db = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} dB` : "Inf dB");
+  return `latent MSE ${fmt(f.latentMse)} (max|d| ${fmt(f.latentMaxAbs)}) · PSNR ${db(f.psnr)} ` +
+    `(VAE ceiling ${db(f.ceilingPsnr)}, vs ceiling ${db(f.psnrVsCeiling)}) · SSIM ${
+      f.ssim.toFixed(3)
+    } · NFE ${f.nfe}`;
 }
 
 /**

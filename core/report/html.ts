@@ -9,7 +9,7 @@ import { fmt } from "../results/format.ts";
 import { COMPARISON_KINDS, type ComparisonKind } from "../results/kinds.ts";
 import type { CaseResult, ComparisonResult, VerifyResult } from "../results/schema.ts";
 import { stepErrorChart } from "./chart.ts";
-import { digitText } from "./console.ts";
+import { digitText, roundTripText } from "./console.ts";
 
 /**
  * Escapes text for HTML.
@@ -121,6 +121,10 @@ function caseSection(r: CaseResult): string {
   const img = (r.images ?? []).filter((i) => i.file).map((i) =>
     `<figure><img src="${escapeHtml(i.file!)}" alt="decoded image of ${escapeHtml(r.name)}">` +
     `<figcaption>${i.label === "ours" ? "decoded (free run)" : escapeHtml(i.label)}${
+      i.label === "ours" && r.roundTrip
+        ? `<br>round trip: ${escapeHtml(roundTripText(r.roundTrip))}`
+        : ""
+    }${
       i.label === "ours" && r.digit ? `<br>${escapeHtml(digitText(r.digit))}` : ""
     }</figcaption></figure>`
   ).join("");

@@ -1,6 +1,6 @@
 /**
- * Results: the plain-data schema of a run (`VerifyResult`) and of the digits study
- * (`DigitsStudyResult`), the table of comparison kinds and
+ * Results: the plain-data schema of a run (`VerifyResult`) and of the digits and inversion studies
+ * (`DigitsStudyResult`, `InversionStudyResult`), the table of comparison kinds and
  * number formatting. Shared by harness/ (which produces results) and report/ (which renders
  * them); imports neither.
  *
@@ -36,6 +36,7 @@ export {
   type ReferenceKind,
   type ReferenceMathSummary,
   RESULTS_FORMAT,
+  type RoundTripFigures,
   type StepFigures,
   type Tolerance,
   type VerifyResult,
@@ -50,3 +51,11 @@ export {
   type LabelAccuracy,
   type StudyTarget,
 } from "./study.ts";
+export {
+  INVERSION_STUDY_FORMAT,
+  type InversionStudyResult,
+  type StudyCell,
+  type StudyMethod,
+  type StudyModel,
+  type StudyStrip,
+} from "./study_inversion.ts";

@@ -205,6 +205,42 @@ export interface CaseTiming {
 }
 
 /**
+ * The figures of an inversion round trip (docs/inversion.md), for a case of an inversion kind
+ * and for every image of an inversion study.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { RoundTripFigures } from "./schema.ts";
+ * const f: RoundTripFigures = {
+ *   latentMse: 1e-4, latentMaxAbs: 0.05, pixelMse: 0.002, psnr: 33, ssim: 0.98,
+ *   ceilingPsnr: 40, psnrVsCeiling: 34, nfe: 100, ms: 120,
+ * };
+ * assert.ok(f.psnr < f.ceilingPsnr);
+ * ```
+ */
+export interface RoundTripFigures {
+  /** Mean squared difference between z0 and the reconstructed latents. */
+  latentMse: number;
+  /** Largest |difference| between them. */
+  latentMaxAbs: number;
+  /** Mean squared difference between the decoded reconstruction and the original, on [-1, 1]. */
+  pixelMse: number;
+  /** PSNR of the reconstruction against the original, data range 2, dB. */
+  psnr: number;
+  /** SSIM of the reconstruction against the original (data range 2). */
+  ssim: number;
+  /** PSNR of D(E(x)) against the original: the ceiling (Infinity for a pixel-space model). */
+  ceilingPsnr: number;
+  /** PSNR of the reconstruction against D(E(x)), dB. */
+  psnrVsCeiling: number;
+  /** Model evaluations of both passes, the guidance batch counted as one. */
+  nfe: number;
+  /** Wall time of both passes, milliseconds. */
+  ms: number;
+}
+
+/**
  * What the digit classifier makes of a case's decoded image (a case's `digit` field): a figure
  * beside the verdict, not part of it.
  *
@@ -364,6 +400,8 @@ export interface CaseResult {
   referenceNote?: string;
   /** The digit classifier's view of the decoded image, for a case with a `digit` field. */
   digit?: CaseDigit;
+  /** An inversion case: the round trip's figures in the free run. */
+  roundTrip?: RoundTripFigures;
   /** For status noref: per-step figures that need no reference (timings, largest |latent|). */
   freeRunSteps?: FreeRunStep[];
   /** The comparisons. */

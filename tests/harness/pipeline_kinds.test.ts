@@ -9,14 +9,25 @@ import { StandInUNet } from "../pipelines/_standins.ts";
 Deno.test("PIPELINE_KINDS: each kind's input files, and its own checks of the other fields", () => {
   assert.deepEqual(
     Object.entries(PIPELINE_KINDS).map(([k, d]) => [k, d.files]),
-    [["text2img", []], ["img2img", ["image"]], ["inpaint", ["image", "mask"]], [
-      "unconditional",
-      [],
-    ]],
+    [
+      ["text2img", []],
+      ["img2img", ["image"]],
+      ["inpaint", ["image", "mask"]],
+      ["unconditional", []],
+      ["inversion", ["image"]],
+      ["pixel-inversion", ["image"]],
+    ],
   );
   assert.deepEqual(
     Object.entries(PIPELINE_KINDS).map(([k, d]) => [k, d.prompt]),
-    [["text2img", true], ["img2img", true], ["inpaint", true], ["unconditional", false]],
+    [
+      ["text2img", true],
+      ["img2img", true],
+      ["inpaint", true],
+      ["unconditional", false],
+      ["inversion", true],
+      ["pixel-inversion", false],
+    ],
   );
   assert.equal(PIPELINE_KINDS.text2img.check({ pipeline: "text2img" }), null);
   assert.deepEqual(
@@ -106,5 +117,51 @@ Deno.test("PIPELINE_KINDS runs unconditional from the generator's draw, without 
       latentShape: [1, 4, 2, 2],
     }),
     /pipeline 'text2img' needs a prompt/,
+  );
+});
+
+Deno.test("PIPELINE_KINDS: the inversion kinds' checks name the field", () => {
+  const ok = {
+    pipeline: "inversion",
+    sampler: { type: "DDIMScheduler" },
+    inversion: { method: "tutorial" },
+    image: "a.png",
+    startStep: 2,
+  };
+  assert.equal(PIPELINE_KINDS.inversion.check(ok), null);
+  const refused: [Record<string, unknown>, string, RegExp][] = [
+    [{ sampler: { type: "PNDMScheduler" } }, "sampler.type", /samples back with DDIMScheduler/],
+    [{ eta: 0.5 }, "eta", /DDIM with eta 0 only/],
+    [{ inversion: { method: "renoise" } }, "inversion.method", /expected one of ddim/],
+    [{ inversion: { method: "edict", mixing: 1.5 } }, "inversion.mixing", /\(0, 1\)/],
+    [{ inversion: { method: "ddim" } }, "startStep", /only the tutorial's loop/],
+    [{ startStep: -1 }, "startStep", /whole number >= 0/],
+    [{ strength: 0.5 }, "strength", /takes no strength/],
+    [{ useClippedModelOutput: true }, "useClippedModelOutput", /DDIMPipeline's option/],
+  ];
+  for (const [patch, field, problem] of refused) {
+    const got = PIPELINE_KINDS.inversion.check({ ...ok, ...patch });
+    assert.equal(got?.[0], field, JSON.stringify(patch));
+    assert.match(got![1], problem);
+  }
+  const pixel = {
+    ...ok,
+    pipeline: "pixel-inversion",
+    inversion: { method: "ddim" },
+    startStep: undefined,
+  };
+  assert.equal(PIPELINE_KINDS["pixel-inversion"].check(pixel), null);
+  assert.equal(PIPELINE_KINDS["pixel-inversion"].pixelImage, true);
+  assert.deepEqual(
+    PIPELINE_KINDS["pixel-inversion"].check({ ...pixel, inversion: { method: "negative-prompt" } }),
+    ["inversion.method", "'negative-prompt' needs a prompt; pipeline 'pixel-inversion' has none"],
+  );
+  assert.equal(PIPELINE_KINDS["pixel-inversion"].check({ ...pixel, prompt: "a 3" })?.[0], "prompt");
+  assert.equal(
+    PIPELINE_KINDS["pixel-inversion"].check({
+      ...pixel,
+      inversion: { method: "ddim", latent: "sample" },
+    })?.[0],
+    "inversion.latent",
   );
 });

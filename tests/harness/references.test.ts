@@ -17,8 +17,12 @@ Deno.test("a shipped onnx reference has one model output and sample per model ca
   assert.equal(ref.inputIds?.length, 2 * 77);
 });
 
-Deno.test("a torch reference holds no per-step tensors and no picture", async () => {
-  const ref = await readCaseReference("fixtures/refs/cases/ddim-eta0.torch.safetensors");
+Deno.test("a torch reference holds no per-step tensors, no picture and no prompt embeddings", async () => {
+  const path = "fixtures/refs/cases/ddim-eta0.torch.safetensors";
+  // the runner reads it without prompt tensors; the text encoder is compared with the onnx one
+  await assert.rejects(readCaseReference(path), /tensor 'prompt_embeds' missing/);
+  const ref = await readCaseReference(path, { prompt: false });
+  assert.equal(ref.promptEmbeds, undefined);
   assert.equal(ref.backend, "torch");
   assert.equal(ref.steps, 0);
   assert.equal(ref.modelOutput(0), undefined);
@@ -162,4 +166,34 @@ Deno.test("readCaseReference: a prefix needs recorded_steps; a count unlike it i
       await Deno.remove(path);
     }
   }
+});
+
+Deno.test("an inversion reference: the pass boundary, the tutorial's start part-way, EDICT's model inputs", async () => {
+  const path = `${await Deno.makeTempDir()}/inv.onnx.safetensors`;
+  const x = (v: number) => new Tensor(new Float32Array([v]), [1, 1]);
+  const ts = new Tensor(new Float32Array([101, 201, 301, 301, 201, 101]), [6]);
+  const steps: Record<string, Tensor> = {};
+  for (let i = 0; i < 6; i++) {
+    steps[`prev_sample.${i}`] = x(i + 1);
+    steps[`model_output.${i}`] = x(-i);
+  }
+  const base = { timesteps: ts, init_latents: x(0), latents: x(6), ...steps };
+  await writeSafetensors(path, base, { inversion_calls: "3", sampling_starts_from: "1" });
+  const ref = await readCaseReference(path, { prompt: false });
+  assert.equal(ref.inversionCalls, 3);
+  // the sampling pass (call 3) starts from prev_sample.1, not prev_sample.2
+  assert.deepEqual([ref.sampleIn(3)!.data[0], ref.sampleIn(2)!.data[0], ref.sampleIn(4)!.data[0]], [
+    2,
+    2,
+    4,
+  ]);
+  await writeSafetensors(path, { ...base, "model_input.3": x(42) }, { inversion_calls: "3" });
+  const edict = await readCaseReference(path, { prompt: false });
+  assert.deepEqual([edict.sampleIn(3)!.data[0], edict.sampleIn(4)!.data[0]], [42, 4]);
+  await writeSafetensors(path, base, { inversion_calls: "7" });
+  await assert.rejects(
+    readCaseReference(path, { prompt: false }),
+    /metadata inversion_calls: expected a whole number 0\.\.6, got "7"/,
+  );
+  await Deno.remove(path);
 });

@@ -1,0 +1,243 @@
+/**
+ * Studies declared in TypeScript like cases (`*.study.ts` beside the cases): `defineStudy`
+ * checks a study's fields, naming the first bad one, and freezes it. A study sweeps a grid of the
+ * same machinery the cases run; the one kind today is `"inversion"` (inversion fidelity over
+ * methods x steps x guidance, core/harness/inversion_study.ts).
+ *
+ * @module
+ */
+import { INVERSION_METHODS, type InversionSpec } from "../pipelines/inversion/methods.ts";
+
+/**
+ * A model of an inversion study.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { StudyModelSpec } from "./study.ts";
+ * const m: StudyModelSpec = { model: "fixtures/models/digits-sd", images: 16, prompt: "a handwritten digit {k}" };
+ * assert.equal(m.images, 16);
+ * ```
+ */
+export interface StudyModelSpec {
+  /** The model folder (a latent text model, or a pixel-space unconditional one). */
+  model: string;
+  /** How many held-out digits to run on (the first of the classifier file's held-out list). */
+  images: number;
+  /** A text model's prompt, `{k}` replaced by the image's digit. */
+  prompt?: string;
+}
+
+/**
+ * A method of an inversion study: its id (unique, short) and spec.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { StudyMethodSpec } from "./study.ts";
+ * const m: StudyMethodSpec = { id: "edict-p0.8", spec: { method: "edict", mixing: 0.8 } };
+ * assert.equal(m.spec.method, "edict");
+ * ```
+ */
+export interface StudyMethodSpec {
+  /** Lowercase letters, digits, dots and dashes. */
+  id: string;
+  /** The method and its options. */
+  spec: InversionSpec;
+  /** Run it on pixel-space models (default true; negative-prompt inversion never is). */
+  pixel?: boolean;
+  /** Run it on latent text models (default true). */
+  text?: boolean;
+  /**
+   * scheduler_config.json keys laid over the model's for this method (e.g. `{ clip_sample:
+   * false }`), as a case's `sampler.config`.
+   */
+  config?: Record<string, unknown>;
+}
+
+/**
+ * An inversion fidelity study (docs/inversion.md): every model x method x steps x guidance (text
+ * models; pixel-space models run once per steps), over the models' held-out digits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { InversionStudySpec } from "./study.ts";
+ * const s: InversionStudySpec = {
+ *   name: "small", kind: "inversion", models: [{ model: "fixtures/models/digits-ddpm", images: 2 }],
+ *   methods: [{ id: "ddim", spec: { method: "ddim" } }], steps: [10], guidance: [1], seed: 0,
+ * };
+ * assert.equal(s.kind, "inversion");
+ * ```
+ */
+export interface InversionStudySpec {
+  /** Lowercase letters, digits and dashes; names the report folder. */
+  name: string;
+  /** The study kind. */
+  kind: "inversion";
+  /** One sentence on what the study shows. */
+  description?: string;
+  /** The models. */
+  models: StudyModelSpec[];
+  /** The methods. */
+  methods: StudyMethodSpec[];
+  /** Step counts of each pass. */
+  steps: number[];
+  /** Guidance scales (text models). */
+  guidance: number[];
+  /** Seed of the generator of each round trip (a VAE sample, when a method asks for one). */
+  seed: number;
+  /** The file whose held-out digits are the images (default fixtures/models/digit-classifier.json). */
+  digits?: string;
+  /** Picture strips: how many images per model, at which steps and guidance scales. */
+  strips?: { images: number; steps: number; guidance: number[] };
+}
+
+/** A study as `defineStudy` returns it (checked, frozen). */
+export type Study = Readonly<InversionStudySpec>;
+
+/**
+ * A study field that is not what it should be.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StudySpecError } from "./study.ts";
+ * assert.equal(new StudySpecError("s", "steps", "expected").message, "study 's': steps: expected");
+ * ```
+ */
+export class StudySpecError extends Error {
+  /** The field at fault. */
+  readonly field: string;
+  /**
+   * The error for `field` of study `study`.
+   *
+   * @param study the study's name (or "(unnamed)")
+   * @param field the field at fault
+   * @param problem what was expected
+   */
+  constructor(study: string, field: string, problem: string) {
+    super(`study '${study}': ${field}: ${problem}`);
+    this.name = "StudySpecError";
+    this.field = field;
+  }
+}
+
+const NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const ID = /^[a-z0-9]+([.-][a-z0-9]+)*$/;
+
+function positiveIntegers(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x > 0);
+}
+
+/**
+ * Checks a study declaration and freezes it.
+ *
+ * @throws {StudySpecError} naming the first bad field.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineStudy } from "./study.ts";
+ * const s = defineStudy({
+ *   name: "small", kind: "inversion", models: [{ model: "fixtures/models/digits-ddpm", images: 2 }],
+ *   methods: [{ id: "ddim", spec: { method: "ddim" } }], steps: [10, 25], guidance: [1], seed: 0,
+ * });
+ * assert.ok(Object.isFrozen(s.steps));
+ * assert.throws(() => defineStudy({ ...s, steps: [10, 0] }), /study 'small': steps: expected/);
+ * assert.throws(
+ *   () => defineStudy({ ...s, methods: [{ id: "x", spec: { method: "edict", mixing: 2 } }] }),
+ *   /methods\[0\]\.spec\.mixing: expected a number in \(0, 1\)/,
+ * );
+ * ```
+ */
+export function defineStudy(spec: InversionStudySpec): Study {
+  const name = typeof spec?.name === "string" ? spec.name : "(unnamed)";
+  const fail = (field: string, problem: string): never => {
+    throw new StudySpecError(name, field, problem);
+  };
+  if (typeof spec !== "object" || spec === null) fail("(study)", "expected an object");
+  if (!NAME.test(spec.name ?? "")) fail("name", "expected lowercase letters, digits and dashes");
+  if (spec.kind !== "inversion") {
+    fail("kind", `expected "inversion", got ${JSON.stringify(spec.kind)}`);
+  }
+  if (!Array.isArray(spec.models) || spec.models.length === 0) {
+    fail("models", "expected at least one { model, images }");
+  }
+  spec.models.forEach((m, i) => {
+    if (typeof m?.model !== "string" || m.model === "") {
+      fail(`models[${i}].model`, "expected a folder");
+    }
+    if (!(Number.isInteger(m.images) && m.images > 0)) {
+      fail(`models[${i}].images`, "expected a positive whole number");
+    }
+    if (m.prompt !== undefined && typeof m.prompt !== "string") {
+      fail(`models[${i}].prompt`, "expected a string ({k}: the digit)");
+    }
+  });
+  if (!Array.isArray(spec.methods) || spec.methods.length === 0) {
+    fail("methods", "expected at least one { id, spec }");
+  }
+  const ids = new Set<string>();
+  spec.methods.forEach((m, i) => {
+    if (!ID.test(m?.id ?? "")) {
+      fail(`methods[${i}].id`, "expected lowercase letters, digits, dots, dashes");
+    }
+    if (ids.has(m.id)) fail(`methods[${i}].id`, `'${m.id}' is used twice`);
+    ids.add(m.id);
+    const row = Object.hasOwn(INVERSION_METHODS, m.spec?.method)
+      ? INVERSION_METHODS[m.spec.method]
+      : null;
+    if (!row) {
+      fail(
+        `methods[${i}].spec.method`,
+        `expected one of ${Object.keys(INVERSION_METHODS).join(", ")}`,
+      );
+    }
+    const problem = row!.check(m.spec);
+    if (problem) fail(`methods[${i}].spec.${problem[0].replace(/^inversion\./, "")}`, problem[1]);
+    for (const flag of ["pixel", "text"] as const) {
+      if (m[flag] !== undefined && typeof m[flag] !== "boolean") {
+        fail(`methods[${i}].${flag}`, "expected a boolean");
+      }
+    }
+    if (
+      m.config !== undefined &&
+      (typeof m.config !== "object" || m.config === null || Array.isArray(m.config))
+    ) {
+      fail(`methods[${i}].config`, "expected an object of scheduler_config.json keys");
+    }
+  });
+  if (!positiveIntegers(spec.steps)) fail("steps", "expected a list of positive whole numbers");
+  if (!Array.isArray(spec.guidance) || !spec.guidance.every((g) => Number.isFinite(g) && g >= 0)) {
+    fail("guidance", "expected a list of numbers >= 0");
+  }
+  if (!Number.isSafeInteger(spec.seed) || spec.seed < 0) {
+    fail("seed", "expected a whole number >= 0");
+  }
+  if (spec.digits !== undefined && (typeof spec.digits !== "string" || !spec.digits)) {
+    fail("digits", "expected the path of a digit classifier JSON with held-out digits");
+  }
+  const strips = spec.strips;
+  if (strips !== undefined) {
+    if (!(Number.isInteger(strips.images) && strips.images >= 0)) {
+      fail("strips.images", "expected a whole number >= 0");
+    }
+    if (!spec.steps.includes(strips.steps)) {
+      fail("strips.steps", "expected one of the study's steps");
+    }
+    if (
+      !Array.isArray(strips.guidance) || !strips.guidance.every((g) => spec.guidance.includes(g))
+    ) {
+      fail("strips.guidance", "expected guidance scales of the study");
+    }
+  }
+  return deepFreeze(structuredClone(spec));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
