@@ -312,11 +312,7 @@ export {
   noiseFloor,
   runDigitsStudy,
 } from "./core/harness/digits_study.ts";
-export {
-  DEFAULT_STUDY_DIGITS,
-  type InversionStudyOptions,
-  runInversionStudy,
-} from "./core/harness/inversion_study.ts";
+export { type InversionStudyOptions, runInversionStudy } from "./core/harness/inversion_study.ts";
 export {
   caseRoundTrip,
   roundTripFigures,

@@ -13,6 +13,7 @@ import { imageToTensor } from "../pipelines/image.ts";
 import { latentShape } from "../pipelines/latents.ts";
 import { keepMaskFromImage } from "../pipelines/mask.ts";
 import { readPngGray, readPngRgb } from "../pipelines/png.ts";
+import { FileError } from "../tensor/errors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Case } from "./case.ts";
 import {
@@ -261,7 +262,15 @@ export async function loadCaseInputs<R = undefined>(
         // a one-channel pixel-space model reads its image grey, every other kind RGB
         const grey = PIPELINE_KINDS[c.pipeline].pixelImage && geometry.latentChannels === 1;
         const png = grey ? await readPngGray(path) : await readPngRgb(path);
-        inputs.image = imageToTensor(png, { width, height });
+        if (png.width !== width || png.height !== height) {
+          throw new FileError(
+            path,
+            field,
+            `expected ${width}x${height} pixels (the model's size; no resizing is done), got ` +
+              `${png.width}x${png.height}`,
+          );
+        }
+        inputs.image = imageToTensor(png);
       } else {
         inputs.keepMask = keepMaskFromImage(
           await readPngGray(path),

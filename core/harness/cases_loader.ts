@@ -127,16 +127,23 @@ export function isShippedModel(model: string): boolean {
  * ```
  */
 export async function loadStudy(path: string): Promise<Study> {
+  // a study error names the file it came from
+  const named = (err: StudySpecError) =>
+    new StudySpecError(err.study, err.field, `${err.problem} (in ${path})`);
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(resolve(path)).href);
   } catch (err) {
-    if (err instanceof StudySpecError) throw err;
+    if (err instanceof StudySpecError) throw named(err);
     throw new StudySpecError("(unnamed)", path, `cannot import: ${(err as Error).message}`);
   }
   const study = mod.default as InversionStudySpec | undefined;
   if (!study || typeof study !== "object" || typeof study.name !== "string") {
     throw new StudySpecError("(unnamed)", path, "expected `export default defineStudy({...})`");
   }
-  return defineStudy(study);
+  try {
+    return defineStudy(study);
+  } catch (err) {
+    throw err instanceof StudySpecError ? named(err) : err;
+  }
 }

@@ -155,7 +155,8 @@ export function stepFigures(
 /**
  * Throws unless a run made the reference's model calls (one per timestep), at the reference's
  * timesteps; with `calls` (a replay that stops after a prefix reference's recorded calls), the
- * first `calls` of them.
+ * first `calls` of them. An inversion round trip's reference and run (`ours`) must also split
+ * their calls between the two passes alike (metadata `inversion_calls`).
  *
  * @example
  * ```ts
@@ -165,19 +166,33 @@ export function stepFigures(
  * const records = [{ t: 999 }] as Parameters<typeof checkCallCount>[0];
  * assert.throws(() => checkCallCount(records, ref, "free run"), /2 model calls, our free run made 1/);
  * checkCallCount(records, ref, "scheduler replay", 1); // the first call of 2, as recorded
+ * const both = [{ t: 1 }, { t: 501 }, { t: 501 }, { t: 1 }] as Parameters<typeof checkCallCount>[0];
+ * const inv = { path: "i.safetensors", timesteps: [1, 501, 501, 1], inversionCalls: 2 };
+ * assert.throws(
+ *   () => checkCallCount(both, inv, "free run", 4, { inversionCalls: 3 }),
+ *   /i\.safetensors: metadata inversion_calls: the reference's inversion pass made 2 model calls, our free run's 3/,
+ * );
  * ```
  */
 export function checkCallCount(
   records: readonly Pick<StepRecord, "t">[],
-  ref: Pick<CaseReference, "path" | "timesteps">,
+  ref: Pick<CaseReference, "path" | "timesteps"> & Partial<Pick<CaseReference, "inversionCalls">>,
   mode: string,
   calls: number = ref.timesteps.length,
+  ours?: { inversionCalls?: number },
 ): void {
   if (records.length !== calls) {
     const has = calls === ref.timesteps.length
       ? `${calls} model calls`
       : `per-step tensors for the first ${calls} of ${ref.timesteps.length} model calls`;
     throw new Error(`${ref.path}: the reference has ${has}, our ${mode} made ${records.length}`);
+  }
+  const split = (ref as Partial<Pick<CaseReference, "inversionCalls">>).inversionCalls;
+  if (split !== undefined && ours?.inversionCalls !== undefined && ours.inversionCalls !== split) {
+    throw new Error(
+      `${ref.path}: metadata inversion_calls: the reference's inversion pass made ${split} model ` +
+        `calls, our ${mode}'s ${ours.inversionCalls}`,
+    );
   }
   records.forEach((r, i) => {
     if (r.t !== ref.timesteps[i]) {

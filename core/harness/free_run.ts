@@ -20,6 +20,7 @@ import { mergeWarnings, samplerConfigWarnings } from "./case_warnings.ts";
 import { sha256Hex } from "./fixture_hashes.ts";
 import { gitCommit, goldenMetadata, goldenTensors, referenceKindOf } from "./goldens.ts";
 import { PHASES, type Run, runPipeline } from "./phases.ts";
+import { caseRoundTrip } from "./round_trip_metrics.ts";
 import { type ProgressSink, silentProgress } from "./progress.ts";
 import { CaseReferenceError } from "./references.ts";
 import type { RunCaseOptions } from "./runner.ts";
@@ -101,6 +102,12 @@ function makeReferencesAdvice(c: Case): string {
       `or ${golden}`;
 }
 
+/** An inversion case's round-trip figures (they need no reference), as a result field. */
+async function roundTripOf(inputs: CaseInputs, result: Run["result"]) {
+  const roundTrip = await caseRoundTrip(inputs, result);
+  return roundTrip ? { roundTrip } : {};
+}
+
 /**
  * The free run alone (a case without reference): the pipeline from the seed with IEEE math,
  * its NaN/Inf checks and timings, the decoded image; `result` is the case result's `noref`
@@ -149,6 +156,7 @@ export async function freeRunAlone(
         comparisons: [],
         timing: runTiming(run, inputs.loadMs, 0),
         latentsSha256: sha,
+        ...await roundTripOf(inputs, run.result),
         freeRunSteps: run.records.map((r) => ({
           step: r.index,
           t: r.t,

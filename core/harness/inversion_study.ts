@@ -28,18 +28,19 @@ import { sliceBatch } from "../tensor/ops.ts";
 import { FileError } from "../tensor/errors.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { TorchGenerator } from "../tensor/torch_generator.ts";
+import { DEFAULT_DIGIT_CLASSIFIER } from "./case_digit.ts";
 import { loadDigitClassifier } from "./digit_classifier.ts";
 import { upsampleDigits } from "./digit_images.ts";
-import { roundTripFigures } from "./round_trip_metrics.ts";
+import { pixelPsnr, roundTripFigures } from "./round_trip_metrics.ts";
 import { runtimeVersions } from "./runtime_versions.ts";
-import type { Study, StudyMethodSpec } from "./study.ts";
+import { defineStudy, type Study, type StudyMethodSpec } from "./study.ts";
 import { hashStudyInputs } from "./study_inputs.ts";
 
-/** The held-out digits of the default classifier file. */
-export const DEFAULT_STUDY_DIGITS = "fixtures/models/digit-classifier.json";
-
-/** The dB an exact reconstruction counts as in means. */
-const PSNR_CAP = 100;
+/**
+ * The dB an exact reconstruction (infinite PSNR) counts as in means: above any inexact float32
+ * image (one ulp everywhere on [-1, 1] is about 144 dB).
+ */
+const PSNR_CAP = 150;
 
 /**
  * Options of {@link runInversionStudy}.
@@ -94,9 +95,9 @@ const seconds = (ms: number) =>
     ? `${(ms / 1000).toFixed(0)} s`
     : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
-/** The mean of each figure (PSNR capped) over the images. */
+/** The mean of each figure over the images (an infinite PSNR counted as {@link PSNR_CAP}). */
 function meanFigures(all: RoundTripFigures[]): RoundTripFigures {
-  const cap = (x: number) => Math.min(x, PSNR_CAP);
+  const cap = (x: number) => (x === Infinity ? PSNR_CAP : x);
   const m = (f: (r: RoundTripFigures) => number) => all.reduce((s, r) => s + f(r), 0) / all.length;
   return {
     latentMse: m((r) => r.latentMse),
@@ -116,7 +117,10 @@ function tile(label: string, image: Tensor): CaseImage {
   return { label, png: encodePng(tensorToImage(image)) };
 }
 
-/** The held-out digits as the model's input images, one tensor [1, C, S, S] each. */
+/**
+ * The first `count` held-out digits taken class by class (the first 0, the first 1, ..., the first
+ * 9, then the second of each, ...), as the model's input images [1, C, S, S].
+ */
 function studyImages(
   heldout: { images: Float64Array; labels: number[]; indices: number[]; count: number },
   count: number,
@@ -131,9 +135,21 @@ function studyImages(
       `asked for ${count} held-out digits, the file has ${heldout.count}`,
     );
   }
-  const grey = upsampleDigits(heldout.images.slice(0, count * 64), count, size);
-  const images = Array.from({ length: count }, (_, i) => {
-    const one = sliceBatch(grey, i, i + 1);
+  const byLabel = new Map<number, number[]>();
+  heldout.labels.forEach((label, i) => byLabel.set(label, [...byLabel.get(label) ?? [], i]));
+  const labels = [...byLabel.keys()].sort((a, b) => a - b);
+  const order: number[] = [];
+  for (let round = 0; order.length < count; round++) {
+    for (const label of labels) {
+      const i = byLabel.get(label)![round];
+      if (i !== undefined && order.length < count) order.push(i);
+    }
+  }
+  const pick = new Float64Array(count * 64);
+  order.forEach((i, k) => pick.set(heldout.images.subarray(i * 64, (i + 1) * 64), k * 64));
+  const grey = upsampleDigits(pick, count, size);
+  const images = order.map((_, k) => {
+    const one = sliceBatch(grey, k, k + 1);
     if (channels === 1) return one;
     // grey in every channel, as the models were trained (digits_data.py)
     const out = new Float32Array(channels * one.data.length);
@@ -142,7 +158,7 @@ function studyImages(
   });
   return {
     images,
-    meta: images.map((_, i) => ({ index: heldout.indices[i], label: heldout.labels[i] })),
+    meta: order.map((i) => ({ index: heldout.indices[i], label: heldout.labels[i] })),
   };
 }
 
@@ -191,13 +207,15 @@ export async function runInversionStudy(
   options: InversionStudyOptions = {},
 ): Promise<InversionStudyResult> {
   const start = performance.now();
-  const digitsFile = study.digits ?? DEFAULT_STUDY_DIGITS;
-  const digits = await loadDigitClassifier(digitsFile);
-  const heldout = digits.heldout;
+  const digitsFile = study.digits ?? DEFAULT_DIGIT_CLASSIFIER;
+  const heldout = (await loadDigitClassifier(digitsFile)).heldout;
   if (!heldout) {
     throw new FileError(digitsFile, "heldout", "missing: the study needs held-out digits");
   }
-  const stepsGrid = options.steps ?? [...study.steps];
+  // other step counts than the study's are checked as the study's are
+  const steps = [
+    ...(options.steps ? defineStudy({ ...study, steps: options.steps }) : study).steps,
+  ];
   const result: InversionStudyResult = {
     format: INVERSION_STUDY_FORMAT,
     study: study.name,
@@ -207,7 +225,7 @@ export async function runInversionStudy(
       [digitsFile, ...study.models.map((m) => m.model)],
       options.manifest === undefined ? "fixtures/manifest.json" : options.manifest,
     ),
-    steps: stepsGrid,
+    steps,
     guidance: [...study.guidance],
     methods: study.methods.map((m) => ({
       id: m.id,
@@ -224,198 +242,39 @@ export async function runInversionStudy(
     ms: 0,
   };
   const warn = (w: string) => void (result.warnings.includes(w) || result.warnings.push(w));
-
-  // the grid of every model, first, for the progress line's total and ETA
-  const loaded: {
-    spec: Study["models"][number];
-    model: LoadedModel;
-    info: Awaited<ReturnType<typeof studyModel>>;
-  }[] = [];
-  const session = { ...options.session };
+  const loaded: StudiedModel[] = [];
   try {
     for (const spec of study.models) {
-      const model = await loadModelFolder(spec.model, { session });
-      loaded.push({ spec, model, info: await studyModel(model, spec) });
-    }
-    const grid = loaded.map(({ info }) =>
-      study.methods
-        .filter((m) =>
-          info.text ? m.text !== false : m.pixel !== false &&
-            INVERSION_METHODS[m.spec.method].conditioning !== "negative-prompt"
-        )
-        .flatMap((method) =>
-          (info.text ? study.guidance : [null]).flatMap((guidance) =>
-            stepsGrid.map((steps): Point => ({ method, steps, guidance }))
-          )
-        )
-    );
-    const counts = loaded.map(({ spec }) => options.images ?? spec.images);
-    const totalCost = grid.reduce(
-      (s, pts, i) => s + pts.reduce((t, p) => t + cost(p), 0) * counts[i],
-      0,
-    );
-    const totalTrips = grid.reduce((s, pts, i) => s + pts.length * counts[i], 0);
-    let doneCost = 0, doneTrips = 0, lastReport = 0;
-    const report = (what: string, force = false) => {
-      const now = performance.now();
-      if (!options.onProgress || (!force && now - lastReport < 2000)) return;
-      lastReport = now;
-      const elapsed = now - start;
-      const eta = doneCost > 0 ? (elapsed * (totalCost - doneCost)) / doneCost : NaN;
-      options.onProgress(
-        `study ${study.name}: ${doneTrips}/${totalTrips} round trips · ${what} · ${
-          seconds(elapsed)
-        }` +
-          (Number.isFinite(eta) && doneTrips < totalTrips ? ` · ETA ${seconds(eta)}` : ""),
-      );
-    };
-
-    for (const [m, { spec, model, info }] of loaded.entries()) {
+      const model = await loadModelFolder(spec.model, { session: { ...options.session } });
+      const info = await studyModel(model, spec);
       const name = spec.model.replace(/\/+$/, "").split("/").pop()!;
-      for (const w of info.warnings) warn(w);
-      const { images, meta } = studyImages(
-        heldout,
-        counts[m],
-        info.size,
-        info.channels,
-        spec.model,
-      );
-      // the ceiling D(E(x)): the VAE's mean decoded; a pixel model's image itself
-      const ceilings: Tensor[] = [];
-      for (const image of images) {
-        if (!info.text) {
-          ceilings.push(image);
-          continue;
-        }
-        const z = await encodeImageLatents(
-          model.vaeEncoder!,
-          image,
-          new TorchGenerator(0),
-          info.scalingFactor,
-          "mean",
-        );
-        ceilings.push(await decodeLatents(model.vaeDecoder!, z.latents, info.scalingFactor));
-      }
-      const studied: StudyModel = {
-        name,
-        folder: spec.model,
-        text: info.text,
-        size: info.size,
-        images: meta,
-        meanCeilingPsnr: 0,
-      };
-      const stripAt = study.strips;
-      const strips: StudyStrip[] = [];
-      const stripOf = (image: number, steps: number, guidance: number | null) => {
-        let s = strips.find((x) =>
-          x.image === image && x.steps === steps && x.guidance === guidance
-        );
-        if (!s) {
-          strips.push(
-            s = {
-              model: name,
-              image,
-              label: meta[image].label,
-              steps,
-              guidance,
-              // a pixel-space model has no VAE: its ceiling is the original itself
-              tiles: info.text
-                ? [tile("original", images[image]), tile("VAE ceiling", ceilings[image])]
-                : [tile("original", images[image])],
-            },
-          );
-        }
-        return s;
-      };
-      const wantsStrip = (image: number, p: Point) =>
-        stripAt !== undefined && image < stripAt.images && p.steps === stripAt.steps &&
-        (p.guidance === null ? true : stripAt.guidance.includes(p.guidance));
-
-      for (const p of grid[m]) {
-        const figures: RoundTripFigures[] = [];
-        const failed: { image: number; error: string }[] = [];
-        for (const [i, image] of images.entries()) {
-          const scheduler = DDIMScheduler.fromConfig(
-            { ...model.schedulerConfig, ...p.method.config },
-            model.folder.schedulerConfigPath,
-          );
-          for (const w of scheduler.configWarnings) warn(w);
-          const prompt = (spec.prompt ?? "a handwritten digit {k}").replaceAll(
-            "{k}",
-            String(meta[i].label),
-          );
-          try {
-            const r = await roundTrip({
-              unet: model.unet,
-              scheduler,
-              method: p.method.spec as InversionSpec,
-              steps: p.steps,
-              image,
-              generator: new TorchGenerator(study.seed),
-              ...(info.text
-                ? {
-                  vaeEncoder: model.vaeEncoder,
-                  vaeDecoder: model.vaeDecoder,
-                  scalingFactor: info.scalingFactor,
-                  prompt: { tokenizer: model.tokenizer!, textEncoder: model.textEncoder!, prompt },
-                  guidanceScale: p.guidance!,
-                }
-                : {}),
-            });
-            figures.push(roundTripFigures({
-              z0: r.initLatents,
-              reconstruction: r.latents,
-              original: image,
-              decoded: r.image!,
-              ceiling: ceilings[i],
-              nfe: r.timesteps.length,
-              ms: r.timing.loopMs,
-            }));
-            if (wantsStrip(i, p)) {
-              stripOf(i, p.steps, p.guidance).tiles.push(tile(p.method.id, r.image!));
-            }
-          } catch (err) {
-            if (!(err instanceof NonFiniteError)) throw err;
-            failed.push({ image: i, error: err.message });
-          }
-          doneTrips++;
-          doneCost += cost(p);
-          report(
-            `${name} ${p.method.id}${
-              p.guidance === null ? "" : ` g ${p.guidance}`
-            } ${p.steps} steps`,
-          );
-        }
-        const cell: StudyCell = {
-          model: name,
-          method: p.method.id,
-          steps: p.steps,
-          guidance: p.guidance,
-          mean: figures.length ? meanFigures(figures) : { ...NO_RECONSTRUCTION },
-          minPsnr: figures.length ? Math.min(...figures.map((f) => f.psnr)) : 0,
-          images: figures,
-        };
-        if (failed.length) cell.failed = failed;
-        result.cells.push(cell);
-      }
-      const ceilingFigures = ceilings.map((c, i) =>
-        roundTripFigures({
-          z0: images[i],
-          reconstruction: images[i],
-          original: images[i],
-          decoded: c,
-          ceiling: c,
-          nfe: 0,
-          ms: 0,
-        }).psnr
-      );
-      studied.meanCeilingPsnr = info.text
-        ? ceilingFigures.reduce((s, x) => s + Math.min(x, PSNR_CAP), 0) / ceilingFigures.length
-        : Infinity;
-      result.models.push(studied);
-      result.strips.push(...strips);
+      loaded.push({ spec, model, info, name, grid: studyGrid(study, info.text, steps) });
     }
-    report("done", true);
+    // every model's grid first, for the progress line's total and ETA
+    const progress = progressLine(study.name, start, options.onProgress);
+    for (const m of loaded) progress.expect(m.grid, options.images ?? m.spec.images);
+    for (const m of loaded) {
+      for (const w of m.info.warnings) warn(w);
+      const images = studyImages(
+        heldout,
+        options.images ?? m.spec.images,
+        m.info.size,
+        m.info.channels,
+        m.spec.model,
+      );
+      const ran = await runModel(study, m, images, { warn, progress });
+      result.cells.push(...ran.cells);
+      result.models.push(ran.model);
+      result.strips.push(...ran.strips);
+    }
+    const strips = study.strips;
+    if (strips && strips.images > 0 && !steps.includes(strips.steps)) {
+      warn(
+        `no picture strips: they are made at ${strips.steps} steps (strips.steps), which this ` +
+          `run (steps ${steps.join(", ")}) does not include`,
+      );
+    }
+    progress.finish();
   } finally {
     for (const { model } of loaded) await model.release().catch(() => {});
   }
@@ -423,15 +282,225 @@ export async function runInversionStudy(
   return result;
 }
 
-/** A cell's means when every image's round trip failed: no reconstruction at all. */
+/** A model of the study, loaded, with its grid. */
+interface StudiedModel {
+  spec: Study["models"][number];
+  model: LoadedModel;
+  info: Awaited<ReturnType<typeof studyModel>>;
+  /** The folder's last part. */
+  name: string;
+  grid: Point[];
+}
+
+/**
+ * The grid points of a model: every method it runs (a text model all but those marked `text:
+ * false`; a pixel-space one all but negative-prompt inversion and those marked `pixel: false`),
+ * at every guidance scale (text models) and step count.
+ */
+function studyGrid(study: Study, text: boolean, steps: readonly number[]): Point[] {
+  return study.methods
+    .filter((m) =>
+      text ? m.text !== false : m.pixel !== false &&
+        INVERSION_METHODS[m.spec.method].conditioning !== "negative-prompt"
+    )
+    .flatMap((method) =>
+      (text ? study.guidance : [null]).flatMap((guidance) =>
+        steps.map((n): Point => ({ method, steps: n, guidance }))
+      )
+    );
+}
+
+/**
+ * The progress line: round trips done of all, what runs, the time so far and an ETA weighted by
+ * each round trip's model evaluations; at most one line every 2 seconds, and one at the end.
+ */
+function progressLine(name: string, start: number, onProgress?: (line: string) => void) {
+  let totalCost = 0, totalTrips = 0, doneCost = 0, doneTrips = 0, last = 0;
+  const say = (what: string, force: boolean) => {
+    const now = performance.now();
+    if (!onProgress || (!force && now - last < 2000)) return;
+    last = now;
+    const elapsed = now - start;
+    const eta = doneCost > 0 ? (elapsed * (totalCost - doneCost)) / doneCost : NaN;
+    onProgress(
+      `study ${name}: ${doneTrips}/${totalTrips} round trips · ${what} · ${seconds(elapsed)}` +
+        (Number.isFinite(eta) && doneTrips < totalTrips ? ` · ETA ${seconds(eta)}` : ""),
+    );
+  };
+  return {
+    /** Counts a model's grid run over `images` images. */
+    expect(grid: readonly Point[], images: number) {
+      totalTrips += grid.length * images;
+      totalCost += grid.reduce((t, p) => t + cost(p), 0) * images;
+    },
+    /** One round trip of `p` done. */
+    done(model: string, p: Point) {
+      doneTrips++;
+      doneCost += cost(p);
+      const g = p.guidance === null ? "" : ` g ${p.guidance}`;
+      say(`${model} ${p.method.id}${g} ${p.steps} steps`, false);
+    },
+    finish: () => say("done", true),
+  };
+}
+
+/** The ceiling D(E(x)) of each image: the VAE's mean decoded; a pixel model's image itself. */
+async function ceilingsOf(m: StudiedModel, images: readonly Tensor[]): Promise<Tensor[]> {
+  if (!m.info.text) return [...images];
+  const out: Tensor[] = [];
+  for (const image of images) {
+    const { vaeEncoder, vaeDecoder } = m.model;
+    const s = m.info.scalingFactor;
+    const z = await encodeImageLatents(vaeEncoder!, image, new TorchGenerator(0), s, "mean");
+    out.push(await decodeLatents(vaeDecoder!, z.latents, s));
+  }
+  return out;
+}
+
+/** Every grid point of one model over its images: the cells, the model's entry, its strips. */
+async function runModel(
+  study: Study,
+  m: StudiedModel,
+  { images, meta }: ReturnType<typeof studyImages>,
+  { warn, progress }: { warn: (w: string) => void; progress: ReturnType<typeof progressLine> },
+): Promise<{ cells: StudyCell[]; model: StudyModel; strips: StudyStrip[] }> {
+  const ceilings = await ceilingsOf(m, images);
+  const strips = stripBook(study, m, images, meta, ceilings);
+  const cells: StudyCell[] = [];
+  for (const p of m.grid) {
+    const figures: RoundTripFigures[] = [];
+    const failed: { image: number; error: string }[] = [];
+    for (const [i, image] of images.entries()) {
+      try {
+        const r = await roundTripOf(study, m, p, image, meta[i].label, warn);
+        figures.push(roundTripFigures({
+          z0: r.initLatents,
+          reconstruction: r.latents,
+          original: image,
+          decoded: r.image!,
+          ceiling: ceilings[i],
+          nfe: r.timesteps.length,
+          ms: r.timing.loopMs,
+        }));
+        strips.add(i, p, r.image!);
+      } catch (err) {
+        if (!(err instanceof NonFiniteError)) throw err;
+        failed.push({ image: i, error: err.message });
+      }
+      progress.done(m.name, p);
+    }
+    cells.push({
+      model: m.name,
+      method: p.method.id,
+      steps: p.steps,
+      guidance: p.guidance,
+      mean: figures.length ? meanFigures(figures) : { ...NO_RECONSTRUCTION },
+      minPsnr: figures.length ? Math.min(...figures.map((f) => f.psnr)) : NaN,
+      images: figures,
+      ...(failed.length ? { failed } : {}),
+    });
+  }
+  const ceilingPsnr = ceilings.map((c, i) => pixelPsnr(c, images[i]));
+  const model: StudyModel = {
+    name: m.name,
+    folder: m.spec.model,
+    text: m.info.text,
+    size: m.info.size,
+    images: meta,
+    meanCeilingPsnr: m.info.text
+      ? ceilingPsnr.reduce((s, x) => s + (x === Infinity ? PSNR_CAP : x), 0) / ceilingPsnr.length
+      : Infinity,
+  };
+  return { cells, model, strips: strips.strips };
+}
+
+/** One round trip of grid point `p` on `image` (a text model's prompt names `label`). */
+async function roundTripOf(
+  study: Study,
+  m: StudiedModel,
+  p: Point,
+  image: Tensor,
+  label: number,
+  warn: (w: string) => void,
+) {
+  const { model, info } = m;
+  const scheduler = DDIMScheduler.fromConfig(
+    { ...model.schedulerConfig, ...p.method.config },
+    model.folder.schedulerConfigPath,
+  );
+  for (const w of scheduler.configWarnings) warn(w);
+  const prompt = (m.spec.prompt ?? "a handwritten digit {k}").replaceAll("{k}", String(label));
+  return await roundTrip({
+    unet: model.unet,
+    scheduler,
+    method: p.method.spec as InversionSpec,
+    steps: p.steps,
+    image,
+    generator: new TorchGenerator(study.seed),
+    ...(info.text
+      ? {
+        vaeEncoder: model.vaeEncoder,
+        vaeDecoder: model.vaeDecoder,
+        scalingFactor: info.scalingFactor,
+        prompt: { tokenizer: model.tokenizer!, textEncoder: model.textEncoder!, prompt },
+        guidanceScale: p.guidance!,
+      }
+      : {}),
+  });
+}
+
+/**
+ * The picture strips of a model: for the first `strips.images` images, at `strips.steps` and each
+ * of `strips.guidance` (every grid point of a pixel model at those steps), the original, the VAE
+ * ceiling (a latent model) and each method's reconstruction.
+ */
+function stripBook(
+  study: Study,
+  m: StudiedModel,
+  images: readonly Tensor[],
+  meta: readonly { label: number }[],
+  ceilings: readonly Tensor[],
+) {
+  const at = study.strips;
+  const strips: StudyStrip[] = [];
+  return {
+    strips,
+    add(image: number, p: Point, reconstruction: Tensor) {
+      const wanted = at !== undefined && image < at.images && p.steps === at.steps &&
+        (p.guidance === null || at.guidance.includes(p.guidance));
+      if (!wanted) return;
+      let s = strips.find((x) =>
+        x.image === image && x.steps === p.steps && x.guidance === p.guidance
+      );
+      if (!s) {
+        strips.push(
+          s = {
+            model: m.name,
+            image,
+            label: meta[image].label,
+            steps: p.steps,
+            guidance: p.guidance,
+            // a pixel-space model has no VAE: its ceiling is the original itself
+            tiles: m.info.text
+              ? [tile("original", images[image]), tile("VAE ceiling", ceilings[image])]
+              : [tile("original", images[image])],
+          },
+        );
+      }
+      s.tiles.push(tile(p.method.id, reconstruction));
+    },
+  };
+}
+
+/** A cell's means when every image's round trip failed: nothing was reconstructed. */
 const NO_RECONSTRUCTION: RoundTripFigures = {
-  latentMse: Infinity,
-  latentMaxAbs: Infinity,
-  pixelMse: Infinity,
-  psnr: 0,
-  ssim: 0,
-  ceilingPsnr: 0,
-  psnrVsCeiling: 0,
-  nfe: 0,
-  ms: 0,
+  latentMse: NaN,
+  latentMaxAbs: NaN,
+  pixelMse: NaN,
+  psnr: NaN,
+  ssim: NaN,
+  ceilingPsnr: NaN,
+  psnrVsCeiling: NaN,
+  nfe: NaN,
+  ms: NaN,
 };

@@ -7,6 +7,7 @@
  */
 import type { VaeEncoderModel } from "../models/types.ts";
 import type { Float32Math } from "../numerics/f32_math.ts";
+import { PipelineInputError } from "../pipelines/errors.ts";
 import { img2img } from "../pipelines/img2img.ts";
 import { inpaint } from "../pipelines/inpaint.ts";
 import type { PromptSource } from "../pipelines/prompt.ts";
@@ -59,6 +60,8 @@ export interface PipelineCaseFields {
   startStep?: unknown;
   /** DDIM's eta. */
   eta?: unknown;
+  /** Inference steps. */
+  steps?: unknown;
 }
 
 /**
@@ -222,7 +225,12 @@ function checkInversion(spec: PipelineCaseFields, pixel: boolean): [string, stri
     : ["height", "width", "mask", "strength"] as const;
   for (const field of refused) {
     if (spec[field] !== undefined) {
-      return [field, `${where} takes no ${field} (the image sets the size; remove it)`];
+      const why = field === "height" || field === "width"
+        ? "the image sets the size"
+        : field === "mask" || field === "strength"
+        ? "the round trip inverts the whole image and samples all of it back"
+        : "a pixel-space model takes no prompt";
+      return [field, `${where} takes no ${field} (${why}); remove it`];
     }
   }
   if (spec.useClippedModelOutput !== undefined) {
@@ -248,7 +256,9 @@ function checkInversion(spec: PipelineCaseFields, pixel: boolean): [string, stri
   if (typeof inv !== "object" || inv === null || !Object.hasOwn(INVERSION_METHODS, inv.method)) {
     return [
       "inversion.method",
-      `expected one of ${Object.keys(INVERSION_METHODS).join(", ")}, e.g. { method: "ddim" }`,
+      `expected one of ${Object.keys(INVERSION_METHODS).join(", ")}, e.g. { method: "ddim" }; got ${
+        JSON.stringify(inv?.method)
+      }`,
     ];
   }
   if (pixel && INVERSION_METHODS[inv.method].conditioning === "negative-prompt") {
@@ -259,13 +269,33 @@ function checkInversion(spec: PipelineCaseFields, pixel: boolean): [string, stri
   }
   const problem = INVERSION_METHODS[inv.method].check(inv);
   if (problem) return problem;
+  if (spec.negativePrompt !== undefined && ["ddim", "negative-prompt"].includes(inv.method)) {
+    return [
+      "negativePrompt",
+      inv.method === "ddim"
+        ? "diffusers' inverting pipelines (Pix2PixZero's invert) take no negative prompt: the " +
+          "unconditional half is the empty prompt; remove it"
+        : "negative-prompt inversion samples with the prompt as the negative prompt; remove it",
+    ];
+  }
+  const steps = spec.steps as number;
+  if (inv.method === "tutorial" && Number.isInteger(steps) && steps < 3) {
+    return [
+      "steps",
+      `the tutorial's loop inverts steps - 2 times and needs at least 3, got ${steps}`,
+    ];
+  }
   const start = spec.startStep;
   if (start !== undefined) {
     if (inv.method !== "tutorial") {
       return ["startStep", `only the tutorial's loop starts part-way; method is '${inv.method}'`];
     }
-    if (!(Number.isInteger(start) && (start as number) >= 0)) {
-      return ["startStep", `expected a whole number >= 0, got ${JSON.stringify(start)}`];
+    if (!(Number.isInteger(start) && (start as number) >= 0 && (start as number) <= steps - 3)) {
+      return [
+        "startStep",
+        `expected a whole number in 0..${steps - 3} (the tutorial keeps ${steps - 2} inverted ` +
+        `latents for ${steps} steps), got ${JSON.stringify(start)}`,
+      ];
     }
   }
   return null;
@@ -282,6 +312,14 @@ async function runInversion(inputs: PipelineRunInputs, pixel: boolean): Promise<
     config.source,
     inputs.math,
   ) as DDIMScheduler;
+  if (pixel && inputs.vaeEncoder !== undefined) {
+    throw new PipelineInputError(
+      "pixel-inversion",
+      "model",
+      "the model folder has a VAE (a latent model): use pipeline 'inversion', which encodes the " +
+        "image and takes a prompt",
+    );
+  }
   return await roundTrip({
     unet: inputs.unet,
     scheduler,

@@ -292,8 +292,8 @@ function roundTripHandOff(
   const count = (key: string, max: number) => {
     const v = metadata[key];
     if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!(Number.isInteger(n) && n >= 0 && n <= max)) {
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!(n <= max)) {
       throw new CaseReferenceError(
         path,
         `metadata ${key}: expected a whole number 0..${max}, got ${JSON.stringify(v)}`,

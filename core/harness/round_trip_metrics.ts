@@ -31,6 +31,25 @@ function mse(a: Tensor, b: Tensor): number {
 const picture = (t: Tensor) => clamp(t, -1, 1).reshape(t.shape.slice(1));
 
 /**
+ * PSNR of `image` against `reference` as the protocol measures it: both clamped to [-1, 1], data
+ * range 2 (the convention of EDICT's table).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pixelPsnr } from "./round_trip_metrics.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const a = new Tensor(new Float32Array([0, 0.5, 1.5, -1]), [1, 1, 2, 2]);
+ * const b = new Tensor(new Float32Array([0.1, 0.5, 1, -1]), [1, 1, 2, 2]);
+ * assert.ok(Math.abs(pixelPsnr(a, b) - 10 * Math.log10(4 / (0.01 / 4))) < 1e-5); // 1.5 counts as 1
+ * assert.equal(pixelPsnr(a, a), Infinity);
+ * ```
+ */
+export function pixelPsnr(image: Tensor, reference: Tensor): number {
+  return psnrFromMse(mse(picture(image), picture(reference)), 2);
+}
+
+/**
  * What one round trip gives to {@link roundTripFigures}. Images are [1, C, H, W] in [-1, 1]
  * (decoder outputs are clamped to it first, as the postprocessing does).
  *

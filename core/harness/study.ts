@@ -93,7 +93,20 @@ export interface InversionStudySpec {
   strips?: { images: number; steps: number; guidance: number[] };
 }
 
-/** A study as `defineStudy` returns it (checked, frozen). */
+/**
+ * A study as `defineStudy` returns it (checked, frozen).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineStudy, type Study } from "./study.ts";
+ * const s: Study = defineStudy({
+ *   name: "s", kind: "inversion", models: [{ model: "m", images: 1 }],
+ *   methods: [{ id: "ddim", spec: { method: "ddim" } }], steps: [10], guidance: [1], seed: 0,
+ * });
+ * assert.ok(Object.isFrozen(s));
+ * ```
+ */
 export type Study = Readonly<InversionStudySpec>;
 
 /**
@@ -107,8 +120,12 @@ export type Study = Readonly<InversionStudySpec>;
  * ```
  */
 export class StudySpecError extends Error {
+  /** The study's name. */
+  readonly study: string;
   /** The field at fault. */
   readonly field: string;
+  /** What was expected. */
+  readonly problem: string;
   /**
    * The error for `field` of study `study`.
    *
@@ -119,11 +136,25 @@ export class StudySpecError extends Error {
   constructor(study: string, field: string, problem: string) {
     super(`study '${study}': ${field}: ${problem}`);
     this.name = "StudySpecError";
+    this.study = study;
     this.field = field;
+    this.problem = problem;
   }
 }
 
 const NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const STUDY_KEYS = [
+  "name",
+  "kind",
+  "description",
+  "models",
+  "methods",
+  "steps",
+  "guidance",
+  "seed",
+  "digits",
+  "strips",
+];
 const ID = /^[a-z0-9]+([.-][a-z0-9]+)*$/;
 
 function positiveIntegers(v: unknown): v is number[] {
@@ -146,7 +177,7 @@ function positiveIntegers(v: unknown): v is number[] {
  * assert.throws(() => defineStudy({ ...s, steps: [10, 0] }), /study 'small': steps: expected/);
  * assert.throws(
  *   () => defineStudy({ ...s, methods: [{ id: "x", spec: { method: "edict", mixing: 2 } }] }),
- *   /methods\[0\]\.spec\.mixing: expected a number in \(0, 1\)/,
+ *   /methods\[0\] \(x\)\.spec\.mixing: expected a number in \(0, 1\)/,
  * );
  * ```
  */
@@ -156,6 +187,11 @@ export function defineStudy(spec: InversionStudySpec): Study {
     throw new StudySpecError(name, field, problem);
   };
   if (typeof spec !== "object" || spec === null) fail("(study)", "expected an object");
+  for (const key of Object.keys(spec)) {
+    if (!STUDY_KEYS.includes(key)) {
+      fail(key, `not a field of a study (expected one of ${STUDY_KEYS.join(", ")})`);
+    }
+  }
   if (!NAME.test(spec.name ?? "")) fail("name", "expected lowercase letters, digits and dashes");
   if (spec.kind !== "inversion") {
     fail("kind", `expected "inversion", got ${JSON.stringify(spec.kind)}`);
@@ -182,32 +218,44 @@ export function defineStudy(spec: InversionStudySpec): Study {
     if (!ID.test(m?.id ?? "")) {
       fail(`methods[${i}].id`, "expected lowercase letters, digits, dots, dashes");
     }
-    if (ids.has(m.id)) fail(`methods[${i}].id`, `'${m.id}' is used twice`);
+    const at = `methods[${i}] (${m.id})`;
+    if (ids.has(m.id)) fail(`${at}.id`, `'${m.id}' is used twice`);
+    for (const key of Object.keys(m)) {
+      if (!["id", "spec", "pixel", "text", "config"].includes(key)) {
+        fail(`${at}.${key}`, "not a field of a study method (id, spec, pixel, text, config)");
+      }
+    }
     ids.add(m.id);
     const row = Object.hasOwn(INVERSION_METHODS, m.spec?.method)
       ? INVERSION_METHODS[m.spec.method]
       : null;
     if (!row) {
       fail(
-        `methods[${i}].spec.method`,
-        `expected one of ${Object.keys(INVERSION_METHODS).join(", ")}`,
+        `${at}.spec.method`,
+        `expected one of ${Object.keys(INVERSION_METHODS).join(", ")}, got ${
+          JSON.stringify(m.spec?.method)
+        }`,
       );
     }
     const problem = row!.check(m.spec);
-    if (problem) fail(`methods[${i}].spec.${problem[0].replace(/^inversion\./, "")}`, problem[1]);
+    if (problem) fail(`${at}.spec.${problem[0].replace(/^inversion\./, "")}`, problem[1]);
     for (const flag of ["pixel", "text"] as const) {
       if (m[flag] !== undefined && typeof m[flag] !== "boolean") {
-        fail(`methods[${i}].${flag}`, "expected a boolean");
+        fail(`${at}.${flag}`, "expected a boolean");
       }
     }
     if (
       m.config !== undefined &&
       (typeof m.config !== "object" || m.config === null || Array.isArray(m.config))
     ) {
-      fail(`methods[${i}].config`, "expected an object of scheduler_config.json keys");
+      fail(`${at}.config`, "expected an object of scheduler_config.json keys");
     }
   });
   if (!positiveIntegers(spec.steps)) fail("steps", "expected a list of positive whole numbers");
+  const tutorial = spec.methods.find((m) => m.spec.method === "tutorial");
+  if (tutorial && spec.steps.some((n) => n < 3)) {
+    fail("steps", `method '${tutorial.id}' (the tutorial's loop) needs at least 3 steps`);
+  }
   if (!Array.isArray(spec.guidance) || !spec.guidance.every((g) => Number.isFinite(g) && g >= 0)) {
     fail("guidance", "expected a list of numbers >= 0");
   }

@@ -11,7 +11,6 @@ import type { VaeEncoderModel } from "../models/types.ts";
 import type { Sampler } from "../schedulers/types.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { PipelineInputError } from "./errors.ts";
-import { assertFinite } from "./finite.ts";
 import { guidedDenoiser } from "./denoiser.ts";
 import { denoiseLoop } from "./loop.ts";
 import { promptEmbeddings } from "./prompt.ts";
@@ -32,7 +31,7 @@ import type {
   PipelineHooks,
   PromptPipelineResult,
 } from "./types.ts";
-import { encodeImageLatents, type LatentMode } from "./vae.ts";
+import { encodeImageLatents, hookedImageLatents, type LatentMode } from "./vae.ts";
 
 /**
  * Options of {@link img2img} (and of inpaint, which adds a mask).
@@ -147,19 +146,7 @@ export async function prepareImg2ImgStart(
     opts.latentMode ?? "sample",
     opts.math,
   );
-  let imageLatents = encoded.latents;
-  const replaced = await opts.hooks?.overrideImageLatents?.();
-  if (replaced !== undefined) {
-    if (!replaced?.sameShape?.(imageLatents)) {
-      throw new PipelineInputError(
-        "img2img",
-        "overrideImageLatents",
-        `expected a tensor of shape [${imageLatents.shape.join(", ")}]`,
-      );
-    }
-    imageLatents = replaced;
-  }
-  assertFinite(imageLatents, { stepIndex: -1, tensor: "imageLatents" });
+  const imageLatents = await hookedImageLatents(encoded.latents, opts.hooks, "img2img");
   // prepare_latents: noise = randn_tensor(shape, generator); add_noise(init_latents, noise, t0)
   const noise = opts.generator.randn(imageLatents.shape);
   const initLatents = scheduler.addNoise(imageLatents, noise, partial.latentTimestep);

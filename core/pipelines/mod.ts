@@ -63,6 +63,7 @@ export { fixedPointInverter, type FixedPointOptions } from "./inversion/fixed_po
 export {
   type Conditioning,
   fixedPointOptions,
+  inverseSchedulerOf,
   INVERSION_METHODS,
   type InversionMethod,
   type InversionMethodName,

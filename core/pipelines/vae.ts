@@ -12,7 +12,8 @@ import { add, clamp, div, mul, scale } from "../tensor/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { type Float32Math, ieeeMath } from "../numerics/f32_math.ts";
 import { PipelineInputError } from "./errors.ts";
-import type { NoiseSource } from "./types.ts";
+import { assertFinite } from "./finite.ts";
+import type { NoiseSource, PipelineHooks } from "./types.ts";
 
 /**
  * The latent distribution of an encoded image, as diffusers' `DiagonalGaussianDistribution`.
@@ -276,4 +277,42 @@ function checkScalingFactor(where: string, scalingFactor: number): void {
       `expected a positive number (the VAE config's scaling_factor, e.g. 0.18215), got ${scalingFactor}`,
     );
   }
+}
+
+/**
+ * The image latents a pipeline goes on with: `latents`, or what the replay hook
+ * `overrideImageLatents` gives instead (the reference's, isolating the loop from the VAE's float32
+ * `exp`), checked for shape and for NaN / infinity.
+ *
+ * @throws {PipelineInputError} naming `who` when the hook's tensor has another shape;
+ * `NonFiniteError` when the latents hold a NaN or infinity.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import { hookedImageLatents } from "./vae.ts";
+ * const z = Tensor.zeros([1, 4, 2, 2]);
+ * const ref = new Tensor(new Float32Array(16).fill(0.5), [1, 4, 2, 2]);
+ * assert.equal(await hookedImageLatents(z, { overrideImageLatents: () => ref }, "img2img"), ref);
+ * assert.equal(await hookedImageLatents(z, undefined, "img2img"), z);
+ * await assert.rejects(
+ *   hookedImageLatents(z, { overrideImageLatents: () => Tensor.zeros([1]) }, "img2img"),
+ *   /img2img: overrideImageLatents: expected a tensor of shape \[1, 4, 2, 2\]/,
+ * );
+ * ```
+ */
+export async function hookedImageLatents(
+  latents: Tensor,
+  hooks: Pick<PipelineHooks, "overrideImageLatents"> | undefined,
+  who: string,
+): Promise<Tensor> {
+  const replaced = await hooks?.overrideImageLatents?.();
+  if (replaced !== undefined && !replaced?.sameShape?.(latents)) {
+    throw new PipelineInputError(
+      who,
+      "overrideImageLatents",
+      `expected a tensor of shape [${latents.shape.join(", ")}]`,
+    );
+  }
+  return assertFinite(replaced ?? latents, { stepIndex: -1, tensor: "imageLatents" });
 }

@@ -174,11 +174,13 @@ export function caseLine(r: CaseResult): string {
  * ```
  */
 export function roundTripText(f: RoundTripFigures): string {
-  const db = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} dB` : "Inf dB");
-  return `latent MSE ${fmt(f.latentMse)} (max|d| ${fmt(f.latentMaxAbs)}) · PSNR ${db(f.psnr)} ` +
-    `(VAE ceiling ${db(f.ceilingPsnr)}, vs ceiling ${db(f.psnrVsCeiling)}) · SSIM ${
-      f.ssim.toFixed(3)
-    } · NFE ${f.nfe}`;
+  const db = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} dB` : "exact");
+  // a pixel-space model has no VAE: its ceiling is the original itself
+  const ceiling = Number.isFinite(f.ceilingPsnr)
+    ? ` (VAE ceiling ${db(f.ceilingPsnr)}, vs ceiling ${db(f.psnrVsCeiling)})`
+    : " (no VAE)";
+  return `latent MSE ${fmt(f.latentMse)} (max|d| ${fmt(f.latentMaxAbs)}) · PSNR ${db(f.psnr)}` +
+    `${ceiling} · SSIM ${f.ssim.toFixed(3)} · NFE ${f.nfe}`;
 }
 
 /**

@@ -32,15 +32,15 @@ const LABEL_WIDTH = 36;
 /** Tile width on the page, CSS pixels. */
 const TILE_PX = 96;
 
-/** A PSNR in dB with one decimal; "exact" when infinite or at/above the cap. */
-function db(x: number, cap: number): string {
+/** A PSNR in dB with one decimal; "exact" when infinite. */
+function db(x: number): string {
   if (Number.isNaN(x)) return "-";
-  return x === Infinity || x >= cap ? "exact" : x.toFixed(1);
+  return x === Infinity ? "exact" : x.toFixed(1);
 }
 
 /** {@link db} with its unit: "31.0 dB" or "exact". */
-function dbUnit(x: number, cap: number): string {
-  const text = db(x, cap);
+function dbUnit(x: number): string {
+  const text = db(x);
   return text === "exact" || text === "-" ? text : `${text} dB`;
 }
 
@@ -83,9 +83,9 @@ function modelCells(r: InversionStudyResult, model: string): StudyCell[] {
 const noImages = (c: StudyCell) => c.images.length === 0;
 
 /** The mean PSNR shown for a cell ("exact" when every image was). */
-function cellDb(c: StudyCell, cap: number): string {
+function cellDb(c: StudyCell): string {
   if (noImages(c)) return "failed";
-  return c.minPsnr === Infinity ? "exact" : db(c.mean.psnr, cap);
+  return c.minPsnr === Infinity ? "exact" : db(c.mean.psnr);
 }
 
 /** The (method, guidance) rows of a model's cells, in order. */
@@ -103,10 +103,10 @@ function methodRows(cells: readonly StudyCell[]): { method: string; guidance: nu
 const cut = (s: string, width: number) => s.length > width ? `${s.slice(0, width - 1)}…` : s;
 
 /** The heading of a model: its name and its VAE ceiling. */
-function modelHeading(m: StudyModel, cap: number): string {
+function modelHeading(m: StudyModel): string {
   const ceiling = m.meanCeilingPsnr === Infinity
     ? "no VAE, ceiling exact"
-    : `VAE ceiling ${dbUnit(m.meanCeilingPsnr, cap)}`;
+    : `VAE ceiling ${dbUnit(m.meanCeilingPsnr)}`;
   return `${m.name} (${ceiling}; ${m.images.length} images, ${m.size}x${m.size})`;
 }
 
@@ -139,7 +139,7 @@ function bestLine(r: InversionStudyResult, cells: readonly StudyCell[]): string[
     );
     const best = ranked[0];
     if (!best) continue;
-    const value = best.minPsnr === Infinity ? "exact" : dbUnit(best.mean.psnr, r.psnrCap);
+    const value = best.minPsnr === Infinity ? "exact" : dbUnit(best.mean.psnr);
     const g = best.guidance === null ? "" : ` ${gText(best.guidance)}`;
     items.push(`${s}: ${cut(labelOf(r, best.method), LABEL_WIDTH)}${g} ${value}`);
   }
@@ -161,7 +161,7 @@ function modelTable(r: InversionStudyResult, cells: readonly StudyCell[]): strin
         c.method === x.method && c.guidance === x.guidance && c.steps === s
       );
       if (!c) return `${s}: -`;
-      const value = cellDb(c, r.psnrCap);
+      const value = cellDb(c);
       const unit = k === 0 && value !== "exact" && value !== "failed" ? " dB" : "";
       return `${s}: ${value}${unit}/${num(c.mean.nfe)}`;
     })
@@ -225,7 +225,7 @@ export function inversionStudyLines(r: InversionStudyResult): string[] {
     `  (an exact image counts as ${r.psnrCap} dB in means; "exact": every image came back exactly)`,
   ];
   for (const m of r.models) {
-    lines.push(modelHeading(m, r.psnrCap));
+    lines.push(modelHeading(m));
     const cells = modelCells(r, m.name);
     if (!cells.length) {
       lines.push("  no grid point ran");
@@ -283,7 +283,7 @@ function chartPoints(r: InversionStudyResult, cells: readonly StudyCell[]): Poin
       nfe: c.mean.nfe,
       title:
         `${series}${c.guidance === null ? "" : ` · ${gText(c.guidance)}`} · ${c.steps} steps: ` +
-        `PSNR ${cellDb(c, r.psnrCap)}, latent MSE ${num(c.mean.latentMse)}, NFE ${num(c.mean.nfe)}`,
+        `PSNR ${cellDb(c)}, latent MSE ${num(c.mean.latentMse)}, NFE ${num(c.mean.nfe)}`,
     };
   }).filter((p) => Number.isFinite(p.psnr) && Number.isFinite(p.nfe));
 }
@@ -424,11 +424,11 @@ function tileFigure(r: InversionStudyResult, s: StudyStrip, tile: CaseImage): st
   if (tile.label === "original") return "";
   if (tile.label === "VAE ceiling") {
     const f = cells.map(figuresOf).find((f) => f);
-    return f ? dbUnit(f.ceilingPsnr, Infinity) : "";
+    return f ? dbUnit(f.ceilingPsnr) : "";
   }
   const cell = cells.find((c) => c.method === tile.label);
   const f = cell && figuresOf(cell);
-  return f ? dbUnit(f.psnr, Infinity) : "";
+  return f ? dbUnit(f.psnr) : "";
 }
 
 function stripHtml(r: InversionStudyResult, s: StudyStrip): string {
@@ -466,8 +466,7 @@ const TABLE_HEAD = [
 ];
 
 function tableRow(r: InversionStudyResult, c: StudyCell): string {
-  const cap = r.psnrCap;
-  const perImage = c.images.map((f) => db(f.psnr, Infinity)).join(", ");
+  const perImage = c.images.map((f) => db(f.psnr)).join(", ");
   const failed = c.failed?.length
     ? ` (${c.failed.length} failed: ${
       c.failed.map((f) => `image ${f.image}: ${f.error}`).join("; ")
@@ -482,11 +481,13 @@ function tableRow(r: InversionStudyResult, c: StudyCell): string {
     gone ? "-" : num(c.mean.nfe),
     gone ? "-" : num(c.mean.latentMse),
     gone ? "-" : num(c.mean.latentMaxAbs),
-    `<span title="${escapeHtml(`per image: ${perImage || "none"}${failed}`)}">${
-      cellDb(c, cap)
-    }</span>`,
-    gone ? "-" : db(c.minPsnr, Infinity),
-    gone ? "-" : db(c.mean.psnrVsCeiling, cap),
+    `<span title="${escapeHtml(`per image: ${perImage || "none"}${failed}`)}">${cellDb(c)}</span>`,
+    gone ? "-" : db(c.minPsnr),
+    gone
+      ? "-"
+      : c.images.every((f) => f.psnrVsCeiling === Infinity)
+      ? "exact"
+      : db(c.mean.psnrVsCeiling),
     gone ? "-" : num(c.mean.ssim),
     gone ? "-" : num(Math.round(c.mean.ms)),
   ];
@@ -512,7 +513,7 @@ function modelSection(r: InversionStudyResult, m: StudyModel): string {
     : "<p>No grid point of this model has a reconstruction.</p>";
   const strips = r.strips.filter((s) => s.model === m.name).map((s) => stripHtml(r, s)).join("");
   const digits = m.images.map((x) => `${x.label} (#${x.index})`).join(", ");
-  return `<section id="model-${escapeHtml(slug)}"><h2>${escapeHtml(modelHeading(m, r.psnrCap))}</h2>
+  return `<section id="model-${escapeHtml(slug)}"><h2>${escapeHtml(modelHeading(m))}</h2>
 <p><code>${escapeHtml(m.folder)}</code>; ${
     m.text ? "text model: a panel per guidance scale" : "no text, no guidance"
   }. Held-out digits (label, index): ${escapeHtml(digits)}.</p>

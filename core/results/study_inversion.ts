@@ -65,7 +65,7 @@ export interface StudyCell {
   guidance: number | null;
   /**
    * The mean of each figure over the images (PSNR: the mean of the per-image dB values; an
-   * image reconstructed exactly counts as its finite cap, see `psnrCap`).
+   * image reconstructed exactly, infinite PSNR, counts as `psnrCap`).
    */
   mean: RoundTripFigures;
   /** The worst image's PSNR, dB. */
@@ -99,7 +99,10 @@ export interface StudyModel {
   text: boolean;
   /** Image size in pixels. */
   size: number;
-  /** The held-out digits it ran on: their index in scikit-learn's digits and their label. */
+  /**
+   * The held-out digits it ran on, taken class by class (the first of each digit, then the
+   * second, ...): their index in scikit-learn's digits and their label.
+   */
   images: { index: number; label: number }[];
   /** The mean over the images of the VAE ceiling's PSNR (Infinity without a VAE), dB. */
   meanCeilingPsnr: number;

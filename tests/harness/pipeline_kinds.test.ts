@@ -127,15 +127,32 @@ Deno.test("PIPELINE_KINDS: the inversion kinds' checks name the field", () => {
     inversion: { method: "tutorial" },
     image: "a.png",
     startStep: 2,
+    steps: 10,
   };
   assert.equal(PIPELINE_KINDS.inversion.check(ok), null);
   const refused: [Record<string, unknown>, string, RegExp][] = [
     [{ sampler: { type: "PNDMScheduler" } }, "sampler.type", /samples back with DDIMScheduler/],
     [{ eta: 0.5 }, "eta", /DDIM with eta 0 only/],
-    [{ inversion: { method: "renoise" } }, "inversion.method", /expected one of ddim/],
+    [
+      { inversion: { method: "renoise" } },
+      "inversion.method",
+      /expected one of ddim.*got "renoise"/,
+    ],
     [{ inversion: { method: "edict", mixing: 1.5 } }, "inversion.mixing", /\(0, 1\)/],
     [{ inversion: { method: "ddim" } }, "startStep", /only the tutorial's loop/],
-    [{ startStep: -1 }, "startStep", /whole number >= 0/],
+    [{ startStep: -1 }, "startStep", /expected a whole number in 0\.\.7 \(the tutorial keeps 8/],
+    [{ startStep: 8 }, "startStep", /expected a whole number in 0\.\.7/],
+    [{ steps: 2, startStep: undefined }, "steps", /needs at least 3, got 2/],
+    [
+      { inversion: { method: "ddim" }, startStep: undefined, negativePrompt: "blurry" },
+      "negativePrompt",
+      /Pix2PixZero's invert\) take no negative prompt/,
+    ],
+    [
+      { inversion: { method: "negative-prompt" }, startStep: undefined, negativePrompt: "x" },
+      "negativePrompt",
+      /samples with the prompt as the negative prompt/,
+    ],
     [{ strength: 0.5 }, "strength", /takes no strength/],
     [{ useClippedModelOutput: true }, "useClippedModelOutput", /DDIMPipeline's option/],
   ];

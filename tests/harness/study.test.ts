@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { loadStudy } from "../../core/harness/cases_loader.ts";
-import { defineStudy, type InversionStudySpec, StudySpecError } from "../../core/harness/study.ts";
+import {
+  defineStudy,
+  type InversionStudySpec,
+  type StudyMethodSpec,
+  StudySpecError,
+} from "../../core/harness/study.ts";
 
 const base: InversionStudySpec = {
   name: "small",
@@ -25,11 +30,11 @@ Deno.test("defineStudy: checked, frozen, every bad field named", () => {
     ],
     [
       { methods: [{ id: "a", spec: { method: "ddim" } }, { id: "a", spec: { method: "edict" } }] },
-      /methods\[1\]\.id: 'a' is used twice/,
+      /methods\[1\] \(a\)\.id: 'a' is used twice/,
     ],
     [
       { methods: [{ id: "x", spec: { method: "fixed-point", iterations: 1, average: 3 } }] },
-      /methods\[0\]\.spec\.average: expected a whole number in 1\.\.2/,
+      /methods\[0\] \(x\)\.spec\.average: expected a whole number in 1\.\.2/,
     ],
     [{
       methods: [{
@@ -37,8 +42,21 @@ Deno.test("defineStudy: checked, frozen, every bad field named", () => {
         spec: { method: "ddim" },
         config: [] as unknown as Record<string, unknown>,
       }],
-    }, /methods\[0\]\.config: expected an object/],
+    }, /methods\[0\] \(x\)\.config: expected an object/],
     [{ steps: [10, 2.5] }, /steps: expected a list of positive whole numbers/],
+    [
+      { methods: [{ id: "t", spec: { method: "tutorial" } }], steps: [2, 10] },
+      /steps: method 't' \(the tutorial's loop\) needs at least 3 steps/,
+    ],
+    [{ strps: {} }, /strps: not a field of a study \(expected one of name, kind/],
+    [
+      { methods: [{ id: "x", spec: { method: "ddim" }, pixl: false } as StudyMethodSpec] },
+      /methods\[0\] \(x\)\.pixl: not a field of a study method/,
+    ],
+    [
+      { methods: [{ id: "x", spec: { method: "renoise" as "ddim" } }] },
+      /spec\.method: expected one of .*, got "renoise"/,
+    ],
     [{ guidance: [-1] }, /guidance: expected a list of numbers >= 0/],
     [
       { strips: { images: 1, steps: 50, guidance: [1] } },

@@ -28,7 +28,17 @@ import { Tensor } from "../../tensor/tensor.ts";
  */
 export type EdictState = readonly Tensor[] & { readonly wide?: readonly Float64Array[] };
 
-/** Where EDICT's arithmetic runs. */
+/**
+ * Where EDICT's latent arithmetic runs (the model always sees float32 latents).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { EdictArithmetic } from "./edict.ts";
+ * const a: EdictArithmetic = "float64";
+ * assert.equal(a, "float64");
+ * ```
+ */
 export type EdictArithmetic = "float32" | "float64";
 
 /**
@@ -205,10 +215,35 @@ function model(denoise: Denoiser, lane: Lane, shape: readonly number[], t: numbe
   return denoise(new Tensor(lane.narrow, shape), t).then((e) => e.data);
 }
 
-function checkMixing(p: number, who: string): void {
-  if (!(Number.isFinite(p) && p > 0 && p < 1)) {
-    throw new RangeError(`${who}: mixing: expected a number in (0, 1), got ${p}`);
+/**
+ * The first problem with EDICT's options as `[field, problem]`, or null (fields as a case names
+ * them, under `inversion.`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edictProblem } from "./edict.ts";
+ * assert.equal(edictProblem({ mixing: 0.93, arithmetic: "float64" }), null);
+ * assert.deepEqual(edictProblem({ mixing: 1 }), ["mixing", "expected a number in (0, 1), got 1"]);
+ * ```
+ */
+export function edictProblem(
+  o: { mixing?: unknown; arithmetic?: unknown },
+): [string, string] | null {
+  const p = o.mixing;
+  if (p !== undefined && !(typeof p === "number" && p > 0 && p < 1)) {
+    return ["mixing", `expected a number in (0, 1), got ${JSON.stringify(p)}`];
   }
+  const a = o.arithmetic;
+  if (a !== undefined && a !== "float32" && a !== "float64") {
+    return ["arithmetic", `expected "float32" or "float64", got ${JSON.stringify(a)}`];
+  }
+  return null;
+}
+
+function checkOptions(o: EdictOptions, who: string): void {
+  const problem = edictProblem(o);
+  if (problem) throw new RangeError(`${who}: ${problem[0]}: ${problem[1]}`);
 }
 
 /**
@@ -243,7 +278,7 @@ export function edictSampler(
   scheduler: EdictScheduler,
   options: EdictOptions,
 ): Stepper<EdictState> {
-  checkMixing(options.mixing, "edictSampler");
+  checkOptions(options, "edictSampler");
   const timesteps = [...scheduler.timesteps];
   const wide = options.arithmetic === "float64";
   return {
@@ -286,7 +321,7 @@ export function edictInverter(
   scheduler: EdictScheduler,
   options: EdictOptions,
 ): Stepper<EdictState> {
-  checkMixing(options.mixing, "edictInverter");
+  checkOptions(options, "edictInverter");
   const timesteps = [...scheduler.timesteps].reverse();
   const n = timesteps.length;
   const wide = options.arithmetic === "float64";

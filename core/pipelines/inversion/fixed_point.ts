@@ -31,6 +31,37 @@ export interface FixedPointOptions {
   average: number;
 }
 
+/**
+ * The first problem with the refinement's options as `[field, problem]`, or null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fixedPointProblem } from "./fixed_point.ts";
+ * assert.equal(fixedPointProblem({ iterations: 2, average: 3 }), null);
+ * assert.deepEqual(fixedPointProblem({ iterations: 1, average: 3 }), [
+ *   "average", "expected a whole number in 1..2 (iterations + 1), got 3",
+ * ]);
+ * ```
+ */
+export function fixedPointProblem(
+  o: { iterations: unknown; average: unknown },
+): [string, string] | null {
+  const { iterations: K, average: m } = o;
+  if (!(Number.isInteger(K) && (K as number) >= 0)) {
+    return ["iterations", `expected a whole number >= 0, got ${JSON.stringify(K)}`];
+  }
+  if (!(Number.isInteger(m) && (m as number) >= 1 && (m as number) <= (K as number) + 1)) {
+    return [
+      "average",
+      `expected a whole number in 1..${(K as number) + 1} (iterations + 1), got ${
+        JSON.stringify(m)
+      }`,
+    ];
+  }
+  return null;
+}
+
 /** The mean of float32 tensors, summed in float64 and rounded once. */
 function mean(ts: readonly Tensor[]): Tensor {
   const out = new Float32Array(ts[0].data.length);
@@ -71,17 +102,9 @@ export function fixedPointInverter(
   inverse: Pick<DDIMInverseScheduler, "timesteps" | "step">,
   options: FixedPointOptions,
 ): Stepper {
+  const problem = fixedPointProblem(options);
+  if (problem) throw new RangeError(`fixedPointInverter: ${problem[0]}: ${problem[1]}`);
   const { iterations: K, average: m } = options;
-  if (!(Number.isInteger(K) && K >= 0)) {
-    throw new RangeError(`fixedPointInverter: iterations: expected a whole number >= 0, got ${K}`);
-  }
-  if (!(Number.isInteger(m) && m >= 1 && m <= K + 1)) {
-    throw new RangeError(
-      `fixedPointInverter: average: expected a whole number in 1..${
-        K + 1
-      } (iterations + 1), got ${m}`,
-    );
-  }
   return {
     get timesteps() {
       return inverse.timesteps;

@@ -17,13 +17,24 @@ import {
   type EdictArithmetic,
   edictInverter,
   edictMixing,
+  edictProblem,
   edictSampler,
   edictStart,
 } from "./edict.ts";
-import { fixedPointInverter } from "./fixed_point.ts";
+import { fixedPointInverter, fixedPointProblem } from "./fixed_point.ts";
 import { tutorialInverter, tutorialSampler } from "./tutorial.ts";
 
-/** The names of the inversion methods (keys of {@link INVERSION_METHODS}). */
+/**
+ * The names of the inversion methods (keys of {@link INVERSION_METHODS}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { InversionMethodName } from "./methods.ts";
+ * const m: InversionMethodName = "fixed-point";
+ * assert.equal(m, "fixed-point");
+ * ```
+ */
 export type InversionMethodName = "ddim" | "negative-prompt" | "tutorial" | "edict" | "fixed-point";
 
 /**
@@ -126,18 +137,39 @@ export interface InversionMethod {
 /** A one-tensor state. */
 const single = (s: LoopState) => s as Tensor;
 
-/** The inverse scheduler of a DDIM scheduler: `DDIMInverseScheduler.from_config(scheduler.config)`. */
-function inverseOf(ddim: DDIMScheduler, steps: number): DDIMInverseScheduler {
+/**
+ * The inverse scheduler of a DDIM scheduler, as `DDIMInverseScheduler.from_config(scheduler.config)`
+ * makes it (the DDIM config's options, extra keys left behind), its timesteps set for `steps`,
+ * with the DDIM scheduler's float32 math.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DDIMScheduler } from "../../schedulers/ddim.ts";
+ * import { inverseSchedulerOf } from "./methods.ts";
+ * const inverse = inverseSchedulerOf(new DDIMScheduler({ clipSample: false, stepsOffset: 1 }), 4);
+ * assert.deepEqual([inverse.config.clipSample, inverse.timesteps], [false, [1, 251, 501, 751]]);
+ * ```
+ */
+export function inverseSchedulerOf(ddim: DDIMScheduler, steps: number): DDIMInverseScheduler {
   const config = toDiffusersConfig(DDIM_SPEC, ddim.config);
   const inverse = DDIMInverseScheduler.fromConfig(config, undefined, ddim.math);
   inverse.setTimesteps(steps);
   return inverse;
 }
 
-/** diffusers' DDIM inversion, and the sampling pass back with the DDIM scheduler. */
-function ddimPlan(invert: Stepper, ddim: DDIMScheduler): InversionPlan {
+/**
+ * diffusers' DDIM inversion (or another stepper over the same inverse scheduler), and the
+ * sampling pass back with the DDIM scheduler.
+ */
+function ddimPlan(
+  ddim: DDIMScheduler,
+  steps: number,
+  inverter: (inverse: DDIMInverseScheduler) => Stepper = (inverse) => schedulerSampler(inverse),
+): InversionPlan {
+  ddim.setTimesteps(steps);
   return {
-    invert: invert as Stepper<LoopState>,
+    invert: inverter(inverseSchedulerOf(ddim, steps)) as Stepper<LoopState>,
     sample: schedulerSampler(ddim) as Stepper<LoopState>,
     begin: 0,
     start: (z0) => z0,
@@ -145,6 +177,10 @@ function ddimPlan(invert: Stepper, ddim: DDIMScheduler): InversionPlan {
     finish: single,
   };
 }
+
+/** A stepper file's `[option, problem]` as a case field (`inversion.<option>`). */
+const prefixed = (p: [string, string] | null): [string, string] | null =>
+  p && [`inversion.${p[0]}`, p[1]];
 
 /** Checks that a spec names only the options its method takes. */
 function onlyOptions(spec: InversionSpec, allowed: readonly string[]): [string, string] | null {
@@ -165,7 +201,17 @@ function onlyOptions(spec: InversionSpec, allowed: readonly string[]): [string, 
   return null;
 }
 
-/** The effective fixed-point options (defaults filled in). */
+/**
+ * The fixed-point options of a spec, defaults filled in (K 2, the last iterate).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fixedPointOptions } from "./methods.ts";
+ * assert.deepEqual(fixedPointOptions({ method: "fixed-point" }), { iterations: 2, average: 1 });
+ * assert.deepEqual(fixedPointOptions({ method: "fixed-point", iterations: 5, average: 3 }), { iterations: 5, average: 3 });
+ * ```
+ */
 export function fixedPointOptions(spec: InversionSpec): { iterations: number; average: number } {
   return { iterations: spec.iterations ?? 2, average: spec.average ?? 1 };
 }
@@ -193,19 +239,13 @@ export const INVERSION_METHODS: Readonly<Record<InversionMethodName, InversionMe
       label: () => "DDIM inversion",
       conditioning: "same",
       check: (spec) => onlyOptions(spec, []),
-      plan: (_spec, ddim, steps) => {
-        ddim.setTimesteps(steps);
-        return ddimPlan(schedulerSampler(inverseOf(ddim, steps)), ddim);
-      },
+      plan: (_spec, ddim, steps) => ddimPlan(ddim, steps),
     },
     "negative-prompt": {
       label: () => "negative-prompt inversion",
       conditioning: "negative-prompt",
       check: (spec) => onlyOptions(spec, []),
-      plan: (_spec, ddim, steps) => {
-        ddim.setTimesteps(steps);
-        return ddimPlan(schedulerSampler(inverseOf(ddim, steps)), ddim);
-      },
+      plan: (_spec, ddim, steps) => ddimPlan(ddim, steps),
     },
     tutorial: {
       label: () => "tutorial loop",
@@ -227,20 +267,7 @@ export const INVERSION_METHODS: Readonly<Record<InversionMethodName, InversionMe
     edict: {
       label: (spec) => `EDICT (p ${spec.mixing ?? "0.93^(50/n)"}, ${spec.arithmetic ?? "float32"})`,
       conditioning: "same",
-      check: (spec) => {
-        const p = spec.mixing;
-        if (p !== undefined && !(typeof p === "number" && p > 0 && p < 1)) {
-          return ["inversion.mixing", `expected a number in (0, 1), got ${JSON.stringify(p)}`];
-        }
-        const a = spec.arithmetic;
-        if (a !== undefined && a !== "float32" && a !== "float64") {
-          return [
-            "inversion.arithmetic",
-            `expected "float32" or "float64", got ${JSON.stringify(a)}`,
-          ];
-        }
-        return onlyOptions(spec, ["mixing", "arithmetic"]);
-      },
+      check: (spec) => prefixed(edictProblem(spec)) ?? onlyOptions(spec, ["mixing", "arithmetic"]),
       plan: (spec, ddim, steps) => {
         ddim.setTimesteps(steps);
         const arithmetic = spec.arithmetic ?? "float32";
@@ -262,23 +289,11 @@ export const INVERSION_METHODS: Readonly<Record<InversionMethodName, InversionMe
         return `fixed-point (K ${o.iterations}${o.average > 1 ? `, mean of ${o.average}` : ""})`;
       },
       conditioning: "same",
-      check: (spec) => {
-        const { iterations: K, average: m } = fixedPointOptions(spec);
-        if (!(Number.isInteger(K) && K >= 0)) {
-          return ["inversion.iterations", `expected a whole number >= 0, got ${K}`];
-        }
-        if (!(Number.isInteger(m) && m >= 1 && m <= K + 1)) {
-          return [
-            "inversion.average",
-            `expected a whole number in 1..${K + 1} (iterations + 1), got ${m}`,
-          ];
-        }
-        return onlyOptions(spec, ["iterations", "average"]);
-      },
-      plan: (spec, ddim, steps) => {
-        ddim.setTimesteps(steps);
-        return ddimPlan(fixedPointInverter(inverseOf(ddim, steps), fixedPointOptions(spec)), ddim);
-      },
+      check: (spec) =>
+        prefixed(fixedPointProblem(fixedPointOptions(spec))) ??
+          onlyOptions(spec, ["iterations", "average"]),
+      plan: (spec, ddim, steps) =>
+        ddimPlan(ddim, steps, (inverse) => fixedPointInverter(inverse, fixedPointOptions(spec))),
     },
   });
 
@@ -315,6 +330,11 @@ export function planInversion(
   }
   const problem = row.check(spec);
   if (problem) throw new RangeError(`${problem[0]}: ${problem[1]}`);
+  if (spec.method === "tutorial" && !(Number.isInteger(steps) && steps >= 3)) {
+    throw new RangeError(
+      `steps: the tutorial's loop inverts steps - 2 times and needs at least 3 steps, got ${steps}`,
+    );
+  }
   if (startStep !== 0 && spec.method !== "tutorial") {
     throw new RangeError(`startStep: only the tutorial's loop starts part-way, got ${startStep}`);
   }

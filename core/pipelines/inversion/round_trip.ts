@@ -21,7 +21,7 @@ import { encodePrompt, type PromptSource } from "../prompt.ts";
 import { maybeDecode } from "../result.ts";
 import { checkSteps } from "../timesteps.ts";
 import type { NoiseSource, PipelineHooks, PipelineResult } from "../types.ts";
-import { encodeImageLatents } from "../vae.ts";
+import { encodeImageLatents, hookedImageLatents } from "../vae.ts";
 import { INVERSION_METHODS, type InversionSpec, planInversion } from "./methods.ts";
 
 /**
@@ -136,6 +136,13 @@ async function denoisers(opts: RoundTripOptions): Promise<{
     }
   } else {
     // negative-prompt inversion: the prompt is also the negative prompt of the sampling pass
+    if (conditioning === "negative-prompt" && prompt.negativePrompt !== undefined) {
+      throw new PipelineInputError(
+        "roundTrip",
+        "prompt.negativePrompt",
+        "negative-prompt inversion samples with the prompt as the negative prompt; give none",
+      );
+    }
     const negative = conditioning === "negative-prompt" ? prompt.prompt : prompt.negativePrompt;
     const encoded = await encodePrompt(
       prompt.tokenizer,
@@ -203,18 +210,8 @@ export async function roundTrip(opts: RoundTripOptions): Promise<RoundTripResult
       opts.method.latent ?? "mean",
       opts.math,
     );
-    ({ latents: z0, encoderMs: encodeImageMs } = encoded);
-    const replaced = await hooks.overrideImageLatents?.();
-    if (replaced !== undefined) {
-      if (!replaced?.sameShape?.(z0)) {
-        throw new PipelineInputError(
-          "roundTrip",
-          "overrideImageLatents",
-          `expected a tensor of shape [${z0.shape.join(", ")}]`,
-        );
-      }
-      z0 = replaced;
-    }
+    encodeImageMs = encoded.encoderMs;
+    z0 = await hookedImageLatents(encoded.latents, hooks, "roundTrip");
   }
   assertFinite(z0, { stepIndex: -1, tensor: "imageLatents" });
 
@@ -228,13 +225,15 @@ export async function roundTrip(opts: RoundTripOptions): Promise<RoundTripResult
   });
   const inversionCalls = inversion.timesteps.length;
   const stopped = hooks.stopAfterCalls !== undefined && hooks.stopAfterCalls <= inversionCalls;
-  const start = plan.handOff(states);
+  // a replay that ends inside the inversion samples nothing: its "start" is where it stopped
+  const start = stopped ? inversion.sample : plan.handOff(states);
   const sampling = stopped ? undefined : await denoiseLoop<LoopState>({
     stepper: plan.sample,
     denoiser: conditioned.sample,
     sample: start,
     begin: plan.begin,
-    hooks: offsetHooks(hooks, inversionCalls, plan.invert.timesteps.length),
+    // steps numbered on from the inversion's: the sampling pass's first step is the next one
+    hooks: offsetHooks(hooks, inversionCalls, states.length - plan.begin),
   });
   const latents = plan.finish(sampling?.sample ?? inversion.sample);
   const timesteps = [...inversion.timesteps, ...(sampling?.timesteps ?? [])];

@@ -7,7 +7,7 @@ import {
 } from "../../../core/pipelines/inversion/edict.ts";
 import type { LoopState } from "../../../core/pipelines/loop.ts";
 import { denoiseLoop } from "../../../core/pipelines/loop.ts";
-import { DDIMScheduler } from "../../../core/schedulers/ddim.ts";
+import { sd15 } from "./_sd15.ts";
 import { Tensor } from "../../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../../core/tensor/torch_generator.ts";
 
@@ -16,16 +16,6 @@ const model = (x: Tensor, t: number) =>
   Promise.resolve(
     new Tensor(x.data.map((v, i) => Math.tanh(0.7 * v + 0.001 * t + 0.01 * i)), x.shape),
   );
-
-const sd15 = () =>
-  new DDIMScheduler({
-    betaSchedule: "scaled_linear",
-    betaStart: 0.00085,
-    betaEnd: 0.012,
-    setAlphaToOne: false,
-    stepsOffset: 1,
-    clipSample: false,
-  });
 
 async function roundTrip(steps: number, mixing: number, arithmetic: "float32" | "float64") {
   const ddim = sd15();
@@ -66,7 +56,6 @@ Deno.test("EDICT: the leapfrog order follows the community pipeline (x first at 
   const ddim = sd15();
   ddim.setTimesteps(4);
   const seen: string[] = [];
-  const z = edictStart(new Tensor(new Float32Array([0.1, 0.2]), [1, 2]), "float32");
   const x = new Tensor(new Float32Array([1, 1]), [1, 2]);
   const y = new Tensor(new Float32Array([2, 2]), [1, 2]);
   const tag = (t: Tensor) => (t.data[0] === 1 ? "x" : t.data[0] === 2 ? "y" : "?");
@@ -75,7 +64,30 @@ Deno.test("EDICT: the leapfrog order follows the community pipeline (x first at 
   await sampler.step(spy, [x, y], 0); // even: x = a x + b eps(y), then y from the new x
   await sampler.step(spy, [x, y], 1); // odd: y first, from eps(x)
   assert.deepEqual(seen, ["y", "?", "x", "?"]);
-  assert.deepEqual(z.length, 2);
+});
+
+Deno.test("EDICT: at an even step count the inversion's order is the community pipeline's prepare_latents", async () => {
+  // prepare_latents: at an even loop index x is updated first (from eps(y)), at an odd one y
+  const ddim = sd15();
+  ddim.setTimesteps(4);
+  const first: string[] = [];
+  const inv = edictInverter(ddim, { mixing: 0.93, arithmetic: "float32" });
+  for (const i of [0, 1, 2, 3]) {
+    const x = new Tensor(new Float32Array([1, 1]), [1, 2]);
+    const y = new Tensor(new Float32Array([2, 2]), [1, 2]);
+    let calls = 0;
+    // after the inverse mixing layer the lanes are no longer 1 and 2: tell them by which is larger
+    await inv.step(
+      (v, t) => {
+        if (calls++ === 0) first.push(v.data[0] > 1.5 ? "y" : "x");
+        return model(v, t);
+      },
+      [x, y],
+      i,
+    );
+  }
+  // eps(y) first means x is updated first
+  assert.deepEqual(first, ["y", "x", "y", "x"]);
 });
 
 Deno.test("EDICT: bad mixing and a bad state are refused", () => {

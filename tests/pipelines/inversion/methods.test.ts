@@ -1,19 +1,12 @@
 import assert from "node:assert/strict";
-import { INVERSION_METHODS, planInversion } from "../../../core/pipelines/inversion/methods.ts";
+import {
+  inverseSchedulerOf,
+  INVERSION_METHODS,
+  planInversion,
+} from "../../../core/pipelines/inversion/methods.ts";
 import { DDIMScheduler } from "../../../core/schedulers/ddim.ts";
+import { sd15 } from "./_sd15.ts";
 import { Tensor } from "../../../core/tensor/tensor.ts";
-
-const sd15 = () =>
-  DDIMScheduler.fromConfig({
-    _class_name: "PNDMScheduler",
-    beta_schedule: "scaled_linear",
-    beta_start: 0.00085,
-    beta_end: 0.012,
-    set_alpha_to_one: false,
-    steps_offset: 1,
-    skip_prk_steps: true,
-    clip_sample: false,
-  });
 
 Deno.test("ddim: DDIMInverseScheduler.from_config(scheduler.config): ascending 1..901 and back 901..1", () => {
   const plan = planInversion({ method: "ddim" }, sd15(), 10);
@@ -68,4 +61,32 @@ Deno.test("planInversion: names the bad field", () => {
     () => planInversion({ method: "edict" }, ddim, 10, 1),
     /startStep: only the tutorial's loop/,
   );
+});
+
+Deno.test("inverseSchedulerOf: the options diffusers' DDIMInverseScheduler.from_config(scheduler.config) gave the references", async () => {
+  const { readSafetensors } = await import("../../../core/tensor/safetensors.ts");
+  const { DDIM_INVERSE_SPEC } = await import("../../../core/schedulers/ddim_inverse.ts");
+  const { fieldOf } = await import("../../../core/schedulers/config_json.ts");
+  for (
+    const [model, ref] of [
+      ["digits-sd", "digits-sd-invert-ddim-g1"],
+      ["digits-ddpm", "digits-ddpm-invert-ddim"],
+    ]
+  ) {
+    const json = JSON.parse(
+      await Deno.readTextFile(`fixtures/models/${model}/scheduler/scheduler_config.json`),
+    );
+    const theirs = JSON.parse(
+      (await readSafetensors(`fixtures/refs/cases/${ref}.onnx.safetensors`))
+        .metadata["inverse_scheduler_config"],
+    );
+    const ours = inverseSchedulerOf(DDIMScheduler.fromConfig(json), 10);
+    for (const name of Object.keys(DDIM_INVERSE_SPEC.defaults) as (keyof typeof ours.config)[]) {
+      assert.deepEqual(
+        ours.config[name],
+        theirs[fieldOf(DDIM_INVERSE_SPEC, name).key],
+        `${model} ${name}`,
+      );
+    }
+  }
 });

@@ -82,7 +82,6 @@ Deno.test("roundTrip: replay hooks reach the sampling pass by their global index
 
 Deno.test("roundTrip: conditioning per method (negative-prompt: 1 row inverting, 2 sampling; tutorial: always 2)", async () => {
   const embeds = new Tensor(new Float32Array(2 * 3 * 4).map((_, i) => i * 1e-3), [2, 3, 4]);
-  const x = new Tensor(new Float32Array(16).fill(0.1), [1, 1, 4, 4]);
   const encoder = {
     encode: (_img: Tensor) =>
       Promise.resolve(new Tensor(new Float32Array(32).fill(0.05), [1, 2, 4, 4])),
@@ -107,7 +106,6 @@ Deno.test("roundTrip: conditioning per method (negative-prompt: 1 row inverting,
   assert.deepEqual(await run("tutorial", 1, 2), [2, 2, 2, 2, 2, 2]);
   assert.deepEqual(await run("ddim", 1, 1), [1, 1, 1, 1, 1, 1, 1, 1]);
   await assert.rejects(run("ddim", 7.5, 1), /roundTrip: prompt\.embeds: expected \[2, L, D\]/);
-  assert.equal(x.shape.length, 4);
 });
 
 Deno.test("roundTrip: a latent model needs its scaling factor; a NaN names the pass's call", async () => {
@@ -141,4 +139,61 @@ Deno.test("roundTrip: a latent model needs its scaling factor; a NaN names the p
     }),
     (err: Error) => err.name === "NonFiniteError" && /334/.test(err.message),
   );
+});
+
+Deno.test("roundTrip: the tutorial starts sampling part-way from inverted[-(startStep + 1)]", async () => {
+  const records: StepRecord[] = [];
+  const out = await roundTrip({
+    unet,
+    scheduler: scheduler(),
+    method: { method: "tutorial" },
+    steps: 6,
+    startStep: 2,
+    image,
+    generator: new TorchGenerator(0),
+    hooks: { onStep: (r) => void records.push(r) },
+  });
+  // invert: reversed [1, 167, 333, 499, 665, 831] from index 1, the last skipped: 4 calls
+  assert.equal(out.inversionCalls, 4);
+  assert.deepEqual(out.timesteps, [167, 333, 499, 665, 499, 333, 167, 1]);
+  // the sampling pass starts at index 2 (t 499) from the latent made at t 333 (-(2 + 1))
+  assert.equal(records[4].sample, records[1].prevSample);
+  assert.equal(out.inverted, records[1].prevSample);
+  assert.deepEqual(records.map((r) => r.step), [0, 1, 2, 3, 4, 5, 6, 7]);
+  // a replay that stops inside the inversion samples nothing, and says where it stopped
+  const early = await roundTrip({
+    unet,
+    scheduler: scheduler(),
+    method: { method: "tutorial" },
+    steps: 6,
+    startStep: 2,
+    image,
+    generator: new TorchGenerator(0),
+    hooks: { stopAfterCalls: 1 },
+  });
+  assert.deepEqual([early.timesteps.length, early.inverted === early.latents], [1, true]);
+});
+
+Deno.test("roundTrip: EDICT with replay hooks over both passes: the model sees the given inputs", async () => {
+  const seen: number[][] = [];
+  const recording = {
+    predict(x: Tensor, t: number) {
+      seen.push([...x.data]);
+      return unet.predict(x, t);
+    },
+  };
+  const given = new Tensor(new Float32Array(16).fill(0.25), image.shape);
+  const out = await roundTrip({
+    unet: recording,
+    scheduler: scheduler(),
+    method: { method: "edict", mixing: 0.9 },
+    steps: 2,
+    image,
+    generator: new TorchGenerator(0),
+    hooks: { overrideSample: (i) => (i === 1 || i === 5 ? given : undefined) },
+  });
+  assert.deepEqual([out.inversionCalls, out.timesteps.length], [4, 8]);
+  // calls 1 (inversion) and 5 (sampling) ran on the given tensor, the others on EDICT's lanes
+  assert.deepEqual([seen[1], seen[5]], [[...given.data], [...given.data]]);
+  assert.notDeepEqual(seen[0], [...given.data]);
 });

@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { tutorialInverter, tutorialSampler } from "../../../core/pipelines/inversion/tutorial.ts";
-import { DDIMScheduler } from "../../../core/schedulers/ddim.ts";
+import { sd15 } from "./_sd15.ts";
 import { Tensor } from "../../../core/tensor/tensor.ts";
-
-const sd15 = () =>
-  new DDIMScheduler({
-    betaSchedule: "scaled_linear",
-    betaStart: 0.00085,
-    betaEnd: 0.012,
-    setAlphaToOne: false,
-    stepsOffset: 1,
-    clipSample: false,
-  });
 
 Deno.test("tutorial invert: reversed timesteps from index 1, the last skipped (48 calls at 50 steps, 21..961)", () => {
   const ddim = sd15();
