@@ -9,8 +9,6 @@
  *
  * @module
  */
-import * as Plot from "@observablehq/plot";
-import { parseHTML } from "linkedom";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { fmt } from "../results/format.ts";
@@ -22,6 +20,13 @@ import type {
   StudyStrip,
 } from "../results/study_inversion.ts";
 import { escapeHtml } from "./html.ts";
+import {
+  type ChartFrame,
+  type ChartPoint,
+  latentChart,
+  nfeChart,
+  psnrChart,
+} from "./study_inversion_charts.ts";
 import { ReportError } from "./write.ts";
 import { runName, writeReportFiles } from "./write_files.ts";
 
@@ -246,30 +251,10 @@ export function inversionStudyLines(r: InversionStudyResult): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// charts
-
-/** One point of a model's charts. */
-interface Point {
-  series: string;
-  guidance: string;
-  steps: number;
-  psnr: number;
-  latentMse: number;
-  nfe: number;
-  title: string;
-}
-
-/** An Observable Plot chart as SVG text, rendered over linkedom's DOM. */
-function plotSvg(options: Plot.PlotOptions): string {
-  const dom = parseHTML("<!DOCTYPE html><html><body></body></html>") as unknown as {
-    document: Plot.PlotOptions["document"];
-  };
-  const chart = Plot.plot({ ...options, document: dom.document });
-  return (chart as unknown as { outerHTML: string }).outerHTML;
-}
+// charts (core/report/study_inversion_charts.ts draws them)
 
 /** The chart points of a model (cells with at least one image), PSNR capped at `psnrCap`. */
-function chartPoints(r: InversionStudyResult, cells: readonly StudyCell[]): Point[] {
+function chartPoints(r: InversionStudyResult, cells: readonly StudyCell[]): ChartPoint[] {
   const names = seriesNames(r);
   return cells.filter((c) => !noImages(c)).map((c) => {
     const series = names.get(c.method) ?? c.method;
@@ -288,117 +273,14 @@ function chartPoints(r: InversionStudyResult, cells: readonly StudyCell[]): Poin
   }).filter((p) => Number.isFinite(p.psnr) && Number.isFinite(p.nfe));
 }
 
-/** Facet and colour options shared by the per-step charts of a model. */
-function stepChartBase(r: InversionStudyResult, points: readonly Point[]) {
-  const panels = r.guidance.map(gText).filter((g) => points.some((p) => p.guidance === g));
-  const faceted = panels.length > 0;
-  const steps = [...new Set(points.map((p) => p.steps))].sort((a, b) => a - b);
-  const series = [...seriesNames(r).values()].filter((s) => points.some((p) => p.series === s));
+/** What a model's charts share (panels, legend, cap, ceiling). */
+function chartFrame(r: InversionStudyResult, m: StudyModel): ChartFrame {
   return {
-    width: Math.min(960, 260 + 280 * Math.max(1, panels.length)),
-    height: 240,
-    marginLeft: 56,
-    marginRight: 24,
-    x: { type: "log" as const, label: "steps", ticks: steps, tickFormat: "d" },
-    fx: faceted ? { domain: panels, label: null } : undefined,
-    color: { legend: true, domain: series },
-    fxChannel: faceted ? "guidance" : undefined,
+    panels: r.guidance.map(gText),
+    series: [...seriesNames(r).values()],
+    cap: r.psnrCap,
+    ceiling: Number.isFinite(m.meanCeilingPsnr) ? m.meanCeilingPsnr : null,
   };
-}
-
-/** Mean PSNR against steps: a line per method, a panel per guidance, the ceiling as a rule. */
-function psnrChart(r: InversionStudyResult, m: StudyModel, points: readonly Point[]): string {
-  const { fxChannel, ...base } = stepChartBase(r, points);
-  const capped = points.some((p) => p.psnr >= r.psnrCap);
-  const ceiling = Number.isFinite(m.meanCeilingPsnr)
-    ? Math.min(m.meanCeilingPsnr, r.psnrCap)
-    : null;
-  const rows = [...points].sort((a, b) => a.steps - b.steps);
-  const common = { x: "steps", y: "psnr", stroke: "series", fx: fxChannel };
-  return plotSvg({
-    ...base,
-    y: {
-      label: `mean PSNR, dB${capped ? ` (exact shown at ${r.psnrCap})` : ""}`,
-      grid: true,
-    },
-    marks: [
-      ...(ceiling === null ? [] : [
-        Plot.ruleY([ceiling], { stroke: "#888", strokeDasharray: "5 3" }),
-        Plot.text([ceiling], {
-          y: (d: number) => d,
-          text: () => `VAE ceiling ${ceiling.toFixed(1)} dB`,
-          frameAnchor: "right",
-          dy: -6,
-          fill: "#666",
-        }),
-      ]),
-      Plot.line(rows, { ...common, z: "series" }),
-      Plot.dot(rows, { ...common, r: 2.5, title: "title" }),
-    ],
-  });
-}
-
-/** Mean latent MSE against steps on a log axis; zeros drawn at a floor the label names. */
-function latentChart(r: InversionStudyResult, points: readonly Point[]): string {
-  const { fxChannel, ...base } = stepChartBase(r, points);
-  const finite = points.filter((p) => Number.isFinite(p.latentMse) && p.latentMse >= 0);
-  if (!finite.length) return "";
-  const positive = finite.map((p) => p.latentMse).filter((x) => x > 0);
-  const lowest = positive.length ? Math.min(...positive) : 1e-6;
-  const floor = 10 ** (Math.floor(Math.log10(lowest)) - 1);
-  const zeros = finite.some((p) => p.latentMse === 0);
-  const rows = finite.map((p) => ({ ...p, latentMse: Math.max(p.latentMse, floor) }))
-    .sort((a, b) => a.steps - b.steps);
-  const common = { x: "steps", y: "latentMse", stroke: "series", fx: fxChannel };
-  return plotSvg({
-    ...base,
-    y: {
-      type: "log",
-      tickFormat: (x: number) => fmt(x),
-      label: `mean latent MSE${zeros ? ` (exact shown at ${fmt(floor)})` : ""}`,
-      grid: true,
-    },
-    marks: [
-      Plot.line(rows, { ...common, z: "series" }),
-      Plot.dot(rows, { ...common, r: 2.5, title: "title" }),
-    ],
-  });
-}
-
-/** Mean PSNR against NFE (log x): a dot per grid point, coloured by method, shaped by guidance. */
-function nfeChart(r: InversionStudyResult, points: readonly Point[]): string {
-  const rows = points.filter((p) => p.nfe > 0).sort((a, b) => a.steps - b.steps);
-  if (!rows.length) return "";
-  const series = [...seriesNames(r).values()].filter((s) => rows.some((p) => p.series === s));
-  const panels = r.guidance.map(gText).filter((g) => rows.some((p) => p.guidance === g));
-  const capped = rows.some((p) => p.psnr >= r.psnrCap);
-  return plotSvg({
-    width: 640,
-    height: 260,
-    marginLeft: 56,
-    marginRight: 24,
-    x: { type: "log", label: "NFE (both passes)", grid: true },
-    y: { label: `mean PSNR, dB${capped ? ` (exact shown at ${r.psnrCap})` : ""}`, grid: true },
-    color: { legend: true, domain: series },
-    ...(panels.length ? { symbol: { legend: true, domain: panels } } : {}),
-    marks: [
-      Plot.line(rows, {
-        x: "nfe",
-        y: "psnr",
-        stroke: "series",
-        z: (p: Point) => `${p.series} ${p.guidance}`,
-        strokeOpacity: 0.35,
-      }),
-      Plot.dot(rows, {
-        x: "nfe",
-        y: "psnr",
-        stroke: "series",
-        symbol: panels.length ? "guidance" : undefined,
-        r: 3.5,
-        title: "title",
-      }),
-    ],
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,11 +387,12 @@ function chartBlock(id: string, title: string, svg: string): string {
 function modelSection(r: InversionStudyResult, m: StudyModel): string {
   const cells = modelCells(r, m.name);
   const points = chartPoints(r, cells);
+  const frame = chartFrame(r, m);
   const slug = m.name.replace(/[^A-Za-z0-9_-]+/g, "-");
   const charts = points.length
-    ? chartBlock(`psnr-${slug}`, "Mean PSNR against steps", psnrChart(r, m, points)) +
-      chartBlock(`latent-${slug}`, "Mean latent MSE against steps", latentChart(r, points)) +
-      chartBlock(`nfe-${slug}`, "Mean PSNR against model evaluations", nfeChart(r, points))
+    ? chartBlock(`psnr-${slug}`, "Mean PSNR against steps", psnrChart(frame, points)) +
+      chartBlock(`latent-${slug}`, "Mean latent MSE against steps", latentChart(frame, points)) +
+      chartBlock(`nfe-${slug}`, "Mean PSNR against model evaluations", nfeChart(frame, points))
     : "<p>No grid point of this model has a reconstruction.</p>";
   const strips = r.strips.filter((s) => s.model === m.name).map((s) => stripHtml(r, s)).join("");
   const digits = m.images.map((x) => `${x.label} (#${x.index})`).join(", ");
