@@ -133,6 +133,11 @@ export {
   type FinalSigmasType,
 } from "./core/schedulers/euler_discrete.ts";
 export {
+  ancestralSigmas,
+  type EulerAncestralDiscreteConfig,
+  EulerAncestralDiscreteScheduler,
+} from "./core/schedulers/euler_ancestral_discrete.ts";
+export {
   type CompVisPLMSOptions,
   CompVisPLMSSampler,
   type PLMSStepOutput,

@@ -10,6 +10,7 @@ import { DDIMScheduler } from "./ddim.ts";
 import { DDIMInverseScheduler } from "./ddim_inverse.ts";
 import { DDPMScheduler } from "./ddpm.ts";
 import { EulerDiscreteScheduler } from "./euler_discrete.ts";
+import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete.ts";
 import { LMSDiscreteScheduler } from "./lms_discrete.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { Scheduler } from "./types.ts";
@@ -52,6 +53,7 @@ export const SCHEDULER_CLASSES: Readonly<
   PNDMScheduler,
   LMSDiscreteScheduler,
   EulerDiscreteScheduler,
+  EulerAncestralDiscreteScheduler,
 });
 
 /**

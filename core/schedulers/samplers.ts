@@ -36,7 +36,8 @@ export type DiffusersSchedulerName =
   | "DDPMScheduler"
   | "PNDMScheduler"
   | "LMSDiscreteScheduler"
-  | "EulerDiscreteScheduler";
+  | "EulerDiscreteScheduler"
+  | "EulerAncestralDiscreteScheduler";
 
 /**
  * The sampler a case runs: a diffusers scheduler (its config is the model folder's
@@ -83,7 +84,10 @@ export interface MakeSamplerOptions {
   steps: number;
   /** DDIM's eta (every sampler that has one; default 0). */
   eta?: number;
-  /** Where step noise comes from (DDPM, DDIM and labml DDIM with eta > 0). */
+  /**
+   * Where step noise comes from (DDPM, EulerAncestral, Euler with s_churn, DDIM and labml DDIM
+   * with eta > 0): the pipeline's one generator.
+   */
   generator?: TorchGenerator;
   /**
    * DDIM's `use_clipped_model_output`, passed to every `step` of a diffusers scheduler
@@ -248,6 +252,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   PNDMScheduler: diffusers("PNDMScheduler", false, true),
   LMSDiscreteScheduler: diffusers("LMSDiscreteScheduler"),
   EulerDiscreteScheduler: diffusers("EulerDiscreteScheduler"),
+  EulerAncestralDiscreteScheduler: diffusers("EulerAncestralDiscreteScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0

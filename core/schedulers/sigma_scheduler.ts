@@ -1,10 +1,10 @@
 /**
- * The base of the schedulers that step in sigma space (LMSDiscrete, EulerDiscrete), on top of
- * {@link SchedulerBase}: the sigma table, `init_noise_sigma`, `scale_model_input`, the sigma
- * `add_noise`, and diffusers' step-index API (`set_begin_index`, `index_for_timestep`), which
- * the two diffusers classes share line for line. The bookkeeping itself is a {@link StepIndex}
- * (step_index.ts) and the respacing `respaceSigmas` (sigmas.ts), usable without this
- * class.
+ * The base of the schedulers that step in sigma space (LMSDiscrete, EulerDiscrete,
+ * EulerAncestralDiscrete), on top of {@link SchedulerBase}: the sigma table, `init_noise_sigma`,
+ * `scale_model_input`, the sigma `add_noise`, and diffusers' step-index API (`set_begin_index`,
+ * `index_for_timestep`), which the three diffusers classes share line for line. The bookkeeping
+ * itself is a {@link StepIndex} (step_index.ts) and the respacing `respaceSigmas` (sigmas.ts),
+ * usable without this class.
  *
  * @module
  */
@@ -60,7 +60,8 @@ export const EXTRA_SIGMA_FIELDS: { readonly [K in keyof ExtraSigmaOptions]: Conf
 
 /**
  * The options a sigma scheduler needs beyond the betas: the spacing of its timesteps and
- * sigmas, and what the model predicts.
+ * sigmas, and what the model predicts (the sigma-spacing options only where the class has them:
+ * EulerAncestralDiscrete has none).
  *
  * @example
  * ```ts
@@ -71,7 +72,7 @@ export const EXTRA_SIGMA_FIELDS: { readonly [K in keyof ExtraSigmaOptions]: Conf
  * assert.deepEqual(c, {});
  * ```
  */
-export type SigmaSchedulerConfig = BetaConfig & SigmaSpacingOptions & {
+export type SigmaSchedulerConfig = BetaConfig & Partial<SigmaSpacingOptions> & {
   timestepSpacing: TimestepSpacing;
   stepsOffset: number;
   predictionType: PredictionType;
@@ -130,7 +131,12 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    */
   protected constructor(spec: SchedulerSpec<C>, config: Partial<C>, options?: SchedulerOptions) {
     super(spec, config, options);
-    checkSigmaSpacing(this.config, options?.source ?? `new ${spec.className}()`);
+    const c = this.config;
+    checkSigmaSpacing({
+      useKarrasSigmas: c.useKarrasSigmas ?? false,
+      useExponentialSigmas: c.useExponentialSigmas ?? false,
+      useBetaSigmas: c.useBetaSigmas ?? false,
+    }, options?.source ?? `new ${spec.className}()`);
   }
 
   /** Abstract here: the subclass computes its sigmas and timesteps, then calls `setSchedule`. */
