@@ -133,6 +133,12 @@ export {
   type FinalSigmasType,
 } from "./core/schedulers/euler_discrete.ts";
 export {
+  type DPMAlgorithmType,
+  type DPMSolverMultistepConfig,
+  DPMSolverMultistepScheduler,
+  type DPMSolverType,
+} from "./core/schedulers/dpm_multistep.ts";
+export {
   type CompVisPLMSOptions,
   CompVisPLMSSampler,
   type PLMSStepOutput,

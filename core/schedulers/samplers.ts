@@ -36,7 +36,8 @@ export type DiffusersSchedulerName =
   | "DDPMScheduler"
   | "PNDMScheduler"
   | "LMSDiscreteScheduler"
-  | "EulerDiscreteScheduler";
+  | "EulerDiscreteScheduler"
+  | "DPMSolverMultistepScheduler";
 
 /**
  * The sampler a case runs: a diffusers scheduler (its config is the model folder's
@@ -248,6 +249,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   PNDMScheduler: diffusers("PNDMScheduler", false, true),
   LMSDiscreteScheduler: diffusers("LMSDiscreteScheduler"),
   EulerDiscreteScheduler: diffusers("EulerDiscreteScheduler"),
+  DPMSolverMultistepScheduler: diffusers("DPMSolverMultistepScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0

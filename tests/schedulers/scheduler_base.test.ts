@@ -101,6 +101,7 @@ Deno.test("every registered class is a SchedulerBase whose fromConfig gives its 
     ["PNDMScheduler", "fixtures/refs/schedulers/pndm"],
     ["LMSDiscreteScheduler", "fixtures/refs/schedulers/lms_discrete"],
     ["EulerDiscreteScheduler", "fixtures/refs/schedulers/euler_discrete"],
+    ["DPMSolverMultistepScheduler", "fixtures/refs/schedulers/dpm_multistep"],
   ]);
   assert.deepEqual([...refs.keys()].sort(), Object.keys(SCHEDULER_CLASSES).sort());
   for (const [name, dir] of refs) {
