@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DPMSolverMultistepScheduler } from "../../core/schedulers/dpm_multistep.ts";
+import { makeSampler } from "../../core/schedulers/samplers.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
 import { type Float32Math, ieeeMath, mathTableFromTensors } from "../../core/numerics/f32_math.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
@@ -143,6 +144,14 @@ Deno.test("DPMSolverMultistep Karras sigmas: DPM++ 2M Karras's timesteps and sig
   plain.setTimesteps(25);
   assert.notDeepEqual(plain.timesteps, ref.timesteps);
   assert.ok(ulpBetween(plain.sigmas, ref.file.tensor("sigmas")) > 0);
+  // a case's sampler spec: DPM++ 2M Karras on a folder's (here the reference's) config
+  const sampler = makeSampler(
+    { type: "DPMSolverMultistepScheduler", config: { use_karras_sigmas: true } },
+    { ...ref.config, use_karras_sigmas: false },
+    { steps: 25 },
+  );
+  assert.deepEqual(sampler.timesteps, ref.timesteps);
+  assert.deepEqual([sampler.initNoiseSigma, sampler.configWarnings], [1, []]);
   // squaredcos_cap_v2 Karras timesteps are truncated, not rounded
   const cos = await loadSchedulerReference(`${DIR}/pp2m_cosine_karras_3.safetensors`);
   assert.deepEqual(cos.timesteps, [998, 997, 0]);
@@ -262,5 +271,14 @@ Deno.test("DPMSolverMultistep config: own keys checked, unsupported options name
   assert.equal(s.configWarnings.length, 2);
   assert.equal(s.toDiffusersConfig().foo, 1);
   assert.equal(s.config.lambdaMinClipped, -Infinity);
+  assert.equal(
+    DPMSolverMultistepScheduler.fromConfig({ lambda_min_clipped: -Infinity }).config
+      .lambdaMinClipped,
+    -Infinity,
+  );
+  assert.throws(
+    () => DPMSolverMultistepScheduler.fromConfig({ lambda_min_clipped: NaN }, "sched.json"),
+    /"lambda_min_clipped": expected a number/,
+  );
   assert.equal(s.order, 1);
 });
