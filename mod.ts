@@ -138,6 +138,12 @@ export {
   EulerAncestralDiscreteScheduler,
 } from "./core/schedulers/euler_ancestral_discrete.ts";
 export {
+  type DPMAlgorithmType,
+  type DPMSolverMultistepConfig,
+  DPMSolverMultistepScheduler,
+  type DPMSolverType,
+} from "./core/schedulers/dpm_multistep.ts";
+export {
   type CompVisPLMSOptions,
   CompVisPLMSSampler,
   type PLMSStepOutput,

@@ -284,6 +284,8 @@ export interface ConfigField {
   readonly nullable?: boolean;
   /** Smallest allowed value of an `int` / `float` field. */
   readonly min?: number;
+  /** A `float` field may also be +-Infinity (diffusers' `lambda_min_clipped = -inf`). */
+  readonly infinite?: boolean;
 }
 
 /**

@@ -130,7 +130,10 @@ export function checkFieldValue(
       checkMin(value as number);
       return value;
     case "float":
-      if (typeof value !== "number" || !Number.isFinite(value)) fail("a finite number");
+      if (
+        typeof value !== "number" || Number.isNaN(value) ||
+        (!field.infinite && !Number.isFinite(value))
+      ) fail(field.infinite ? "a number" : "a finite number");
       checkMin(value as number);
       return value;
     case "boolean":

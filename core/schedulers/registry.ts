@@ -9,6 +9,7 @@ import { SchedulerConfigError } from "./config_json.ts";
 import { DDIMScheduler } from "./ddim.ts";
 import { DDIMInverseScheduler } from "./ddim_inverse.ts";
 import { DDPMScheduler } from "./ddpm.ts";
+import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
 import { EulerDiscreteScheduler } from "./euler_discrete.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete.ts";
 import { LMSDiscreteScheduler } from "./lms_discrete.ts";
@@ -54,6 +55,7 @@ export const SCHEDULER_CLASSES: Readonly<
   LMSDiscreteScheduler,
   EulerDiscreteScheduler,
   EulerAncestralDiscreteScheduler,
+  DPMSolverMultistepScheduler,
 });
 
 /**
