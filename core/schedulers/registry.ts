@@ -11,6 +11,7 @@ import { DDIMInverseScheduler } from "./ddim_inverse.ts";
 import { DDPMScheduler } from "./ddpm.ts";
 import { EulerDiscreteScheduler } from "./euler_discrete.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete.ts";
+import { HeunDiscreteScheduler } from "./heun_discrete.ts";
 import { LMSDiscreteScheduler } from "./lms_discrete.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { Scheduler } from "./types.ts";
@@ -54,6 +55,7 @@ export const SCHEDULER_CLASSES: Readonly<
   LMSDiscreteScheduler,
   EulerDiscreteScheduler,
   EulerAncestralDiscreteScheduler,
+  HeunDiscreteScheduler,
 });
 
 /**

@@ -37,7 +37,8 @@ export type DiffusersSchedulerName =
   | "PNDMScheduler"
   | "LMSDiscreteScheduler"
   | "EulerDiscreteScheduler"
-  | "EulerAncestralDiscreteScheduler";
+  | "EulerAncestralDiscreteScheduler"
+  | "HeunDiscreteScheduler";
 
 /**
  * The sampler a case runs: a diffusers scheduler (its config is the model folder's
@@ -253,6 +254,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   LMSDiscreteScheduler: diffusers("LMSDiscreteScheduler"),
   EulerDiscreteScheduler: diffusers("EulerDiscreteScheduler"),
   EulerAncestralDiscreteScheduler: diffusers("EulerAncestralDiscreteScheduler"),
+  HeunDiscreteScheduler: diffusers("HeunDiscreteScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0

@@ -102,6 +102,7 @@ Deno.test("every registered class is a SchedulerBase whose fromConfig gives its 
     ["LMSDiscreteScheduler", "fixtures/refs/schedulers/lms_discrete"],
     ["EulerDiscreteScheduler", "fixtures/refs/schedulers/euler_discrete"],
     ["EulerAncestralDiscreteScheduler", "fixtures/refs/schedulers/euler_ancestral"],
+    ["HeunDiscreteScheduler", "fixtures/refs/schedulers/heun"],
   ]);
   assert.deepEqual([...refs.keys()].sort(), Object.keys(SCHEDULER_CLASSES).sort());
   for (const [name, dir] of refs) {
