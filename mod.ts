@@ -137,6 +137,7 @@ export {
   type EulerAncestralDiscreteConfig,
   EulerAncestralDiscreteScheduler,
 } from "./core/schedulers/euler_ancestral_discrete.ts";
+export { type HeunDiscreteConfig, HeunDiscreteScheduler } from "./core/schedulers/heun_discrete.ts";
 export {
   type DPMAlgorithmType,
   type DPMSolverMultistepConfig,

@@ -12,6 +12,7 @@ import { DDPMScheduler } from "./ddpm.ts";
 import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
 import { EulerDiscreteScheduler } from "./euler_discrete.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete.ts";
+import { HeunDiscreteScheduler } from "./heun_discrete.ts";
 import { LMSDiscreteScheduler } from "./lms_discrete.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { Scheduler } from "./types.ts";
@@ -56,6 +57,7 @@ export const SCHEDULER_CLASSES: Readonly<
   EulerDiscreteScheduler,
   EulerAncestralDiscreteScheduler,
   DPMSolverMultistepScheduler,
+  HeunDiscreteScheduler,
 });
 
 /**

@@ -38,7 +38,8 @@ export type DiffusersSchedulerName =
   | "LMSDiscreteScheduler"
   | "EulerDiscreteScheduler"
   | "EulerAncestralDiscreteScheduler"
-  | "DPMSolverMultistepScheduler";
+  | "DPMSolverMultistepScheduler"
+  | "HeunDiscreteScheduler";
 
 /**
  * The sampler a case runs: a diffusers scheduler (its config is the model folder's
@@ -255,6 +256,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   EulerDiscreteScheduler: diffusers("EulerDiscreteScheduler"),
   EulerAncestralDiscreteScheduler: diffusers("EulerAncestralDiscreteScheduler"),
   DPMSolverMultistepScheduler: diffusers("DPMSolverMultistepScheduler"),
+  HeunDiscreteScheduler: diffusers("HeunDiscreteScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0

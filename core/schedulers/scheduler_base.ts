@@ -112,7 +112,7 @@ export function fromDiffusersConfig<C extends object, T>(
  */
 export abstract class SchedulerBase<C extends BetaConfig> {
   /** diffusers' `order`: model evaluations per step. */
-  readonly order = 1;
+  readonly order: number = 1;
   /** The complete configuration (frozen). */
   readonly config: Readonly<C>;
   /** Where the config came from: class name/version in the JSON, kept extra keys, warnings. */

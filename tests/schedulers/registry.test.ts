@@ -15,6 +15,7 @@ Deno.test("every diffusers class of the public contract is registered", () => {
     "DPMSolverMultistepScheduler",
     "EulerAncestralDiscreteScheduler",
     "EulerDiscreteScheduler",
+    "HeunDiscreteScheduler",
     "LMSDiscreteScheduler",
     "PNDMScheduler",
   ]);
@@ -40,12 +41,12 @@ Deno.test("schedulerFromConfig applies overrides over the folder config, as from
 
 Deno.test("schedulerFromConfig names the allowed classes for an unknown one", () => {
   assert.throws(
-    () => schedulerFromConfig("HeunDiscreteScheduler", sdConfig, {}, "x.json"),
+    () => schedulerFromConfig("KDPM2DiscreteScheduler", sdConfig, {}, "x.json"),
     (err: unknown) => {
       assert.ok(err instanceof SchedulerConfigError);
       assert.match(
         err.message,
-        /^x\.json: "_class_name": expected one of DDIMScheduler, .*got "HeunDiscreteScheduler"$/,
+        /^x\.json: "_class_name": expected one of DDIMScheduler, .*got "KDPM2DiscreteScheduler"$/,
       );
       return true;
     },
