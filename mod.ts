@@ -145,6 +145,13 @@ export {
   type DPMSolverType,
 } from "./core/schedulers/dpm_multistep.ts";
 export {
+  lcmBoundaryScalings,
+  type LCMConfig,
+  LCMScheduler,
+  type LCMSetTimestepsOptions,
+  type LCMStepResult,
+} from "./core/schedulers/lcm.ts";
+export {
   type CompVisPLMSOptions,
   CompVisPLMSSampler,
   type PLMSStepOutput,

@@ -14,6 +14,7 @@ import { EulerDiscreteScheduler } from "./euler_discrete.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete.ts";
 import { HeunDiscreteScheduler } from "./heun_discrete.ts";
 import { LMSDiscreteScheduler } from "./lms_discrete.ts";
+import { LCMScheduler } from "./lcm.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { Scheduler } from "./types.ts";
 
@@ -57,6 +58,7 @@ export const SCHEDULER_CLASSES: Readonly<
   EulerDiscreteScheduler,
   EulerAncestralDiscreteScheduler,
   DPMSolverMultistepScheduler,
+  LCMScheduler,
   HeunDiscreteScheduler,
 });
 

@@ -38,6 +38,7 @@ export type DiffusersSchedulerName =
   | "LMSDiscreteScheduler"
   | "EulerDiscreteScheduler"
   | "EulerAncestralDiscreteScheduler"
+  | "LCMScheduler"
   | "DPMSolverMultistepScheduler"
   | "HeunDiscreteScheduler";
 
@@ -255,6 +256,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   LMSDiscreteScheduler: diffusers("LMSDiscreteScheduler"),
   EulerDiscreteScheduler: diffusers("EulerDiscreteScheduler"),
   EulerAncestralDiscreteScheduler: diffusers("EulerAncestralDiscreteScheduler"),
+  LCMScheduler: diffusers("LCMScheduler"),
   DPMSolverMultistepScheduler: diffusers("DPMSolverMultistepScheduler"),
   HeunDiscreteScheduler: diffusers("HeunDiscreteScheduler"),
   CompVisPLMS: {

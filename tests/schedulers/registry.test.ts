@@ -16,6 +16,7 @@ Deno.test("every diffusers class of the public contract is registered", () => {
     "EulerAncestralDiscreteScheduler",
     "EulerDiscreteScheduler",
     "HeunDiscreteScheduler",
+    "LCMScheduler",
     "LMSDiscreteScheduler",
     "PNDMScheduler",
   ]);

@@ -103,6 +103,7 @@ Deno.test("every registered class is a SchedulerBase whose fromConfig gives its 
     ["EulerDiscreteScheduler", "fixtures/refs/schedulers/euler_discrete"],
     ["EulerAncestralDiscreteScheduler", "fixtures/refs/schedulers/euler_ancestral"],
     ["DPMSolverMultistepScheduler", "fixtures/refs/schedulers/dpm_multistep"],
+    ["LCMScheduler", "fixtures/refs/schedulers/lcm"],
     ["HeunDiscreteScheduler", "fixtures/refs/schedulers/heun"],
   ]);
   assert.deepEqual([...refs.keys()].sort(), Object.keys(SCHEDULER_CLASSES).sort());
