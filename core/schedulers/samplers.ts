@@ -39,7 +39,8 @@ export type DiffusersSchedulerName =
   | "EulerDiscreteScheduler"
   | "EulerAncestralDiscreteScheduler"
   | "DPMSolverMultistepScheduler"
-  | "HeunDiscreteScheduler";
+  | "HeunDiscreteScheduler"
+  | "KDPM2DiscreteScheduler";
 
 /**
  * The sampler a case runs: a diffusers scheduler (its config is the model folder's
@@ -257,6 +258,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   EulerAncestralDiscreteScheduler: diffusers("EulerAncestralDiscreteScheduler"),
   DPMSolverMultistepScheduler: diffusers("DPMSolverMultistepScheduler"),
   HeunDiscreteScheduler: diffusers("HeunDiscreteScheduler"),
+  KDPM2DiscreteScheduler: diffusers("KDPM2DiscreteScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0

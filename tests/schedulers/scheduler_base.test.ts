@@ -104,6 +104,7 @@ Deno.test("every registered class is a SchedulerBase whose fromConfig gives its 
     ["EulerAncestralDiscreteScheduler", "fixtures/refs/schedulers/euler_ancestral"],
     ["DPMSolverMultistepScheduler", "fixtures/refs/schedulers/dpm_multistep"],
     ["HeunDiscreteScheduler", "fixtures/refs/schedulers/heun"],
+    ["KDPM2DiscreteScheduler", "fixtures/refs/schedulers/kdpm2"],
   ]);
   assert.deepEqual([...refs.keys()].sort(), Object.keys(SCHEDULER_CLASSES).sort());
   for (const [name, dir] of refs) {
