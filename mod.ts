@@ -139,6 +139,10 @@ export {
 } from "./core/schedulers/euler_ancestral_discrete.ts";
 export { type HeunDiscreteConfig, HeunDiscreteScheduler } from "./core/schedulers/heun_discrete.ts";
 export {
+  type KDPM2DiscreteConfig,
+  KDPM2DiscreteScheduler,
+} from "./core/schedulers/kdpm2_discrete.ts";
+export {
   type DPMAlgorithmType,
   type DPMSolverMultistepConfig,
   DPMSolverMultistepScheduler,

@@ -13,6 +13,7 @@ import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
 import { EulerDiscreteScheduler } from "./euler_discrete.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete.ts";
 import { HeunDiscreteScheduler } from "./heun_discrete.ts";
+import { KDPM2DiscreteScheduler } from "./kdpm2_discrete.ts";
 import { LMSDiscreteScheduler } from "./lms_discrete.ts";
 import { LCMScheduler } from "./lcm.ts";
 import { PNDMScheduler } from "./pndm.ts";
@@ -60,6 +61,7 @@ export const SCHEDULER_CLASSES: Readonly<
   DPMSolverMultistepScheduler,
   LCMScheduler,
   HeunDiscreteScheduler,
+  KDPM2DiscreteScheduler,
 });
 
 /**

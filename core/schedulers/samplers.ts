@@ -40,7 +40,8 @@ export type DiffusersSchedulerName =
   | "EulerAncestralDiscreteScheduler"
   | "LCMScheduler"
   | "DPMSolverMultistepScheduler"
-  | "HeunDiscreteScheduler";
+  | "HeunDiscreteScheduler"
+  | "KDPM2DiscreteScheduler";
 
 /**
  * The sampler a case runs: a diffusers scheduler (its config is the model folder's
@@ -259,6 +260,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   LCMScheduler: diffusers("LCMScheduler"),
   DPMSolverMultistepScheduler: diffusers("DPMSolverMultistepScheduler"),
   HeunDiscreteScheduler: diffusers("HeunDiscreteScheduler"),
+  KDPM2DiscreteScheduler: diffusers("KDPM2DiscreteScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0

@@ -16,6 +16,7 @@ Deno.test("every diffusers class of the public contract is registered", () => {
     "EulerAncestralDiscreteScheduler",
     "EulerDiscreteScheduler",
     "HeunDiscreteScheduler",
+    "KDPM2DiscreteScheduler",
     "LCMScheduler",
     "LMSDiscreteScheduler",
     "PNDMScheduler",
@@ -42,12 +43,12 @@ Deno.test("schedulerFromConfig applies overrides over the folder config, as from
 
 Deno.test("schedulerFromConfig names the allowed classes for an unknown one", () => {
   assert.throws(
-    () => schedulerFromConfig("KDPM2DiscreteScheduler", sdConfig, {}, "x.json"),
+    () => schedulerFromConfig("KarrasVeScheduler", sdConfig, {}, "x.json"),
     (err: unknown) => {
       assert.ok(err instanceof SchedulerConfigError);
       assert.match(
         err.message,
-        /^x\.json: "_class_name": expected one of DDIMScheduler, .*got "KDPM2DiscreteScheduler"$/,
+        /^x\.json: "_class_name": expected one of DDIMScheduler, .*got "KarrasVeScheduler"$/,
       );
       return true;
     },

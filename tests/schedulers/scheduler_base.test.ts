@@ -105,6 +105,7 @@ Deno.test("every registered class is a SchedulerBase whose fromConfig gives its 
     ["DPMSolverMultistepScheduler", "fixtures/refs/schedulers/dpm_multistep"],
     ["LCMScheduler", "fixtures/refs/schedulers/lcm"],
     ["HeunDiscreteScheduler", "fixtures/refs/schedulers/heun"],
+    ["KDPM2DiscreteScheduler", "fixtures/refs/schedulers/kdpm2"],
   ]);
   assert.deepEqual([...refs.keys()].sort(), Object.keys(SCHEDULER_CLASSES).sort());
   for (const [name, dir] of refs) {
