@@ -310,6 +310,7 @@ export {
   predictProba,
 } from "./core/harness/digit_classifier.ts";
 export {
+  classBalancedImages,
   digitFeatures,
   type DigitImageRange,
   upsampleDigits,

@@ -7,7 +7,10 @@
  *
  * @module
  */
+import { FileError } from "../tensor/errors.ts";
+import { sliceBatch } from "../tensor/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
+import type { HeldoutDigits } from "./digit_classifier.ts";
 
 /**
  * The value range of images given to {@link digitFeatures}, said explicitly:
@@ -173,4 +176,61 @@ export function upsampleDigits(images8: Float64Array, count: number, size: numbe
     }
   }
   return new Tensor(out, [count, 1, size, size]);
+}
+
+/**
+ * The first `count` held-out digits taken class by class (the first 0, the first 1, ..., the first
+ * 9, then the second of each, ...), upsampled as the models were trained, as a model's input
+ * images [1, C, S, S] (grey in every channel), with their index and label.
+ *
+ * @throws {FileError} naming `folder` when the file holds fewer than `count` held-out digits.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classBalancedImages } from "./digit_images.ts";
+ * const heldout = { count: 3, indices: [0, 10, 20], labels: [0, 0, 1], images: new Float64Array(3 * 64) };
+ * const { images, meta } = classBalancedImages(heldout, 2, 16, 3, "model");
+ * assert.deepEqual(meta, [{ index: 0, label: 0 }, { index: 20, label: 1 }]);
+ * assert.deepEqual(images[0].shape, [1, 3, 16, 16]);
+ * ```
+ */
+export function classBalancedImages(
+  heldout: HeldoutDigits,
+  count: number,
+  size: number,
+  channels: number,
+  folder: string,
+): { images: Tensor[]; meta: { index: number; label: number }[] } {
+  if (count > heldout.count) {
+    throw new FileError(
+      folder,
+      "images",
+      `asked for ${count} held-out digits, the file has ${heldout.count}`,
+    );
+  }
+  const byLabel = new Map<number, number[]>();
+  heldout.labels.forEach((label, i) => byLabel.set(label, [...byLabel.get(label) ?? [], i]));
+  const labels = [...byLabel.keys()].sort((a, b) => a - b);
+  const order: number[] = [];
+  for (let round = 0; order.length < count; round++) {
+    for (const label of labels) {
+      const i = byLabel.get(label)![round];
+      if (i !== undefined && order.length < count) order.push(i);
+    }
+  }
+  const pick = new Float64Array(count * 64);
+  order.forEach((i, k) => pick.set(heldout.images.subarray(i * 64, (i + 1) * 64), k * 64));
+  const grey = upsampleDigits(pick, count, size);
+  const images = order.map((_, k) => {
+    const one = sliceBatch(grey, k, k + 1);
+    if (channels === 1) return one;
+    // grey in every channel, as the models were trained (digits_data.py)
+    const out = new Float32Array(channels * one.data.length);
+    for (let c = 0; c < channels; c++) out.set(one.data, c * one.data.length);
+    return new Tensor(out, [1, channels, size, size]);
+  });
+  return {
+    images,
+    meta: order.map((i) => ({ index: heldout.indices[i], label: heldout.labels[i] })),
+  };
 }

@@ -24,13 +24,12 @@ import {
   type StudyStrip,
 } from "../results/study_inversion.ts";
 import { DDIMScheduler } from "../schedulers/ddim.ts";
-import { sliceBatch } from "../tensor/ops.ts";
 import { FileError } from "../tensor/errors.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { TorchGenerator } from "../tensor/torch_generator.ts";
 import { DEFAULT_DIGIT_CLASSIFIER } from "./case_digit.ts";
 import { loadDigitClassifier } from "./digit_classifier.ts";
-import { upsampleDigits } from "./digit_images.ts";
+import { classBalancedImages } from "./digit_images.ts";
 import { pixelPsnr, roundTripFigures } from "./round_trip_metrics.ts";
 import { runtimeVersions } from "./runtime_versions.ts";
 import { defineStudy, type Study, type StudyMethodSpec } from "./study.ts";
@@ -115,51 +114,6 @@ function meanFigures(all: RoundTripFigures[]): RoundTripFigures {
 /** A picture tile of an image [1, C, H, W] in [-1, 1]. */
 function tile(label: string, image: Tensor): CaseImage {
   return { label, png: encodePng(tensorToImage(image)) };
-}
-
-/**
- * The first `count` held-out digits taken class by class (the first 0, the first 1, ..., the first
- * 9, then the second of each, ...), as the model's input images [1, C, S, S].
- */
-function studyImages(
-  heldout: { images: Float64Array; labels: number[]; indices: number[]; count: number },
-  count: number,
-  size: number,
-  channels: number,
-  folder: string,
-): { images: Tensor[]; meta: { index: number; label: number }[] } {
-  if (count > heldout.count) {
-    throw new FileError(
-      folder,
-      "images",
-      `asked for ${count} held-out digits, the file has ${heldout.count}`,
-    );
-  }
-  const byLabel = new Map<number, number[]>();
-  heldout.labels.forEach((label, i) => byLabel.set(label, [...byLabel.get(label) ?? [], i]));
-  const labels = [...byLabel.keys()].sort((a, b) => a - b);
-  const order: number[] = [];
-  for (let round = 0; order.length < count; round++) {
-    for (const label of labels) {
-      const i = byLabel.get(label)![round];
-      if (i !== undefined && order.length < count) order.push(i);
-    }
-  }
-  const pick = new Float64Array(count * 64);
-  order.forEach((i, k) => pick.set(heldout.images.subarray(i * 64, (i + 1) * 64), k * 64));
-  const grey = upsampleDigits(pick, count, size);
-  const images = order.map((_, k) => {
-    const one = sliceBatch(grey, k, k + 1);
-    if (channels === 1) return one;
-    // grey in every channel, as the models were trained (digits_data.py)
-    const out = new Float32Array(channels * one.data.length);
-    for (let c = 0; c < channels; c++) out.set(one.data, c * one.data.length);
-    return new Tensor(out, [1, channels, size, size]);
-  });
-  return {
-    images,
-    meta: order.map((i) => ({ index: heldout.indices[i], label: heldout.labels[i] })),
-  };
 }
 
 /** What a model is to the study: a latent text model, or a pixel-space unconditional one. */
@@ -255,7 +209,7 @@ export async function runInversionStudy(
     for (const m of loaded) progress.expect(m.grid, options.images ?? m.spec.images);
     for (const m of loaded) {
       for (const w of m.info.warnings) warn(w);
-      const images = studyImages(
+      const images = classBalancedImages(
         heldout,
         options.images ?? m.spec.images,
         m.info.size,
@@ -361,7 +315,7 @@ async function ceilingsOf(m: StudiedModel, images: readonly Tensor[]): Promise<T
 async function runModel(
   study: Study,
   m: StudiedModel,
-  { images, meta }: ReturnType<typeof studyImages>,
+  { images, meta }: ReturnType<typeof classBalancedImages>,
   { warn, progress }: { warn: (w: string) => void; progress: ReturnType<typeof progressLine> },
 ): Promise<{ cells: StudyCell[]; model: StudyModel; strips: StudyStrip[] }> {
   const ceilings = await ceilingsOf(m, images);

@@ -13,18 +13,16 @@ import type { RoundTripFigures } from "../results/schema.ts";
 import { clamp } from "../tensor/ops.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { psnrFromMse, ssim } from "./image_metrics.ts";
-import { maxAbsDiff } from "./metrics.ts";
+import { maxAbsDiff, rmse } from "./metrics.ts";
 
-/** Mean squared difference, summed in float64. */
+/** Mean squared difference (metrics.ts' RMSE, squared), for tensors of one shape. */
 function mse(a: Tensor, b: Tensor): number {
   if (!a.sameShape(b)) {
     throw new RangeError(
       `roundTripFigures: shapes [${a.shape.join(", ")}] and [${b.shape.join(", ")}] differ`,
     );
   }
-  let s = 0;
-  for (let i = 0; i < a.data.length; i++) s += (a.data[i] - b.data[i]) ** 2;
-  return s / a.data.length;
+  return rmse(a, b) ** 2;
 }
 
 /** [1, C, H, W] -> [C, H, W] for SSIM, values clamped to [-1, 1]. */

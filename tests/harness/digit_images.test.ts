@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { loadDigitClassifier } from "../../core/harness/digit_classifier.ts";
-import { digitFeatures, upsampleDigits } from "../../core/harness/digit_images.ts";
+import {
+  classBalancedImages,
+  digitFeatures,
+  upsampleDigits,
+} from "../../core/harness/digit_images.ts";
 import { readSafetensors } from "../../core/tensor/safetensors.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 
@@ -69,5 +73,23 @@ Deno.test("upsampleDigits refuses a wrong image count or size", () => {
   assert.throws(
     () => upsampleDigits(new Float64Array(64), 1, 0),
     /size: expected a positive integer/,
+  );
+});
+
+Deno.test("classBalancedImages: class by class from the held-out digits, as the model's channels", async () => {
+  const heldout = (await loadDigitClassifier("fixtures/models/digit-classifier.json")).heldout!;
+  const { images, meta } = classBalancedImages(heldout, 12, 16, 1, "m");
+  assert.deepEqual(meta.map((m) => m.label), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
+  // each is its held-out digit upsampled as training did, the second 0 the file's second 0
+  const second0 = heldout.labels.indexOf(0, heldout.labels.indexOf(0) + 1);
+  assert.equal(meta[10].index, heldout.indices[second0]);
+  const alone = upsampleDigits(heldout.images.slice(second0 * 64, second0 * 64 + 64), 1, 16);
+  assert.deepEqual([...images[10].data], [...alone.data]);
+  const rgb = classBalancedImages(heldout, 1, 32, 3, "m").images[0];
+  assert.deepEqual(rgb.shape, [1, 3, 32, 32]);
+  assert.deepEqual([...rgb.data.slice(0, 1024)], [...rgb.data.slice(2048)]); // grey in every channel
+  assert.throws(
+    () => classBalancedImages(heldout, 181, 16, 1, "m"),
+    /m: images: asked for 181 held-out digits, the file has 180/,
   );
 });
