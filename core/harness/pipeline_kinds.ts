@@ -7,17 +7,15 @@
  */
 import type { VaeEncoderModel } from "../models/types.ts";
 import type { Float32Math } from "../numerics/f32_math.ts";
-import { PipelineInputError } from "../pipelines/errors.ts";
 import { img2img } from "../pipelines/img2img.ts";
 import { inpaint } from "../pipelines/inpaint.ts";
 import type { PromptSource } from "../pipelines/prompt.ts";
 import { text2img } from "../pipelines/text2img.ts";
 import type { CommonPipelineOptions, PipelineResult } from "../pipelines/types.ts";
 import { unconditional } from "../pipelines/unconditional.ts";
-import { INVERSION_METHODS, type InversionSpec } from "../pipelines/inversion/methods.ts";
-import { roundTrip, type RoundTripResult } from "../pipelines/inversion/round_trip.ts";
-import type { DDIMScheduler } from "../schedulers/ddim.ts";
-import { schedulerFromConfig } from "../schedulers/registry.ts";
+import type { InversionSpec } from "../pipelines/inversion/methods.ts";
+import { checkInversion, runInversion } from "./inversion_kinds.ts";
+import { needs, promptInputs } from "./kind_inputs.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /**
@@ -179,20 +177,6 @@ function checkStrength(spec: PipelineCaseFields): [string, string] | null {
     : null;
 }
 
-function needs<T>(value: T | undefined, what: string, pipeline: string): T {
-  if (value === undefined) throw new Error(`pipeline '${pipeline}' needs ${what}`);
-  return value;
-}
-
-/** The prompt and guidance scale of a kind that encodes a prompt. */
-function promptInputs(inputs: PipelineRunInputs, pipeline: string) {
-  return {
-    ...inputs,
-    prompt: needs(inputs.prompt, "a prompt", pipeline),
-    guidanceScale: needs(inputs.guidanceScale, "a guidance scale", pipeline),
-  };
-}
-
 /** The prompt, image and VAE encoder of img2img / inpaint (the VAE encoder checked first). */
 function imageInputs(inputs: PipelineRunInputs, pipeline: string) {
   const vaeEncoder = needs(
@@ -215,134 +199,6 @@ function checkPromptKind(spec: PipelineCaseFields): [string, string] | null {
       `DDIMPipeline's option (pipeline 'unconditional'); pipeline '${spec.pipeline}' has none`,
     ]
     : null;
-}
-
-/** The inversion kinds' fields: a DDIM round trip from an image. */
-function checkInversion(spec: PipelineCaseFields, pixel: boolean): [string, string] | null {
-  const where = `pipeline '${spec.pipeline}'`;
-  const refused = pixel
-    ? ["prompt", "negativePrompt", "guidanceScale", "height", "width", "mask", "strength"] as const
-    : ["height", "width", "mask", "strength"] as const;
-  for (const field of refused) {
-    if (spec[field] !== undefined) {
-      const why = field === "height" || field === "width"
-        ? "the image sets the size"
-        : field === "mask" || field === "strength"
-        ? "the round trip inverts the whole image and samples all of it back"
-        : "a pixel-space model takes no prompt";
-      return [field, `${where} takes no ${field} (${why}); remove it`];
-    }
-  }
-  if (spec.useClippedModelOutput !== undefined) {
-    return ["useClippedModelOutput", `DDIMPipeline's option; ${where} has none`];
-  }
-  if (spec.sampler?.type !== "DDIMScheduler") {
-    return [
-      "sampler.type",
-      `${where} samples back with DDIMScheduler (the inverse scheduler is made from its ` +
-      `config); got ${JSON.stringify(spec.sampler?.type)}`,
-    ];
-  }
-  if ((spec.sampler as { implementation?: unknown }).implementation !== undefined) {
-    return ["sampler.implementation", `${where} runs diffusers' DDIM math only`];
-  }
-  if (spec.eta !== undefined && spec.eta !== 0) {
-    return [
-      "eta",
-      `inversion is deterministic: DDIM with eta 0 only, got ${JSON.stringify(spec.eta)}`,
-    ];
-  }
-  const inv = spec.inversion as InversionSpec | undefined;
-  if (typeof inv !== "object" || inv === null || !Object.hasOwn(INVERSION_METHODS, inv.method)) {
-    return [
-      "inversion.method",
-      `expected one of ${Object.keys(INVERSION_METHODS).join(", ")}, e.g. { method: "ddim" }; got ${
-        JSON.stringify(inv?.method)
-      }`,
-    ];
-  }
-  if (pixel && INVERSION_METHODS[inv.method].conditioning === "negative-prompt") {
-    return ["inversion.method", `'${inv.method}' needs a prompt; ${where} has none`];
-  }
-  if (pixel && inv.latent !== undefined) {
-    return ["inversion.latent", `${where} has no VAE: the image is the sample`];
-  }
-  const problem = INVERSION_METHODS[inv.method].check(inv);
-  if (problem) return problem;
-  if (spec.negativePrompt !== undefined && ["ddim", "negative-prompt"].includes(inv.method)) {
-    return [
-      "negativePrompt",
-      inv.method === "ddim"
-        ? "diffusers' inverting pipelines (Pix2PixZero's invert) take no negative prompt: the " +
-          "unconditional half is the empty prompt; remove it"
-        : "negative-prompt inversion samples with the prompt as the negative prompt; remove it",
-    ];
-  }
-  const steps = spec.steps as number;
-  if (inv.method === "tutorial" && Number.isInteger(steps) && steps < 3) {
-    return [
-      "steps",
-      `the tutorial's loop inverts steps - 2 times and needs at least 3, got ${steps}`,
-    ];
-  }
-  const start = spec.startStep;
-  if (start !== undefined) {
-    if (inv.method !== "tutorial") {
-      return ["startStep", `only the tutorial's loop starts part-way; method is '${inv.method}'`];
-    }
-    if (!(Number.isInteger(start) && (start as number) >= 0 && (start as number) <= steps - 3)) {
-      return [
-        "startStep",
-        `expected a whole number in 0..${steps - 3} (the tutorial keeps ${steps - 2} inverted ` +
-        `latents for ${steps} steps), got ${JSON.stringify(start)}`,
-      ];
-    }
-  }
-  return null;
-}
-
-/** The inversion kinds' run: the case's DDIM scheduler, then the round trip. */
-async function runInversion(inputs: PipelineRunInputs, pixel: boolean): Promise<RoundTripResult> {
-  const where = pixel ? "pixel-inversion" : "inversion";
-  const config = needs(inputs.schedulerConfig, "the model's scheduler config", where);
-  const scheduler = schedulerFromConfig(
-    "DDIMScheduler",
-    config.json,
-    config.overrides,
-    config.source,
-    inputs.math,
-  ) as DDIMScheduler;
-  if (pixel && inputs.vaeEncoder !== undefined) {
-    throw new PipelineInputError(
-      "pixel-inversion",
-      "model",
-      "the model folder has a VAE (a latent model): use pipeline 'inversion', which encodes the " +
-        "image and takes a prompt",
-    );
-  }
-  return await roundTrip({
-    unet: inputs.unet,
-    scheduler,
-    method: needs(inputs.inversion, "an inversion method", where),
-    steps: inputs.steps,
-    startStep: inputs.startStep,
-    image: needs(inputs.image, "an image", where),
-    generator: inputs.generator,
-    hooks: inputs.hooks,
-    math: inputs.math,
-    ...(pixel ? {} : {
-      ...promptInputs(inputs, where),
-      vaeEncoder: needs(
-        inputs.vaeEncoder,
-        inputs.vaeEncoderUnusable === undefined
-          ? "vae_encoder/model.onnx in the model folder"
-          : `a usable VAE encoder; ${inputs.vaeEncoderUnusable}`,
-        where,
-      ),
-      vaeDecoder: inputs.vaeDecoder,
-      scalingFactor: needs(inputs.scalingFactor, "the VAE's scaling_factor", where),
-    }),
-  });
 }
 
 /** The samplers of the unconditional kind: the pipeline diffusers runs each with. */
