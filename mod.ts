@@ -148,6 +148,7 @@ export {
   DPMSolverMultistepScheduler,
   type DPMSolverType,
 } from "./core/schedulers/dpm_multistep.ts";
+export { type DEISMultistepConfig, DEISMultistepScheduler } from "./core/schedulers/deis.ts";
 export {
   lcmBoundaryScalings,
   type LCMConfig,

@@ -211,6 +211,128 @@ function diffusersAliases(
 }
 
 /**
+ * The integer timesteps of the DPM-Solver family's `set_timesteps` (descending) for a
+ * `timestep_spacing`, over the first `last` training timesteps (`last` < `numTrainTimesteps`
+ * with `lambda_min_clipped`): `np.linspace(0, last - 1, n + 1).round()[::-1][:-1]`, `"leading"`
+ * `(np.arange(n + 1) * (last // (n + 1)))[::-1][:-1] + steps_offset`, `"trailing"`
+ * `np.arange(last, 0, -N / n).round() - 1`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dpmSolverTimesteps } from "./dpm_multistep.ts";
+ * assert.deepEqual(dpmSolverTimesteps(1000, 1000, 4, "linspace", 0), [999, 749, 500, 250]);
+ * assert.deepEqual(dpmSolverTimesteps(1000, 1000, 4, "leading", 1), [801, 601, 401, 201]);
+ * ```
+ */
+export function dpmSolverTimesteps(
+  numTrainTimesteps: number,
+  last: number,
+  n: number,
+  spacing: "linspace" | "leading" | "trailing",
+  stepsOffset: number,
+): number[] {
+  if (spacing === "linspace") {
+    return Array.from(npLinspace(0, last - 1, n + 1), roundHalfEven).reverse().slice(0, -1);
+  }
+  if (spacing === "leading") {
+    const ratio = Math.floor(last / (n + 1));
+    return Array.from({ length: n }, (_, i) => (n - i) * ratio + stepsOffset);
+  }
+  return Array.from(npArange(last, 0, -(numTrainTimesteps / n)), (v) => roundHalfEven(v) - 1);
+}
+
+/**
+ * diffusers' `_sigma_to_alpha_sigma_t` of the DPM-Solver family in float32:
+ * `alpha_t = 1 / (sigma**2 + 1) ** 0.5`, `sigma_t = sigma * alpha_t` (sqrt from `math`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sigmaToAlphaSigmaT } from "./dpm_multistep.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * assert.deepEqual(sigmaToAlphaSigmaT(0, ieeeMath), [1, 0]);
+ * ```
+ */
+export function sigmaToAlphaSigmaT(sigma: number, math: Float32Math): [number, number] {
+  const alpha = f32(1 / math.sqrt(f32(f32(sigma * sigma) + 1)));
+  return [alpha, f32(sigma * alpha)];
+}
+
+/**
+ * A sigma's `alpha_t`, `sigma_t` ({@link sigmaToAlphaSigmaT}) and
+ * `lambda = torch.log(alpha_t) - torch.log(sigma_t)` in float32.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SigmaLambda } from "./dpm_multistep.ts";
+ * const l: SigmaLambda = { alpha: 0.5, sigma: 0.5, lambda: 0 };
+ * assert.equal(l.lambda, 0);
+ * ```
+ */
+export interface SigmaLambda {
+  /** `alpha_t`. */
+  alpha: number;
+  /** `sigma_t`. */
+  sigma: number;
+  /** `log(alpha_t) - log(sigma_t)`. */
+  lambda: number;
+}
+
+/**
+ * {@link SigmaLambda} of a sigma, log and sqrt from `math`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sigmaLambda } from "./dpm_multistep.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * assert.equal(sigmaLambda(1, ieeeMath).lambda, 0);
+ * ```
+ */
+export function sigmaLambda(sigma: number, math: Float32Math): SigmaLambda {
+  const [a, s] = sigmaToAlphaSigmaT(sigma, math);
+  return { alpha: a, sigma: s, lambda: f32(math.log(a) - math.log(s)) };
+}
+
+/**
+ * The data prediction (x0) of the DPM-Solver family's `convert_model_output` in float32:
+ * `(sample - sigma_t * m) / alpha_t` (epsilon), `m` (sample) or `alpha_t * sample - sigma_t * m`
+ * (v_prediction), then dynamic thresholding (`_threshold_sample`) when configured.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dataPrediction } from "./dpm_multistep.ts";
+ * const c = { predictionType: "epsilon", thresholding: false, dynamicThresholdingRatio: 0.995,
+ *   sampleMaxValue: 1 } as const;
+ * const x0 = dataPrediction(c, new Float32Array([1]), new Float32Array([2]), [1, 1], 0.5, 0.5);
+ * assert.deepEqual(Array.from(x0), [3]);
+ * ```
+ */
+export function dataPrediction(
+  c: Pick<
+    SchedulerConfig,
+    "predictionType" | "thresholding" | "dynamicThresholdingRatio" | "sampleMaxValue"
+  >,
+  m: Float32Array,
+  x: Float32Array,
+  shape: readonly number[],
+  at: number,
+  st: number,
+): Float32Array {
+  const p = c.predictionType;
+  let x0: Float32Array;
+  if (p === "epsilon") x0 = x.map((v, i) => f32(v - f32(st * m[i])) / at);
+  else if (p === "sample") x0 = m.slice();
+  else x0 = x.map((v, i) => f32(at * v) - f32(st * m[i]));
+  if (!c.thresholding) return x0;
+  return thresholdSample(new Tensor(x0, [...shape]), c.dynamicThresholdingRatio, c.sampleMaxValue)
+    .data;
+}
+
+/**
  * The multistep DPM-Solver. `step` reproduces diffusers' float32 arithmetic operation by
  * operation; `setTimesteps` reproduces its numpy timestep and sigma tables. `scaleModelInput`
  * is the identity and `initNoiseSigma` is 1, as in diffusers.
@@ -411,15 +533,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     const c = this.config;
     const N = c.numTrainTimesteps;
     const last = N - this.#clippedIndex();
-    let timesteps: number[];
-    if (c.timestepSpacing === "linspace") {
-      timesteps = Array.from(npLinspace(0, last - 1, n + 1), roundHalfEven).reverse().slice(0, -1);
-    } else if (c.timestepSpacing === "leading") {
-      const ratio = Math.floor(last / (n + 1));
-      timesteps = Array.from({ length: n }, (_, i) => (n - i) * ratio + c.stepsOffset);
-    } else {
-      timesteps = Array.from(npArange(last, 0, -(N / n)), (v) => roundHalfEven(v) - 1);
-    }
+    let timesteps = dpmSolverTimesteps(N, last, n, c.timestepSpacing, c.stepsOffset);
     const table = sigmasFromAlphasCumprod(this.alphasCumprod, this.math); // float32, ascending
     const logSigmas = table.map(npLogF32);
     const round = c.betaSchedule !== "squaredcos_cap_v2";
@@ -524,16 +638,14 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     });
   }
 
-  /** `_sigma_to_alpha_sigma_t`: `alpha_t = 1 / (sigma**2 + 1) ** 0.5`, `sigma_t = sigma * alpha_t`. */
+  /** `_sigma_to_alpha_sigma_t` ({@link sigmaToAlphaSigmaT}). */
   #alphaSigma(sigma: number): [number, number] {
-    const alpha = f32(1 / this.math.sqrt(f32(f32(sigma * sigma) + 1)));
-    return [alpha, f32(sigma * alpha)];
+    return sigmaToAlphaSigmaT(sigma, this.math);
   }
 
-  /** `torch.log(alpha_t) - torch.log(sigma_t)` of a sigma, with its alpha_t and sigma_t. */
-  #lambda(sigma: number): { alpha: number; sigma: number; lambda: number } {
-    const [a, s] = this.#alphaSigma(sigma);
-    return { alpha: a, sigma: s, lambda: f32(this.math.log(a) - this.math.log(s)) };
+  /** {@link sigmaLambda}: lambda, alpha_t and sigma_t of a sigma. */
+  #lambda(sigma: number): SigmaLambda {
+    return sigmaLambda(sigma, this.math);
   }
 
   /**
@@ -554,11 +666,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
       thresholdSample(new Tensor(x0, [...shape]), c.dynamicThresholdingRatio, c.sampleMaxValue)
         .data;
     if (c.algorithmType === "dpmsolver++" || c.algorithmType === "sde-dpmsolver++") {
-      let x0: Float32Array;
-      if (p === "epsilon") x0 = x.map((v, i) => f32(v - f32(st * m[i])) / at);
-      else if (p === "sample") x0 = m.slice();
-      else x0 = x.map((v, i) => f32(at * v) - f32(st * m[i]));
-      return c.thresholding ? threshold(x0) : x0;
+      return dataPrediction(c, m, x, shape, at, st);
     }
     let eps: Float32Array;
     if (p === "epsilon") eps = m.slice();

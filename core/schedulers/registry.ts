@@ -9,6 +9,7 @@ import { SchedulerConfigError } from "./config_json.ts";
 import { DDIMScheduler } from "./ddim.ts";
 import { DDIMInverseScheduler } from "./ddim_inverse.ts";
 import { DDPMScheduler } from "./ddpm.ts";
+import { DEISMultistepScheduler } from "./deis.ts";
 import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
 import { EulerDiscreteScheduler } from "./euler_discrete.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete.ts";
@@ -62,6 +63,7 @@ export const SCHEDULER_CLASSES: Readonly<
   LCMScheduler,
   HeunDiscreteScheduler,
   KDPM2DiscreteScheduler,
+  DEISMultistepScheduler,
 });
 
 /**

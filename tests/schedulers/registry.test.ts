@@ -12,6 +12,7 @@ Deno.test("every diffusers class of the public contract is registered", () => {
     "DDIMInverseScheduler",
     "DDIMScheduler",
     "DDPMScheduler",
+    "DEISMultistepScheduler",
     "DPMSolverMultistepScheduler",
     "EulerAncestralDiscreteScheduler",
     "EulerDiscreteScheduler",

@@ -1,0 +1,580 @@
+/**
+ * DEISMultistepScheduler: the multistep Diffusion Exponential Integrator Sampler (Zhang & Chen
+ * 2022, arXiv 2204.13902) of orders 1 to 3 with the log-rho polynomial fit, an exact port of
+ * diffusers 0.42.1 `schedulers/scheduling_deis_multistep.py`: `lower_order_final`, Karras /
+ * exponential sigmas, dynamic thresholding, epsilon / v_prediction / sample and the three
+ * timestep spacings.
+ *
+ * The timestep and sigma tables are numpy float64 (stored as int64 timesteps and float32
+ * sigmas), the step is torch float32 operation by operation in diffusers' order, with every
+ * torch sqrt / exp / log from the scheduler's {@link Float32Math} (so that a reference machine's
+ * recorded results replay exactly). The logarithms of the second- and third-order coefficients
+ * are `np.log` of 0-d float32 torch tensors in diffusers: numpy's own float32 log
+ * ({@link npLogF32}), not torch's.
+ *
+ * Not ported (a {@link SchedulerConfigError} naming the option): `use_beta_sigmas`,
+ * `use_flow_sigmas`, `prediction_type: "flow_prediction"`, `use_dynamic_shifting`.
+ *
+ * @module
+ */
+import type { Float32Math } from "../numerics/f32_math.ts";
+import { f32, roundHalfEven } from "../numerics/f32.ts";
+import { npInterp, npLogF32 } from "../numerics/numpy.ts";
+import { assertSameShape, Tensor } from "../tensor/tensor.ts";
+import { noisePerBatchItem } from "./add_noise.ts";
+import {
+  type BetaOption,
+  PREDICTION_TYPES,
+  type SchedulerConfig,
+  type SchedulerSpec,
+  schedulerSpec,
+} from "./config.ts";
+import { SchedulerConfigError } from "./config_json.ts";
+import {
+  dataPrediction,
+  dpmSolverTimesteps,
+  sigmaLambda,
+  sigmaToAlphaSigmaT,
+} from "./dpm_multistep.ts";
+import { fromDiffusersConfig, SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
+import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
+import {
+  checkSigmaSpacing,
+  exponentialSigmas,
+  karrasSigmas,
+  sigmasFromAlphasCumprod,
+  sigmaToT,
+} from "./sigmas.ts";
+import type { Scheduler, StepOptions, StepResult } from "./types.ts";
+
+/**
+ * The options of `DEISMultistepScheduler`, as its diffusers `__init__`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DEISMultistepConfig } from "./deis.ts";
+ * const c: Partial<DEISMultistepConfig> = { solverOrder: 3, useKarrasSigmas: true };
+ * assert.equal(c.solverOrder, 3);
+ * ```
+ */
+export type DEISMultistepConfig =
+  & Pick<
+    SchedulerConfig,
+    | BetaOption
+    | "predictionType"
+    | "thresholding"
+    | "dynamicThresholdingRatio"
+    | "sampleMaxValue"
+    | "useKarrasSigmas"
+    | "timestepSpacing"
+    | "stepsOffset"
+  >
+  & ExtraSigmaOptions
+  & {
+    /** Order of the multistep solver: 1, 2 or 3 (`solver_order`). */
+    solverOrder: number;
+    /** `algorithm_type`: only `"deis"` (diffusers reads `dpmsolver` / `dpmsolver++` as it). */
+    algorithmType: "deis";
+    /** `solver_type`: only `"logrho"` (diffusers reads `midpoint`, `heun`, `bh1`, `bh2` as it). */
+    solverType: "logrho";
+    /** Lower orders in the last steps when there are fewer than 15 (`lower_order_final`). */
+    lowerOrderFinal: boolean;
+    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
+    useFlowSigmas: boolean;
+    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
+    flowShift: number;
+    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
+    useDynamicShifting: boolean;
+    /** The shift of dynamic shifting (`time_shift_type`). */
+    timeShiftType: "exponential";
+  };
+
+/**
+ * `DEISMultistepScheduler`'s class name, defaults (diffusers' `__init__`, in its order) and the
+ * fields of its options beyond the shared ones.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEIS_MULTISTEP_SPEC } from "./deis.ts";
+ * assert.equal(DEIS_MULTISTEP_SPEC.defaults.algorithmType, "deis");
+ * assert.equal(DEIS_MULTISTEP_SPEC.fields?.solverType?.key, "solver_type");
+ * ```
+ */
+export const DEIS_MULTISTEP_SPEC: SchedulerSpec<DEISMultistepConfig> = schedulerSpec<
+  DEISMultistepConfig
+>("DEISMultistepScheduler", {
+  solverOrder: 2,
+  predictionType: "epsilon",
+  thresholding: false,
+  dynamicThresholdingRatio: 0.995,
+  sampleMaxValue: 1.0,
+  algorithmType: "deis",
+  solverType: "logrho",
+  lowerOrderFinal: true,
+  useKarrasSigmas: false,
+  useExponentialSigmas: false,
+  useBetaSigmas: false,
+  useFlowSigmas: false,
+  flowShift: 1.0,
+  timestepSpacing: "linspace",
+  stepsOffset: 0,
+  useDynamicShifting: false,
+  timeShiftType: "exponential",
+}, {
+  ...EXTRA_SIGMA_FIELDS,
+  solverOrder: { key: "solver_order", kind: "int", min: 1 },
+  // "flow_prediction" is read, then refused by name in the constructor
+  predictionType: {
+    key: "prediction_type",
+    kind: "enum",
+    values: [...PREDICTION_TYPES, "flow_prediction"],
+  },
+  // the others are read, then refused by name (diffusers' NotImplementedError)
+  algorithmType: {
+    key: "algorithm_type",
+    kind: "enum",
+    values: ["deis", "dpmsolver", "dpmsolver++", "sde-dpmsolver", "sde-dpmsolver++"],
+  },
+  solverType: {
+    key: "solver_type",
+    kind: "enum",
+    values: ["logrho", "midpoint", "heun", "bh1", "bh2"],
+  },
+  lowerOrderFinal: { key: "lower_order_final", kind: "boolean" },
+  useFlowSigmas: { key: "use_flow_sigmas", kind: "boolean" },
+  flowShift: { key: "flow_shift", kind: "float" },
+  useDynamicShifting: { key: "use_dynamic_shifting", kind: "boolean" },
+  timeShiftType: { key: "time_shift_type", kind: "enum", values: ["exponential"] },
+});
+
+/** diffusers' `__init__` rewrites the DPM-Solver names to DEIS's (`register_to_config`). */
+function diffusersAliases(config: Partial<DEISMultistepConfig>): Partial<DEISMultistepConfig> {
+  const out = { ...config };
+  const algorithm = out.algorithmType as string | undefined;
+  if (algorithm === "dpmsolver" || algorithm === "dpmsolver++") out.algorithmType = "deis";
+  if (["midpoint", "heun", "bh1", "bh2"].includes(out.solverType as string)) {
+    out.solverType = "logrho";
+  }
+  return out;
+}
+
+/**
+ * diffusers' third-order `ind_fn`, the integral of the quadratic Lagrange basis in log(rho),
+ * in float32 torch arithmetic over numpy's float32 logs.
+ */
+function indFn3(t: number, b: number, c: number, d: number): number {
+  const [lt, lb, lc, ld] = [npLogF32(t), npLogF32(b), npLogF32(c), npLogF32(d)];
+  let inner = f32(lc * f32(f32(ld - lt) + 1));
+  inner = f32(inner - f32(ld * lt));
+  inner = f32(inner + ld);
+  inner = f32(inner + f32(lt * lt));
+  inner = f32(inner - f32(2 * lt));
+  inner = f32(inner + 2);
+  const numerator = f32(t * inner);
+  const denominator = f32(f32(lb - lc) * f32(lb - ld));
+  return f32(numerator / denominator);
+}
+
+/** diffusers' second-order `ind_fn`, the integral of the linear Lagrange basis in log(rho). */
+function indFn2(t: number, b: number, c: number): number {
+  const inner = f32(f32(-npLogF32(c) + npLogF32(t)) - 1);
+  return f32(f32(t * inner) / f32(npLogF32(b) - npLogF32(c)));
+}
+
+/**
+ * The multistep DEIS sampler. `step` reproduces diffusers' float32 arithmetic operation by
+ * operation; `setTimesteps` reproduces its numpy timestep and sigma tables. `scaleModelInput`
+ * is the identity and `initNoiseSigma` is 1, as in diffusers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEISMultistepScheduler } from "./deis.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * const s = DEISMultistepScheduler.fromConfig({ beta_schedule: "scaled_linear",
+ *   beta_start: 0.00085, beta_end: 0.012, solver_order: 3 });
+ * s.setTimesteps(5);
+ * assert.deepEqual(s.timesteps, [999, 799, 599, 400, 200]);
+ * let x = new Tensor(new Float32Array(4).fill(s.initNoiseSigma), [1, 1, 2, 2]);
+ * for (const t of s.timesteps) {
+ *   const eps = new Tensor(x.data.map((v) => 0.1 * v), x.shape); // a stand-in model
+ *   x = s.step(eps, t, s.scaleModelInput(x, t)).prevSample;
+ * }
+ * assert.ok(x.data.every(Number.isFinite));
+ * ```
+ */
+export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
+  implements Scheduler {
+  /** Class name, defaults and extra fields. */
+  static readonly spec: SchedulerSpec<DEISMultistepConfig> = DEIS_MULTISTEP_SPEC;
+
+  #sigmas: Float32Array = new Float32Array(0);
+  #stepIndex: number | null = null;
+  #beginIndex: number | null = null;
+  /** diffusers' `model_outputs`: the last `solverOrder` converted model outputs (noise). */
+  #modelOutputs: (Float32Array | null)[];
+  /** diffusers' `lower_order_nums`: steps taken so far, up to `solverOrder`. */
+  #lowerOrderNums = 0;
+
+  /**
+   * The betas, `alphas_cumprod` and training sigmas of diffusers' `__init__`, after its
+   * `register_to_config` aliases (`dpmsolver` / `dpmsolver++` to `deis`; `midpoint`, `heun`,
+   * `bh1`, `bh2` to `logrho`).
+   *
+   * @param config options in camelCase; missing ones take diffusers' defaults
+   * @param options set by `DEISMultistepScheduler.fromConfig` (what the JSON carried besides
+   *   options), and `math`: where float32 sqrt/exp/log come from (default IEEE)
+   * @throws {SchedulerConfigError} on an unknown option, a value of the wrong type, an
+   * `algorithm_type` other than `deis` / `dpmsolver` / `dpmsolver++` (diffusers'
+   * NotImplementedError), or an option not supported yet (named).
+   * @throws {RangeError} on more than one of the Karras / exponential / beta sigma options, or
+   * beta sigmas.
+   */
+  constructor(config: Partial<DEISMultistepConfig> = {}, options?: SchedulerOptions) {
+    super(DEIS_MULTISTEP_SPEC, diffusersAliases(config), options);
+    const source = options?.source ?? "new DEISMultistepScheduler()";
+    checkSigmaSpacing(this.config, source);
+    const c = this.config;
+    if (c.algorithmType !== "deis") {
+      throw new SchedulerConfigError(
+        source,
+        "algorithm_type",
+        `${JSON.stringify(c.algorithmType)} is not implemented for DEISMultistepScheduler ` +
+          `(diffusers raises NotImplementedError); expected "deis"`,
+      );
+    }
+    const refuse = (key: string, value: unknown, expected: string) => {
+      throw new SchedulerConfigError(
+        source,
+        key,
+        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
+          `DEISMultistepScheduler; expected ${expected}`,
+      );
+    };
+    if ((c.predictionType as string) === "flow_prediction") {
+      refuse("prediction_type", c.predictionType, `one of ${PREDICTION_TYPES.join(", ")}`);
+    }
+    if (c.useFlowSigmas) refuse("use_flow_sigmas", true, "false");
+    if (c.useDynamicShifting) refuse("use_dynamic_shifting", true, "false");
+    // __init__: timesteps N-1 .. 0, the training sigmas
+    const n = c.numTrainTimesteps;
+    this.timestepList = Array.from({ length: n }, (_, i) => n - 1 - i);
+    this.#sigmas = sigmasFromAlphasCumprod(this.alphasCumprod, this.math);
+    this.#modelOutputs = new Array(c.solverOrder).fill(null);
+  }
+
+  /**
+   * A scheduler from a diffusers `scheduler_config.json` object ({@link fromDiffusersConfig}).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEISMultistepScheduler } from "./deis.ts";
+   * const s = DEISMultistepScheduler.fromConfig({ solver_order: 3, algorithm_type: "dpmsolver++" });
+   * assert.deepEqual([s.config.solverOrder, s.config.algorithmType], [3, "deis"]);
+   * ```
+   */
+  static fromConfig(json: unknown, source?: string, math?: Float32Math): DEISMultistepScheduler {
+    return fromDiffusersConfig(DEISMultistepScheduler, json, source, math);
+  }
+
+  /** The float32 sigmas of the schedule, then the final sigma (diffusers' `sigmas`). */
+  get sigmas(): Float32Array {
+    return this.#sigmas.slice();
+  }
+
+  /** Standard deviation of the initial noise: 1 (diffusers' `init_noise_sigma`). */
+  get initNoiseSigma(): number {
+    return 1.0;
+  }
+
+  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
+  get stepIndex(): number | null {
+    return this.#stepIndex;
+  }
+
+  /** The first step's index when set by `setBeginIndex`. */
+  get beginIndex(): number | null {
+    return this.#beginIndex;
+  }
+
+  /** diffusers' `lower_order_nums`: how many steps the multistep history holds (at most the order). */
+  get lowerOrderNums(): number {
+    return this.#lowerOrderNums;
+  }
+
+  /**
+   * diffusers' `set_begin_index`: where the first step starts (img2img pipelines call it).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEISMultistepScheduler } from "./deis.ts";
+   * const s = new DEISMultistepScheduler();
+   * s.setTimesteps(10);
+   * s.setBeginIndex(3);
+   * assert.equal(s.beginIndex, 3);
+   * ```
+   */
+  setBeginIndex(beginIndex = 0): void {
+    this.#beginIndex = beginIndex;
+  }
+
+  /**
+   * diffusers' `index_for_timestep`: the position of `timestep` in `timesteps` (the second one
+   * when it appears more than once; the last step when it does not appear, as diffusers does).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEISMultistepScheduler } from "./deis.ts";
+   * const s = new DEISMultistepScheduler();
+   * s.setTimesteps(10);
+   * assert.equal(s.indexForTimestep(s.timesteps[3]), 3);
+   * assert.equal(s.indexForTimestep(12345), 9);
+   * ```
+   */
+  indexForTimestep(timestep: number): number {
+    const found: number[] = [];
+    this.timestepList.forEach((t, i) => {
+      if (t === timestep) found.push(i);
+    });
+    if (found.length === 0) return this.timestepList.length - 1;
+    return found[found.length > 1 ? 1 : 0];
+  }
+
+  /**
+   * diffusers' `set_timesteps(num_inference_steps)`: integer timesteps by `timestep_spacing`,
+   * sigmas by `np.interp` of the training sigmas then the smallest training sigma, or Karras /
+   * exponential sigmas (their `_sigma_to_t` timesteps, rounded for Karras, truncated for
+   * exponential) then their last one again; and a reset of the multistep history.
+   *
+   * @throws {RangeError} when `numInferenceSteps` is not a positive integer.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEISMultistepScheduler } from "./deis.ts";
+   * const s = new DEISMultistepScheduler({ timestepSpacing: "leading", stepsOffset: 1 });
+   * s.setTimesteps(4);
+   * assert.deepEqual(s.timesteps, [801, 601, 401, 201]);
+   * assert.equal(s.sigmas.length, 5);
+   * ```
+   */
+  setTimesteps(numInferenceSteps: number): void {
+    const n = numInferenceSteps;
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(
+        `DEISMultistepScheduler.setTimesteps: expected a positive integer number of steps, ` +
+          `got ${n}`,
+      );
+    }
+    const c = this.config;
+    const N = c.numTrainTimesteps;
+    let timesteps = dpmSolverTimesteps(N, N, n, c.timestepSpacing, c.stepsOffset);
+    const table = sigmasFromAlphasCumprod(this.alphasCumprod, this.math); // float32, ascending
+    const logSigmas = table.map(npLogF32);
+    // _sigma_to_t per sigma, then .astype(int64) (Karras' rounded first, always in DEIS)
+    const toT = (sigmas: Float64Array, rounded: boolean) =>
+      Array.from(sigmas, (s) => {
+        const t = sigmaToT(s, logSigmas);
+        return Math.trunc(rounded ? roundHalfEven(t) : t);
+      });
+    let sigmas: ArrayLike<number>;
+    let sigmaLast: number;
+    if (c.useKarrasSigmas || c.useExponentialSigmas) {
+      const respaced = c.useKarrasSigmas
+        ? karrasSigmas(table[0], table[N - 1], n)
+        : exponentialSigmas(table[0], table[N - 1], n);
+      timesteps = toT(respaced, c.useKarrasSigmas);
+      sigmas = respaced;
+      sigmaLast = respaced[n - 1]; // np.concatenate([sigmas, sigmas[-1:]])
+    } else {
+      sigmas = npInterp(timesteps, Array.from(table, (_, i) => i), table);
+      sigmaLast = this.math.sqrt(f32(f32(1 - this.alphasCumprod[0]) / this.alphasCumprod[0]));
+    }
+    const all = new Float32Array(sigmas.length + 1);
+    all.set(Array.from(sigmas));
+    all[sigmas.length] = sigmaLast;
+    this.#sigmas = all;
+    this.timestepList = timesteps;
+    this.numInferenceSteps = timesteps.length;
+    this.#modelOutputs = new Array(c.solverOrder).fill(null);
+    this.#lowerOrderNums = 0;
+    this.#stepIndex = null;
+    this.#beginIndex = null;
+  }
+
+  /**
+   * diffusers' `scale_model_input`: the sample unchanged.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEISMultistepScheduler } from "./deis.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new DEISMultistepScheduler();
+   * s.setTimesteps(10);
+   * const x = new Tensor(new Float32Array([1, 2]), [1, 2]);
+   * assert.equal(s.scaleModelInput(x, s.timesteps[0]), x);
+   * ```
+   */
+  scaleModelInput(sample: Tensor, _t: number): Tensor {
+    return sample;
+  }
+
+  /**
+   * diffusers' `add_noise`: `alpha_t * original + sigma_t * noise` with `alpha_t = 1 /
+   * sqrt(sigma^2 + 1)` and `sigma_t = sigma * alpha_t` of the sigma at `t` (one per batch item,
+   * or one for all), looked up as diffusers does: by timestep before any `setBeginIndex`, else
+   * at the current step index (or the begin index).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEISMultistepScheduler } from "./deis.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new DEISMultistepScheduler();
+   * s.setTimesteps(10);
+   * const noisy = s.addNoise(Tensor.zeros([1, 1]), new Tensor(new Float32Array([1]), [1, 1]), s.timesteps[9]);
+   * assert.ok(noisy.data[0] > 0 && noisy.data[0] < 1);
+   * ```
+   */
+  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
+    const indexOf = (time: number): number =>
+      this.#beginIndex === null
+        ? this.indexForTimestep(time)
+        : (this.#stepIndex ?? this.#beginIndex);
+    return noisePerBatchItem(original, noise, t, (time) => {
+      const [alpha, sigma] = sigmaToAlphaSigmaT(this.#sigmas[indexOf(time)], this.math);
+      return (x0, n) => f32(alpha * x0) + f32(sigma * n);
+    });
+  }
+
+  /**
+   * diffusers' `convert_model_output`: the x0 prediction (thresholded when configured), turned
+   * back into a noise prediction `(sample - alpha_t * x0) / sigma_t`, float32.
+   */
+  #convert(
+    m: Float32Array,
+    x: Float32Array,
+    shape: readonly number[],
+    index: number,
+  ): Float32Array {
+    const [at, st] = sigmaToAlphaSigmaT(this.#sigmas[index], this.math);
+    const x0 = dataPrediction(this.config, m, x, shape, at, st);
+    return x.map((v, i) => f32(v - f32(at * x0[i])) / st);
+  }
+
+  /**
+   * One multistep DEIS step (diffusers' `DEISMultistepScheduler.step`): converts the model
+   * output to a noise prediction, pushes it on the history, then takes a first-, second- or
+   * third-order step as `solver_order`, the steps taken so far and `lower_order_final` allow.
+   * The step draws no noise (`opts` is unused).
+   *
+   * @throws {Error} before `setTimesteps`; on shape mismatches; past the end of the schedule.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DEISMultistepScheduler } from "./deis.ts";
+   * import { Tensor } from "../tensor/tensor.ts";
+   * const s = new DEISMultistepScheduler({ solverOrder: 3 });
+   * s.setTimesteps(10);
+   * const x = new Tensor(new Float32Array([0.5, -0.5]), [1, 2]);
+   * const eps = new Tensor(new Float32Array([0.1, -0.1]), [1, 2]);
+   * const { prevSample } = s.step(eps, s.timesteps[0], x);
+   * assert.deepEqual([prevSample.shape, s.stepIndex, s.lowerOrderNums], [[1, 2], 1, 1]);
+   * ```
+   */
+  step(
+    modelOutput: Tensor,
+    timestep: number,
+    sample: Tensor,
+    _opts: StepOptions = {},
+  ): StepResult {
+    const who = "DEISMultistepScheduler.step";
+    if (this.numInferenceSteps === null) {
+      throw new Error(`${who}: the number of inference steps is not set; call setTimesteps first`);
+    }
+    assertSameShape(modelOutput, sample, "model_output", "sample", who);
+    if (this.#stepIndex === null) {
+      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
+    }
+    const index = this.#stepIndex;
+    const c = this.config;
+    const n = this.timestepList.length;
+    if (index + 1 >= this.#sigmas.length) {
+      throw new RangeError(
+        `${who}: step ${index} is past the end of the schedule (${n} steps); call setTimesteps again`,
+      );
+    }
+    const lowerOrderFinal = index === n - 1 && c.lowerOrderFinal && n < 15;
+    const lowerOrderSecond = index === n - 2 && c.lowerOrderFinal && n < 15;
+    const converted = this.#convert(modelOutput.data, sample.data, sample.shape, index);
+    const outputs = this.#modelOutputs;
+    for (let i = 0; i < c.solverOrder - 1; i++) outputs[i] = outputs[i + 1];
+    outputs[outputs.length - 1] = converted;
+    let prev: Float32Array;
+    if (c.solverOrder === 1 || this.#lowerOrderNums < 1 || lowerOrderFinal) {
+      prev = this.#firstOrder(converted, sample.data, index);
+    } else if (c.solverOrder === 2 || this.#lowerOrderNums < 2 || lowerOrderSecond) {
+      prev = this.#secondOrder(outputs, sample.data, index);
+    } else {
+      prev = this.#thirdOrder(outputs, sample.data, index);
+    }
+    if (this.#lowerOrderNums < c.solverOrder) this.#lowerOrderNums++;
+    this.#stepIndex = index + 1;
+    return { prevSample: new Tensor(prev, sample.shape) };
+  }
+
+  /** `deis_first_order_update` (DDIM): float32 in diffusers' order. */
+  #firstOrder(m: Float32Array, x: Float32Array, index: number): Float32Array {
+    const t = sigmaLambda(this.#sigmas[index + 1], this.math);
+    const s = sigmaLambda(this.#sigmas[index], this.math);
+    const h = f32(t.lambda - s.lambda);
+    const a = f32(t.alpha / s.alpha);
+    const b = f32(t.sigma * f32(this.math.exp(h) - 1));
+    return x.map((v, i) => f32(a * v) - f32(b * m[i]));
+  }
+
+  /** alpha_t and rho = sigma_t / alpha_t at `sigmas[index]` (the update's `rho_*`). */
+  #rho(index: number): { alpha: number; rho: number } {
+    const [alpha, sigma] = sigmaToAlphaSigmaT(this.#sigmas[index], this.math);
+    return { alpha, rho: f32(sigma / alpha) };
+  }
+
+  /** `multistep_deis_second_order_update`, float32 in diffusers' order. */
+  #secondOrder(outputs: (Float32Array | null)[], x: Float32Array, index: number): Float32Array {
+    const t = this.#rho(index + 1);
+    const s0 = this.#rho(index);
+    const s1 = this.#rho(index - 1);
+    const m0 = outputs[outputs.length - 1]!;
+    const m1 = outputs[outputs.length - 2]!;
+    const [rt, r0, r1] = [t.rho, s0.rho, s1.rho];
+    const coef1 = f32(indFn2(rt, r0, r1) - indFn2(r0, r0, r1));
+    const coef2 = f32(indFn2(rt, r1, r0) - indFn2(r0, r1, r0));
+    return x.map((v, i) =>
+      f32(t.alpha * f32(f32(f32(v / s0.alpha) + f32(coef1 * m0[i])) + f32(coef2 * m1[i])))
+    );
+  }
+
+  /** `multistep_deis_third_order_update`, float32 in diffusers' order. */
+  #thirdOrder(outputs: (Float32Array | null)[], x: Float32Array, index: number): Float32Array {
+    const t = this.#rho(index + 1);
+    const s0 = this.#rho(index);
+    const s1 = this.#rho(index - 1);
+    const s2 = this.#rho(index - 2);
+    const m0 = outputs[outputs.length - 1]!;
+    const m1 = outputs[outputs.length - 2]!;
+    const m2 = outputs[outputs.length - 3]!;
+    const [rt, r0, r1, r2] = [t.rho, s0.rho, s1.rho, s2.rho];
+    const coef1 = f32(indFn3(rt, r0, r1, r2) - indFn3(r0, r0, r1, r2));
+    const coef2 = f32(indFn3(rt, r1, r2, r0) - indFn3(r0, r1, r2, r0));
+    const coef3 = f32(indFn3(rt, r2, r0, r1) - indFn3(r0, r2, r0, r1));
+    return x.map((v, i) => {
+      const acc = f32(f32(f32(v / s0.alpha) + f32(coef1 * m0[i])) + f32(coef2 * m1[i]));
+      return f32(t.alpha * f32(acc + f32(coef3 * m2[i])));
+    });
+  }
+}
