@@ -118,8 +118,11 @@ export type DPMSolverMultistepConfig =
     finalSigmasType: "zero" | "sigma_min";
     /** The timesteps stop where lambda(t) falls below this (`lambda_min_clipped`). */
     lambdaMinClipped: number;
-    /** Learned variance channels (`variance_type`): only `null` is supported yet. */
-    varianceType: "learned" | "learned_range" | null;
+    /**
+     * `variance_type`: "learned" / "learned_range" (variance channels in the model output) are
+     * refused; any other value is read by nothing, as in diffusers.
+     */
+    varianceType: string | null;
     /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
     useDynamicShifting: boolean;
     /** The shift of dynamic shifting (`time_shift_type`). */
@@ -190,12 +193,8 @@ export const DPM_MULTISTEP_SPEC: SchedulerSpec<DPMSolverMultistepConfig> = sched
   flowShift: { key: "flow_shift", kind: "float" },
   finalSigmasType: { key: "final_sigmas_type", kind: "enum", values: ["zero", "sigma_min"] },
   lambdaMinClipped: { key: "lambda_min_clipped", kind: "float", infinite: true },
-  varianceType: {
-    key: "variance_type",
-    kind: "enum",
-    values: ["learned", "learned_range"],
-    nullable: true,
-  },
+  // diffusers checks no value: a DDPM config's "fixed_small" comes through from_config unread
+  varianceType: { key: "variance_type", kind: "string", nullable: true },
   useDynamicShifting: { key: "use_dynamic_shifting", kind: "boolean" },
   timeShiftType: { key: "time_shift_type", kind: "enum", values: ["exponential"] },
 });
@@ -275,7 +274,9 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     }
     if (c.useFlowSigmas) refuse("use_flow_sigmas", true, "false");
     if (c.useDynamicShifting) refuse("use_dynamic_shifting", true, "false");
-    if (c.varianceType !== null) refuse("variance_type", c.varianceType, "null");
+    if (c.varianceType === "learned" || c.varianceType === "learned_range") {
+      refuse("variance_type", c.varianceType, "null (learned variances are not supported)");
+    }
     if (
       (c.algorithmType === "dpmsolver" || c.algorithmType === "sde-dpmsolver") &&
       c.finalSigmasType === "zero"
