@@ -200,10 +200,21 @@ export const DPM_MULTISTEP_SPEC: SchedulerSpec<DPMSolverMultistepConfig> = sched
   timeShiftType: { key: "time_shift_type", kind: "enum", values: ["exponential"] },
 });
 
-/** diffusers' `__init__` rewrites `deis` and the UniPC solver types (`register_to_config`). */
-function diffusersAliases(
-  config: Partial<DPMSolverMultistepConfig>,
-): Partial<DPMSolverMultistepConfig> {
+/**
+ * What the DPM-Solver schedulers' `__init__` rewrites (`register_to_config`): `algorithm_type`
+ * `deis` is `dpmsolver++`, the UniPC solver types `logrho` / `bh1` / `bh2` are `midpoint`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dpmConfigAliases } from "./dpm_multistep.ts";
+ * const c = dpmConfigAliases({ algorithmType: "deis" as "dpmsolver++", solverOrder: 3 });
+ * assert.deepEqual(c, { algorithmType: "dpmsolver++", solverOrder: 3 });
+ * ```
+ */
+export function dpmConfigAliases<
+  C extends { algorithmType?: string; solverType?: DPMSolverType },
+>(config: C): C {
   const out = { ...config };
   if ((out.algorithmType as string) === "deis") out.algorithmType = "dpmsolver++";
   if (["logrho", "bh1", "bh2"].includes(out.solverType as string)) out.solverType = "midpoint";
@@ -510,7 +521,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
    * @throws {RangeError} on more than one of the Karras / exponential / beta sigma options.
    */
   constructor(config: Partial<DPMSolverMultistepConfig> = {}, options?: SchedulerOptions) {
-    super(DPM_MULTISTEP_SPEC, diffusersAliases(config), options);
+    super(DPM_MULTISTEP_SPEC, dpmConfigAliases(config), options);
     const source = options?.source ?? "new DPMSolverMultistepScheduler()";
     checkSigmaSpacing(this.config, source);
     const c = this.config;
