@@ -149,6 +149,11 @@ export {
   type DPMSolverType,
 } from "./core/schedulers/dpm_multistep.ts";
 export {
+  dpmSinglestepOrderList,
+  type DPMSolverSinglestepConfig,
+  DPMSolverSinglestepScheduler,
+} from "./core/schedulers/dpm_singlestep.ts";
+export {
   lcmBoundaryScalings,
   type LCMConfig,
   LCMScheduler,
