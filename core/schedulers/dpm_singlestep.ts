@@ -97,8 +97,8 @@ export type DPMSolverSinglestepConfig =
     finalSigmasType: "zero" | "sigma_min";
     /** The timesteps stop where lambda(t) falls below this (`lambda_min_clipped`). */
     lambdaMinClipped: number;
-    /** Learned variance channels (`variance_type`): only `null` is supported yet. */
-    varianceType: "learned" | "learned_range" | null;
+    /** `variance_type`: learned variances are refused; any other value is unread, as in diffusers. */
+    varianceType: string | null;
     /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
     useDynamicShifting: boolean;
     /** The shift of dynamic shifting (`time_shift_type`). */
@@ -283,7 +283,9 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
     }
     if (c.useFlowSigmas) refuse("use_flow_sigmas", true, "false");
     if (c.useDynamicShifting) refuse("use_dynamic_shifting", true, "false");
-    if (c.varianceType !== null) refuse("variance_type", c.varianceType, "null");
+    if (c.varianceType === "learned" || c.varianceType === "learned_range") {
+      refuse("variance_type", c.varianceType, "null (learned variances are not supported)");
+    }
     if (c.algorithmType === "dpmsolver" && c.finalSigmasType === "zero") {
       throw new SchedulerConfigError(
         source,

@@ -243,12 +243,22 @@ Deno.test("DPMSolverSinglestep state: begin index lowers the first orders, error
   assert.throws(() => s.setTimesteps(0), /positive integer/);
 });
 
+Deno.test("DPMSolverSinglestep config: a DDPM config's variance_type 'fixed_small' is kept and unread, as in diffusers", () => {
+  // diffusers 0.42.1: DPMSolverSinglestepScheduler.from_config({"variance_type": "fixed_small"})
+  // keeps it, and set_timesteps(6) gives [999, 832, 666, 500, 333, 166]
+  const s = DPMSolverSinglestepScheduler.fromConfig({ variance_type: "fixed_small" }, "sched.json");
+  assert.equal(s.config.varianceType, "fixed_small");
+  s.setTimesteps(6);
+  assert.deepEqual(s.timesteps, [999, 832, 666, 500, 333, 166]);
+});
+
 Deno.test("DPMSolverSinglestep config: own keys checked, unsupported options named", () => {
   const unsupported: [Record<string, unknown>, string][] = [
     [{ prediction_type: "flow_prediction" }, "prediction_type"],
     [{ use_flow_sigmas: true }, "use_flow_sigmas"],
     [{ use_dynamic_shifting: true }, "use_dynamic_shifting"],
     [{ variance_type: "learned_range" }, "variance_type"],
+    [{ variance_type: "learned" }, "variance_type"],
   ];
   for (const [json, key] of unsupported) {
     assert.throws(
