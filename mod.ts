@@ -150,6 +150,11 @@ export {
 } from "./core/schedulers/dpm_multistep.ts";
 export { type DEISMultistepConfig, DEISMultistepScheduler } from "./core/schedulers/deis.ts";
 export {
+  dpmSinglestepOrderList,
+  type DPMSolverSinglestepConfig,
+  DPMSolverSinglestepScheduler,
+} from "./core/schedulers/dpm_singlestep.ts";
+export {
   lcmBoundaryScalings,
   type LCMConfig,
   LCMScheduler,

@@ -18,7 +18,8 @@ import { predictGuided, usesGuidance } from "./guidance.ts";
  * then `uncond + scale * (text - uncond)` in float32 (with `precision` "float16": the UNet's
  * output taken as half, guidance in torch's CPU half arithmetic). `x` is the already scaled
  * model input. `cfg` (default: scale > 1) batches at any scale, as code that always guides does
- * (the DDIM inversion tutorial's `do_classifier_free_guidance=True`).
+ * (the DDIM inversion tutorial's `do_classifier_free_guidance=True`). B images at once: `x` of
+ * batch B and `embeds` of 2B rows, the B negative ones first (`num_images_per_prompt`'s layout).
  *
  * @example
  * ```ts

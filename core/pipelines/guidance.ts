@@ -105,9 +105,9 @@ export function guidanceBatch(latents: Tensor, guidanceScale: number): Tensor {
 export interface GuidedOutput {
   /** The batch handed to the UNet (scaled by the scheduler where one scales). */
   modelInput: Tensor;
-  /** The guided model output, batch 1 (the raw output when guidance is off). */
+  /** The guided model output, batch B (the raw output when guidance is off). */
   modelOutput: Tensor;
-  /** The UNet's raw output, batch 2 with guidance (uncond first). */
+  /** The UNet's raw output, batch 2B with guidance (uncond first). */
   rawOutput: Tensor;
   /** Wall time of the UNet call, milliseconds. */
   modelMs: number;
@@ -115,10 +115,12 @@ export interface GuidedOutput {
 
 /**
  * Runs the UNet on an already batched (and scaled) `modelInput` at timestep `t` and applies
- * guidance. `embeds` must have batch 2 (uncond first) when `cfg` (default: `guidanceScale > 1`),
- * batch 1 otherwise; `cfg` true at a scale <= 1 batches anyway, as code that always guides does
- * (`uncond + 1 * (text - uncond)` is not bit for bit `text`). With `precision` "float16" the UNet's output is taken as half (what a float16
- * export returns) and guided in half.
+ * guidance. With `cfg` (default: `guidanceScale > 1`) `embeds` holds 2B rows, the B negative ones
+ * first, and `modelInput` the B latents twice, as StableDiffusionPipeline batches B images
+ * (`num_images_per_prompt`); without it, B rows each. `cfg` true at a scale <= 1 batches anyway,
+ * as code that always guides does (`uncond + 1 * (text - uncond)` is not bit for bit `text`).
+ * With `precision` "float16" the UNet's output is taken as half (what a float16 export returns)
+ * and guided in half.
  *
  * @example
  * ```ts
@@ -130,8 +132,11 @@ export interface GuidedOutput {
  * assert.deepEqual(out.modelOutput.shape, [1, 4, 2, 2]);
  * await assert.rejects(
  *   predictGuided(unet, Tensor.zeros([1, 4, 2, 2]), 981, Tensor.zeros([1, 77, 8]), 7.5),
- *   /predictGuided: embeds: expected batch 2/,
+ *   /predictGuided: embeds: expected an even batch/,
  * );
+ * // three images per prompt: 6 rows in, 3 guided out
+ * const three = await predictGuided(unet, Tensor.zeros([6, 4, 2, 2]), 981, Tensor.zeros([6, 77, 8]), 7.5);
+ * assert.deepEqual(three.modelOutput.shape, [3, 4, 2, 2]);
  * ```
  */
 export async function predictGuided(
@@ -143,21 +148,21 @@ export async function predictGuided(
   precision: Precision = "float32",
   cfg: boolean = usesGuidance(guidanceScale),
 ): Promise<GuidedOutput> {
-  const batch = cfg ? 2 : 1;
-  if (embeds.shape[0] !== batch) {
+  const rows = embeds.shape[0];
+  if (!(rows > 0) || (cfg && rows % 2 !== 0)) {
     throw new PipelineInputError(
       "predictGuided",
       "embeds",
-      `expected batch ${batch} (guidance scale ${guidanceScale}${
-        cfg ? ", negative prompt first" : ""
-      }), got shape [${embeds.shape.join(", ")}]`,
+      `expected ${
+        cfg ? "an even batch (negative prompts first" : "a batch of at least 1 (no guidance"
+      }, guidance scale ${guidanceScale}), got shape [${embeds.shape.join(", ")}]`,
     );
   }
-  if (modelInput.shape[0] !== batch) {
+  if (modelInput.shape[0] !== rows) {
     throw new PipelineInputError(
       "predictGuided",
       "modelInput",
-      `expected batch ${batch}, got shape [${modelInput.shape.join(", ")}]`,
+      `expected batch ${rows} (the embeddings' rows), got shape [${modelInput.shape.join(", ")}]`,
     );
   }
   const start = performance.now();
@@ -176,8 +181,8 @@ export async function predictGuided(
   let modelOutput = rawOutput;
   if (cfg) {
     // noise_pred_uncond, noise_pred_text = noise_pred.chunk(2)
-    const uncond = sliceBatch(rawOutput, 0, 1);
-    const text = sliceBatch(rawOutput, 1, 2);
+    const uncond = sliceBatch(rawOutput, 0, rows / 2);
+    const text = sliceBatch(rawOutput, rows / 2, rows);
     modelOutput = classifierFreeGuidance(uncond, text, guidanceScale, precision);
   }
   return { modelInput, modelOutput, rawOutput, modelMs };

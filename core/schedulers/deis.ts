@@ -18,8 +18,8 @@
  * @module
  */
 import type { Float32Math } from "../numerics/f32_math.ts";
-import { f32, roundHalfEven } from "../numerics/f32.ts";
-import { npInterp, npLogF32 } from "../numerics/numpy.ts";
+import { f32 } from "../numerics/f32.ts";
+import { npLogF32 } from "../numerics/numpy.ts";
 import { assertSameShape, Tensor } from "../tensor/tensor.ts";
 import { noisePerBatchItem } from "./add_noise.ts";
 import {
@@ -31,20 +31,15 @@ import {
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
 import {
-  dataPrediction,
-  dpmSolverTimesteps,
-  sigmaLambda,
-  sigmaToAlphaSigmaT,
+  dpmAlphaSigma,
+  dpmConvertModelOutput,
+  dpmFirstOrderUpdate,
+  dpmSigmaSchedule,
+  dpmTimesteps,
 } from "./dpm_multistep.ts";
 import { fromDiffusersConfig, SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
-import {
-  checkSigmaSpacing,
-  exponentialSigmas,
-  karrasSigmas,
-  sigmasFromAlphasCumprod,
-  sigmaToT,
-} from "./sigmas.ts";
+import { checkSigmaSpacing, sigmasFromAlphasCumprod } from "./sigmas.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 /**
@@ -372,31 +367,23 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
     }
     const c = this.config;
     const N = c.numTrainTimesteps;
-    let timesteps = dpmSolverTimesteps(N, N, n, c.timestepSpacing, c.stepsOffset);
-    const table = sigmasFromAlphasCumprod(this.alphasCumprod, this.math); // float32, ascending
-    const logSigmas = table.map(npLogF32);
-    // _sigma_to_t per sigma, then .astype(int64) (Karras' rounded first, always in DEIS)
-    const toT = (sigmas: Float64Array, rounded: boolean) =>
-      Array.from(sigmas, (s) => {
-        const t = sigmaToT(s, logSigmas);
-        return Math.trunc(rounded ? roundHalfEven(t) : t);
-      });
-    let sigmas: ArrayLike<number>;
-    let sigmaLast: number;
-    if (c.useKarrasSigmas || c.useExponentialSigmas) {
-      const respaced = c.useKarrasSigmas
-        ? karrasSigmas(table[0], table[N - 1], n)
-        : exponentialSigmas(table[0], table[N - 1], n);
-      timesteps = toT(respaced, c.useKarrasSigmas);
-      sigmas = respaced;
-      sigmaLast = respaced[n - 1]; // np.concatenate([sigmas, sigmas[-1:]])
-    } else {
-      sigmas = npInterp(timesteps, Array.from(table, (_, i) => i), table);
-      sigmaLast = this.math.sqrt(f32(f32(1 - this.alphasCumprod[0]) / this.alphasCumprod[0]));
-    }
-    const all = new Float32Array(sigmas.length + 1);
-    all.set(Array.from(sigmas));
-    all[sigmas.length] = sigmaLast;
+    // Karras' _sigma_to_t timesteps rounded (always in DEIS), exponential's truncated; the
+    // final sigma is the smallest training sigma after np.interp, else the last sigma again
+    const respaced = c.useKarrasSigmas || c.useExponentialSigmas;
+    const schedule = dpmSigmaSchedule(
+      this.alphasCumprod,
+      dpmTimesteps(N, N, n, c.timestepSpacing, c.stepsOffset),
+      {
+        useKarrasSigmas: c.useKarrasSigmas,
+        useExponentialSigmas: c.useExponentialSigmas,
+        finalSigmasType: "sigma_min",
+        roundTimesteps: true,
+      },
+      this.math,
+    );
+    const timesteps = schedule.timesteps;
+    const all = schedule.sigmas;
+    if (respaced) all[n] = all[n - 1]; // np.concatenate([sigmas, sigmas[-1:]])
     this.#sigmas = all;
     this.timestepList = timesteps;
     this.numInferenceSteps = timesteps.length;
@@ -447,7 +434,7 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
         ? this.indexForTimestep(time)
         : (this.#stepIndex ?? this.#beginIndex);
     return noisePerBatchItem(original, noise, t, (time) => {
-      const [alpha, sigma] = sigmaToAlphaSigmaT(this.#sigmas[indexOf(time)], this.math);
+      const [alpha, sigma] = dpmAlphaSigma(this.#sigmas[indexOf(time)], this.math);
       return (x0, n) => f32(alpha * x0) + f32(sigma * n);
     });
   }
@@ -462,8 +449,12 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
     shape: readonly number[],
     index: number,
   ): Float32Array {
-    const [at, st] = sigmaToAlphaSigmaT(this.#sigmas[index], this.math);
-    const x0 = dataPrediction(this.config, m, x, shape, at, st);
+    const sigma = this.#sigmas[index];
+    const [at, st] = dpmAlphaSigma(sigma, this.math);
+    const x0 = dpmConvertModelOutput(m, x, shape, sigma, {
+      ...this.config,
+      algorithmType: "dpmsolver++",
+    }, this.math);
     return x.map((v, i) => f32(v - f32(at * x0[i])) / st);
   }
 
@@ -528,19 +519,26 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 
-  /** `deis_first_order_update` (DDIM): float32 in diffusers' order. */
+  /**
+   * `deis_first_order_update` (DDIM): the same float32 operations as DPM-Solver's first-order
+   * `dpmsolver` update ({@link dpmFirstOrderUpdate}).
+   */
   #firstOrder(m: Float32Array, x: Float32Array, index: number): Float32Array {
-    const t = sigmaLambda(this.#sigmas[index + 1], this.math);
-    const s = sigmaLambda(this.#sigmas[index], this.math);
-    const h = f32(t.lambda - s.lambda);
-    const a = f32(t.alpha / s.alpha);
-    const b = f32(t.sigma * f32(this.math.exp(h) - 1));
-    return x.map((v, i) => f32(a * v) - f32(b * m[i]));
+    const sigmas = this.#sigmas;
+    return dpmFirstOrderUpdate(
+      m,
+      x,
+      sigmas[index + 1],
+      sigmas[index],
+      "dpmsolver",
+      null,
+      this.math,
+    );
   }
 
   /** alpha_t and rho = sigma_t / alpha_t at `sigmas[index]` (the update's `rho_*`). */
   #rho(index: number): { alpha: number; rho: number } {
-    const [alpha, sigma] = sigmaToAlphaSigmaT(this.#sigmas[index], this.math);
+    const [alpha, sigma] = dpmAlphaSigma(this.#sigmas[index], this.math);
     return { alpha, rho: f32(sigma / alpha) };
   }
 

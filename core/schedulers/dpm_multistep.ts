@@ -118,8 +118,11 @@ export type DPMSolverMultistepConfig =
     finalSigmasType: "zero" | "sigma_min";
     /** The timesteps stop where lambda(t) falls below this (`lambda_min_clipped`). */
     lambdaMinClipped: number;
-    /** Learned variance channels (`variance_type`): only `null` is supported yet. */
-    varianceType: "learned" | "learned_range" | null;
+    /**
+     * `variance_type`: "learned" / "learned_range" (variance channels in the model output) are
+     * refused; any other value is read by nothing, as in diffusers.
+     */
+    varianceType: string | null;
     /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
     useDynamicShifting: boolean;
     /** The shift of dynamic shifting (`time_shift_type`). */
@@ -190,20 +193,27 @@ export const DPM_MULTISTEP_SPEC: SchedulerSpec<DPMSolverMultistepConfig> = sched
   flowShift: { key: "flow_shift", kind: "float" },
   finalSigmasType: { key: "final_sigmas_type", kind: "enum", values: ["zero", "sigma_min"] },
   lambdaMinClipped: { key: "lambda_min_clipped", kind: "float", infinite: true },
-  varianceType: {
-    key: "variance_type",
-    kind: "enum",
-    values: ["learned", "learned_range"],
-    nullable: true,
-  },
+  // diffusers checks no value: a DDPM config's "fixed_small" comes through from_config unread
+  varianceType: { key: "variance_type", kind: "string", nullable: true },
   useDynamicShifting: { key: "use_dynamic_shifting", kind: "boolean" },
   timeShiftType: { key: "time_shift_type", kind: "enum", values: ["exponential"] },
 });
 
-/** diffusers' `__init__` rewrites `deis` and the UniPC solver types (`register_to_config`). */
-function diffusersAliases(
-  config: Partial<DPMSolverMultistepConfig>,
-): Partial<DPMSolverMultistepConfig> {
+/**
+ * What the DPM-Solver schedulers' `__init__` rewrites (`register_to_config`): `algorithm_type`
+ * `deis` is `dpmsolver++`, the UniPC solver types `logrho` / `bh1` / `bh2` are `midpoint`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dpmConfigAliases } from "./dpm_multistep.ts";
+ * const c = dpmConfigAliases({ algorithmType: "deis" as "dpmsolver++", solverOrder: 3 });
+ * assert.deepEqual(c, { algorithmType: "dpmsolver++", solverOrder: 3 });
+ * ```
+ */
+export function dpmConfigAliases<
+  C extends { algorithmType?: string; solverType?: DPMSolverType },
+>(config: C): C {
   const out = { ...config };
   if ((out.algorithmType as string) === "deis") out.algorithmType = "dpmsolver++";
   if (["logrho", "bh1", "bh2"].includes(out.solverType as string)) out.solverType = "midpoint";
@@ -211,21 +221,88 @@ function diffusersAliases(
 }
 
 /**
- * The integer timesteps of the DPM-Solver family's `set_timesteps` (descending) for a
- * `timestep_spacing`, over the first `last` training timesteps (`last` < `numTrainTimesteps`
- * with `lambda_min_clipped`): `np.linspace(0, last - 1, n + 1).round()[::-1][:-1]`, `"leading"`
+ * diffusers' `_sigma_to_alpha_sigma_t` of the DPM-Solver schedulers: `alpha_t = 1 / (sigma**2 +
+ * 1) ** 0.5` and `sigma_t = sigma * alpha_t`, float32, the sqrt from `math`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dpmAlphaSigma } from "./dpm_multistep.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * assert.deepEqual(dpmAlphaSigma(0, ieeeMath), [1, 0]);
+ * ```
+ */
+export function dpmAlphaSigma(sigma: number, math: Float32Math): [number, number] {
+  const alpha = f32(1 / math.sqrt(f32(f32(sigma * sigma) + 1)));
+  return [alpha, f32(sigma * alpha)];
+}
+
+/**
+ * The log-SNR of a sigma as the DPM-Solver updates compute it, `torch.log(alpha_t) -
+ * torch.log(sigma_t)` (float32), with its `alpha_t` and `sigma_t` ({@link dpmAlphaSigma}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dpmLambda } from "./dpm_multistep.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * assert.equal(dpmLambda(1, ieeeMath).lambda, 0); // alpha_t = sigma_t
+ * ```
+ */
+export function dpmLambda(
+  sigma: number,
+  math: Float32Math,
+): { alpha: number; sigma: number; lambda: number } {
+  const [a, s] = dpmAlphaSigma(sigma, math);
+  return { alpha: a, sigma: s, lambda: f32(math.log(a) - math.log(s)) };
+}
+
+/**
+ * `torch.searchsorted(torch.flip(lambda_t), lambda_min_clipped)` of the DPM-Solver schedulers'
+ * `set_timesteps`: how many training timesteps have lambda(t) = log(alpha_t) - log(sigma_t)
+ * (float32) below the clip; 0 for `-Infinity`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lambdaClippedIndex } from "./dpm_multistep.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * const ac = new Float32Array([0.9, 0.5, 0.01]); // lambdas 1.1, 0, -2.3
+ * assert.equal(lambdaClippedIndex(ac, -1, ieeeMath), 1);
+ * assert.equal(lambdaClippedIndex(ac, -Infinity, ieeeMath), 0);
+ * ```
+ */
+export function lambdaClippedIndex(
+  alphasCumprod: Float32Array,
+  clip: number,
+  math: Float32Math,
+): number {
+  if (clip === -Infinity) return 0;
+  let count = 0;
+  for (const a of alphasCumprod) {
+    const lambda = f32(math.log(math.sqrt(a)) - math.log(math.sqrt(f32(1 - a))));
+    if (lambda < clip) count++;
+  }
+  return count;
+}
+
+/**
+ * The timestep half of the DPM-Solver schedulers' `set_timesteps` (DPMSolverMultistep, DEIS):
+ * the integer timesteps (descending) for a `timestep_spacing` over the first `last` training
+ * timesteps (fewer than `numTrainTimesteps` under `lambda_min_clipped`): `"linspace"`
+ * `np.linspace(0, last - 1, n + 1).round()[::-1][:-1]`, `"leading"`
  * `(np.arange(n + 1) * (last // (n + 1)))[::-1][:-1] + steps_offset`, `"trailing"`
  * `np.arange(last, 0, -N / n).round() - 1`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { dpmSolverTimesteps } from "./dpm_multistep.ts";
- * assert.deepEqual(dpmSolverTimesteps(1000, 1000, 4, "linspace", 0), [999, 749, 500, 250]);
- * assert.deepEqual(dpmSolverTimesteps(1000, 1000, 4, "leading", 1), [801, 601, 401, 201]);
+ * import { dpmTimesteps } from "./dpm_multistep.ts";
+ * assert.deepEqual(dpmTimesteps(1000, 1000, 4, "linspace", 0), [999, 749, 500, 250]);
+ * assert.deepEqual(dpmTimesteps(1000, 1000, 4, "leading", 1), [801, 601, 401, 201]);
  * ```
  */
-export function dpmSolverTimesteps(
+export function dpmTimesteps(
   numTrainTimesteps: number,
   last: number,
   n: number,
@@ -242,94 +319,190 @@ export function dpmSolverTimesteps(
   return Array.from(npArange(last, 0, -(numTrainTimesteps / n)), (v) => roundHalfEven(v) - 1);
 }
 
+/** The options of {@link dpmSigmaSchedule}: the DPM-Solver schedulers' sigma spacing. */
+export interface DPMSigmaScheduleOptions {
+  /** Karras sigmas (`use_karras_sigmas`). */
+  useKarrasSigmas: boolean;
+  /** Exponential sigmas (`use_exponential_sigmas`). */
+  useExponentialSigmas: boolean;
+  /** Uniform log-SNR sigmas (`use_lu_lambdas`, DPMSolverMultistep only). */
+  useLuLambdas?: boolean;
+  /** The sigma after the last step: 0, or the smallest training sigma. */
+  finalSigmasType: "zero" | "sigma_min";
+  /** Whether the Karras / Lu timesteps are rounded (`.round()`) before the int64 cast. */
+  roundTimesteps: boolean;
+}
+
 /**
- * diffusers' `_sigma_to_alpha_sigma_t` of the DPM-Solver family in float32:
- * `alpha_t = 1 / (sigma**2 + 1) ** 0.5`, `sigma_t = sigma * alpha_t` (sqrt from `math`).
+ * The sigma half of the DPM-Solver schedulers' `set_timesteps`: from the training sigmas and the
+ * spaced integer `timesteps`, the sigmas (np.interp, or Karras / exponential / uniform log-SNR,
+ * whose `_sigma_to_t` timesteps replace `timesteps`) and the final sigma, as float32.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { sigmaToAlphaSigmaT } from "./dpm_multistep.ts";
+ * import { dpmSigmaSchedule } from "./dpm_multistep.ts";
  * import { ieeeMath } from "../numerics/f32_math.ts";
- * assert.deepEqual(sigmaToAlphaSigmaT(0, ieeeMath), [1, 0]);
+ * const ac = new Float32Array(1000).map((_, i) => 1 - (i + 1) / 1001);
+ * const s = dpmSigmaSchedule(ac, [999, 500], { useKarrasSigmas: false,
+ *   useExponentialSigmas: false, finalSigmasType: "zero", roundTimesteps: true }, ieeeMath);
+ * assert.deepEqual(s.timesteps, [999, 500]);
+ * assert.equal(s.sigmas.length, 3);
+ * assert.equal(s.sigmas[2], 0);
  * ```
  */
-export function sigmaToAlphaSigmaT(sigma: number, math: Float32Math): [number, number] {
-  const alpha = f32(1 / math.sqrt(f32(f32(sigma * sigma) + 1)));
-  return [alpha, f32(sigma * alpha)];
+export function dpmSigmaSchedule(
+  alphasCumprod: Float32Array,
+  timesteps: number[],
+  options: DPMSigmaScheduleOptions,
+  math: Float32Math,
+): { timesteps: number[]; sigmas: Float32Array } {
+  const N = alphasCumprod.length;
+  const n = timesteps.length;
+  const table = sigmasFromAlphasCumprod(alphasCumprod, math); // float32, ascending
+  const logSigmas = table.map(npLogF32);
+  const round = options.roundTimesteps;
+  const toT = (sigmas: Float64Array, rounded: boolean) =>
+    Array.from(sigmas, (s) => {
+      const t = sigmaToT(s, logSigmas);
+      return Math.trunc(rounded ? roundHalfEven(t) : t); // .astype(int64)
+    });
+  let sigmas: ArrayLike<number>;
+  if (options.useKarrasSigmas) {
+    sigmas = karrasSigmas(table[0], table[N - 1], n);
+    timesteps = toT(sigmas as Float64Array, round);
+  } else if (options.useLuLambdas) {
+    // _convert_to_lu over np.flip(log_sigmas) (rho 1: the float64 power is the identity)
+    const lambdaMin = logSigmas[0];
+    const lambdaMax = logSigmas[N - 1];
+    const lambdas = npLinspace(0, 1, n).map((r) => lambdaMax + r * (lambdaMin - lambdaMax));
+    sigmas = lambdas.map(Math.exp);
+    timesteps = toT(sigmas as Float64Array, round);
+  } else if (options.useExponentialSigmas) {
+    sigmas = exponentialSigmas(table[0], table[N - 1], n);
+    timesteps = toT(sigmas as Float64Array, false);
+  } else {
+    sigmas = npInterp(timesteps, Array.from(table, (_, i) => i), table);
+  }
+  const sigmaLast = options.finalSigmasType === "sigma_min"
+    ? math.sqrt(f32(f32(1 - alphasCumprod[0]) / alphasCumprod[0]))
+    : 0;
+  const all = new Float32Array(sigmas.length + 1);
+  all.set(Array.from(sigmas));
+  all[sigmas.length] = sigmaLast;
+  return { timesteps, sigmas: all };
 }
 
+/** The config fields {@link dpmConvertModelOutput} reads. */
+export type DPMConvertOptions = Pick<
+  DPMSolverMultistepConfig,
+  | "algorithmType"
+  | "predictionType"
+  | "thresholding"
+  | "dynamicThresholdingRatio"
+  | "sampleMaxValue"
+>;
+
 /**
- * A sigma's `alpha_t`, `sigma_t` ({@link sigmaToAlphaSigmaT}) and
- * `lambda = torch.log(alpha_t) - torch.log(sigma_t)` in float32.
+ * diffusers' `convert_model_output` of the DPM-Solver schedulers: the x0 prediction
+ * (`dpmsolver++`, `sde-dpmsolver++`) or the noise prediction (`dpmsolver`, `sde-dpmsolver`) from
+ * the model output `m` at sample `x` and the step's `sigma`, float32, with dynamic thresholding
+ * of x0 when configured.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { SigmaLambda } from "./dpm_multistep.ts";
- * const l: SigmaLambda = { alpha: 0.5, sigma: 0.5, lambda: 0 };
- * assert.equal(l.lambda, 0);
- * ```
- */
-export interface SigmaLambda {
-  /** `alpha_t`. */
-  alpha: number;
-  /** `sigma_t`. */
-  sigma: number;
-  /** `log(alpha_t) - log(sigma_t)`. */
-  lambda: number;
-}
-
-/**
- * {@link SigmaLambda} of a sigma, log and sqrt from `math`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { sigmaLambda } from "./dpm_multistep.ts";
+ * import { dpmConvertModelOutput } from "./dpm_multistep.ts";
  * import { ieeeMath } from "../numerics/f32_math.ts";
- * assert.equal(sigmaLambda(1, ieeeMath).lambda, 0);
+ * const o = { algorithmType: "dpmsolver++", predictionType: "sample", thresholding: false,
+ *   dynamicThresholdingRatio: 0.995, sampleMaxValue: 1 } as const;
+ * const m = new Float32Array([0.25]);
+ * assert.deepEqual(dpmConvertModelOutput(m, new Float32Array([1]), [1], 2, o, ieeeMath), m);
  * ```
  */
-export function sigmaLambda(sigma: number, math: Float32Math): SigmaLambda {
-  const [a, s] = sigmaToAlphaSigmaT(sigma, math);
-  return { alpha: a, sigma: s, lambda: f32(math.log(a) - math.log(s)) };
-}
-
-/**
- * The data prediction (x0) of the DPM-Solver family's `convert_model_output` in float32:
- * `(sample - sigma_t * m) / alpha_t` (epsilon), `m` (sample) or `alpha_t * sample - sigma_t * m`
- * (v_prediction), then dynamic thresholding (`_threshold_sample`) when configured.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { dataPrediction } from "./dpm_multistep.ts";
- * const c = { predictionType: "epsilon", thresholding: false, dynamicThresholdingRatio: 0.995,
- *   sampleMaxValue: 1 } as const;
- * const x0 = dataPrediction(c, new Float32Array([1]), new Float32Array([2]), [1, 1], 0.5, 0.5);
- * assert.deepEqual(Array.from(x0), [3]);
- * ```
- */
-export function dataPrediction(
-  c: Pick<
-    SchedulerConfig,
-    "predictionType" | "thresholding" | "dynamicThresholdingRatio" | "sampleMaxValue"
-  >,
+export function dpmConvertModelOutput(
   m: Float32Array,
   x: Float32Array,
   shape: readonly number[],
-  at: number,
-  st: number,
+  sigma: number,
+  c: DPMConvertOptions,
+  math: Float32Math,
 ): Float32Array {
   const p = c.predictionType;
-  let x0: Float32Array;
-  if (p === "epsilon") x0 = x.map((v, i) => f32(v - f32(st * m[i])) / at);
-  else if (p === "sample") x0 = m.slice();
-  else x0 = x.map((v, i) => f32(at * v) - f32(st * m[i]));
-  if (!c.thresholding) return x0;
-  return thresholdSample(new Tensor(x0, [...shape]), c.dynamicThresholdingRatio, c.sampleMaxValue)
-    .data;
+  const [at, st] = dpmAlphaSigma(sigma, math);
+  const threshold = (x0: Float32Array) =>
+    thresholdSample(new Tensor(x0, [...shape]), c.dynamicThresholdingRatio, c.sampleMaxValue)
+      .data;
+  if (c.algorithmType === "dpmsolver++" || c.algorithmType === "sde-dpmsolver++") {
+    let x0: Float32Array;
+    if (p === "epsilon") x0 = x.map((v, i) => f32(v - f32(st * m[i])) / at);
+    else if (p === "sample") x0 = m.slice();
+    else x0 = x.map((v, i) => f32(at * v) - f32(st * m[i]));
+    return c.thresholding ? threshold(x0) : x0;
+  }
+  let eps: Float32Array;
+  if (p === "epsilon") eps = m.slice();
+  else if (p === "sample") eps = x.map((v, i) => f32(v - f32(at * m[i])) / st);
+  else eps = m.map((v, i) => f32(at * v) + f32(st * x[i]));
+  if (!c.thresholding) return eps;
+  const x0 = threshold(x.map((v, i) => f32(v - f32(st * eps[i])) / at));
+  return x.map((v, i) => f32(v - f32(at * x0[i])) / st);
+}
+
+/**
+ * diffusers' `dpm_solver_first_order_update` (the same in the multistep and singlestep
+ * DPM-Solvers): one first-order step of sample `x` with converted model output `m` from
+ * `sigmaS` to `sigmaT`, float32 in diffusers' order; the SDE types add `noise`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dpmFirstOrderUpdate } from "./dpm_multistep.ts";
+ * import { ieeeMath } from "../numerics/f32_math.ts";
+ * // DPM-Solver++ to sigma 0 lands on the x0 prediction
+ * const x0 = new Float32Array([0.5]);
+ * const out = dpmFirstOrderUpdate(x0, new Float32Array([3]), 0, 2, "dpmsolver++", null, ieeeMath);
+ * assert.deepEqual(out, x0);
+ * ```
+ */
+export function dpmFirstOrderUpdate(
+  m: Float32Array,
+  x: Float32Array,
+  sigmaT: number,
+  sigmaS: number,
+  algorithmType: DPMAlgorithmType,
+  noise: Float32Array | null,
+  math: Float32Math,
+): Float32Array {
+  const t = dpmLambda(sigmaT, math);
+  const s = dpmLambda(sigmaS, math);
+  const h = f32(t.lambda - s.lambda);
+  const exp = (v: number) => math.exp(v);
+  switch (algorithmType) {
+    case "dpmsolver++": {
+      const a = f32(t.sigma / s.sigma);
+      const b = f32(t.alpha * f32(exp(-h) - 1));
+      return x.map((v, i) => f32(a * v) - f32(b * m[i]));
+    }
+    case "dpmsolver": {
+      const a = f32(t.alpha / s.alpha);
+      const b = f32(t.sigma * f32(exp(h) - 1));
+      return x.map((v, i) => f32(a * v) - f32(b * m[i]));
+    }
+    case "sde-dpmsolver++": {
+      const e2 = exp(f32(-2 * h));
+      const a = f32(f32(t.sigma / s.sigma) * exp(-h));
+      const b = f32(t.alpha * f32(1 - e2));
+      const k = f32(t.sigma * math.sqrt(f32(1 - e2)));
+      return x.map((v, i) => f32(f32(a * v) + f32(b * m[i])) + f32(k * noise![i]));
+    }
+    case "sde-dpmsolver": {
+      const a = f32(t.alpha / s.alpha);
+      const b = f32(2 * f32(t.sigma * f32(exp(h) - 1)));
+      const k = f32(t.sigma * math.sqrt(f32(exp(f32(2 * h)) - 1)));
+      return x.map((v, i) => f32(f32(a * v) - f32(b * m[i])) + f32(k * noise![i]));
+    }
+  }
 }
 
 /**
@@ -380,7 +553,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
    * @throws {RangeError} on more than one of the Karras / exponential / beta sigma options.
    */
   constructor(config: Partial<DPMSolverMultistepConfig> = {}, options?: SchedulerOptions) {
-    super(DPM_MULTISTEP_SPEC, diffusersAliases(config), options);
+    super(DPM_MULTISTEP_SPEC, dpmConfigAliases(config), options);
     const source = options?.source ?? "new DPMSolverMultistepScheduler()";
     checkSigmaSpacing(this.config, source);
     const c = this.config;
@@ -397,7 +570,9 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     }
     if (c.useFlowSigmas) refuse("use_flow_sigmas", true, "false");
     if (c.useDynamicShifting) refuse("use_dynamic_shifting", true, "false");
-    if (c.varianceType !== null) refuse("variance_type", c.varianceType, "null");
+    if (c.varianceType === "learned" || c.varianceType === "learned_range") {
+      refuse("variance_type", c.varianceType, "null (learned variances are not supported)");
+    }
     if (
       (c.algorithmType === "dpmsolver" || c.algorithmType === "sde-dpmsolver") &&
       c.finalSigmasType === "zero"
@@ -532,39 +707,17 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     }
     const c = this.config;
     const N = c.numTrainTimesteps;
-    const last = N - this.#clippedIndex();
-    let timesteps = dpmSolverTimesteps(N, last, n, c.timestepSpacing, c.stepsOffset);
-    const table = sigmasFromAlphasCumprod(this.alphasCumprod, this.math); // float32, ascending
-    const logSigmas = table.map(npLogF32);
-    const round = c.betaSchedule !== "squaredcos_cap_v2";
-    const toT = (sigmas: Float64Array, rounded: boolean) =>
-      Array.from(sigmas, (s) => {
-        const t = sigmaToT(s, logSigmas);
-        return Math.trunc(rounded ? roundHalfEven(t) : t); // .astype(int64)
-      });
-    let sigmas: ArrayLike<number>;
-    if (c.useKarrasSigmas) {
-      sigmas = karrasSigmas(table[0], table[N - 1], n);
-      timesteps = toT(sigmas as Float64Array, round);
-    } else if (c.useLuLambdas) {
-      // _convert_to_lu over np.flip(log_sigmas) (rho 1: the float64 power is the identity)
-      const lambdaMin = logSigmas[0];
-      const lambdaMax = logSigmas[N - 1];
-      const lambdas = npLinspace(0, 1, n).map((r) => lambdaMax + r * (lambdaMin - lambdaMax));
-      sigmas = lambdas.map(Math.exp);
-      timesteps = toT(sigmas as Float64Array, round);
-    } else if (c.useExponentialSigmas) {
-      sigmas = exponentialSigmas(table[0], table[N - 1], n);
-      timesteps = toT(sigmas as Float64Array, false);
-    } else {
-      sigmas = npInterp(timesteps, Array.from(table, (_, i) => i), table);
-    }
-    const sigmaLast = c.finalSigmasType === "sigma_min"
-      ? this.math.sqrt(f32(f32(1 - this.alphasCumprod[0]) / this.alphasCumprod[0]))
-      : 0;
-    const all = new Float32Array(sigmas.length + 1);
-    all.set(Array.from(sigmas));
-    all[sigmas.length] = sigmaLast;
+    const last = N - lambdaClippedIndex(this.alphasCumprod, c.lambdaMinClipped, this.math);
+    let timesteps = dpmTimesteps(N, last, n, c.timestepSpacing, c.stepsOffset);
+    const schedule = dpmSigmaSchedule(this.alphasCumprod, timesteps, {
+      useKarrasSigmas: c.useKarrasSigmas,
+      useExponentialSigmas: c.useExponentialSigmas,
+      useLuLambdas: c.useLuLambdas,
+      finalSigmasType: c.finalSigmasType,
+      roundTimesteps: c.betaSchedule !== "squaredcos_cap_v2",
+    }, this.math);
+    timesteps = schedule.timesteps;
+    const all = schedule.sigmas;
     this.#sigmas = all;
     this.timestepList = timesteps;
     this.numInferenceSteps = timesteps.length;
@@ -572,23 +725,6 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     this.#lowerOrderNums = 0;
     this.#stepIndex = null;
     this.#beginIndex = null;
-  }
-
-  /**
-   * `torch.searchsorted(torch.flip(lambda_t), lambda_min_clipped)`: how many training
-   * timesteps have lambda(t) = log(alpha_t) - log(sigma_t) below the clip (float32).
-   */
-  #clippedIndex(): number {
-    const clip = this.config.lambdaMinClipped;
-    if (clip === -Infinity) return 0;
-    let count = 0;
-    for (const a of this.alphasCumprod) {
-      const lambda = f32(
-        this.math.log(this.math.sqrt(a)) - this.math.log(this.math.sqrt(f32(1 - a))),
-      );
-      if (lambda < clip) count++;
-    }
-    return count;
   }
 
   /**
@@ -633,48 +769,9 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
         ? this.indexForTimestep(time)
         : (this.#stepIndex ?? this.#beginIndex);
     return noisePerBatchItem(original, noise, t, (time) => {
-      const [alpha, sigma] = this.#alphaSigma(this.#sigmas[indexOf(time)]);
+      const [alpha, sigma] = dpmAlphaSigma(this.#sigmas[indexOf(time)], this.math);
       return (x0, n) => f32(alpha * x0) + f32(sigma * n);
     });
-  }
-
-  /** `_sigma_to_alpha_sigma_t` ({@link sigmaToAlphaSigmaT}). */
-  #alphaSigma(sigma: number): [number, number] {
-    return sigmaToAlphaSigmaT(sigma, this.math);
-  }
-
-  /** {@link sigmaLambda}: lambda, alpha_t and sigma_t of a sigma. */
-  #lambda(sigma: number): SigmaLambda {
-    return sigmaLambda(sigma, this.math);
-  }
-
-  /**
-   * diffusers' `convert_model_output`: the x0 prediction (`dpmsolver++`, `sde-dpmsolver++`) or
-   * the noise prediction (`dpmsolver`, `sde-dpmsolver`) from the model output, float32, with
-   * dynamic thresholding of x0 when configured.
-   */
-  #convert(
-    m: Float32Array,
-    x: Float32Array,
-    shape: readonly number[],
-    index: number,
-  ): Float32Array {
-    const c = this.config;
-    const p = c.predictionType;
-    const [at, st] = this.#alphaSigma(this.#sigmas[index]);
-    const threshold = (x0: Float32Array) =>
-      thresholdSample(new Tensor(x0, [...shape]), c.dynamicThresholdingRatio, c.sampleMaxValue)
-        .data;
-    if (c.algorithmType === "dpmsolver++" || c.algorithmType === "sde-dpmsolver++") {
-      return dataPrediction(c, m, x, shape, at, st);
-    }
-    let eps: Float32Array;
-    if (p === "epsilon") eps = m.slice();
-    else if (p === "sample") eps = x.map((v, i) => f32(v - f32(at * m[i])) / st);
-    else eps = m.map((v, i) => f32(at * v) + f32(st * x[i]));
-    if (!c.thresholding) return eps;
-    const x0 = threshold(x.map((v, i) => f32(v - f32(st * eps[i])) / at));
-    return x.map((v, i) => f32(v - f32(at * x0[i])) / st);
   }
 
   /**
@@ -720,7 +817,14 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     const lowerOrderFinal = index === n - 1 &&
       (c.eulerAtFinal || (c.lowerOrderFinal && n < 15) || c.finalSigmasType === "zero");
     const lowerOrderSecond = index === n - 2 && c.lowerOrderFinal && n < 15;
-    const converted = this.#convert(modelOutput.data, sample.data, sample.shape, index);
+    const converted = dpmConvertModelOutput(
+      modelOutput.data,
+      sample.data,
+      sample.shape,
+      this.#sigmas[index],
+      c,
+      this.math,
+    );
     const outputs = this.#modelOutputs;
     for (let i = 0; i < c.solverOrder - 1; i++) outputs[i] = outputs[i + 1];
     outputs[outputs.length - 1] = converted;
@@ -731,7 +835,15 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     }
     let prev: Float32Array;
     if (c.solverOrder === 1 || this.#lowerOrderNums < 1 || lowerOrderFinal) {
-      prev = this.#firstOrder(converted, sample.data, index, noise);
+      prev = dpmFirstOrderUpdate(
+        converted,
+        sample.data,
+        this.#sigmas[index + 1],
+        this.#sigmas[index],
+        c.algorithmType,
+        noise,
+        this.math,
+      );
     } else if (c.solverOrder === 2 || this.#lowerOrderNums < 2 || lowerOrderSecond) {
       prev = this.#secondOrder(outputs, sample.data, index, noise);
     } else {
@@ -742,44 +854,6 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 
-  /** `dpm_solver_first_order_update`, float32 in diffusers' order. */
-  #firstOrder(
-    m: Float32Array,
-    x: Float32Array,
-    index: number,
-    noise: Float32Array | null,
-  ): Float32Array {
-    const t = this.#lambda(this.#sigmas[index + 1]);
-    const s = this.#lambda(this.#sigmas[index]);
-    const h = f32(t.lambda - s.lambda);
-    const exp = (v: number) => this.math.exp(v);
-    switch (this.config.algorithmType) {
-      case "dpmsolver++": {
-        const a = f32(t.sigma / s.sigma);
-        const b = f32(t.alpha * f32(exp(-h) - 1));
-        return x.map((v, i) => f32(a * v) - f32(b * m[i]));
-      }
-      case "dpmsolver": {
-        const a = f32(t.alpha / s.alpha);
-        const b = f32(t.sigma * f32(exp(h) - 1));
-        return x.map((v, i) => f32(a * v) - f32(b * m[i]));
-      }
-      case "sde-dpmsolver++": {
-        const e2 = exp(f32(-2 * h));
-        const a = f32(f32(t.sigma / s.sigma) * exp(-h));
-        const b = f32(t.alpha * f32(1 - e2));
-        const k = f32(t.sigma * this.math.sqrt(f32(1 - e2)));
-        return x.map((v, i) => f32(f32(a * v) + f32(b * m[i])) + f32(k * noise![i]));
-      }
-      case "sde-dpmsolver": {
-        const a = f32(t.alpha / s.alpha);
-        const b = f32(2 * f32(t.sigma * f32(exp(h) - 1)));
-        const k = f32(t.sigma * this.math.sqrt(f32(exp(f32(2 * h)) - 1)));
-        return x.map((v, i) => f32(f32(a * v) - f32(b * m[i])) + f32(k * noise![i]));
-      }
-    }
-  }
-
   /** `multistep_dpm_solver_second_order_update`, float32 in diffusers' order. */
   #secondOrder(
     outputs: (Float32Array | null)[],
@@ -787,9 +861,9 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     index: number,
     noise: Float32Array | null,
   ): Float32Array {
-    const t = this.#lambda(this.#sigmas[index + 1]);
-    const s0 = this.#lambda(this.#sigmas[index]);
-    const s1 = this.#lambda(this.#sigmas[index - 1]);
+    const t = dpmLambda(this.#sigmas[index + 1], this.math);
+    const s0 = dpmLambda(this.#sigmas[index], this.math);
+    const s1 = dpmLambda(this.#sigmas[index - 1], this.math);
     const m0 = outputs[outputs.length - 1]!;
     const m1 = outputs[outputs.length - 2]!;
     const h = f32(t.lambda - s0.lambda);
@@ -857,10 +931,10 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
           "(it raises UnboundLocalError); use solver_order 2 or another algorithm_type",
       );
     }
-    const t = this.#lambda(this.#sigmas[index + 1]);
-    const s0 = this.#lambda(this.#sigmas[index]);
-    const s1 = this.#lambda(this.#sigmas[index - 1]);
-    const s2 = this.#lambda(this.#sigmas[index - 2]);
+    const t = dpmLambda(this.#sigmas[index + 1], this.math);
+    const s0 = dpmLambda(this.#sigmas[index], this.math);
+    const s1 = dpmLambda(this.#sigmas[index - 1], this.math);
+    const s2 = dpmLambda(this.#sigmas[index - 2], this.math);
     const m0 = outputs[outputs.length - 1]!;
     const m1 = outputs[outputs.length - 2]!;
     const m2 = outputs[outputs.length - 3]!;

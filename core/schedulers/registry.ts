@@ -11,6 +11,7 @@ import { DDIMInverseScheduler } from "./ddim_inverse.ts";
 import { DDPMScheduler } from "./ddpm.ts";
 import { DEISMultistepScheduler } from "./deis.ts";
 import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
+import { DPMSolverSinglestepScheduler } from "./dpm_singlestep.ts";
 import { EulerDiscreteScheduler } from "./euler_discrete.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler_ancestral_discrete.ts";
 import { HeunDiscreteScheduler } from "./heun_discrete.ts";
@@ -60,6 +61,7 @@ export const SCHEDULER_CLASSES: Readonly<
   EulerDiscreteScheduler,
   EulerAncestralDiscreteScheduler,
   DPMSolverMultistepScheduler,
+  DPMSolverSinglestepScheduler,
   LCMScheduler,
   HeunDiscreteScheduler,
   KDPM2DiscreteScheduler,

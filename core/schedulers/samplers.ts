@@ -40,6 +40,7 @@ export type DiffusersSchedulerName =
   | "EulerAncestralDiscreteScheduler"
   | "LCMScheduler"
   | "DPMSolverMultistepScheduler"
+  | "DPMSolverSinglestepScheduler"
   | "HeunDiscreteScheduler"
   | "KDPM2DiscreteScheduler"
   | "DEISMultistepScheduler";
@@ -260,6 +261,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   EulerAncestralDiscreteScheduler: diffusers("EulerAncestralDiscreteScheduler"),
   LCMScheduler: diffusers("LCMScheduler"),
   DPMSolverMultistepScheduler: diffusers("DPMSolverMultistepScheduler"),
+  DPMSolverSinglestepScheduler: diffusers("DPMSolverSinglestepScheduler"),
   HeunDiscreteScheduler: diffusers("HeunDiscreteScheduler"),
   KDPM2DiscreteScheduler: diffusers("KDPM2DiscreteScheduler"),
   DEISMultistepScheduler: diffusers("DEISMultistepScheduler"),

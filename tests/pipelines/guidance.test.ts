@@ -49,7 +49,12 @@ Deno.test("predictGuided refuses embeddings or inputs of the wrong batch, and a 
   await assert.rejects(
     () => predictGuided(unet, x1, 1, Tensor.zeros([2, 77, 8]), 1),
     (e: unknown) =>
-      e instanceof PipelineInputError && e.field === "embeds" && /batch 1/.test(e.message),
+      e instanceof PipelineInputError && e.field === "modelInput" && /batch 2/.test(e.message),
+  );
+  await assert.rejects(
+    () => predictGuided(unet, Tensor.zeros([3, 4, 2, 2]), 1, Tensor.zeros([3, 77, 8]), 7.5),
+    (e: unknown) =>
+      e instanceof PipelineInputError && e.field === "embeds" && /an even batch/.test(e.message),
   );
   await assert.rejects(
     () => predictGuided(unet, x1, 1, Tensor.zeros([2, 77, 8]), 7.5),
@@ -64,6 +69,21 @@ Deno.test("predictGuided refuses embeddings or inputs of the wrong batch, and a 
     () => classifierFreeGuidance(Tensor.zeros([2]), Tensor.zeros([3]), 2),
     PipelineInputError,
   );
+});
+
+Deno.test("predictGuided with B images: rows 0..B-1 are the unconditional half, as diffusers' noise_pred.chunk(2)", async () => {
+  // a UNet answering each row with its own row index: uncond rows 0, 1; text rows 2, 3
+  const unet = {
+    predict: (x: Tensor) => {
+      const per = x.data.length / x.shape[0];
+      return Promise.resolve(
+        new Tensor(Float32Array.from(x.data, (_, i) => Math.floor(i / per)), x.shape),
+      );
+    },
+  };
+  const out = await predictGuided(unet, Tensor.zeros([4, 1, 1, 1]), 1, Tensor.zeros([4, 77, 8]), 3);
+  // uncond + 3 * (text - uncond): row 0: 0 + 3 * 2 = 6, row 1: 1 + 3 * 2 = 7
+  assert.deepEqual([...out.modelOutput.data], [6, 7]);
 });
 
 Deno.test("classifierFreeGuidance float16: torch's half uncond + 7.5 * (text - uncond), bit for bit", async () => {

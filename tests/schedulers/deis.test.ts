@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEISMultistepScheduler } from "../../core/schedulers/deis.ts";
-import { sigmaToAlphaSigmaT } from "../../core/schedulers/dpm_multistep.ts";
+import { dpmAlphaSigma } from "../../core/schedulers/dpm_multistep.ts";
 import { npLogF32 } from "../../core/numerics/numpy.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
 import { makeSampler } from "../../core/schedulers/samplers.ts";
@@ -81,7 +81,7 @@ Deno.test("DEISMultistep's coefficients take numpy's float32 log, which the refe
     const ref = await loadSchedulerReference(path);
     const math = recordedMath(ref);
     const off = Array.from(ref.file.tensor("sigmas").data).filter((sigma) => {
-      const [alpha, sigmaT] = sigmaToAlphaSigmaT(sigma, math);
+      const [alpha, sigmaT] = dpmAlphaSigma(sigma, math);
       const rho = Math.fround(sigmaT / alpha);
       return npLogF32(rho) !== Math.fround(Math.log(rho));
     }).length;
@@ -243,4 +243,19 @@ Deno.test("DEISMultistep config: own keys checked, unsupported options named", (
   );
   assert.equal(s.configWarnings.length, 2);
   assert.equal(s.toDiffusersConfig().foo, 1);
+});
+
+Deno.test("DEISMultistep config: a DDPM config's variance_type is not a DEIS option, kept and unread as in diffusers", () => {
+  // diffusers 0.42.1: DEISMultistepScheduler.__init__ has no variance_type; from_config
+  // ({"variance_type": "fixed_small"} or "learned_range") keeps the value in its config unread,
+  // and set_timesteps(10) gives [999, 899, 799, 699, 599, 500, 400, 300, 200, 100]
+  for (const value of ["fixed_small", "learned_range"]) {
+    const s = DEISMultistepScheduler.fromConfig({ variance_type: value }, "sched.json");
+    assert.deepEqual(s.configWarnings, [
+      'sched.json: "variance_type" is not an option of DEISMultistepScheduler; kept in extra, not used',
+    ]);
+    assert.equal(s.toDiffusersConfig().variance_type, value);
+    s.setTimesteps(10);
+    assert.deepEqual(s.timesteps, [999, 899, 799, 699, 599, 500, 400, 300, 200, 100]);
+  }
 });

@@ -211,12 +211,22 @@ Deno.test("DPMSolverMultistep state: begin index, index fallback, errors", () =>
   assert.throws(() => s.setTimesteps(0), /positive integer/);
 });
 
+Deno.test("DPMSolverMultistep config: a DDPM config's variance_type 'fixed_small' is kept and unread, as in diffusers", () => {
+  // diffusers 0.42.1: DPMSolverMultistepScheduler.from_config({"variance_type": "fixed_small"})
+  // keeps the value, and set_timesteps(10) gives [999, 899, 799, 699, 599, 500, 400, 300, 200, 100]
+  const s = DPMSolverMultistepScheduler.fromConfig({ variance_type: "fixed_small" }, "sched.json");
+  assert.equal(s.config.varianceType, "fixed_small");
+  s.setTimesteps(10);
+  assert.deepEqual(s.timesteps, [999, 899, 799, 699, 599, 500, 400, 300, 200, 100]);
+});
+
 Deno.test("DPMSolverMultistep config: own keys checked, unsupported options named", () => {
   const unsupported: [Record<string, unknown>, string][] = [
     [{ prediction_type: "flow_prediction" }, "prediction_type"],
     [{ use_flow_sigmas: true }, "use_flow_sigmas"],
     [{ use_dynamic_shifting: true }, "use_dynamic_shifting"],
     [{ variance_type: "learned_range" }, "variance_type"],
+    [{ variance_type: "learned" }, "variance_type"],
   ];
   for (const [json, key] of unsupported) {
     assert.throws(

@@ -103,6 +103,7 @@ Deno.test("every registered class is a SchedulerBase whose fromConfig gives its 
     ["EulerDiscreteScheduler", "fixtures/refs/schedulers/euler_discrete"],
     ["EulerAncestralDiscreteScheduler", "fixtures/refs/schedulers/euler_ancestral"],
     ["DPMSolverMultistepScheduler", "fixtures/refs/schedulers/dpm_multistep"],
+    ["DPMSolverSinglestepScheduler", "fixtures/refs/schedulers/dpm_singlestep"],
     ["LCMScheduler", "fixtures/refs/schedulers/lcm"],
     ["HeunDiscreteScheduler", "fixtures/refs/schedulers/heun"],
     ["KDPM2DiscreteScheduler", "fixtures/refs/schedulers/kdpm2"],
