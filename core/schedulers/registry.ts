@@ -18,6 +18,7 @@ import { LMSDiscreteScheduler } from "./lms_discrete.ts";
 import { LCMScheduler } from "./lcm.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { Scheduler } from "./types.ts";
+import { UniPCMultistepScheduler } from "./unipc.ts";
 
 /**
  * A scheduler instance with its config warnings (unknown keys kept and reported).
@@ -62,6 +63,7 @@ export const SCHEDULER_CLASSES: Readonly<
   LCMScheduler,
   HeunDiscreteScheduler,
   KDPM2DiscreteScheduler,
+  UniPCMultistepScheduler,
 });
 
 /**

@@ -41,7 +41,8 @@ export type DiffusersSchedulerName =
   | "LCMScheduler"
   | "DPMSolverMultistepScheduler"
   | "HeunDiscreteScheduler"
-  | "KDPM2DiscreteScheduler";
+  | "KDPM2DiscreteScheduler"
+  | "UniPCMultistepScheduler";
 
 /**
  * The sampler a case runs: a diffusers scheduler (its config is the model folder's
@@ -261,6 +262,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   DPMSolverMultistepScheduler: diffusers("DPMSolverMultistepScheduler"),
   HeunDiscreteScheduler: diffusers("HeunDiscreteScheduler"),
   KDPM2DiscreteScheduler: diffusers("KDPM2DiscreteScheduler"),
+  UniPCMultistepScheduler: diffusers("UniPCMultistepScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0

@@ -106,6 +106,7 @@ Deno.test("every registered class is a SchedulerBase whose fromConfig gives its 
     ["LCMScheduler", "fixtures/refs/schedulers/lcm"],
     ["HeunDiscreteScheduler", "fixtures/refs/schedulers/heun"],
     ["KDPM2DiscreteScheduler", "fixtures/refs/schedulers/kdpm2"],
+    ["UniPCMultistepScheduler", "fixtures/refs/schedulers/unipc"],
   ]);
   assert.deepEqual([...refs.keys()].sort(), Object.keys(SCHEDULER_CLASSES).sort());
   for (const [name, dir] of refs) {
