@@ -85,8 +85,9 @@ Deno.test("UniPCMultistep free run with the stand-in model follows diffusers exa
 
 Deno.test("UniPCMultistep with IEEE math instead of the recorded MKL log is off where it was recorded", async () => {
   // torch's float32 log (MKL VML) is not correctly rounded on two inputs of three references:
-  // the recorded pairs must matter there, and an IEEE run must stay close (a wrong log or exp,
-  // even 1e-5 relative, fails here and not only with the recorded values swapped in)
+  // an IEEE run is off there (measured: 2, 2 and 8 ulp, bh2_noise_vpred_disable_exp_10) and
+  // must stay close (a wrong log or exp, even 1e-5 relative, fails here and not only with the
+  // recorded values swapped in)
   let differing = 0;
   for (const path of files) {
     const ref = await loadSchedulerReference(path);
@@ -95,9 +96,9 @@ Deno.test("UniPCMultistep with IEEE math instead of the recorded MKL log is off 
       differing++;
       assert.ok(ref.file.has("math.log.in"), `${path}: off with IEEE math but nothing recorded`);
     }
-    assert.ok(r.prevSample.maxUlp <= 64, `${path}: IEEE math ${r.prevSample.maxUlp} ulp off`);
+    assert.ok(r.prevSample.maxUlp <= 16, `${path}: IEEE math ${r.prevSample.maxUlp} ulp off`);
   }
-  assert.ok(differing >= 1, `only ${differing} references depend on the recorded math`);
+  assert.ok(differing >= 3, `only ${differing} references depend on the recorded math`);
 });
 
 Deno.test("UniPCMultistep orders: warm-up, lower_order_final and the corrector's order", async () => {
