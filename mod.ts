@@ -162,6 +162,11 @@ export {
   type LCMStepResult,
 } from "./core/schedulers/lcm.ts";
 export {
+  type UniPCMultistepConfig,
+  UniPCMultistepScheduler,
+  type UniPCSolverType,
+} from "./core/schedulers/unipc.ts";
+export {
   type CompVisPLMSOptions,
   CompVisPLMSSampler,
   type PLMSStepOutput,

@@ -259,7 +259,14 @@ export type BetaOption =
  * assert.equal(kind, "int");
  * ```
  */
-export type FieldKind = "int" | "float" | "boolean" | "enum" | "floatArray" | "string";
+export type FieldKind =
+  | "int"
+  | "float"
+  | "boolean"
+  | "enum"
+  | "floatArray"
+  | "intArray"
+  | "string";
 
 /**
  * How one config key is read: its snake_case JSON name, its kind, the allowed values of an

@@ -164,6 +164,22 @@ export function checkFieldValue(
       }
       return [...arr];
     }
+    case "intArray": {
+      // an array of integers, possibly empty (UniPC's `disable_corrector`)
+      if (!Array.isArray(value)) fail("an array of integers");
+      const arr = value as unknown[];
+      for (let i = 0; i < arr.length; i++) {
+        const v = arr[i];
+        if (typeof v !== "number" || !Number.isSafeInteger(v)) {
+          throw new SchedulerConfigError(
+            source,
+            `${key}[${i}]`,
+            `expected an integer, got ${describe(v)}`,
+          );
+        }
+      }
+      return [...arr];
+    }
   }
 }
 
@@ -181,6 +197,8 @@ function kindText(field: ConfigField): string {
       return `one of ${(field.values ?? []).map((v) => JSON.stringify(v)).join(", ")}`;
     case "floatArray":
       return "an array of numbers";
+    case "intArray":
+      return "an array of integers";
   }
 }
 

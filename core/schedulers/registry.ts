@@ -20,6 +20,7 @@ import { LMSDiscreteScheduler } from "./lms_discrete.ts";
 import { LCMScheduler } from "./lcm.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { Scheduler } from "./types.ts";
+import { UniPCMultistepScheduler } from "./unipc.ts";
 
 /**
  * A scheduler instance with its config warnings (unknown keys kept and reported).
@@ -66,6 +67,7 @@ export const SCHEDULER_CLASSES: Readonly<
   HeunDiscreteScheduler,
   KDPM2DiscreteScheduler,
   DEISMultistepScheduler,
+  UniPCMultistepScheduler,
 });
 
 /**

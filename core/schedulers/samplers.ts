@@ -43,7 +43,8 @@ export type DiffusersSchedulerName =
   | "DPMSolverSinglestepScheduler"
   | "HeunDiscreteScheduler"
   | "KDPM2DiscreteScheduler"
-  | "DEISMultistepScheduler";
+  | "DEISMultistepScheduler"
+  | "UniPCMultistepScheduler";
 
 /**
  * The sampler a case runs: a diffusers scheduler (its config is the model folder's
@@ -265,6 +266,7 @@ export const SAMPLERS: Readonly<Record<SamplerSpec["type"], SamplerKind>> = Obje
   HeunDiscreteScheduler: diffusers("HeunDiscreteScheduler"),
   KDPM2DiscreteScheduler: diffusers("KDPM2DiscreteScheduler"),
   DEISMultistepScheduler: diffusers("DEISMultistepScheduler"),
+  UniPCMultistepScheduler: diffusers("UniPCMultistepScheduler"),
   CompVisPLMS: {
     label: () => "CompVisPLMS",
     takesEta: false, // PLMSSampler raises for ddim_eta != 0

@@ -22,6 +22,7 @@ Deno.test("every diffusers class of the public contract is registered", () => {
     "LCMScheduler",
     "LMSDiscreteScheduler",
     "PNDMScheduler",
+    "UniPCMultistepScheduler",
   ]);
 });
 

@@ -108,6 +108,7 @@ Deno.test("every registered class is a SchedulerBase whose fromConfig gives its 
     ["HeunDiscreteScheduler", "fixtures/refs/schedulers/heun"],
     ["KDPM2DiscreteScheduler", "fixtures/refs/schedulers/kdpm2"],
     ["DEISMultistepScheduler", "fixtures/refs/schedulers/deis"],
+    ["UniPCMultistepScheduler", "fixtures/refs/schedulers/unipc"],
   ]);
   assert.deepEqual([...refs.keys()].sort(), Object.keys(SCHEDULER_CLASSES).sort());
   for (const [name, dir] of refs) {
