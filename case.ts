@@ -49,10 +49,19 @@ export {
 } from "./core/harness/case.ts";
 export {
   defineStudy,
+  type InversionStudy,
   type InversionStudySpec,
+  type SamplerStudy,
   type Study,
   type StudyMethodSpec,
   type StudyModelSpec,
   StudySpecError,
 } from "./core/harness/study.ts";
+export type {
+  SamplerEnd,
+  SamplerStudyModel,
+  SamplerStudySpec,
+  StudyReference,
+  StudySampler,
+} from "./core/harness/sampler_study_spec.ts";
 export type { InversionMethodName, InversionSpec } from "./core/pipelines/inversion/methods.ts";

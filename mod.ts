@@ -349,6 +349,23 @@ export {
 } from "./core/harness/digits_study.ts";
 export { type InversionStudyOptions, runInversionStudy } from "./core/harness/inversion_study.ts";
 export {
+  NOISE_SEED,
+  runSamplerStudy,
+  type SamplerStudyOptions,
+} from "./core/harness/sampler_study.ts";
+export {
+  type ErrorPoint,
+  fitOrder,
+  localOrders,
+  type OrderFit,
+} from "./core/harness/convergence.ts";
+export {
+  type GaussianData,
+  gaussianDenoiser,
+  gaussianSolution,
+  sigmaOfTimestep,
+} from "./core/harness/gaussian_denoiser.ts";
+export {
   caseRoundTrip,
   roundTripFigures,
   type RoundTripInputs,
@@ -380,4 +397,10 @@ export {
   renderInversionStudyHtml,
   writeInversionStudy,
 } from "./core/report/study_inversion.ts";
+export {
+  errorChart,
+  renderSamplerStudyHtml,
+  samplerStudyLines,
+  writeSamplerStudy,
+} from "./core/report/study_samplers.ts";
 export { runName, writeReportFiles } from "./core/report/write_files.ts";

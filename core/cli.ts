@@ -5,7 +5,8 @@
  * Commands: `verify` (the regression gate), `run <case>` (one case, full detail), `compare
  * <ours> <reference>` (another implementation's dumped tensors against a reference), `list`,
  * `report` (re-render index.html from results.json), `cases-json` (export for fixtures/gen),
- * `study digits` (the digit classifier on the models trained on scikit-learn's digits).
+ * `study digits` (the digit classifier on the models trained on scikit-learn's digits), `study
+ * inversion` and `study samplers` (the study files beside the cases).
  *
  * @module
  */
@@ -319,7 +320,7 @@ function count(option: string, max = 1_000_000) {
 }
 
 const study = program.command("study")
-  .description("studies that sweep the machinery over many settings (digits, inversion)");
+  .description("studies that sweep the machinery over many settings (digits, inversion, samplers)");
 
 study.command("inversion")
   .description(
@@ -348,7 +349,7 @@ study.command("inversion")
     );
     let result;
     try {
-      const spec = await loadStudy(file);
+      const spec = await loadStudy(file, "inversion");
       result = await runInversionStudy(spec, {
         file,
         images: opts.images,
@@ -372,6 +373,57 @@ study.command("inversion")
     for (const line of inversionStudyLines(result)) console.log(line);
     const out = opts.out ?? `reports/study-${result.study}`;
     await writeInversionStudy(result, out);
+    console.log(`wrote ${out}/index.html`);
+  });
+
+study.command("samplers")
+  .description(
+    "sampler accuracy: every deterministic sampler's final latents against a converged solution " +
+      "of the same probability-flow ODE versus steps, with the fitted order next to the " +
+      "theoretical one, and every sampler's digit quality, model evaluations and time; prints " +
+      "the table, writes study.json and the page with its log-log chart",
+  )
+  .argument("[file]", "the study file", "cases/samplers.study.ts")
+  .option("--seeds <n>", "images per run instead of the study's", count("--seeds", 1000))
+  .option("--steps <list>", "step counts instead of the study's", integers("--steps", 10_000))
+  .option("--samplers <ids>", "only these sampler ids of the study (comma-separated)")
+  .option(
+    "--threads <n>",
+    "onnxruntime intra-op threads (default 1, as verify; at most the CPU count)",
+    count("--threads", navigator.hardwareConcurrency),
+  )
+  .option("--out <dir>", "report folder (default reports/study-<name>)")
+  .action(async (file, opts) => {
+    const { loadStudy } = await import("./harness/cases_loader.ts");
+    const { runSamplerStudy } = await import("./harness/sampler_study.ts");
+    const { samplerStudyLines, writeSamplerStudy } = await import("./report/study_samplers.ts");
+    let result;
+    try {
+      const spec = await loadStudy(file, "samplers");
+      result = await runSamplerStudy(spec, {
+        file,
+        seeds: opts.seeds,
+        steps: opts.steps,
+        samplers: opts.samplers?.split(",").map((s: string) => s.trim()),
+        session: opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads },
+        onProgress: (line) => console.error(line),
+      });
+    } catch (err) {
+      // bad input (the study file, a model folder, a changed fixture): exit 2, named
+      const named = [
+        "StudySpecError",
+        "FileError",
+        "FixtureHashError",
+        "PipelineInputError",
+        "SessionSettingsError",
+        "SchedulerConfigError",
+      ];
+      if (named.includes((err as Error).name)) throw new UsageError((err as Error).message);
+      throw err;
+    }
+    for (const line of samplerStudyLines(result)) console.log(line);
+    const out = opts.out ?? `reports/study-${result.study}`;
+    await writeSamplerStudy(result, out);
     console.log(`wrote ${out}/index.html`);
   });
 

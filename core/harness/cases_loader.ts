@@ -7,7 +7,9 @@
 import { type Case, CaseError, defaultReferences, defineCase } from "./case.ts";
 import { relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { defineStudy, type InversionStudySpec, type Study, StudySpecError } from "./study.ts";
+import { defineStudy, type Study, StudySpecError } from "./study.ts";
+import type { InversionStudySpec } from "./study.ts";
+import type { SamplerStudySpec } from "./sampler_study_spec.ts";
 
 /**
  * Imports every `*.case.ts` under `dir` (sorted by file name) and returns their cases.
@@ -113,7 +115,8 @@ export function isShippedModel(model: string): boolean {
 }
 
 /**
- * Imports a study file (`export default defineStudy({...})`) and checks it again.
+ * Imports a study file (`export default defineStudy({...})`) and checks it again; with `kind`,
+ * a study of another kind is refused, naming the command that runs it.
  *
  * @throws {StudySpecError} naming the file when it cannot be imported or holds no study, or the
  * study's first bad field.
@@ -123,10 +126,14 @@ export function isShippedModel(model: string): boolean {
  * import { loadStudy } from "./cases_loader.ts";
  * const s = await loadStudy("cases/inversion.study.ts");
  * assert.equal(s.kind, "inversion");
+ * await assert.rejects(loadStudy("cases/inversion.study.ts", "samplers"), /kind: expected "samplers"/);
  * await assert.rejects(loadStudy("cases/no-such.study.ts"), /cases\/no-such\.study\.ts: cannot import/);
  * ```
  */
-export async function loadStudy(path: string): Promise<Study> {
+export async function loadStudy<K extends Study["kind"] = Study["kind"]>(
+  path: string,
+  kind?: K,
+): Promise<Extract<Study, { kind: K }>> {
   // a study error names the file it came from
   const named = (err: StudySpecError) =>
     new StudySpecError(err.study, err.field, `${err.problem} (in ${path})`);
@@ -137,13 +144,27 @@ export async function loadStudy(path: string): Promise<Study> {
     if (err instanceof StudySpecError) throw named(err);
     throw new StudySpecError("(unnamed)", path, `cannot import: ${(err as Error).message}`);
   }
-  const study = mod.default as InversionStudySpec | undefined;
+  const study = mod.default as InversionStudySpec | SamplerStudySpec | undefined;
   if (!study || typeof study !== "object" || typeof study.name !== "string") {
     throw new StudySpecError("(unnamed)", path, "expected `export default defineStudy({...})`");
   }
+  let checked: Study;
   try {
-    return defineStudy(study);
+    // checked again: the file may not have called defineStudy
+    checked = study.kind === "samplers"
+      ? defineStudy(study)
+      : defineStudy(study as InversionStudySpec);
   } catch (err) {
     throw err instanceof StudySpecError ? named(err) : err;
   }
+  if (kind !== undefined && checked.kind !== kind) {
+    throw named(
+      new StudySpecError(
+        checked.name,
+        "kind",
+        `expected "${kind}", got "${checked.kind}" (run it with \`deno task study ${checked.kind}\`)`,
+      ),
+    );
+  }
+  return checked as Extract<Study, { kind: K }>;
 }

@@ -1,6 +1,6 @@
 /**
  * The inversion fidelity study (`deno task study inversion`): every model x method x steps x
- * guidance of a {@link Study} over held-out digits, each image through the same round trip the
+ * guidance of a {@link InversionStudy} over held-out digits, each image through the same round trip the
  * inversion cases run (core/pipelines/inversion/round_trip.ts), with the protocol's figures
  * (docs/inversion.md) per image and averaged per grid point.
  *
@@ -32,7 +32,7 @@ import { loadDigitClassifier } from "./digit_classifier.ts";
 import { classBalancedImages } from "./digit_images.ts";
 import { pixelPsnr, roundTripFigures } from "./round_trip_metrics.ts";
 import { runtimeVersions } from "./runtime_versions.ts";
-import { defineStudy, type Study, type StudyMethodSpec } from "./study.ts";
+import { defineStudy, type InversionStudy, type StudyMethodSpec } from "./study.ts";
 import { hashStudyInputs } from "./study_inputs.ts";
 
 /**
@@ -117,7 +117,7 @@ function tile(label: string, image: Tensor): CaseImage {
 }
 
 /** What a model is to the study: a latent text model, or a pixel-space unconditional one. */
-async function studyModel(model: LoadedModel, spec: Study["models"][number]) {
+async function studyModel(model: LoadedModel, spec: InversionStudy["models"][number]) {
   const g = await readModelGeometry(model.folder);
   const { tokenizer, textEncoder, vaeEncoder, vaeDecoder } = model;
   const text = !!(tokenizer && textEncoder && vaeEncoder && vaeDecoder);
@@ -157,7 +157,7 @@ async function studyModel(model: LoadedModel, spec: Study["models"][number]) {
  * ```
  */
 export async function runInversionStudy(
-  study: Study,
+  study: InversionStudy,
   options: InversionStudyOptions = {},
 ): Promise<InversionStudyResult> {
   const start = performance.now();
@@ -238,7 +238,7 @@ export async function runInversionStudy(
 
 /** A model of the study, loaded, with its grid. */
 interface StudiedModel {
-  spec: Study["models"][number];
+  spec: InversionStudy["models"][number];
   model: LoadedModel;
   info: Awaited<ReturnType<typeof studyModel>>;
   /** The folder's last part. */
@@ -251,7 +251,7 @@ interface StudiedModel {
  * false`; a pixel-space one all but negative-prompt inversion and those marked `pixel: false`),
  * at every guidance scale (text models) and step count.
  */
-function studyGrid(study: Study, text: boolean, steps: readonly number[]): Point[] {
+function studyGrid(study: InversionStudy, text: boolean, steps: readonly number[]): Point[] {
   return study.methods
     .filter((m) =>
       text ? m.text !== false : m.pixel !== false &&
@@ -313,7 +313,7 @@ async function ceilingsOf(m: StudiedModel, images: readonly Tensor[]): Promise<T
 
 /** Every grid point of one model over its images: the cells, the model's entry, its strips. */
 async function runModel(
-  study: Study,
+  study: InversionStudy,
   m: StudiedModel,
   { images, meta }: ReturnType<typeof classBalancedImages>,
   { warn, progress }: { warn: (w: string) => void; progress: ReturnType<typeof progressLine> },
@@ -370,7 +370,7 @@ async function runModel(
 
 /** One round trip of grid point `p` on `image` (a text model's prompt names `label`). */
 async function roundTripOf(
-  study: Study,
+  study: InversionStudy,
   m: StudiedModel,
   p: Point,
   image: Tensor,
@@ -409,7 +409,7 @@ async function roundTripOf(
  * ceiling (a latent model) and each method's reconstruction.
  */
 function stripBook(
-  study: Study,
+  study: InversionStudy,
   m: StudiedModel,
   images: readonly Tensor[],
   meta: readonly { label: number }[],

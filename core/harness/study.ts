@@ -1,12 +1,14 @@
 /**
  * Studies declared in TypeScript like cases (`*.study.ts` beside the cases): `defineStudy`
  * checks a study's fields, naming the first bad one, and freezes it. A study sweeps a grid of the
- * same machinery the cases run; the one kind today is `"inversion"` (inversion fidelity over
- * methods x steps x guidance, core/harness/inversion_study.ts).
+ * same machinery the cases run. Two kinds: `"inversion"` (inversion fidelity over methods x steps
+ * x guidance, core/harness/inversion_study.ts) and `"samplers"` (sampler accuracy against a
+ * converged solution, core/harness/sampler_study.ts; its fields in sampler_study_spec.ts).
  *
  * @module
  */
 import { INVERSION_METHODS, type InversionSpec } from "../pipelines/inversion/methods.ts";
+import { checkSamplerStudy, type SamplerStudySpec } from "./sampler_study_spec.ts";
 
 /**
  * A model of an inversion study.
@@ -94,20 +96,53 @@ export interface InversionStudySpec {
 }
 
 /**
- * A study as `defineStudy` returns it (checked, frozen).
+ * An inversion study as `defineStudy` returns it (checked, frozen).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defineStudy, type Study } from "./study.ts";
- * const s: Study = defineStudy({
+ * import { defineStudy, type InversionStudy } from "./study.ts";
+ * const s: InversionStudy = defineStudy({
  *   name: "s", kind: "inversion", models: [{ model: "m", images: 1 }],
  *   methods: [{ id: "ddim", spec: { method: "ddim" } }], steps: [10], guidance: [1], seed: 0,
  * });
  * assert.ok(Object.isFrozen(s));
  * ```
  */
-export type Study = Readonly<InversionStudySpec>;
+export type InversionStudy = Readonly<InversionStudySpec>;
+
+/**
+ * A sampler study as `defineStudy` returns it (checked, frozen).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineStudy, type SamplerStudy } from "./study.ts";
+ * const s: SamplerStudy = defineStudy({
+ *   name: "s", kind: "samplers", models: [{ model: "m" }], steps: [5], seeds: 1,
+ *   samplers: [{ id: "ddim", spec: { type: "DDIMScheduler" }, order: 1 }],
+ *   reference: {
+ *     spec: { type: "DPMSolverMultistepScheduler" }, steps: 100,
+ *     check: { spec: { type: "PNDMScheduler" }, steps: 100, tolerance: 1e-3 },
+ *   },
+ * });
+ * assert.ok(Object.isFrozen(s.samplers[0]));
+ * ```
+ */
+export type SamplerStudy = Readonly<SamplerStudySpec>;
+
+/**
+ * Any study `defineStudy` returns; its `kind` tells which.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Study } from "./study.ts";
+ * const kind = (s: Study) => s.kind;
+ * assert.equal(typeof kind, "function");
+ * ```
+ */
+export type Study = InversionStudy | SamplerStudy;
 
 /**
  * A study field that is not what it should be.
@@ -143,18 +178,33 @@ export class StudySpecError extends Error {
 }
 
 const NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-const STUDY_KEYS = [
-  "name",
-  "kind",
-  "description",
-  "models",
-  "methods",
-  "steps",
-  "guidance",
-  "seed",
-  "digits",
-  "strips",
-];
+const STUDY_KEYS = {
+  inversion: [
+    "name",
+    "kind",
+    "description",
+    "models",
+    "methods",
+    "steps",
+    "guidance",
+    "seed",
+    "digits",
+    "strips",
+  ],
+  samplers: [
+    "name",
+    "kind",
+    "description",
+    "models",
+    "config",
+    "samplers",
+    "steps",
+    "seeds",
+    "reference",
+    "fit",
+    "classifier",
+  ],
+};
 const ID = /^[a-z0-9]+([.-][a-z0-9]+)*$/;
 
 function positiveIntegers(v: unknown): v is number[] {
@@ -181,21 +231,32 @@ function positiveIntegers(v: unknown): v is number[] {
  * );
  * ```
  */
-export function defineStudy(spec: InversionStudySpec): Study {
+export function defineStudy<S extends InversionStudySpec | SamplerStudySpec>(spec: S): Readonly<S> {
   const name = typeof spec?.name === "string" ? spec.name : "(unnamed)";
   const fail = (field: string, problem: string): never => {
     throw new StudySpecError(name, field, problem);
   };
   if (typeof spec !== "object" || spec === null) fail("(study)", "expected an object");
+  const kind = spec.kind;
+  if (kind !== "inversion" && kind !== "samplers") {
+    fail("kind", `expected "inversion" or "samplers", got ${JSON.stringify(kind)}`);
+  }
   for (const key of Object.keys(spec)) {
-    if (!STUDY_KEYS.includes(key)) {
-      fail(key, `not a field of a study (expected one of ${STUDY_KEYS.join(", ")})`);
+    if (!STUDY_KEYS[kind].includes(key)) {
+      fail(key, `not a field of a ${kind} study (expected one of ${STUDY_KEYS[kind].join(", ")})`);
     }
   }
   if (!NAME.test(spec.name ?? "")) fail("name", "expected lowercase letters, digits and dashes");
-  if (spec.kind !== "inversion") {
-    fail("kind", `expected "inversion", got ${JSON.stringify(spec.kind)}`);
-  }
+  if (spec.kind === "samplers") checkSamplerStudy(spec as SamplerStudySpec, fail);
+  else checkInversionStudy(spec as InversionStudySpec, fail);
+  return deepFreeze(structuredClone(spec));
+}
+
+/** The fields of an inversion study (its name and kind already checked). */
+function checkInversionStudy(
+  spec: InversionStudySpec,
+  fail: (field: string, problem: string) => never,
+): void {
   if (!Array.isArray(spec.models) || spec.models.length === 0) {
     fail("models", "expected at least one { model, images }");
   }
@@ -279,7 +340,6 @@ export function defineStudy(spec: InversionStudySpec): Study {
       fail("strips.guidance", "expected guidance scales of the study");
     }
   }
-  return deepFreeze(structuredClone(spec));
 }
 
 function deepFreeze<T>(value: T): T {

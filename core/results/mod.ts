@@ -59,3 +59,12 @@ export {
   type StudyModel,
   type StudyStrip,
 } from "./study_inversion.ts";
+export {
+  type SampleQuality,
+  SAMPLER_STUDY_FORMAT,
+  type SamplerStudyModel as SamplerStudyModelResult,
+  type SamplerStudyPoint,
+  type SamplerStudyReference,
+  type SamplerStudyResult,
+  type SamplerStudyRow,
+} from "./study_samplers.ts";

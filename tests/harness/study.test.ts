@@ -76,7 +76,7 @@ Deno.test("defineStudy: checked, frozen, every bad field named", () => {
 });
 
 Deno.test("loadStudy: the shipped study; a file without a study is named", async () => {
-  const s = await loadStudy("cases/inversion.study.ts");
+  const s = await loadStudy("cases/inversion.study.ts", "inversion");
   assert.deepEqual([s.name, s.steps, s.guidance], ["inversion", [10, 25, 50, 100], [1, 3.5, 7.5]]);
   assert.ok(s.models.every((m) => m.images >= 16));
   const dir = await Deno.makeTempDir();
