@@ -6,8 +6,12 @@ import { bitMismatches } from "./_bits.ts";
 const REFS = new URL("../../fixtures/refs/rng/", import.meta.url);
 const refPath = (name: string) => decodeURIComponent(new URL(name, REFS).pathname);
 
-/** The dumps: one per torch kernel path (see fixtures/gen/dump_rng.py). */
-const VARIANTS = ["dispatch", "avx2", "avx512", "default", "default_sse2"];
+/**
+ * The dumps: one per torch kernel path (see fixtures/gen/dump_rng.py). The scalar kernel's run
+ * with glibc's non-FMA libm (GLIBC_TUNABLES) gave the same bytes as "default" (the dumper checks
+ * it) and is recorded in that file's `libm_variants` metadata, not stored twice.
+ */
+const VARIANTS = ["dispatch", "avx2", "avx512", "default"];
 
 interface Case {
   name: string;
@@ -91,6 +95,21 @@ for (const variant of VARIANTS) {
     console.log(`${variant}: ${compared} elements hashed, all equal to torch's`);
   });
 }
+
+Deno.test("TorchGenerator: the scalar kernel's references are what glibc's FMA and SSE2 libm both gave", async () => {
+  // dump_rng.py ran the default kernel under both glibc variants and asserted byte-identical
+  // tensors, cases and hashes before storing randn_default.safetensors once
+  const f = await readSafetensors(refPath("randn_default.safetensors"));
+  assert.equal(f.metadata.cpu_capability, "DEFAULT");
+  assert.deepEqual(JSON.parse(f.metadata.libm_variants), [
+    { libm_variant: "fma", glibc_tunables_env: "" },
+    { libm_variant: "sse2", glibc_tunables_env: "glibc.cpu.hwcaps=-AVX2,-FMA" },
+  ]);
+  assert.deepEqual(
+    [f.metadata.libm_variant, f.metadata.glibc_tunables_env],
+    ["fma", ""],
+  );
+});
 
 Deno.test("TorchGenerator: the first numbers of seed 0 are torch's well-known ones", () => {
   // torch.manual_seed(0); torch.randn(4) -> tensor([1.5410, -0.2934, -2.1788, 0.5684])
