@@ -138,6 +138,26 @@ interface Battery {
   prompts: BatteryEntry[];
 }
 
+type BatteryKey = "input_ids" | "untruncated_ids" | "fast_input_ids" | "slow_input_ids";
+
+/**
+ * The ids `key` of one prompt for `model`, as the tokenizer gave them. The battery stores them
+ * compactly (fixtures/gen/dump_tokenizer.py's expand_ids does the same): fast / slow ids equal to
+ * input_ids are left out, and `<key>_pad` copies of the pad id follow the stored ids.
+ */
+function batteryIds(
+  battery: Battery,
+  model: string,
+  entry: BatteryEntry,
+  key: BatteryKey,
+): number[] {
+  const rec = entry[model] as Record<string, number[] | number | undefined>;
+  const k = rec[key] === undefined && key !== "untruncated_ids" ? "input_ids" : key;
+  const ids = rec[k] as number[];
+  const pad = (rec[`${k}_pad`] as number | undefined) ?? 0;
+  return [...ids, ...new Array<number>(pad).fill(battery.tokenizers[model].pad_token_id)];
+}
+
 /** The battery's ids for `model` that `tok` does not reproduce (fixtures/gen/dump_tokenizer.py). */
 function batteryMismatches(battery: Battery, model: string, tok: ClipTokenizer): string[] {
   const info = battery.tokenizers[model];
@@ -148,7 +168,7 @@ function batteryMismatches(battery: Battery, model: string, tok: ClipTokenizer):
   );
   const mismatches: string[] = [];
   for (const entry of battery.prompts) {
-    const expected = (entry[model] as { input_ids: number[] }).input_ids;
+    const expected = batteryIds(battery, model, entry, "input_ids");
     const got = tok.encode(entry.prompt);
     if (JSON.stringify(got) !== JSON.stringify(expected)) {
       mismatches.push(

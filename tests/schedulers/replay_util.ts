@@ -790,8 +790,26 @@ export interface TimestepsTableEntry {
 export async function timestepsTable(className: string): Promise<TimestepsTableEntry[]> {
   const table = JSON.parse(
     await Deno.readTextFile("fixtures/refs/schedulers/ddpm/timesteps_table.json"),
-  ) as { entries: TimestepsTableEntry[] };
-  return table.entries.filter((e) => e.classes.includes(className));
+  ) as { columns: string[]; entries: unknown[][] };
+  // one row per entry, its fields named by `columns`; the timesteps as runs of equal differences
+  const entries = table.entries.map((row) => {
+    const e = Object.fromEntries(table.columns.map((name, i) => [name, row[i]]));
+    const { timesteps_runs: runs, ...rest } = e as { timesteps_runs: number[] };
+    return { ...rest, timesteps: expandTimestepRuns(runs) } as unknown as TimestepsTableEntry;
+  });
+  return entries.filter((e) => e.classes.includes(className));
+}
+
+/**
+ * `[t0, d1, c1, d2, c2, ...]` -> t0, then c1 timesteps each d1 after the last, then c2 each d2
+ * after it, ... (fixtures/gen/dump_schedulers_ddim_ddpm.py's timestep_runs, undone).
+ */
+function expandTimestepRuns(runs: number[]): number[] {
+  const ts = [runs[0]];
+  for (let i = 1; i + 1 < runs.length; i += 2) {
+    for (let k = 0; k < runs[i + 1]; k++) ts.push(ts[ts.length - 1] + runs[i]);
+  }
+  return ts;
 }
 
 /**

@@ -6,8 +6,14 @@ import { bitMismatches } from "./_bits.ts";
 const REFS = new URL("../../fixtures/refs/rng/", import.meta.url);
 const refPath = (name: string) => decodeURIComponent(new URL(name, REFS).pathname);
 
-/** The dumps: one per torch kernel path (see fixtures/gen/dump_rng.py). */
-const VARIANTS = ["dispatch", "avx2", "avx512", "default", "default_sse2"];
+/**
+ * The dumps: one per torch kernel path (see fixtures/gen/dump_rng.py). The runs with
+ * ATEN_CPU_CAPABILITY=avx2 and =avx512 gave the same bytes as "dispatch" on their cases, and the
+ * scalar kernel's run with glibc's non-FMA libm (GLIBC_TUNABLES) the same bytes as "default" (the
+ * dumper checks both); they are recorded in those files' `cpu_capabilities` and `libm_variants`
+ * metadata, not stored twice.
+ */
+const VARIANTS = ["dispatch", "default"];
 
 interface Case {
   name: string;
@@ -91,6 +97,55 @@ for (const variant of VARIANTS) {
     console.log(`${variant}: ${compared} elements hashed, all equal to torch's`);
   });
 }
+
+Deno.test("TorchGenerator: the scalar kernel's references are what glibc's FMA and SSE2 libm both gave", async () => {
+  // dump_rng.py ran the default kernel under both glibc variants and asserted byte-identical
+  // tensors, cases and hashes before storing randn_default.safetensors once
+  const f = await readSafetensors(refPath("randn_default.safetensors"));
+  assert.equal(f.metadata.cpu_capability, "DEFAULT");
+  assert.deepEqual(JSON.parse(f.metadata.libm_variants), [
+    { libm_variant: "fma", glibc_tunables_env: "" },
+    { libm_variant: "sse2", glibc_tunables_env: "glibc.cpu.hwcaps=-AVX2,-FMA" },
+  ]);
+  assert.deepEqual(
+    [f.metadata.libm_variant, f.metadata.glibc_tunables_env],
+    ["fma", ""],
+  );
+});
+
+Deno.test("TorchGenerator: the dispatch references are what torch's AVX2 and AVX512 kernel paths both gave", async () => {
+  // dump_rng.py ran ATEN_CPU_CAPABILITY=avx2 and =avx512 too and asserted that every tensor of
+  // their cases (a few seeds) and their hashes are byte-identical to randn_dispatch's
+  const file = refPath("randn_dispatch.safetensors");
+  const f = await readSafetensors(file);
+  const cases: Case[] = JSON.parse(f.metadata.cases);
+  const runs: {
+    variant: string;
+    aten_cpu_capability_env: string;
+    cpu_capability: string;
+    cases: number;
+  }[] = JSON.parse(f.metadata.cpu_capabilities);
+  assert.deepEqual(runs.map((r) => [r.variant, r.aten_cpu_capability_env]), [
+    ["dispatch", ""],
+    ["avx2", "avx2"],
+    ["avx512", "avx512"],
+  ]);
+  assert.deepEqual(runs[0], {
+    variant: "dispatch",
+    aten_cpu_capability_env: "",
+    cpu_capability: f.metadata.cpu_capability,
+    cases: cases.length,
+  });
+  assert.deepEqual(runs.map((r) => r.cpu_capability), ["AVX512", "AVX2", "AVX512"]);
+  for (const r of runs) {
+    // the same kernel of ours replays all of them
+    assert.equal(
+      capabilityOf(r.cpu_capability, file),
+      capabilityOf(f.metadata.cpu_capability, file),
+    );
+    assert.ok(r.cases > 40 && r.cases <= cases.length, `${r.variant}: ${r.cases} cases`);
+  }
+});
 
 Deno.test("TorchGenerator: the first numbers of seed 0 are torch's well-known ones", () => {
   // torch.manual_seed(0); torch.randn(4) -> tensor([1.5410, -0.2934, -2.1788, 0.5684])
