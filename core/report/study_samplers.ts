@@ -99,7 +99,7 @@ export function samplerStudyLines(r: SamplerStudyResult): string[] {
     for (const row of m.rows) {
       lines.push(
         `${row.id.padEnd(16)} ${(row.order === null ? "-" : String(row.order)).padEnd(5)} ` +
-          `${fitText(row).padEnd(14)} ${row.end.padEnd(9)} ${
+          `${fitText(row).padEnd(14)} ${(row.stochastic ? "-" : row.end).padEnd(9)} ${
             row.points.map((p) => exp2(p.rmse).padEnd(8)).join(" ")
           } | ${row.points.map((p) => pct(qualityOf(m, p.quality)).padEnd(5)).join(" ")}`,
       );

@@ -81,7 +81,7 @@ Deno.test("samplerStudyLines: a non-converged reference is flagged, NaN and stoc
     ),
   );
   assert.ok(lines.some((l) => /^blew-up .* NaN +1\.0e-3 /.test(l)), lines.join("\n"));
-  assert.ok(lines.some((l) => /^sde +- +- +final +- +- +\| 50% +50%/.test(l)), lines.join("\n"));
+  assert.ok(lines.some((l) => /^sde +- +- +- +- +- +\| 50% +50%/.test(l)), lines.join("\n"));
   assert.ok(lines.every((l) => !l.includes("undefined")));
 });
 
