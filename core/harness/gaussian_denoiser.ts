@@ -88,9 +88,8 @@ export function gaussianDenoiser(data: GaussianData, alphasCumprod: Float32Array
 }
 
 /**
- * The exact end states from variance-preserving latents `xT` at `sigmaMax`: the
- * variance-preserving state at `sigmaMin` ("sigma-min") and the ideal denoiser's x0 there
- * ("zero", the jump a sampler's last step to 0 makes).
+ * The exact variance-preserving latents at `sigmaMin` from variance-preserving latents `xT` at
+ * `sigmaMax`: `x(sigmaMin) / sqrt(1 + sigmaMin^2)` with `x(sigmaMax) = xT * sqrt(1 + sigmaMax^2)`.
  *
  * @example
  * ```ts
@@ -98,9 +97,8 @@ export function gaussianDenoiser(data: GaussianData, alphasCumprod: Float32Array
  * import { gaussianSolution } from "./gaussian_denoiser.ts";
  * import { Tensor } from "../tensor/tensor.ts";
  * const xT = new Tensor(new Float32Array([1]), [1]);
- * const end = gaussianSolution({ mean: 0, std: 1 }, xT, 3, 0);
- * // x_sigma(3) = sqrt(10); x(0) = sqrt(10) * sqrt(1) / sqrt(10) = 1; D(1; 0) = 1
- * assert.ok(Math.abs(end["sigma-min"].data[0] - 1) < 1e-7 && Math.abs(end.zero.data[0] - 1) < 1e-7);
+ * // x_sigma(3) = sqrt(10); x(0) = sqrt(10) * sqrt(1) / sqrt(10) = 1
+ * assert.ok(Math.abs(gaussianSolution({ mean: 0, std: 1 }, xT, 3, 0).data[0] - 1) < 1e-7);
  * ```
  */
 export function gaussianSolution(
@@ -108,17 +106,13 @@ export function gaussianSolution(
   xT: Tensor,
   sigmaMax: number,
   sigmaMin: number,
-): { "sigma-min": Tensor; zero: Tensor } {
+): Tensor {
   const s2 = data.std * data.std;
   const ratio = Math.sqrt(s2 + sigmaMin * sigmaMin) / Math.sqrt(s2 + sigmaMax * sigmaMax);
-  const shrink = s2 / (s2 + sigmaMin * sigmaMin);
-  const vp = new Float32Array(xT.data.length);
-  const x0 = new Float32Array(xT.data.length);
-  for (let i = 0; i < vp.length; i++) {
+  const out = new Float32Array(xT.data.length);
+  for (let i = 0; i < out.length; i++) {
     const atMax = xT.data[i] * Math.sqrt(1 + sigmaMax * sigmaMax);
-    const atMin = data.mean + (atMax - data.mean) * ratio;
-    vp[i] = atMin / Math.sqrt(1 + sigmaMin * sigmaMin);
-    x0[i] = data.mean + shrink * (atMin - data.mean);
+    out[i] = (data.mean + (atMax - data.mean) * ratio) / Math.sqrt(1 + sigmaMin * sigmaMin);
   }
-  return { "sigma-min": new Tensor(vp, xT.shape), zero: new Tensor(x0, xT.shape) };
+  return new Tensor(out, xT.shape);
 }

@@ -59,6 +59,7 @@ import { hashStudyInputs } from "./study_inputs.ts";
  */
 export const NOISE_SEED = 1_000_003;
 
+/** The fit's range when a study sets none (documented on `SamplerStudySpec.fit`). */
 const DEFAULT_FIT = { minSteps: 20, floorFactor: 10, exactFloor: 1e-5 };
 
 /**
@@ -120,7 +121,7 @@ function gaussianSubject(
     toImages: null,
     config: merged,
     source,
-    exact: (xT) => gaussianSolution(g, xT, sigma(alphasCumprod.length - 1), sigma(0))["sigma-min"],
+    exact: (xT) => gaussianSolution(g, xT, sigma(alphasCumprod.length - 1), sigma(0)),
   };
 }
 
@@ -158,12 +159,13 @@ async function subjectOf(
   const cfg = guidance > 1;
   const labels = Array.from({ length: seeds }, (_, i) => i % 10);
   const template = spec.prompt ?? "a handwritten digit {k}";
-  // encode_prompt for a batch: B negative rows, then B positive rows
-  const rows = await Promise.all(
-    labels.map((k) =>
-      encodePrompt(tokenizer, textEncoder, template.replaceAll("{k}", String(k)), "", cfg)
-    ),
-  );
+  // encode_prompt for a batch: B negative rows, then B positive rows (each digit encoded once)
+  const encoded = new Map<number, Awaited<ReturnType<typeof encodePrompt>>>();
+  for (const k of new Set(labels)) {
+    const prompt = template.replaceAll("{k}", String(k));
+    encoded.set(k, await encodePrompt(tokenizer, textEncoder, prompt, "", cfg));
+  }
+  const rows = labels.map((k) => encoded.get(k)!);
   const half = (r: { embeds: Tensor }, i: number) => sliceBatch(r.embeds, i, i + 1);
   const embeds = cfg
     ? concat([...rows.map((r) => half(r, 0)), ...rows.map((r) => half(r, 1))])
@@ -185,33 +187,48 @@ async function subjectOf(
  * `randn`. diffusers' own `init_noise_sigma` differs for the sigma-space schedulers with linspace
  * or trailing spacing: sigma_max, a start 0.2% short for SD's schedule, which would bias every
  * comparison by a constant. Measured on a throwaway sampler whose first step sees a zero output.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startScale } from "./sampler_study.ts";
+ * const config = { beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012, timestep_spacing: "linspace" };
+ * assert.equal(await startScale({ type: "DDIMScheduler" }, config, [1, 2, 2], 10), 1);
+ * assert.equal(await startScale({ type: "CompVisPLMS" }, config, [1, 2, 2], 10), 1); // two calls in step 0
+ * const euler = await startScale({ type: "EulerDiscreteScheduler" }, config, [1, 2, 2], 10);
+ * // sigma(999) = 14.6146...: sqrt(1 + sigma^2), where diffusers' init_noise_sigma is sigma itself
+ * assert.ok(Math.abs(euler - Math.sqrt(1 + 14.614646 ** 2)) < 1e-4);
+ * ```
  */
-async function startScale(
-  subject: Subject,
+export async function startScale(
   spec: SamplerSpec,
+  config: Readonly<Record<string, unknown>>,
+  shape: readonly number[],
   steps: number,
-  eta: number,
+  eta = 0,
+  source?: string,
 ): Promise<number> {
-  const probe = makeSampler(spec, subject.config, {
+  const probe = makeSampler(spec, config, {
     steps,
     eta,
     generator: new TorchGenerator(NOISE_SEED),
-    source: subject.source,
+    source,
   });
-  let scale = 1;
-  const ones = new Tensor(new Float32Array(subject.shape.reduce((a, b) => a * b)).fill(1), [
+  let scale: number | null = null;
+  const ones = new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1), [
     1,
-    ...subject.shape,
+    ...shape,
   ]);
+  // the first call's input only: CompVis PLMS calls the model twice in its first step
   await probe.step(
     (x) => {
-      scale = x.data[0];
+      scale ??= x.data[0];
       return Promise.resolve(new Tensor(new Float32Array(x.data.length), x.shape));
     },
     ones,
     0,
   );
-  return 1 / scale;
+  return 1 / (scale ?? 1);
 }
 
 /**
@@ -234,7 +251,7 @@ async function sampleBatch(
     generator,
     source: subject.source,
   });
-  const start = await startScale(subject, spec, steps, eta);
+  const start = await startScale(spec, subject.config, subject.shape, steps, eta, subject.source);
   const x = concat(
     Array.from(
       { length: seeds },
@@ -343,7 +360,7 @@ export async function runSamplerStudy(
     ...(spec.description === undefined ? {} : { description: spec.description }),
     versions: await runtimeVersions(),
     inputs: await hashStudyInputs(
-      [classifierPath, ...spec.models.map((m) => m.model)],
+      [classifierPath, ...spec.models.filter((m) => !m.gaussian).map((m) => m.model)],
       options.manifest === undefined ? "fixtures/manifest.json" : options.manifest,
     ),
     config: { ...spec.config },

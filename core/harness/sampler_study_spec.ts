@@ -152,8 +152,9 @@ export interface SamplerStudySpec {
    */
   reference?: StudyReference;
   /**
-   * The fit's range: from `minSteps` steps, errors above `floorFactor` x its reference's check
-   * RMS, or above `exactFloor` (default 1e-5, float32 round-off) against a closed-form solution.
+   * The fit's range (default minSteps 20, floorFactor 10, exactFloor 1e-5): from `minSteps`
+   * steps, errors above `floorFactor` x the reference's check RMS, or above `exactFloor` (float32
+   * round-off) against a closed-form solution.
    */
   fit?: { minSteps: number; floorFactor: number; exactFloor?: number };
   /** The digit classifier (default fixtures/models/digit-classifier.json). */
@@ -216,11 +217,25 @@ export function checkSamplerStudy(
     }
     const g = m.gaussian;
     if (g !== undefined) {
+      if (typeof g !== "object" || g === null || Array.isArray(g)) {
+        fail(`models[${i}].gaussian`, "expected { mean, std, shape, scheduler }");
+      }
+      for (const key of Object.keys(g)) {
+        if (!["mean", "std", "shape", "scheduler"].includes(key)) {
+          fail(
+            `models[${i}].gaussian.${key}`,
+            "not a field of Gaussian data (mean, std, shape, scheduler)",
+          );
+        }
+      }
       if (!Number.isFinite(g.mean)) fail(`models[${i}].gaussian.mean`, "expected a number");
       if (!(g.std > 0 && Number.isFinite(g.std))) {
         fail(`models[${i}].gaussian.std`, "expected a positive number");
       }
-      if (!Array.isArray(g.shape) || !g.shape.every((n) => Number.isInteger(n) && n > 0)) {
+      if (
+        !Array.isArray(g.shape) || g.shape.length === 0 ||
+        !g.shape.every((n) => Number.isInteger(n) && n > 0)
+      ) {
         fail(`models[${i}].gaussian.shape`, "expected [C, H, W] of positive whole numbers");
       }
       if (typeof g.scheduler !== "object" || g.scheduler === null || Array.isArray(g.scheduler)) {
@@ -276,6 +291,7 @@ export function checkSamplerStudy(
   const counts = (v: unknown): v is number[] =>
     Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x > 0);
   if (!counts(spec.steps)) fail("steps", "expected a list of positive whole numbers");
+  if (new Set(spec.steps).size !== spec.steps.length) fail("steps", "expected each count once");
   if (!(Number.isInteger(spec.seeds) && spec.seeds > 0)) {
     fail("seeds", "expected a positive whole number");
   }
@@ -289,6 +305,12 @@ export function checkSamplerStudy(
     if (typeof r !== "object" || r === null) fail("reference", "expected { spec, steps, check }");
     for (const [where, solver] of [["reference", r], ["reference.check", r.check]] as const) {
       if (typeof solver !== "object" || solver === null) fail(where, "expected { spec, steps }");
+      const keys = where === "reference"
+        ? ["spec", "steps", "end", "check"]
+        : ["spec", "steps", "end", "tolerance"];
+      for (const key of Object.keys(solver)) {
+        if (!keys.includes(key)) fail(`${where}.${key}`, `not a field here (${keys.join(", ")})`);
+      }
       const problem = samplerProblem(solver.spec);
       if (problem) fail(`${where}.spec.${problem[0]}`, problem[1]);
       if (!(Number.isInteger(solver.steps) && solver.steps > 0)) {
@@ -307,6 +329,12 @@ export function checkSamplerStudy(
   }
   const fit = spec.fit;
   if (fit !== undefined) {
+    if (typeof fit !== "object" || fit === null) fail("fit", "expected { minSteps, floorFactor }");
+    for (const key of Object.keys(fit)) {
+      if (!["minSteps", "floorFactor", "exactFloor"].includes(key)) {
+        fail(`fit.${key}`, "not a field of fit (minSteps, floorFactor, exactFloor)");
+      }
+    }
     if (!(Number.isInteger(fit.minSteps) && fit.minSteps > 0)) {
       fail("fit.minSteps", "expected a positive whole number");
     }

@@ -243,7 +243,11 @@ export function defineStudy<S extends InversionStudySpec | SamplerStudySpec>(spe
   }
   for (const key of Object.keys(spec)) {
     if (!STUDY_KEYS[kind].includes(key)) {
-      fail(key, `not a field of a ${kind} study (expected one of ${STUDY_KEYS[kind].join(", ")})`);
+      const article = kind === "inversion" ? "an" : "a";
+      fail(
+        key,
+        `not a field of ${article} ${kind} study (expected one of ${STUDY_KEYS[kind].join(", ")})`,
+      );
     }
   }
   if (!NAME.test(spec.name ?? "")) fail("name", "expected lowercase letters, digits and dashes");

@@ -90,7 +90,11 @@ export function samplerStudyLines(r: SamplerStudyResult): string[] {
       : `guidance ${m.guidance}, "${m.prompt}"`;
     lines.push(`${modelName(m)} (${cond}; ${m.seeds} seeds)`);
     lines.push(`  ${referenceText(m.reference)}`);
-    const q = m.prompt === null ? "mean top p" : "accuracy";
+    const q = m.gaussian
+      ? "quality (none for Gaussian data)"
+      : m.prompt === null
+      ? "mean top p"
+      : "accuracy";
     lines.push(
       `  ${"sampler".padEnd(14)} ${"order".padEnd(5)} ${"fitted".padEnd(14)} ${"end".padEnd(9)} ` +
         `${r.steps.map((n) => `e@${n}`.padEnd(8)).join(" ")} | ${q} ` +

@@ -121,6 +121,27 @@ Deno.test("sampler study: bad studies and options are named", async () => {
     () => defineStudy({ ...base, samplers: [ddim], references: {} } as never),
     (e) => e instanceof StudySpecError && e.field === "references",
   );
+  for (
+    const [bad, message] of [
+      [
+        { models: [{ model: "g", gaussian: null }] },
+        /models\[0\]\.gaussian: expected \{ mean, std, shape, scheduler \}/,
+      ],
+      [
+        { models: [{ ...GAUSSIAN, gaussian: { ...GAUSSIAN.gaussian, shape: [] } }] },
+        /gaussian\.shape: expected \[C, H, W\]/,
+      ],
+      [
+        { models: [{ ...GAUSSIAN, gaussian: { ...GAUSSIAN.gaussian, stdev: 1 } }] },
+        /gaussian\.stdev: not a field/,
+      ],
+      [{ fit: null }, /fit: expected \{ minSteps, floorFactor \}/],
+      [{ fit: { minSteps: 5, floorFactor: 1, floor: 2 } }, /fit\.floor: not a field of fit/],
+      [{ steps: [10, 10] }, /steps: expected each count once/],
+    ] as const
+  ) {
+    assert.throws(() => defineStudy({ ...base, samplers: [ddim], ...bad } as never), message);
+  }
   const study = defineStudy({ ...base, samplers: [ddim] });
   await assert.rejects(
     runSamplerStudy(study, { samplers: ["nope"] }),

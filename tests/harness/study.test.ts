@@ -22,7 +22,7 @@ Deno.test("defineStudy: checked, frozen, every bad field named", () => {
   assert.ok(Object.isFrozen(s) && Object.isFrozen(s.models[0]));
   const bad: [Partial<InversionStudySpec> & Record<string, unknown>, RegExp][] = [
     [{ name: "Big Study" }, /study 'Big Study': name: expected lowercase/],
-    [{ kind: "samplers" as "inversion" }, /kind: expected "inversion"/],
+    [{ kind: "render" as "inversion" }, /kind: expected "inversion" or "samplers", got "render"/],
     [{ models: [] }, /models: expected at least one/],
     [
       { models: [{ model: "m", images: 0 }] },
@@ -48,7 +48,7 @@ Deno.test("defineStudy: checked, frozen, every bad field named", () => {
       { methods: [{ id: "t", spec: { method: "tutorial" } }], steps: [2, 10] },
       /steps: method 't' \(the tutorial's loop\) needs at least 3 steps/,
     ],
-    [{ strps: {} }, /strps: not a field of a study \(expected one of name, kind/],
+    [{ strps: {} }, /strps: not a field of an inversion study \(expected one of name, kind/],
     [
       { methods: [{ id: "x", spec: { method: "ddim" }, pixl: false } as StudyMethodSpec] },
       /methods\[0\] \(x\)\.pixl: not a field of a study method/,
