@@ -100,7 +100,11 @@ export type { BetaConfig } from "./core/schedulers/betas.ts";
 export type { ClipConfig } from "./core/schedulers/prediction.ts";
 export type { SigmaSpacingOptions } from "./core/schedulers/sigmas.ts";
 export type { StepIndex } from "./core/schedulers/step_index.ts";
-export type { DPMFamilyConfig, DPMFamilyScheduler } from "./core/schedulers/dpm_family.ts";
+export type {
+  DPMFamilyConfig,
+  DPMFamilyMultistepScheduler,
+  DPMFamilyScheduler,
+} from "./core/schedulers/dpm_family.ts";
 export type {
   ExtraSigmaOptions,
   ScheduleStart,

@@ -29,7 +29,7 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
-import { DPMFamilyScheduler } from "./dpm_family.ts";
+import { DPMFamilyMultistepScheduler } from "./dpm_family.ts";
 import {
   dpmAlphaSigma,
   dpmConvertModelOutput,
@@ -200,7 +200,7 @@ function indFn2(t: number, b: number, c: number): number {
  * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
-export class DEISMultistepScheduler extends DPMFamilyScheduler<DEISMultistepConfig>
+export class DEISMultistepScheduler extends DPMFamilyMultistepScheduler<DEISMultistepConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
   static readonly spec: SchedulerSpec<DEISMultistepConfig> = DEIS_MULTISTEP_SPEC;
@@ -232,14 +232,7 @@ export class DEISMultistepScheduler extends DPMFamilyScheduler<DEISMultistepConf
           `(diffusers raises NotImplementedError); expected "deis"`,
       );
     }
-    const refuse = (key: string, value: unknown, expected: string) => {
-      throw new SchedulerConfigError(
-        source,
-        key,
-        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
-          `DEISMultistepScheduler; expected ${expected}`,
-      );
-    };
+    const refuse = this.unsupported(source);
     if ((c.predictionType as string) === "flow_prediction") {
       refuse("prediction_type", c.predictionType, `one of ${PREDICTION_TYPES.join(", ")}`);
     }
@@ -264,11 +257,6 @@ export class DEISMultistepScheduler extends DPMFamilyScheduler<DEISMultistepConf
     return fromDiffusersConfig(DEISMultistepScheduler, json, source, math);
   }
 
-  /** diffusers' `lower_order_nums`: how many steps the multistep history holds (at most the order). */
-  get lowerOrderNums(): number {
-    return this.lowerOrderCount;
-  }
-
   /**
    * diffusers' `set_timesteps(num_inference_steps)`: integer timesteps by `timestep_spacing`,
    * sigmas by `np.interp` of the training sigmas then the smallest training sigma, or Karras /
@@ -288,12 +276,7 @@ export class DEISMultistepScheduler extends DPMFamilyScheduler<DEISMultistepConf
    */
   setTimesteps(numInferenceSteps: number): void {
     const n = numInferenceSteps;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `DEISMultistepScheduler.setTimesteps: expected a positive integer number of steps, ` +
-          `got ${n}`,
-      );
-    }
+    this.checkStepCount(n);
     const c = this.config;
     const N = c.numTrainTimesteps;
     // Karras' _sigma_to_t timesteps rounded (always in DEIS), exponential's truncated; the
@@ -376,7 +359,7 @@ export class DEISMultistepScheduler extends DPMFamilyScheduler<DEISMultistepConf
     } else {
       prev = this.#thirdOrder(outputs, sample.data, index);
     }
-    this.endMultistep();
+    this.endStep();
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 

@@ -5,7 +5,8 @@
  * 1, the identity `scale_model_input`, their `add_noise`, diffusers' step-index API
  * (`set_begin_index`, `index_for_timestep`, which these classes share line for line and which
  * differs from the Euler family's: a timestep not in the schedule is the last step) and the
- * history of converted model outputs. Each scheduler file keeps its own `setTimesteps` and
+ * history of converted model outputs ({@link DPMFamilyMultistepScheduler} adds the multistep
+ * schedulers' `lower_order_nums`). Each scheduler file keeps its own `setTimesteps` and
  * `step` math.
  *
  * @module
@@ -15,6 +16,7 @@ import { f32 } from "../numerics/f32.ts";
 import { assertSameShape, type Tensor } from "../tensor/tensor.ts";
 import { noisePerBatchItem } from "./add_noise.ts";
 import type { BetaConfig } from "./betas.ts";
+import { SchedulerConfigError } from "./config_json.ts";
 import { SchedulerBase } from "./scheduler_base.ts";
 import { sigmasFromAlphasCumprod } from "./sigmas.ts";
 import { StepIndex } from "./step_index.ts";
@@ -76,8 +78,6 @@ export abstract class DPMFamilyScheduler<C extends DPMFamilyConfig> extends Sche
   protected readonly steps: StepIndex = new StepIndex();
   /** diffusers' `model_outputs`: the last `solverOrder` converted model outputs. */
   protected modelOutputs: (Float32Array | null)[] = [];
-  /** diffusers' `lower_order_nums` of the multistep schedulers: steps taken, up to the order. */
-  protected lowerOrderCount = 0;
 
   /** Abstract here: the subclass computes its timesteps and sigmas, then calls `setSchedule`. */
   abstract setTimesteps(numInferenceSteps: number): void;
@@ -191,10 +191,30 @@ export abstract class DPMFamilyScheduler<C extends DPMFamilyConfig> extends Sche
   }
 
   /**
-   * The end of diffusers' `__init__`: timesteps N-1 .. 0, the training sigmas and an empty
-   * history (after the subclass's checks, and its zero-terminal-SNR `alphasCumprod`).
+   * The constructor's refusal of an option this port does not support yet: a
+   * {@link SchedulerConfigError} naming `key`, its value and what is expected.
+   */
+  protected unsupported(source: string): (key: string, value: unknown, expected: string) => never {
+    return (key, value, expected) => {
+      throw new SchedulerConfigError(
+        source,
+        key,
+        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
+          `${this.className}; expected ${expected}`,
+      );
+    };
+  }
+
+  /**
+   * The end of diffusers' `__init__`, after the subclass's checks: with `rescaleBetasZeroSnr`
+   * the last `alphasCumprod` is 2^-24, as diffusers sets it; timesteps N-1 .. 0, the training
+   * sigmas and an empty history.
    */
   protected initTrainingSchedule(): void {
+    if (this.config.rescaleBetasZeroSnr) {
+      // diffusers: "Close to 0 without being 0 so first sigma is not inf"
+      this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
+    }
     const n = this.config.numTrainTimesteps;
     this.timestepList = Array.from({ length: n }, (_, i) => n - 1 - i);
     this.sigmaList = sigmasFromAlphasCumprod(this.alphasCumprod, this.math);
@@ -202,9 +222,22 @@ export abstract class DPMFamilyScheduler<C extends DPMFamilyConfig> extends Sche
   }
 
   /**
+   * The start of `set_timesteps`: checks the number of steps.
+   *
+   * @throws {RangeError} when `numInferenceSteps` is not a positive integer.
+   */
+  protected checkStepCount(numInferenceSteps: number): void {
+    const n = numInferenceSteps;
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(
+        `${this.className}.setTimesteps: expected a positive integer number of steps, got ${n}`,
+      );
+    }
+  }
+
+  /**
    * The end of `set_timesteps`: installs `timesteps` and `sigmas` (the final sigma included),
-   * sets `numInferenceSteps`, and resets the history, `lowerOrderCount` and the step and begin
-   * indices.
+   * sets `numInferenceSteps`, and resets the history and the step and begin indices.
    */
   protected setSchedule(
     timesteps: number[],
@@ -215,7 +248,6 @@ export abstract class DPMFamilyScheduler<C extends DPMFamilyConfig> extends Sche
     this.timestepList = timesteps;
     this.numInferenceSteps = numInferenceSteps;
     this.modelOutputs = new Array(this.config.solverOrder).fill(null);
-    this.lowerOrderCount = 0;
     this.steps.reset();
   }
 
@@ -264,12 +296,50 @@ export abstract class DPMFamilyScheduler<C extends DPMFamilyConfig> extends Sche
     return outputs;
   }
 
-  /**
-   * The end of a multistep `step`: `lower_order_nums` counts up to `solverOrder` and the step
-   * index moves on.
-   */
-  protected endMultistep(): void {
-    if (this.lowerOrderCount < this.config.solverOrder) this.lowerOrderCount++;
+  /** The end of `step`: the step index moves on. */
+  protected endStep(): void {
     this.steps.advance();
+  }
+}
+
+/**
+ * A multistep scheduler of the DPM-Solver family (DPMSolverMultistep, UniPCMultistep,
+ * DEISMultistep): a {@link DPMFamilyScheduler} that counts diffusers' `lower_order_nums`, the
+ * steps taken so far up to `solverOrder`, which bound the order of the next update.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEISMultistepScheduler } from "./deis.ts";
+ * import type { DPMFamilyConfig, DPMFamilyMultistepScheduler } from "./dpm_family.ts";
+ * const s: DPMFamilyMultistepScheduler<DPMFamilyConfig> = new DEISMultistepScheduler();
+ * s.setTimesteps(10);
+ * assert.equal(s.lowerOrderNums, 0);
+ * ```
+ */
+export abstract class DPMFamilyMultistepScheduler<C extends DPMFamilyConfig>
+  extends DPMFamilyScheduler<C> {
+  /** diffusers' `lower_order_nums`, reset by `setSchedule`. */
+  protected lowerOrderCount = 0;
+
+  /** diffusers' `lower_order_nums`: how many steps the multistep history holds (at most the order). */
+  get lowerOrderNums(): number {
+    return this.lowerOrderCount;
+  }
+
+  /** As {@link DPMFamilyScheduler}'s, and `lower_order_nums` back to 0. */
+  protected override setSchedule(
+    timesteps: number[],
+    sigmas: Float32Array,
+    numInferenceSteps: number = timesteps.length,
+  ): void {
+    super.setSchedule(timesteps, sigmas, numInferenceSteps);
+    this.lowerOrderCount = 0;
+  }
+
+  /** The end of `step`: `lower_order_nums` counts up to `solverOrder`, the step index moves on. */
+  protected override endStep(): void {
+    if (this.lowerOrderCount < this.config.solverOrder) this.lowerOrderCount++;
+    super.endStep();
   }
 }

@@ -30,7 +30,7 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
-import { dpmAlphaSigma, DPMFamilyScheduler } from "./dpm_family.ts";
+import { dpmAlphaSigma, DPMFamilyMultistepScheduler } from "./dpm_family.ts";
 import { thresholdSample } from "./prediction.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
@@ -513,7 +513,8 @@ export function dpmFirstOrderUpdate(
  * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
-export class DPMSolverMultistepScheduler extends DPMFamilyScheduler<DPMSolverMultistepConfig>
+export class DPMSolverMultistepScheduler
+  extends DPMFamilyMultistepScheduler<DPMSolverMultistepConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
   static readonly spec: SchedulerSpec<DPMSolverMultistepConfig> = DPM_MULTISTEP_SPEC;
@@ -534,14 +535,7 @@ export class DPMSolverMultistepScheduler extends DPMFamilyScheduler<DPMSolverMul
     const source = options?.source ?? "new DPMSolverMultistepScheduler()";
     checkSigmaSpacing(this.config, source);
     const c = this.config;
-    const refuse = (key: string, value: unknown, expected: string) => {
-      throw new SchedulerConfigError(
-        source,
-        key,
-        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
-          `DPMSolverMultistepScheduler; expected ${expected}`,
-      );
-    };
+    const refuse = this.unsupported(source);
     if ((c.predictionType as string) === "flow_prediction") {
       refuse("prediction_type", c.predictionType, `one of ${PREDICTION_TYPES.join(", ")}`);
     }
@@ -560,10 +554,6 @@ export class DPMSolverMultistepScheduler extends DPMFamilyScheduler<DPMSolverMul
         `"zero" is not supported for algorithm_type ${JSON.stringify(c.algorithmType)} ` +
           `(diffusers raises); expected "sigma_min"`,
       );
-    }
-    if (c.rescaleBetasZeroSnr) {
-      // diffusers: "Close to 0 without being 0 so first sigma is not inf"
-      this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
     }
     // __init__: timesteps N-1 .. 0, the training sigmas
     this.initTrainingSchedule();
@@ -589,11 +579,6 @@ export class DPMSolverMultistepScheduler extends DPMFamilyScheduler<DPMSolverMul
     return fromDiffusersConfig(DPMSolverMultistepScheduler, json, source, math);
   }
 
-  /** diffusers' `lower_order_nums`: how many steps the multistep history holds (at most the order). */
-  get lowerOrderNums(): number {
-    return this.lowerOrderCount;
-  }
-
   /**
    * diffusers' `set_timesteps(num_inference_steps)`: integer timesteps by `timestep_spacing`
    * (up to where lambda(t) reaches `lambda_min_clipped`), sigmas by `np.interp` of the
@@ -613,12 +598,7 @@ export class DPMSolverMultistepScheduler extends DPMFamilyScheduler<DPMSolverMul
    */
   setTimesteps(numInferenceSteps: number): void {
     const n = numInferenceSteps;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `DPMSolverMultistepScheduler.setTimesteps: expected a positive integer number of ` +
-          `steps, got ${n}`,
-      );
-    }
+    this.checkStepCount(n);
     const c = this.config;
     const N = c.numTrainTimesteps;
     const last = N - lambdaClippedIndex(this.alphasCumprod, c.lambdaMinClipped, this.math);
@@ -694,7 +674,7 @@ export class DPMSolverMultistepScheduler extends DPMFamilyScheduler<DPMSolverMul
     } else {
       prev = this.#thirdOrder(outputs, sample.data, index, noise);
     }
-    this.endMultistep();
+    this.endStep();
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 

@@ -257,14 +257,7 @@ export class DPMSolverSinglestepScheduler extends DPMFamilyScheduler<DPMSolverSi
     const source = options?.source ?? "new DPMSolverSinglestepScheduler()";
     checkSigmaSpacing(this.config, source);
     const c = this.config;
-    const refuse = (key: string, value: unknown, expected: string) => {
-      throw new SchedulerConfigError(
-        source,
-        key,
-        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
-          `DPMSolverSinglestepScheduler; expected ${expected}`,
-      );
-    };
+    const refuse = this.unsupported(source);
     if (c.solverOrder > 3) {
       throw new SchedulerConfigError(
         source,
@@ -363,12 +356,7 @@ export class DPMSolverSinglestepScheduler extends DPMFamilyScheduler<DPMSolverSi
    */
   setTimesteps(numInferenceSteps: number): void {
     const n = numInferenceSteps;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `DPMSolverSinglestepScheduler.setTimesteps: expected a positive integer number of ` +
-          `steps, got ${n}`,
-      );
-    }
+    this.checkStepCount(n);
     const c = this.config;
     const last = c.numTrainTimesteps - 1 -
       lambdaClippedIndex(this.alphasCumprod, c.lambdaMinClipped, this.math);
@@ -451,7 +439,7 @@ export class DPMSolverSinglestepScheduler extends DPMFamilyScheduler<DPMSolverSi
       );
     } else if (order === 2) prev = this.#secondOrder(outputs, x, index, noise);
     else prev = this.#thirdOrder(outputs, x, index, noise);
-    this.steps.advance();
+    this.endStep();
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 

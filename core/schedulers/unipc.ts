@@ -33,8 +33,7 @@ import {
   type SchedulerSpec,
   schedulerSpec,
 } from "./config.ts";
-import { SchedulerConfigError } from "./config_json.ts";
-import { DPMFamilyScheduler } from "./dpm_family.ts";
+import { DPMFamilyMultistepScheduler } from "./dpm_family.ts";
 import { dpmLambda } from "./dpm_multistep.ts";
 import { thresholdSample } from "./prediction.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
@@ -305,7 +304,7 @@ interface BhCoefficients {
  * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
-export class UniPCMultistepScheduler extends DPMFamilyScheduler<UniPCMultistepConfig>
+export class UniPCMultistepScheduler extends DPMFamilyMultistepScheduler<UniPCMultistepConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
   static readonly spec: SchedulerSpec<UniPCMultistepConfig> = UNIPC_SPEC;
@@ -330,14 +329,7 @@ export class UniPCMultistepScheduler extends DPMFamilyScheduler<UniPCMultistepCo
     const source = options?.source ?? "new UniPCMultistepScheduler()";
     checkSigmaSpacing(this.config, source);
     const c = this.config;
-    const refuse = (key: string, value: unknown, expected: string) => {
-      throw new SchedulerConfigError(
-        source,
-        key,
-        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
-          `UniPCMultistepScheduler; expected ${expected}`,
-      );
-    };
+    const refuse = this.unsupported(source);
     if ((c.predictionType as string) === "flow_prediction") {
       refuse("prediction_type", c.predictionType, `one of ${PREDICTION_TYPES.join(", ")}`);
     }
@@ -346,10 +338,6 @@ export class UniPCMultistepScheduler extends DPMFamilyScheduler<UniPCMultistepCo
     if (c.useDynamicShifting) refuse("use_dynamic_shifting", true, "false");
     if (c.shiftTerminal !== null) refuse("shift_terminal", c.shiftTerminal, "null");
     if (c.solverOrder > 3) refuse("solver_order", c.solverOrder, "1, 2 or 3");
-    if (c.rescaleBetasZeroSnr) {
-      // diffusers: "Close to 0 without being 0 so first sigma is not inf"
-      this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-    }
     // __init__: timesteps N-1 .. 0, the training sigmas
     this.initTrainingSchedule();
   }
@@ -371,11 +359,6 @@ export class UniPCMultistepScheduler extends DPMFamilyScheduler<UniPCMultistepCo
     math?: Float32Math,
   ): UniPCMultistepScheduler {
     return fromDiffusersConfig(UniPCMultistepScheduler, json, source, math);
-  }
-
-  /** diffusers' `lower_order_nums`: how many steps the multistep history holds (at most the order). */
-  get lowerOrderNums(): number {
-    return this.lowerOrderCount;
   }
 
   /** diffusers' `this_order`: the order of the last predictor (0 before the first step). */
@@ -403,12 +386,7 @@ export class UniPCMultistepScheduler extends DPMFamilyScheduler<UniPCMultistepCo
    */
   setTimesteps(numInferenceSteps: number): void {
     const n = numInferenceSteps;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `UniPCMultistepScheduler.setTimesteps: expected a positive integer number of steps, ` +
-          `got ${n}`,
-      );
-    }
+    this.checkStepCount(n);
     const c = this.config;
     const N = c.numTrainTimesteps;
     let timesteps: number[];
@@ -621,7 +599,7 @@ export class UniPCMultistepScheduler extends DPMFamilyScheduler<UniPCMultistepCo
     this.#thisOrder = Math.min(order, this.lowerOrderCount + 1); // warmup for multistep
     this.#lastSample = x;
     const prev = this.#predictor(x, index, this.#thisOrder);
-    this.endMultistep();
+    this.endStep();
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 }
