@@ -110,6 +110,7 @@ export type {
   ScheduleStart,
   SigmaScheduler,
   SigmaSchedulerConfig,
+  SigmaTableScheduler,
 } from "./core/schedulers/sigma_scheduler.ts";
 export type {
   BetaOption,

@@ -1,10 +1,10 @@
 /**
  * The base of the schedulers of the DPM-Solver family (DPMSolverMultistep,
- * DPMSolverSinglestep, UniPCMultistep, DEISMultistep), on top of {@link SchedulerBase}: the
- * float32 sigma table with its `alpha_t` / `sigma_t` ({@link dpmAlphaSigma}), `init_noise_sigma`
- * 1, the identity `scale_model_input`, their `add_noise`, diffusers' step-index API
- * (`set_begin_index`, `index_for_timestep`, which these classes share line for line and which
- * differs from the Euler family's: a timestep not in the schedule is the last step) and the
+ * DPMSolverSinglestep, UniPCMultistep, DEISMultistep), on top of {@link SigmaTableScheduler}
+ * (the float32 sigma table, the step and begin index): the sigmas' `alpha_t` / `sigma_t`
+ * ({@link dpmAlphaSigma}), `init_noise_sigma` 1, the identity `scale_model_input`, their
+ * `add_noise`, `index_for_timestep` (which these classes share line for line and which differs
+ * from the Euler family's: a timestep not in the schedule is the last step) and the
  * history of converted model outputs ({@link DPMFamilyMultistepScheduler} adds the multistep
  * schedulers' `lower_order_nums`). Each scheduler file keeps its own `setTimesteps` and
  * `step` math.
@@ -17,9 +17,8 @@ import { assertSameShape, type Tensor } from "../tensor/tensor.ts";
 import { noisePerBatchItem } from "./add_noise.ts";
 import type { BetaConfig } from "./betas.ts";
 import { SchedulerConfigError } from "./config_json.ts";
-import { SchedulerBase } from "./scheduler_base.ts";
+import { SigmaTableScheduler } from "./sigma_scheduler.ts";
 import { sigmasFromAlphasCumprod } from "./sigmas.ts";
-import { StepIndex } from "./step_index.ts";
 
 /**
  * diffusers' `_sigma_to_alpha_sigma_t` of the DPM-Solver schedulers: `alpha_t = 1 / (sigma**2 +
@@ -71,52 +70,13 @@ export type DPMFamilyConfig = BetaConfig & {
  * assert.equal(s.indexForTimestep(s.timesteps[2]), 2);
  * ```
  */
-export abstract class DPMFamilyScheduler<C extends DPMFamilyConfig> extends SchedulerBase<C> {
-  /** The float32 sigmas of the schedule, then the final sigma. */
-  protected sigmaList: Float32Array = new Float32Array(0);
-  /** diffusers' `_step_index` / `_begin_index`, reset by `setSchedule`. */
-  protected readonly steps: StepIndex = new StepIndex();
+export abstract class DPMFamilyScheduler<C extends DPMFamilyConfig> extends SigmaTableScheduler<C> {
   /** diffusers' `model_outputs`: the last `solverOrder` converted model outputs. */
   protected modelOutputs: (Float32Array | null)[] = [];
-
-  /** Abstract here: the subclass computes its timesteps and sigmas, then calls `setSchedule`. */
-  abstract setTimesteps(numInferenceSteps: number): void;
-
-  /** The float32 sigmas of the schedule, then the final sigma (diffusers' `sigmas`). */
-  get sigmas(): Float32Array {
-    return this.sigmaList.slice();
-  }
 
   /** Standard deviation of the initial noise: 1 (diffusers' `init_noise_sigma`). */
   get initNoiseSigma(): number {
     return 1.0;
-  }
-
-  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
-  get stepIndex(): number | null {
-    return this.steps.stepIndex;
-  }
-
-  /** The first step's index when set by `setBeginIndex`. */
-  get beginIndex(): number | null {
-    return this.steps.beginIndex;
-  }
-
-  /**
-   * diffusers' `set_begin_index`: where the first step starts (img2img pipelines call it).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverSinglestepScheduler } from "./dpm_singlestep.ts";
-   * const s = new DPMSolverSinglestepScheduler();
-   * s.setTimesteps(10);
-   * s.setBeginIndex(3);
-   * assert.equal(s.beginIndex, 3);
-   * ```
-   */
-  setBeginIndex(beginIndex = 0): void {
-    this.steps.setBeginIndex(beginIndex);
   }
 
   /**
