@@ -104,6 +104,7 @@ export type {
   DPMFamilyConfig,
   DPMFamilyMultistepScheduler,
   DPMFamilyScheduler,
+  DPMFlowOptions,
 } from "./core/schedulers/dpm_family.ts";
 export type {
   ExtraSigmaOptions,

@@ -29,9 +29,9 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
-import { DPMFamilyMultistepScheduler } from "./dpm_family.ts";
+import { dpmAlphaSigma, DPMFamilyMultistepScheduler, type DPMFlowOptions } from "./dpm_family.ts";
 import {
-  dpmAlphaSigma,
+  DPM_MULTISTEP_SPEC,
   dpmConvertModelOutput,
   dpmFirstOrderUpdate,
   dpmSigmaSchedule,
@@ -66,6 +66,7 @@ export type DEISMultistepConfig =
     | "stepsOffset"
   >
   & ExtraSigmaOptions
+  & DPMFlowOptions
   & {
     /** Order of the multistep solver: 1, 2 or 3 (`solver_order`). */
     solverOrder: number;
@@ -75,15 +76,10 @@ export type DEISMultistepConfig =
     solverType: "logrho";
     /** Lower orders in the last steps when there are fewer than 15 (`lower_order_final`). */
     lowerOrderFinal: boolean;
-    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
-    useFlowSigmas: boolean;
-    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
-    flowShift: number;
-    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
-    useDynamicShifting: boolean;
-    /** The shift of dynamic shifting (`time_shift_type`). */
-    timeShiftType: "exponential";
   };
+
+/** DPMSolverMultistep's fields, read the same way here. */
+const F = DPM_MULTISTEP_SPEC.fields!;
 
 /**
  * `DEISMultistepScheduler`'s class name, defaults (diffusers' `__init__`, in its order) and the
@@ -119,13 +115,9 @@ export const DEIS_MULTISTEP_SPEC: SchedulerSpec<DEISMultistepConfig> = scheduler
   timeShiftType: "exponential",
 }, {
   ...EXTRA_SIGMA_FIELDS,
-  solverOrder: { key: "solver_order", kind: "int", min: 1 },
+  solverOrder: F.solverOrder,
   // "flow_prediction" is read, then refused by name in the constructor
-  predictionType: {
-    key: "prediction_type",
-    kind: "enum",
-    values: [...PREDICTION_TYPES, "flow_prediction"],
-  },
+  predictionType: F.predictionType,
   // the others are read, then refused by name (diffusers' NotImplementedError)
   algorithmType: {
     key: "algorithm_type",
@@ -137,11 +129,11 @@ export const DEIS_MULTISTEP_SPEC: SchedulerSpec<DEISMultistepConfig> = scheduler
     kind: "enum",
     values: ["logrho", "midpoint", "heun", "bh1", "bh2"],
   },
-  lowerOrderFinal: { key: "lower_order_final", kind: "boolean" },
-  useFlowSigmas: { key: "use_flow_sigmas", kind: "boolean" },
-  flowShift: { key: "flow_shift", kind: "float" },
-  useDynamicShifting: { key: "use_dynamic_shifting", kind: "boolean" },
-  timeShiftType: { key: "time_shift_type", kind: "enum", values: ["exponential"] },
+  lowerOrderFinal: F.lowerOrderFinal,
+  useFlowSigmas: F.useFlowSigmas,
+  flowShift: F.flowShift,
+  useDynamicShifting: F.useDynamicShifting,
+  timeShiftType: F.timeShiftType,
 });
 
 /** diffusers' `__init__` rewrites the DPM-Solver names to DEIS's (`register_to_config`). */

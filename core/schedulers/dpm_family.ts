@@ -55,6 +55,29 @@ export type DPMFamilyConfig = BetaConfig & {
 };
 
 /**
+ * The flow-matching and dynamic-shifting options that the DPM-Solver family's configs read
+ * (diffusers' `__init__` has them) and that the ports refuse when switched on.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DPMFlowOptions } from "./dpm_family.ts";
+ * const o: Partial<DPMFlowOptions> = { useFlowSigmas: false, flowShift: 1 };
+ * assert.equal(o.flowShift, 1);
+ * ```
+ */
+export interface DPMFlowOptions {
+  /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
+  useFlowSigmas: boolean;
+  /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
+  flowShift: number;
+  /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
+  useDynamicShifting: boolean;
+  /** The shift of dynamic shifting (`time_shift_type`). */
+  timeShiftType: "exponential";
+}
+
+/**
  * A scheduler of the DPM-Solver family over a float32 sigma table (one sigma per timestep,
  * then the final one), with diffusers' step index (found from the first step's timestep, or
  * set by `setBeginIndex`, then advanced by one per step) and its history of the last

@@ -30,7 +30,7 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
-import { dpmAlphaSigma, DPMFamilyMultistepScheduler } from "./dpm_family.ts";
+import { dpmAlphaSigma, DPMFamilyMultistepScheduler, type DPMFlowOptions } from "./dpm_family.ts";
 import { thresholdSample } from "./prediction.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
@@ -99,6 +99,7 @@ export type DPMSolverMultistepConfig =
     | "rescaleBetasZeroSnr"
   >
   & ExtraSigmaOptions
+  & DPMFlowOptions
   & {
     /** Order of the multistep solver: 1, 2 or 3 (`solver_order`). */
     solverOrder: number;
@@ -112,10 +113,6 @@ export type DPMSolverMultistepConfig =
     eulerAtFinal: boolean;
     /** Uniform steps in log-SNR (`use_lu_lambdas`). */
     useLuLambdas: boolean;
-    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
-    useFlowSigmas: boolean;
-    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
-    flowShift: number;
     /** The sigma after the last step: 0, or the smallest training sigma (`final_sigmas_type`). */
     finalSigmasType: "zero" | "sigma_min";
     /** The timesteps stop where lambda(t) falls below this (`lambda_min_clipped`). */
@@ -125,10 +122,6 @@ export type DPMSolverMultistepConfig =
      * refused; any other value is read by nothing, as in diffusers.
      */
     varianceType: string | null;
-    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
-    useDynamicShifting: boolean;
-    /** The shift of dynamic shifting (`time_shift_type`). */
-    timeShiftType: "exponential";
   };
 
 /**

@@ -40,7 +40,7 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
-import { DPMFamilyScheduler } from "./dpm_family.ts";
+import { DPMFamilyScheduler, type DPMFlowOptions } from "./dpm_family.ts";
 import {
   DPM_MULTISTEP_SPEC,
   dpmConfigAliases,
@@ -79,6 +79,7 @@ export type DPMSolverSinglestepConfig =
     | "useKarrasSigmas"
   >
   & ExtraSigmaOptions
+  & DPMFlowOptions
   & {
     /** Order of the singlestep solver: 1, 2 or 3 (`solver_order`). */
     solverOrder: number;
@@ -88,20 +89,12 @@ export type DPMSolverSinglestepConfig =
     solverType: DPMSolverType;
     /** Lower orders in the last steps (`lower_order_final`; see `lowerOrderFinal`). */
     lowerOrderFinal: boolean;
-    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
-    useFlowSigmas: boolean;
-    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
-    flowShift: number;
     /** The sigma after the last step: 0, or the smallest training sigma (`final_sigmas_type`). */
     finalSigmasType: "zero" | "sigma_min";
     /** The timesteps stop where lambda(t) falls below this (`lambda_min_clipped`). */
     lambdaMinClipped: number;
     /** `variance_type`: learned variances are refused; any other value is unread, as in diffusers. */
     varianceType: string | null;
-    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
-    useDynamicShifting: boolean;
-    /** The shift of dynamic shifting (`time_shift_type`). */
-    timeShiftType: "exponential";
   };
 
 const F = DPM_MULTISTEP_SPEC.fields!;

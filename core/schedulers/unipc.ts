@@ -33,8 +33,8 @@ import {
   type SchedulerSpec,
   schedulerSpec,
 } from "./config.ts";
-import { DPMFamilyMultistepScheduler } from "./dpm_family.ts";
-import { dpmLambda } from "./dpm_multistep.ts";
+import { DPMFamilyMultistepScheduler, type DPMFlowOptions } from "./dpm_family.ts";
+import { DPM_MULTISTEP_SPEC, dpmLambda } from "./dpm_multistep.ts";
 import { thresholdSample } from "./prediction.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
@@ -86,6 +86,7 @@ export type UniPCMultistepConfig =
     | "rescaleBetasZeroSnr"
   >
   & ExtraSigmaOptions
+  & DPMFlowOptions
   & {
     /** Order of the predictor (the corrector adds one): 1, 2 or 3 (`solver_order`). */
     solverOrder: number;
@@ -99,16 +100,8 @@ export type UniPCMultistepConfig =
     disableCorrector: number[];
     /** Another scheduler as predictor (`solver_p`): only `null` is supported. */
     solverP: string | null;
-    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
-    useFlowSigmas: boolean;
-    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
-    flowShift: number;
     /** The sigma after the last step: 0, or the smallest sigma (`final_sigmas_type`). */
     finalSigmasType: "zero" | "sigma_min";
-    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
-    useDynamicShifting: boolean;
-    /** The shift of dynamic shifting (`time_shift_type`). */
-    timeShiftType: "exponential";
     /** The smallest Karras / exponential sigma (`sigma_min`; null: the training schedule's). */
     sigmaMin: number | null;
     /** The largest Karras / exponential sigma (`sigma_max`; null: the training schedule's). */
@@ -116,6 +109,9 @@ export type UniPCMultistepConfig =
     /** The last flow sigma (`shift_terminal`): only `null` is supported. */
     shiftTerminal: number | null;
   };
+
+/** DPMSolverMultistep's fields, read the same way here. */
+const F = DPM_MULTISTEP_SPEC.fields!;
 
 /**
  * `UniPCMultistepScheduler`'s class name, defaults (diffusers' `__init__`, in its order) and
@@ -158,27 +154,23 @@ export const UNIPC_SPEC: SchedulerSpec<UniPCMultistepConfig> = schedulerSpec<
   shiftTerminal: null,
 }, {
   ...EXTRA_SIGMA_FIELDS,
-  solverOrder: { key: "solver_order", kind: "int", min: 1 },
+  solverOrder: F.solverOrder,
   // "flow_prediction" is read, then refused by name in the constructor
-  predictionType: {
-    key: "prediction_type",
-    kind: "enum",
-    values: [...PREDICTION_TYPES, "flow_prediction"],
-  },
+  predictionType: F.predictionType,
   predictX0: { key: "predict_x0", kind: "boolean" },
   solverType: {
     key: "solver_type",
     kind: "enum",
     values: ["bh1", "bh2", "midpoint", "heun", "logrho"],
   },
-  lowerOrderFinal: { key: "lower_order_final", kind: "boolean" },
+  lowerOrderFinal: F.lowerOrderFinal,
   disableCorrector: { key: "disable_corrector", kind: "intArray" },
   solverP: { key: "solver_p", kind: "string", nullable: true },
-  useFlowSigmas: { key: "use_flow_sigmas", kind: "boolean" },
-  flowShift: { key: "flow_shift", kind: "float" },
-  finalSigmasType: { key: "final_sigmas_type", kind: "enum", values: ["zero", "sigma_min"] },
-  useDynamicShifting: { key: "use_dynamic_shifting", kind: "boolean" },
-  timeShiftType: { key: "time_shift_type", kind: "enum", values: ["exponential"] },
+  useFlowSigmas: F.useFlowSigmas,
+  flowShift: F.flowShift,
+  finalSigmasType: F.finalSigmasType,
+  useDynamicShifting: F.useDynamicShifting,
+  timeShiftType: F.timeShiftType,
   sigmaMin: { key: "sigma_min", kind: "float", nullable: true },
   sigmaMax: { key: "sigma_max", kind: "float", nullable: true },
   shiftTerminal: { key: "shift_terminal", kind: "float", nullable: true },
