@@ -101,10 +101,17 @@ export type { ClipConfig } from "./core/schedulers/prediction.ts";
 export type { SigmaSpacingOptions } from "./core/schedulers/sigmas.ts";
 export type { StepIndex } from "./core/schedulers/step_index.ts";
 export type {
+  DPMFamilyConfig,
+  DPMFamilyMultistepScheduler,
+  DPMFamilyScheduler,
+  DPMFlowOptions,
+} from "./core/schedulers/dpm_family.ts";
+export type {
   ExtraSigmaOptions,
   ScheduleStart,
   SigmaScheduler,
   SigmaSchedulerConfig,
+  SigmaTableScheduler,
 } from "./core/schedulers/sigma_scheduler.ts";
 export type {
   BetaOption,

@@ -20,8 +20,7 @@
 import type { Float32Math } from "../numerics/f32_math.ts";
 import { f32 } from "../numerics/f32.ts";
 import { npLogF32 } from "../numerics/numpy.ts";
-import { assertSameShape, Tensor } from "../tensor/tensor.ts";
-import { noisePerBatchItem } from "./add_noise.ts";
+import { Tensor } from "../tensor/tensor.ts";
 import {
   type BetaOption,
   PREDICTION_TYPES,
@@ -30,16 +29,17 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
+import { dpmAlphaSigma, DPMFamilyMultistepScheduler, type DPMFlowOptions } from "./dpm_family.ts";
 import {
-  dpmAlphaSigma,
+  DPM_MULTISTEP_SPEC,
   dpmConvertModelOutput,
   dpmFirstOrderUpdate,
   dpmSigmaSchedule,
   dpmTimesteps,
 } from "./dpm_multistep.ts";
-import { fromDiffusersConfig, SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
-import { checkSigmaSpacing, sigmasFromAlphasCumprod } from "./sigmas.ts";
+import { checkSigmaSpacing } from "./sigmas.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
 /**
@@ -66,6 +66,7 @@ export type DEISMultistepConfig =
     | "stepsOffset"
   >
   & ExtraSigmaOptions
+  & DPMFlowOptions
   & {
     /** Order of the multistep solver: 1, 2 or 3 (`solver_order`). */
     solverOrder: number;
@@ -75,15 +76,10 @@ export type DEISMultistepConfig =
     solverType: "logrho";
     /** Lower orders in the last steps when there are fewer than 15 (`lower_order_final`). */
     lowerOrderFinal: boolean;
-    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
-    useFlowSigmas: boolean;
-    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
-    flowShift: number;
-    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
-    useDynamicShifting: boolean;
-    /** The shift of dynamic shifting (`time_shift_type`). */
-    timeShiftType: "exponential";
   };
+
+/** DPMSolverMultistep's fields, read the same way here. */
+const F = DPM_MULTISTEP_SPEC.fields!;
 
 /**
  * `DEISMultistepScheduler`'s class name, defaults (diffusers' `__init__`, in its order) and the
@@ -119,13 +115,9 @@ export const DEIS_MULTISTEP_SPEC: SchedulerSpec<DEISMultistepConfig> = scheduler
   timeShiftType: "exponential",
 }, {
   ...EXTRA_SIGMA_FIELDS,
-  solverOrder: { key: "solver_order", kind: "int", min: 1 },
+  solverOrder: F.solverOrder,
   // "flow_prediction" is read, then refused by name in the constructor
-  predictionType: {
-    key: "prediction_type",
-    kind: "enum",
-    values: [...PREDICTION_TYPES, "flow_prediction"],
-  },
+  predictionType: F.predictionType,
   // the others are read, then refused by name (diffusers' NotImplementedError)
   algorithmType: {
     key: "algorithm_type",
@@ -137,11 +129,11 @@ export const DEIS_MULTISTEP_SPEC: SchedulerSpec<DEISMultistepConfig> = scheduler
     kind: "enum",
     values: ["logrho", "midpoint", "heun", "bh1", "bh2"],
   },
-  lowerOrderFinal: { key: "lower_order_final", kind: "boolean" },
-  useFlowSigmas: { key: "use_flow_sigmas", kind: "boolean" },
-  flowShift: { key: "flow_shift", kind: "float" },
-  useDynamicShifting: { key: "use_dynamic_shifting", kind: "boolean" },
-  timeShiftType: { key: "time_shift_type", kind: "enum", values: ["exponential"] },
+  lowerOrderFinal: F.lowerOrderFinal,
+  useFlowSigmas: F.useFlowSigmas,
+  flowShift: F.flowShift,
+  useDynamicShifting: F.useDynamicShifting,
+  timeShiftType: F.timeShiftType,
 });
 
 /** diffusers' `__init__` rewrites the DPM-Solver names to DEIS's (`register_to_config`). */
@@ -200,18 +192,10 @@ function indFn2(t: number, b: number, c: number): number {
  * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
-export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
+export class DEISMultistepScheduler extends DPMFamilyMultistepScheduler<DEISMultistepConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
   static readonly spec: SchedulerSpec<DEISMultistepConfig> = DEIS_MULTISTEP_SPEC;
-
-  #sigmas: Float32Array = new Float32Array(0);
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
-  /** diffusers' `model_outputs`: the last `solverOrder` converted model outputs (noise). */
-  #modelOutputs: (Float32Array | null)[];
-  /** diffusers' `lower_order_nums`: steps taken so far, up to `solverOrder`. */
-  #lowerOrderNums = 0;
 
   /**
    * The betas, `alphas_cumprod` and training sigmas of diffusers' `__init__`, after its
@@ -240,24 +224,14 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
           `(diffusers raises NotImplementedError); expected "deis"`,
       );
     }
-    const refuse = (key: string, value: unknown, expected: string) => {
-      throw new SchedulerConfigError(
-        source,
-        key,
-        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
-          `DEISMultistepScheduler; expected ${expected}`,
-      );
-    };
+    const refuse = this.unsupported(source);
     if ((c.predictionType as string) === "flow_prediction") {
       refuse("prediction_type", c.predictionType, `one of ${PREDICTION_TYPES.join(", ")}`);
     }
     if (c.useFlowSigmas) refuse("use_flow_sigmas", true, "false");
     if (c.useDynamicShifting) refuse("use_dynamic_shifting", true, "false");
     // __init__: timesteps N-1 .. 0, the training sigmas
-    const n = c.numTrainTimesteps;
-    this.timestepList = Array.from({ length: n }, (_, i) => n - 1 - i);
-    this.#sigmas = sigmasFromAlphasCumprod(this.alphasCumprod, this.math);
-    this.#modelOutputs = new Array(c.solverOrder).fill(null);
+    this.initTrainingSchedule();
   }
 
   /**
@@ -273,71 +247,6 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
    */
   static fromConfig(json: unknown, source?: string, math?: Float32Math): DEISMultistepScheduler {
     return fromDiffusersConfig(DEISMultistepScheduler, json, source, math);
-  }
-
-  /** The float32 sigmas of the schedule, then the final sigma (diffusers' `sigmas`). */
-  get sigmas(): Float32Array {
-    return this.#sigmas.slice();
-  }
-
-  /** Standard deviation of the initial noise: 1 (diffusers' `init_noise_sigma`). */
-  get initNoiseSigma(): number {
-    return 1.0;
-  }
-
-  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
-  get stepIndex(): number | null {
-    return this.#stepIndex;
-  }
-
-  /** The first step's index when set by `setBeginIndex`. */
-  get beginIndex(): number | null {
-    return this.#beginIndex;
-  }
-
-  /** diffusers' `lower_order_nums`: how many steps the multistep history holds (at most the order). */
-  get lowerOrderNums(): number {
-    return this.#lowerOrderNums;
-  }
-
-  /**
-   * diffusers' `set_begin_index`: where the first step starts (img2img pipelines call it).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DEISMultistepScheduler } from "./deis.ts";
-   * const s = new DEISMultistepScheduler();
-   * s.setTimesteps(10);
-   * s.setBeginIndex(3);
-   * assert.equal(s.beginIndex, 3);
-   * ```
-   */
-  setBeginIndex(beginIndex = 0): void {
-    this.#beginIndex = beginIndex;
-  }
-
-  /**
-   * diffusers' `index_for_timestep`: the position of `timestep` in `timesteps` (the second one
-   * when it appears more than once; the last step when it does not appear, as diffusers does).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DEISMultistepScheduler } from "./deis.ts";
-   * const s = new DEISMultistepScheduler();
-   * s.setTimesteps(10);
-   * assert.equal(s.indexForTimestep(s.timesteps[3]), 3);
-   * assert.equal(s.indexForTimestep(12345), 9);
-   * ```
-   */
-  indexForTimestep(timestep: number): number {
-    const found: number[] = [];
-    this.timestepList.forEach((t, i) => {
-      if (t === timestep) found.push(i);
-    });
-    if (found.length === 0) return this.timestepList.length - 1;
-    return found[found.length > 1 ? 1 : 0];
   }
 
   /**
@@ -359,12 +268,7 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
    */
   setTimesteps(numInferenceSteps: number): void {
     const n = numInferenceSteps;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `DEISMultistepScheduler.setTimesteps: expected a positive integer number of steps, ` +
-          `got ${n}`,
-      );
-    }
+    this.checkStepCount(n);
     const c = this.config;
     const N = c.numTrainTimesteps;
     // Karras' _sigma_to_t timesteps rounded (always in DEIS), exponential's truncated; the
@@ -381,62 +285,9 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
       },
       this.math,
     );
-    const timesteps = schedule.timesteps;
     const all = schedule.sigmas;
     if (respaced) all[n] = all[n - 1]; // np.concatenate([sigmas, sigmas[-1:]])
-    this.#sigmas = all;
-    this.timestepList = timesteps;
-    this.numInferenceSteps = timesteps.length;
-    this.#modelOutputs = new Array(c.solverOrder).fill(null);
-    this.#lowerOrderNums = 0;
-    this.#stepIndex = null;
-    this.#beginIndex = null;
-  }
-
-  /**
-   * diffusers' `scale_model_input`: the sample unchanged.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DEISMultistepScheduler } from "./deis.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new DEISMultistepScheduler();
-   * s.setTimesteps(10);
-   * const x = new Tensor(new Float32Array([1, 2]), [1, 2]);
-   * assert.equal(s.scaleModelInput(x, s.timesteps[0]), x);
-   * ```
-   */
-  scaleModelInput(sample: Tensor, _t: number): Tensor {
-    return sample;
-  }
-
-  /**
-   * diffusers' `add_noise`: `alpha_t * original + sigma_t * noise` with `alpha_t = 1 /
-   * sqrt(sigma^2 + 1)` and `sigma_t = sigma * alpha_t` of the sigma at `t` (one per batch item,
-   * or one for all), looked up as diffusers does: by timestep before any `setBeginIndex`, else
-   * at the current step index (or the begin index).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DEISMultistepScheduler } from "./deis.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new DEISMultistepScheduler();
-   * s.setTimesteps(10);
-   * const noisy = s.addNoise(Tensor.zeros([1, 1]), new Tensor(new Float32Array([1]), [1, 1]), s.timesteps[9]);
-   * assert.ok(noisy.data[0] > 0 && noisy.data[0] < 1);
-   * ```
-   */
-  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    const indexOf = (time: number): number =>
-      this.#beginIndex === null
-        ? this.indexForTimestep(time)
-        : (this.#stepIndex ?? this.#beginIndex);
-    return noisePerBatchItem(original, noise, t, (time) => {
-      const [alpha, sigma] = dpmAlphaSigma(this.#sigmas[indexOf(time)], this.math);
-      return (x0, n) => f32(alpha * x0) + f32(sigma * n);
-    });
+    this.setSchedule(schedule.timesteps, all);
   }
 
   /**
@@ -449,7 +300,7 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
     shape: readonly number[],
     index: number,
   ): Float32Array {
-    const sigma = this.#sigmas[index];
+    const sigma = this.sigmaList[index];
     const [at, st] = dpmAlphaSigma(sigma, this.math);
     const x0 = dpmConvertModelOutput(m, x, shape, sigma, {
       ...this.config,
@@ -485,37 +336,22 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
     _opts: StepOptions = {},
   ): StepResult {
     const who = "DEISMultistepScheduler.step";
-    if (this.numInferenceSteps === null) {
-      throw new Error(`${who}: the number of inference steps is not set; call setTimesteps first`);
-    }
-    assertSameShape(modelOutput, sample, "model_output", "sample", who);
-    if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
-    }
-    const index = this.#stepIndex;
+    const index = this.startStep(modelOutput, timestep, sample, who);
     const c = this.config;
     const n = this.timestepList.length;
-    if (index + 1 >= this.#sigmas.length) {
-      throw new RangeError(
-        `${who}: step ${index} is past the end of the schedule (${n} steps); call setTimesteps again`,
-      );
-    }
     const lowerOrderFinal = index === n - 1 && c.lowerOrderFinal && n < 15;
     const lowerOrderSecond = index === n - 2 && c.lowerOrderFinal && n < 15;
     const converted = this.#convert(modelOutput.data, sample.data, sample.shape, index);
-    const outputs = this.#modelOutputs;
-    for (let i = 0; i < c.solverOrder - 1; i++) outputs[i] = outputs[i + 1];
-    outputs[outputs.length - 1] = converted;
+    const outputs = this.pushModelOutput(converted);
     let prev: Float32Array;
-    if (c.solverOrder === 1 || this.#lowerOrderNums < 1 || lowerOrderFinal) {
+    if (c.solverOrder === 1 || this.lowerOrderCount < 1 || lowerOrderFinal) {
       prev = this.#firstOrder(converted, sample.data, index);
-    } else if (c.solverOrder === 2 || this.#lowerOrderNums < 2 || lowerOrderSecond) {
+    } else if (c.solverOrder === 2 || this.lowerOrderCount < 2 || lowerOrderSecond) {
       prev = this.#secondOrder(outputs, sample.data, index);
     } else {
       prev = this.#thirdOrder(outputs, sample.data, index);
     }
-    if (this.#lowerOrderNums < c.solverOrder) this.#lowerOrderNums++;
-    this.#stepIndex = index + 1;
+    this.endStep();
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 
@@ -524,7 +360,7 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
    * `dpmsolver` update ({@link dpmFirstOrderUpdate}).
    */
   #firstOrder(m: Float32Array, x: Float32Array, index: number): Float32Array {
-    const sigmas = this.#sigmas;
+    const sigmas = this.sigmaList;
     return dpmFirstOrderUpdate(
       m,
       x,
@@ -538,7 +374,7 @@ export class DEISMultistepScheduler extends SchedulerBase<DEISMultistepConfig>
 
   /** alpha_t and rho = sigma_t / alpha_t at `sigmas[index]` (the update's `rho_*`). */
   #rho(index: number): { alpha: number; rho: number } {
-    const [alpha, sigma] = dpmAlphaSigma(this.#sigmas[index], this.math);
+    const [alpha, sigma] = dpmAlphaSigma(this.sigmaList[index], this.math);
     return { alpha, rho: f32(sigma / alpha) };
   }
 

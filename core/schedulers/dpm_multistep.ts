@@ -21,8 +21,7 @@
 import type { Float32Math } from "../numerics/f32_math.ts";
 import { f32, roundHalfEven } from "../numerics/f32.ts";
 import { npArange, npInterp, npLinspace, npLogF32 } from "../numerics/numpy.ts";
-import { assertSameShape, Tensor } from "../tensor/tensor.ts";
-import { noisePerBatchItem } from "./add_noise.ts";
+import { Tensor } from "../tensor/tensor.ts";
 import {
   type BetaOption,
   PREDICTION_TYPES,
@@ -31,8 +30,9 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
+import { dpmAlphaSigma, DPMFamilyMultistepScheduler, type DPMFlowOptions } from "./dpm_family.ts";
 import { thresholdSample } from "./prediction.ts";
-import { fromDiffusersConfig, SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
 import {
   checkSigmaSpacing,
@@ -43,6 +43,8 @@ import {
 } from "./sigmas.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
+
+export { dpmAlphaSigma };
 
 /**
  * diffusers' `algorithm_type` of the DPM-Solver schedulers (`"deis"` is read as `"dpmsolver++"`,
@@ -97,6 +99,7 @@ export type DPMSolverMultistepConfig =
     | "rescaleBetasZeroSnr"
   >
   & ExtraSigmaOptions
+  & DPMFlowOptions
   & {
     /** Order of the multistep solver: 1, 2 or 3 (`solver_order`). */
     solverOrder: number;
@@ -110,10 +113,6 @@ export type DPMSolverMultistepConfig =
     eulerAtFinal: boolean;
     /** Uniform steps in log-SNR (`use_lu_lambdas`). */
     useLuLambdas: boolean;
-    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
-    useFlowSigmas: boolean;
-    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
-    flowShift: number;
     /** The sigma after the last step: 0, or the smallest training sigma (`final_sigmas_type`). */
     finalSigmasType: "zero" | "sigma_min";
     /** The timesteps stop where lambda(t) falls below this (`lambda_min_clipped`). */
@@ -123,10 +122,6 @@ export type DPMSolverMultistepConfig =
      * refused; any other value is read by nothing, as in diffusers.
      */
     varianceType: string | null;
-    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
-    useDynamicShifting: boolean;
-    /** The shift of dynamic shifting (`time_shift_type`). */
-    timeShiftType: "exponential";
   };
 
 /**
@@ -218,23 +213,6 @@ export function dpmConfigAliases<
   if ((out.algorithmType as string) === "deis") out.algorithmType = "dpmsolver++";
   if (["logrho", "bh1", "bh2"].includes(out.solverType as string)) out.solverType = "midpoint";
   return out;
-}
-
-/**
- * diffusers' `_sigma_to_alpha_sigma_t` of the DPM-Solver schedulers: `alpha_t = 1 / (sigma**2 +
- * 1) ** 0.5` and `sigma_t = sigma * alpha_t`, float32, the sqrt from `math`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { dpmAlphaSigma } from "./dpm_multistep.ts";
- * import { ieeeMath } from "../numerics/f32_math.ts";
- * assert.deepEqual(dpmAlphaSigma(0, ieeeMath), [1, 0]);
- * ```
- */
-export function dpmAlphaSigma(sigma: number, math: Float32Math): [number, number] {
-  const alpha = f32(1 / math.sqrt(f32(f32(sigma * sigma) + 1)));
-  return [alpha, f32(sigma * alpha)];
 }
 
 /**
@@ -528,18 +506,11 @@ export function dpmFirstOrderUpdate(
  * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
-export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultistepConfig>
+export class DPMSolverMultistepScheduler
+  extends DPMFamilyMultistepScheduler<DPMSolverMultistepConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
   static readonly spec: SchedulerSpec<DPMSolverMultistepConfig> = DPM_MULTISTEP_SPEC;
-
-  #sigmas: Float32Array = new Float32Array(0);
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
-  /** diffusers' `model_outputs`: the last `solverOrder` converted model outputs. */
-  #modelOutputs: (Float32Array | null)[];
-  /** diffusers' `lower_order_nums`: steps taken so far, up to `solverOrder`. */
-  #lowerOrderNums = 0;
 
   /**
    * With `rescaleBetasZeroSnr` the last `alphasCumprod` is 2^-24, as diffusers sets it.
@@ -557,14 +528,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     const source = options?.source ?? "new DPMSolverMultistepScheduler()";
     checkSigmaSpacing(this.config, source);
     const c = this.config;
-    const refuse = (key: string, value: unknown, expected: string) => {
-      throw new SchedulerConfigError(
-        source,
-        key,
-        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
-          `DPMSolverMultistepScheduler; expected ${expected}`,
-      );
-    };
+    const refuse = this.unsupported(source);
     if ((c.predictionType as string) === "flow_prediction") {
       refuse("prediction_type", c.predictionType, `one of ${PREDICTION_TYPES.join(", ")}`);
     }
@@ -584,15 +548,8 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
           `(diffusers raises); expected "sigma_min"`,
       );
     }
-    if (c.rescaleBetasZeroSnr) {
-      // diffusers: "Close to 0 without being 0 so first sigma is not inf"
-      this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-    }
     // __init__: timesteps N-1 .. 0, the training sigmas
-    const n = c.numTrainTimesteps;
-    this.timestepList = Array.from({ length: n }, (_, i) => n - 1 - i);
-    this.#sigmas = sigmasFromAlphasCumprod(this.alphasCumprod, this.math);
-    this.#modelOutputs = new Array(c.solverOrder).fill(null);
+    this.initTrainingSchedule();
   }
 
   /**
@@ -615,71 +572,6 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     return fromDiffusersConfig(DPMSolverMultistepScheduler, json, source, math);
   }
 
-  /** The float32 sigmas of the schedule, then the final sigma (diffusers' `sigmas`). */
-  get sigmas(): Float32Array {
-    return this.#sigmas.slice();
-  }
-
-  /** Standard deviation of the initial noise: 1 (diffusers' `init_noise_sigma`). */
-  get initNoiseSigma(): number {
-    return 1.0;
-  }
-
-  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
-  get stepIndex(): number | null {
-    return this.#stepIndex;
-  }
-
-  /** The first step's index when set by `setBeginIndex`. */
-  get beginIndex(): number | null {
-    return this.#beginIndex;
-  }
-
-  /** diffusers' `lower_order_nums`: how many steps the multistep history holds (at most the order). */
-  get lowerOrderNums(): number {
-    return this.#lowerOrderNums;
-  }
-
-  /**
-   * diffusers' `set_begin_index`: where the first step starts (img2img pipelines call it).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
-   * const s = new DPMSolverMultistepScheduler();
-   * s.setTimesteps(10);
-   * s.setBeginIndex(3);
-   * assert.equal(s.beginIndex, 3);
-   * ```
-   */
-  setBeginIndex(beginIndex = 0): void {
-    this.#beginIndex = beginIndex;
-  }
-
-  /**
-   * diffusers' `index_for_timestep`: the position of `timestep` in `timesteps` (the second one
-   * when it appears more than once; the last step when it does not appear, as diffusers does).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
-   * const s = new DPMSolverMultistepScheduler();
-   * s.setTimesteps(10);
-   * assert.equal(s.indexForTimestep(s.timesteps[3]), 3);
-   * assert.equal(s.indexForTimestep(12345), 9);
-   * ```
-   */
-  indexForTimestep(timestep: number): number {
-    const found: number[] = [];
-    this.timestepList.forEach((t, i) => {
-      if (t === timestep) found.push(i);
-    });
-    if (found.length === 0) return this.timestepList.length - 1;
-    return found[found.length > 1 ? 1 : 0];
-  }
-
   /**
    * diffusers' `set_timesteps(num_inference_steps)`: integer timesteps by `timestep_spacing`
    * (up to where lambda(t) reaches `lambda_min_clipped`), sigmas by `np.interp` of the
@@ -699,16 +591,11 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
    */
   setTimesteps(numInferenceSteps: number): void {
     const n = numInferenceSteps;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `DPMSolverMultistepScheduler.setTimesteps: expected a positive integer number of ` +
-          `steps, got ${n}`,
-      );
-    }
+    this.checkStepCount(n);
     const c = this.config;
     const N = c.numTrainTimesteps;
     const last = N - lambdaClippedIndex(this.alphasCumprod, c.lambdaMinClipped, this.math);
-    let timesteps = dpmTimesteps(N, last, n, c.timestepSpacing, c.stepsOffset);
+    const timesteps = dpmTimesteps(N, last, n, c.timestepSpacing, c.stepsOffset);
     const schedule = dpmSigmaSchedule(this.alphasCumprod, timesteps, {
       useKarrasSigmas: c.useKarrasSigmas,
       useExponentialSigmas: c.useExponentialSigmas,
@@ -716,62 +603,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
       finalSigmasType: c.finalSigmasType,
       roundTimesteps: c.betaSchedule !== "squaredcos_cap_v2",
     }, this.math);
-    timesteps = schedule.timesteps;
-    const all = schedule.sigmas;
-    this.#sigmas = all;
-    this.timestepList = timesteps;
-    this.numInferenceSteps = timesteps.length;
-    this.#modelOutputs = new Array(c.solverOrder).fill(null);
-    this.#lowerOrderNums = 0;
-    this.#stepIndex = null;
-    this.#beginIndex = null;
-  }
-
-  /**
-   * diffusers' `scale_model_input`: the sample unchanged (DPM-Solver takes the model input as
-   * it is).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new DPMSolverMultistepScheduler();
-   * s.setTimesteps(10);
-   * const x = new Tensor(new Float32Array([1, 2]), [1, 2]);
-   * assert.equal(s.scaleModelInput(x, s.timesteps[0]), x);
-   * ```
-   */
-  scaleModelInput(sample: Tensor, _t: number): Tensor {
-    return sample;
-  }
-
-  /**
-   * diffusers' `add_noise`: `alpha_t * original + sigma_t * noise` with `alpha_t = 1 /
-   * sqrt(sigma^2 + 1)` and `sigma_t = sigma * alpha_t` of the sigma at `t` (one per batch item,
-   * or one for all), looked up as diffusers does: by timestep before any `setBeginIndex`, else
-   * at the current step index (or the begin index).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverMultistepScheduler } from "./dpm_multistep.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new DPMSolverMultistepScheduler();
-   * s.setTimesteps(10);
-   * const noisy = s.addNoise(Tensor.zeros([1, 1]), new Tensor(new Float32Array([1]), [1, 1]), s.timesteps[9]);
-   * assert.ok(noisy.data[0] > 0 && noisy.data[0] < 1);
-   * ```
-   */
-  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    const indexOf = (time: number): number =>
-      this.#beginIndex === null
-        ? this.indexForTimestep(time)
-        : (this.#stepIndex ?? this.#beginIndex);
-    return noisePerBatchItem(original, noise, t, (time) => {
-      const [alpha, sigma] = dpmAlphaSigma(this.#sigmas[indexOf(time)], this.math);
-      return (x0, n) => f32(alpha * x0) + f32(sigma * n);
-    });
+    this.setSchedule(schedule.timesteps, schedule.sigmas);
   }
 
   /**
@@ -799,21 +631,9 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions = {}): StepResult {
     const who = "DPMSolverMultistepScheduler.step";
-    if (this.numInferenceSteps === null) {
-      throw new Error(`${who}: the number of inference steps is not set; call setTimesteps first`);
-    }
-    assertSameShape(modelOutput, sample, "model_output", "sample", who);
-    if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
-    }
-    const index = this.#stepIndex;
+    const index = this.startStep(modelOutput, timestep, sample, who);
     const c = this.config;
     const n = this.timestepList.length;
-    if (index + 1 >= this.#sigmas.length) {
-      throw new RangeError(
-        `${who}: step ${index} is past the end of the schedule (${n} steps); call setTimesteps again`,
-      );
-    }
     const lowerOrderFinal = index === n - 1 &&
       (c.eulerAtFinal || (c.lowerOrderFinal && n < 15) || c.finalSigmasType === "zero");
     const lowerOrderSecond = index === n - 2 && c.lowerOrderFinal && n < 15;
@@ -821,36 +641,33 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
       modelOutput.data,
       sample.data,
       sample.shape,
-      this.#sigmas[index],
+      this.sigmaList[index],
       c,
       this.math,
     );
-    const outputs = this.#modelOutputs;
-    for (let i = 0; i < c.solverOrder - 1; i++) outputs[i] = outputs[i + 1];
-    outputs[outputs.length - 1] = converted;
+    const outputs = this.pushModelOutput(converted);
     let noise: Float32Array | null = null;
     if (c.algorithmType === "sde-dpmsolver" || c.algorithmType === "sde-dpmsolver++") {
       noise = stepNoise(modelOutput, opts, who, `algorithm_type ${c.algorithmType} draws noise and`)
         .data;
     }
     let prev: Float32Array;
-    if (c.solverOrder === 1 || this.#lowerOrderNums < 1 || lowerOrderFinal) {
+    if (c.solverOrder === 1 || this.lowerOrderCount < 1 || lowerOrderFinal) {
       prev = dpmFirstOrderUpdate(
         converted,
         sample.data,
-        this.#sigmas[index + 1],
-        this.#sigmas[index],
+        this.sigmaList[index + 1],
+        this.sigmaList[index],
         c.algorithmType,
         noise,
         this.math,
       );
-    } else if (c.solverOrder === 2 || this.#lowerOrderNums < 2 || lowerOrderSecond) {
+    } else if (c.solverOrder === 2 || this.lowerOrderCount < 2 || lowerOrderSecond) {
       prev = this.#secondOrder(outputs, sample.data, index, noise);
     } else {
       prev = this.#thirdOrder(outputs, sample.data, index, noise);
     }
-    if (this.#lowerOrderNums < c.solverOrder) this.#lowerOrderNums++;
-    this.#stepIndex = index + 1;
+    this.endStep();
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 
@@ -861,9 +678,9 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
     index: number,
     noise: Float32Array | null,
   ): Float32Array {
-    const t = dpmLambda(this.#sigmas[index + 1], this.math);
-    const s0 = dpmLambda(this.#sigmas[index], this.math);
-    const s1 = dpmLambda(this.#sigmas[index - 1], this.math);
+    const t = dpmLambda(this.sigmaList[index + 1], this.math);
+    const s0 = dpmLambda(this.sigmaList[index], this.math);
+    const s1 = dpmLambda(this.sigmaList[index - 1], this.math);
     const m0 = outputs[outputs.length - 1]!;
     const m1 = outputs[outputs.length - 2]!;
     const h = f32(t.lambda - s0.lambda);
@@ -931,10 +748,10 @@ export class DPMSolverMultistepScheduler extends SchedulerBase<DPMSolverMultiste
           "(it raises UnboundLocalError); use solver_order 2 or another algorithm_type",
       );
     }
-    const t = dpmLambda(this.#sigmas[index + 1], this.math);
-    const s0 = dpmLambda(this.#sigmas[index], this.math);
-    const s1 = dpmLambda(this.#sigmas[index - 1], this.math);
-    const s2 = dpmLambda(this.#sigmas[index - 2], this.math);
+    const t = dpmLambda(this.sigmaList[index + 1], this.math);
+    const s0 = dpmLambda(this.sigmaList[index], this.math);
+    const s1 = dpmLambda(this.sigmaList[index - 1], this.math);
+    const s2 = dpmLambda(this.sigmaList[index - 2], this.math);
     const m0 = outputs[outputs.length - 1]!;
     const m1 = outputs[outputs.length - 2]!;
     const m2 = outputs[outputs.length - 3]!;

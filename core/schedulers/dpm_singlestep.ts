@@ -31,8 +31,7 @@
 import type { Float32Math } from "../numerics/f32_math.ts";
 import { f32, roundHalfEven } from "../numerics/f32.ts";
 import { npLinspace } from "../numerics/numpy.ts";
-import { assertSameShape, Tensor } from "../tensor/tensor.ts";
-import { noisePerBatchItem } from "./add_noise.ts";
+import { Tensor } from "../tensor/tensor.ts";
 import {
   type BetaOption,
   PREDICTION_TYPES,
@@ -41,9 +40,9 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
+import { DPMFamilyScheduler, type DPMFlowOptions } from "./dpm_family.ts";
 import {
   DPM_MULTISTEP_SPEC,
-  dpmAlphaSigma,
   dpmConfigAliases,
   dpmConvertModelOutput,
   dpmFirstOrderUpdate,
@@ -52,9 +51,9 @@ import {
   type DPMSolverType,
   lambdaClippedIndex,
 } from "./dpm_multistep.ts";
-import { fromDiffusersConfig, SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
-import { checkSigmaSpacing, sigmasFromAlphasCumprod } from "./sigmas.ts";
+import { checkSigmaSpacing } from "./sigmas.ts";
 import { stepNoise } from "./step_noise.ts";
 import type { Scheduler, StepOptions, StepResult } from "./types.ts";
 
@@ -80,6 +79,7 @@ export type DPMSolverSinglestepConfig =
     | "useKarrasSigmas"
   >
   & ExtraSigmaOptions
+  & DPMFlowOptions
   & {
     /** Order of the singlestep solver: 1, 2 or 3 (`solver_order`). */
     solverOrder: number;
@@ -89,20 +89,12 @@ export type DPMSolverSinglestepConfig =
     solverType: DPMSolverType;
     /** Lower orders in the last steps (`lower_order_final`; see `lowerOrderFinal`). */
     lowerOrderFinal: boolean;
-    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
-    useFlowSigmas: boolean;
-    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
-    flowShift: number;
     /** The sigma after the last step: 0, or the smallest training sigma (`final_sigmas_type`). */
     finalSigmasType: "zero" | "sigma_min";
     /** The timesteps stop where lambda(t) falls below this (`lambda_min_clipped`). */
     lambdaMinClipped: number;
     /** `variance_type`: learned variances are refused; any other value is unread, as in diffusers. */
     varianceType: string | null;
-    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
-    useDynamicShifting: boolean;
-    /** The shift of dynamic shifting (`time_shift_type`). */
-    timeShiftType: "exponential";
   };
 
 const F = DPM_MULTISTEP_SPEC.fields!;
@@ -230,16 +222,11 @@ export function dpmSinglestepOrderList(
  * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
-export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSinglestepConfig>
+export class DPMSolverSinglestepScheduler extends DPMFamilyScheduler<DPMSolverSinglestepConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
   static readonly spec: SchedulerSpec<DPMSolverSinglestepConfig> = DPM_SINGLESTEP_SPEC;
 
-  #sigmas: Float32Array = new Float32Array(0);
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
-  /** diffusers' `model_outputs`: the last `solverOrder` converted model outputs. */
-  #modelOutputs: (Float32Array | null)[];
   /** diffusers' `sample`: the sample at the start of the current group of steps. */
   #sample: Float32Array | null = null;
   /** diffusers' `order_list`. */
@@ -263,14 +250,7 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
     const source = options?.source ?? "new DPMSolverSinglestepScheduler()";
     checkSigmaSpacing(this.config, source);
     const c = this.config;
-    const refuse = (key: string, value: unknown, expected: string) => {
-      throw new SchedulerConfigError(
-        source,
-        key,
-        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
-          `DPMSolverSinglestepScheduler; expected ${expected}`,
-      );
-    };
+    const refuse = this.unsupported(source);
     if (c.solverOrder > 3) {
       throw new SchedulerConfigError(
         source,
@@ -303,13 +283,10 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
       );
     }
     // __init__: timesteps N-1 .. 0, the training sigmas, get_order_list(num_train_timesteps)
-    const n = c.numTrainTimesteps;
-    this.timestepList = Array.from({ length: n }, (_, i) => n - 1 - i);
-    this.#sigmas = sigmasFromAlphasCumprod(this.alphasCumprod, this.math);
-    this.#modelOutputs = new Array(c.solverOrder).fill(null);
+    this.initTrainingSchedule();
     this.#lowerOrderFinal = c.lowerOrderFinal;
     this.#orderList = dpmSinglestepOrderList(
-      n,
+      c.numTrainTimesteps,
       c.solverOrder,
       c.lowerOrderFinal,
       c.finalSigmasType,
@@ -336,26 +313,6 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
     return fromDiffusersConfig(DPMSolverSinglestepScheduler, json, source, math);
   }
 
-  /** The float32 sigmas of the schedule, then the final sigma (diffusers' `sigmas`). */
-  get sigmas(): Float32Array {
-    return this.#sigmas.slice();
-  }
-
-  /** Standard deviation of the initial noise: 1 (diffusers' `init_noise_sigma`). */
-  get initNoiseSigma(): number {
-    return 1.0;
-  }
-
-  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
-  get stepIndex(): number | null {
-    return this.#stepIndex;
-  }
-
-  /** The first step's index when set by `setBeginIndex`. */
-  get beginIndex(): number | null {
-    return this.#beginIndex;
-  }
-
   /** diffusers' `order_list`: the solver order of each step ({@link dpmSinglestepOrderList}). */
   get orderList(): number[] {
     return [...this.#orderList];
@@ -369,46 +326,6 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
    */
   get lowerOrderFinal(): boolean {
     return this.#lowerOrderFinal;
-  }
-
-  /**
-   * diffusers' `set_begin_index`: where the first step starts (img2img pipelines call it).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverSinglestepScheduler } from "./dpm_singlestep.ts";
-   * const s = new DPMSolverSinglestepScheduler();
-   * s.setTimesteps(10);
-   * s.setBeginIndex(3);
-   * assert.equal(s.beginIndex, 3);
-   * ```
-   */
-  setBeginIndex(beginIndex = 0): void {
-    this.#beginIndex = beginIndex;
-  }
-
-  /**
-   * diffusers' `index_for_timestep`: the position of `timestep` in `timesteps` (the second one
-   * when it appears more than once; the last step when it does not appear, as diffusers does).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverSinglestepScheduler } from "./dpm_singlestep.ts";
-   * const s = new DPMSolverSinglestepScheduler();
-   * s.setTimesteps(10);
-   * assert.equal(s.indexForTimestep(s.timesteps[3]), 3);
-   * assert.equal(s.indexForTimestep(12345), 9);
-   * ```
-   */
-  indexForTimestep(timestep: number): number {
-    const found: number[] = [];
-    this.timestepList.forEach((t, i) => {
-      if (t === timestep) found.push(i);
-    });
-    if (found.length === 0) return this.timestepList.length - 1;
-    return found[found.length > 1 ? 1 : 0];
   }
 
   /**
@@ -432,12 +349,7 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
    */
   setTimesteps(numInferenceSteps: number): void {
     const n = numInferenceSteps;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `DPMSolverSinglestepScheduler.setTimesteps: expected a positive integer number of ` +
-          `steps, got ${n}`,
-      );
-    }
+    this.checkStepCount(n);
     const c = this.config;
     const last = c.numTrainTimesteps - 1 -
       lambdaClippedIndex(this.alphasCumprod, c.lambdaMinClipped, this.math);
@@ -448,10 +360,7 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
       finalSigmasType: c.finalSigmasType,
       roundTimesteps: true,
     }, this.math);
-    this.#sigmas = schedule.sigmas;
-    this.timestepList = schedule.timesteps;
-    this.numInferenceSteps = n;
-    this.#modelOutputs = new Array(c.solverOrder).fill(null);
+    this.setSchedule(schedule.timesteps, schedule.sigmas, n);
     this.#sample = null;
     // diffusers' register_to_config(lower_order_final=True): it stays on
     if (n % c.solverOrder !== 0 || c.finalSigmasType === "zero") this.#lowerOrderFinal = true;
@@ -461,54 +370,6 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
       this.#lowerOrderFinal,
       c.finalSigmasType,
     );
-    this.#stepIndex = null;
-    this.#beginIndex = null;
-  }
-
-  /**
-   * diffusers' `scale_model_input`: the sample unchanged.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverSinglestepScheduler } from "./dpm_singlestep.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new DPMSolverSinglestepScheduler();
-   * s.setTimesteps(10);
-   * const x = new Tensor(new Float32Array([1, 2]), [1, 2]);
-   * assert.equal(s.scaleModelInput(x, s.timesteps[0]), x);
-   * ```
-   */
-  scaleModelInput(sample: Tensor, _t: number): Tensor {
-    return sample;
-  }
-
-  /**
-   * diffusers' `add_noise`: `alpha_t * original + sigma_t * noise` with `alpha_t = 1 /
-   * sqrt(sigma^2 + 1)` and `sigma_t = sigma * alpha_t` of the sigma at `t` (one per batch item,
-   * or one for all), looked up as diffusers does: by timestep before any `setBeginIndex`, else
-   * at the current step index (or the begin index).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DPMSolverSinglestepScheduler } from "./dpm_singlestep.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new DPMSolverSinglestepScheduler();
-   * s.setTimesteps(10);
-   * const noisy = s.addNoise(Tensor.zeros([1, 1]), new Tensor(new Float32Array([1]), [1, 1]), s.timesteps[9]);
-   * assert.ok(noisy.data[0] > 0 && noisy.data[0] < 1);
-   * ```
-   */
-  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    const indexOf = (time: number): number =>
-      this.#beginIndex === null
-        ? this.indexForTimestep(time)
-        : (this.#stepIndex ?? this.#beginIndex);
-    return noisePerBatchItem(original, noise, t, (time) => {
-      const [alpha, sigma] = dpmAlphaSigma(this.#sigmas[indexOf(time)], this.math);
-      return (x0, n) => f32(alpha * x0) + f32(sigma * n);
-    });
   }
 
   /**
@@ -537,32 +398,17 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, opts: StepOptions = {}): StepResult {
     const who = "DPMSolverSinglestepScheduler.step";
-    if (this.numInferenceSteps === null) {
-      throw new Error(`${who}: the number of inference steps is not set; call setTimesteps first`);
-    }
-    assertSameShape(modelOutput, sample, "model_output", "sample", who);
-    if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
-    }
-    const index = this.#stepIndex;
+    const index = this.startStep(modelOutput, timestep, sample, who, this.#orderList.length);
     const c = this.config;
-    if (index + 1 >= this.#sigmas.length || index >= this.#orderList.length) {
-      throw new RangeError(
-        `${who}: step ${index} is past the end of the schedule (${this.timestepList.length} ` +
-          `steps); call setTimesteps again`,
-      );
-    }
     const converted = dpmConvertModelOutput(
       modelOutput.data,
       sample.data,
       sample.shape,
-      this.#sigmas[index],
+      this.sigmaList[index],
       c,
       this.math,
     );
-    const outputs = this.#modelOutputs;
-    for (let i = 0; i < c.solverOrder - 1; i++) outputs[i] = outputs[i + 1];
-    outputs[outputs.length - 1] = converted;
+    const outputs = this.pushModelOutput(converted);
     let noise: Float32Array | null = null;
     if (c.algorithmType === "sde-dpmsolver++") {
       noise = stepNoise(modelOutput, opts, who, `algorithm_type ${c.algorithmType} draws noise and`)
@@ -578,15 +424,15 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
       prev = dpmFirstOrderUpdate(
         converted,
         x,
-        this.#sigmas[index + 1],
-        this.#sigmas[index],
+        this.sigmaList[index + 1],
+        this.sigmaList[index],
         c.algorithmType,
         noise,
         this.math,
       );
     } else if (order === 2) prev = this.#secondOrder(outputs, x, index, noise);
     else prev = this.#thirdOrder(outputs, x, index, noise);
-    this.#stepIndex = index + 1;
+    this.endStep();
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 
@@ -597,9 +443,9 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
     index: number,
     noise: Float32Array | null,
   ): Float32Array {
-    const t = dpmLambda(this.#sigmas[index + 1], this.math);
-    const s0 = dpmLambda(this.#sigmas[index], this.math);
-    const s1 = dpmLambda(this.#sigmas[index - 1], this.math);
+    const t = dpmLambda(this.sigmaList[index + 1], this.math);
+    const s0 = dpmLambda(this.sigmaList[index], this.math);
+    const s1 = dpmLambda(this.sigmaList[index - 1], this.math);
     const m0 = outputs[outputs.length - 1]!;
     const m1 = outputs[outputs.length - 2]!; // D0
     const h = f32(t.lambda - s1.lambda);
@@ -648,10 +494,10 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase<DPMSolverSingles
     index: number,
     noise: Float32Array | null,
   ): Float32Array {
-    const t = dpmLambda(this.#sigmas[index + 1], this.math);
-    const s0 = dpmLambda(this.#sigmas[index], this.math);
-    const s1 = dpmLambda(this.#sigmas[index - 1], this.math);
-    const s2 = dpmLambda(this.#sigmas[index - 2], this.math);
+    const t = dpmLambda(this.sigmaList[index + 1], this.math);
+    const s0 = dpmLambda(this.sigmaList[index], this.math);
+    const s1 = dpmLambda(this.sigmaList[index - 1], this.math);
+    const s2 = dpmLambda(this.sigmaList[index - 2], this.math);
     const m0 = outputs[outputs.length - 1]!;
     const m1 = outputs[outputs.length - 2]!;
     const m2 = outputs[outputs.length - 3]!; // D0

@@ -100,44 +100,26 @@ export interface ScheduleStart {
 }
 
 /**
- * A scheduler over a float32 sigma table (one sigma per timestep, then the final one), with
- * diffusers' step index: found from the first timestep given to `scaleModelInput` or `step`
- * (or set by `setBeginIndex`), then advanced by one per step.
+ * What the schedulers over a float32 sigma table (the Euler family's {@link SigmaScheduler}, and
+ * the DPM-Solver family's `DPMFamilyScheduler`) share on top of {@link SchedulerBase}: the table
+ * (one sigma per timestep, then the final one) and diffusers' step-index API
+ * (`step_index`, `begin_index`, `set_begin_index`), kept by a {@link StepIndex}.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
- * import type { SigmaScheduler, SigmaSchedulerConfig } from "./sigma_scheduler.ts";
- * const s: SigmaScheduler<SigmaSchedulerConfig> = new EulerDiscreteScheduler();
+ * import type { SigmaSchedulerConfig, SigmaTableScheduler } from "./sigma_scheduler.ts";
+ * const s: SigmaTableScheduler<SigmaSchedulerConfig> = new EulerDiscreteScheduler();
  * s.setTimesteps(10);
- * assert.equal(s.indexForTimestep(s.timesteps[2]), 2);
+ * assert.equal(s.sigmas.length, 11);
  * ```
  */
-export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends SchedulerBase<C> {
+export abstract class SigmaTableScheduler<C extends BetaConfig> extends SchedulerBase<C> {
   /** The float32 sigmas of the schedule, then the final sigma; subclasses set it. */
   protected sigmaList: Float32Array = new Float32Array(0);
-  /** diffusers' `_step_index` / `_begin_index`, reset by {@link SigmaScheduler.setSchedule}. */
+  /** diffusers' `_step_index` / `_begin_index`; subclasses reset it with each schedule. */
   protected readonly steps: StepIndex = new StepIndex();
-
-  /**
-   * Creates the instance (see the class documentation for what it holds).
-   *
-   * @param spec the class's name and defaults
-   * @param config options in camelCase; missing ones take diffusers' defaults
-   * @param options what the JSON carried besides options, and `math` (default IEEE)
-   * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
-   * @throws {RangeError} on more than one sigma-spacing option, or `useBetaSigmas`.
-   */
-  protected constructor(spec: SchedulerSpec<C>, config: Partial<C>, options?: SchedulerOptions) {
-    super(spec, config, options);
-    const c = this.config;
-    checkSigmaSpacing({
-      useKarrasSigmas: c.useKarrasSigmas ?? false,
-      useExponentialSigmas: c.useExponentialSigmas ?? false,
-      useBetaSigmas: c.useBetaSigmas ?? false,
-    }, options?.source ?? `new ${spec.className}()`);
-  }
 
   /** Abstract here: the subclass computes its sigmas and timesteps, then calls `setSchedule`. */
   abstract setTimesteps(numInferenceSteps: number): void;
@@ -147,17 +129,12 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
     return this.sigmaList.slice();
   }
 
-  /** Standard deviation of the initial noise (diffusers' `init_noise_sigma` property). */
-  get initNoiseSigma(): number {
-    return initNoiseSigmaOf(this.sigmaList, this.config.timestepSpacing, this.math);
-  }
-
   /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
   get stepIndex(): number | null {
     return this.steps.stepIndex;
   }
 
-  /** The first step's index when set by {@link SigmaScheduler.setBeginIndex}. */
+  /** The first step's index when set by `setBeginIndex`. */
   get beginIndex(): number | null {
     return this.steps.beginIndex;
   }
@@ -178,6 +155,48 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> extends Sch
    */
   setBeginIndex(beginIndex = 0): void {
     this.steps.setBeginIndex(beginIndex);
+  }
+}
+
+/**
+ * A scheduler over a float32 sigma table (one sigma per timestep, then the final one), with
+ * diffusers' step index: found from the first timestep given to `scaleModelInput` or `step`
+ * (or set by `setBeginIndex`), then advanced by one per step.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EulerDiscreteScheduler } from "./euler_discrete.ts";
+ * import type { SigmaScheduler, SigmaSchedulerConfig } from "./sigma_scheduler.ts";
+ * const s: SigmaScheduler<SigmaSchedulerConfig> = new EulerDiscreteScheduler();
+ * s.setTimesteps(10);
+ * assert.equal(s.indexForTimestep(s.timesteps[2]), 2);
+ * ```
+ */
+export abstract class SigmaScheduler<C extends SigmaSchedulerConfig>
+  extends SigmaTableScheduler<C> {
+  /**
+   * Creates the instance (see the class documentation for what it holds).
+   *
+   * @param spec the class's name and defaults
+   * @param config options in camelCase; missing ones take diffusers' defaults
+   * @param options what the JSON carried besides options, and `math` (default IEEE)
+   * @throws {SchedulerConfigError} on an unknown option or a value of the wrong type.
+   * @throws {RangeError} on more than one sigma-spacing option, or `useBetaSigmas`.
+   */
+  protected constructor(spec: SchedulerSpec<C>, config: Partial<C>, options?: SchedulerOptions) {
+    super(spec, config, options);
+    const c = this.config;
+    checkSigmaSpacing({
+      useKarrasSigmas: c.useKarrasSigmas ?? false,
+      useExponentialSigmas: c.useExponentialSigmas ?? false,
+      useBetaSigmas: c.useBetaSigmas ?? false,
+    }, options?.source ?? `new ${spec.className}()`);
+  }
+
+  /** Standard deviation of the initial noise (diffusers' `init_noise_sigma` property). */
+  get initNoiseSigma(): number {
+    return initNoiseSigmaOf(this.sigmaList, this.config.timestepSpacing, this.math);
   }
 
   /**

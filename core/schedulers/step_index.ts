@@ -104,10 +104,11 @@ export class StepIndex {
 
   /**
    * diffusers' `_init_step_index`: the current step index, set on the first call from the begin
-   * index or, without one, from the position of `timestep` in `timesteps`.
+   * index or, without one, from the position of `timestep` in `timesteps` (found by `lookup`,
+   * default {@link indexForTimestep}).
    *
    * @throws {RangeError} naming `who` when the index must be looked up and `timestep` is not
-   * in `timesteps`.
+   * in `timesteps` (with the default `lookup`).
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -115,9 +116,14 @@ export class StepIndex {
    * assert.equal(new StepIndex().init([999, 500, 0], 0, "demo"), 2);
    * ```
    */
-  init(timesteps: readonly number[], timestep: number, who: string): number {
+  init(
+    timesteps: readonly number[],
+    timestep: number,
+    who: string,
+    lookup: (timesteps: readonly number[], t: number, who: string) => number = indexForTimestep,
+  ): number {
     if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? indexForTimestep(timesteps, timestep, who);
+      this.#stepIndex = this.#beginIndex ?? lookup(timesteps, timestep, who);
     }
     return this.#stepIndex;
   }

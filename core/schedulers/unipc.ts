@@ -25,8 +25,7 @@
 import type { Float32Math } from "../numerics/f32_math.ts";
 import { f32, fmaf, roundHalfEven } from "../numerics/f32.ts";
 import { npArange, npInterp, npLinspace, npLogF32 } from "../numerics/numpy.ts";
-import { assertSameShape, Tensor } from "../tensor/tensor.ts";
-import { noisePerBatchItem } from "./add_noise.ts";
+import { Tensor } from "../tensor/tensor.ts";
 import {
   type BetaOption,
   PREDICTION_TYPES,
@@ -34,9 +33,10 @@ import {
   type SchedulerSpec,
   schedulerSpec,
 } from "./config.ts";
-import { SchedulerConfigError } from "./config_json.ts";
+import { DPMFamilyMultistepScheduler, type DPMFlowOptions } from "./dpm_family.ts";
+import { DPM_MULTISTEP_SPEC, dpmLambda } from "./dpm_multistep.ts";
 import { thresholdSample } from "./prediction.ts";
-import { fromDiffusersConfig, SchedulerBase, type SchedulerOptions } from "./scheduler_base.ts";
+import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
 import {
   checkSigmaSpacing,
@@ -86,6 +86,7 @@ export type UniPCMultistepConfig =
     | "rescaleBetasZeroSnr"
   >
   & ExtraSigmaOptions
+  & DPMFlowOptions
   & {
     /** Order of the predictor (the corrector adds one): 1, 2 or 3 (`solver_order`). */
     solverOrder: number;
@@ -99,16 +100,8 @@ export type UniPCMultistepConfig =
     disableCorrector: number[];
     /** Another scheduler as predictor (`solver_p`): only `null` is supported. */
     solverP: string | null;
-    /** Flow-matching sigmas (`use_flow_sigmas`): not supported yet. */
-    useFlowSigmas: boolean;
-    /** Flow-matching shift (`flow_shift`); only read with flow sigmas. */
-    flowShift: number;
     /** The sigma after the last step: 0, or the smallest sigma (`final_sigmas_type`). */
     finalSigmasType: "zero" | "sigma_min";
-    /** Dynamic timestep shifting (`use_dynamic_shifting`): not supported yet. */
-    useDynamicShifting: boolean;
-    /** The shift of dynamic shifting (`time_shift_type`). */
-    timeShiftType: "exponential";
     /** The smallest Karras / exponential sigma (`sigma_min`; null: the training schedule's). */
     sigmaMin: number | null;
     /** The largest Karras / exponential sigma (`sigma_max`; null: the training schedule's). */
@@ -116,6 +109,9 @@ export type UniPCMultistepConfig =
     /** The last flow sigma (`shift_terminal`): only `null` is supported. */
     shiftTerminal: number | null;
   };
+
+/** DPMSolverMultistep's fields, read the same way here. */
+const F = DPM_MULTISTEP_SPEC.fields!;
 
 /**
  * `UniPCMultistepScheduler`'s class name, defaults (diffusers' `__init__`, in its order) and
@@ -158,27 +154,23 @@ export const UNIPC_SPEC: SchedulerSpec<UniPCMultistepConfig> = schedulerSpec<
   shiftTerminal: null,
 }, {
   ...EXTRA_SIGMA_FIELDS,
-  solverOrder: { key: "solver_order", kind: "int", min: 1 },
+  solverOrder: F.solverOrder,
   // "flow_prediction" is read, then refused by name in the constructor
-  predictionType: {
-    key: "prediction_type",
-    kind: "enum",
-    values: [...PREDICTION_TYPES, "flow_prediction"],
-  },
+  predictionType: F.predictionType,
   predictX0: { key: "predict_x0", kind: "boolean" },
   solverType: {
     key: "solver_type",
     kind: "enum",
     values: ["bh1", "bh2", "midpoint", "heun", "logrho"],
   },
-  lowerOrderFinal: { key: "lower_order_final", kind: "boolean" },
+  lowerOrderFinal: F.lowerOrderFinal,
   disableCorrector: { key: "disable_corrector", kind: "intArray" },
   solverP: { key: "solver_p", kind: "string", nullable: true },
-  useFlowSigmas: { key: "use_flow_sigmas", kind: "boolean" },
-  flowShift: { key: "flow_shift", kind: "float" },
-  finalSigmasType: { key: "final_sigmas_type", kind: "enum", values: ["zero", "sigma_min"] },
-  useDynamicShifting: { key: "use_dynamic_shifting", kind: "boolean" },
-  timeShiftType: { key: "time_shift_type", kind: "enum", values: ["exponential"] },
+  useFlowSigmas: F.useFlowSigmas,
+  flowShift: F.flowShift,
+  finalSigmasType: F.finalSigmasType,
+  useDynamicShifting: F.useDynamicShifting,
+  timeShiftType: F.timeShiftType,
   sigmaMin: { key: "sigma_min", kind: "float", nullable: true },
   sigmaMax: { key: "sigma_max", kind: "float", nullable: true },
   shiftTerminal: { key: "shift_terminal", kind: "float", nullable: true },
@@ -304,18 +296,11 @@ interface BhCoefficients {
  * assert.ok(x.data.every(Number.isFinite));
  * ```
  */
-export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
+export class UniPCMultistepScheduler extends DPMFamilyMultistepScheduler<UniPCMultistepConfig>
   implements Scheduler {
   /** Class name, defaults and extra fields. */
   static readonly spec: SchedulerSpec<UniPCMultistepConfig> = UNIPC_SPEC;
 
-  #sigmas: Float32Array = new Float32Array(0);
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
-  /** diffusers' `model_outputs`: the last `solverOrder` converted model outputs. */
-  #modelOutputs: (Float32Array | null)[];
-  /** diffusers' `lower_order_nums`: steps taken so far, up to `solverOrder`. */
-  #lowerOrderNums = 0;
   /** diffusers' `last_sample`: the (corrected) sample the last predictor started from. */
   #lastSample: Float32Array | null = null;
   /** diffusers' `this_order`: the last predictor's order, the next corrector's. */
@@ -336,14 +321,7 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
     const source = options?.source ?? "new UniPCMultistepScheduler()";
     checkSigmaSpacing(this.config, source);
     const c = this.config;
-    const refuse = (key: string, value: unknown, expected: string) => {
-      throw new SchedulerConfigError(
-        source,
-        key,
-        `${JSON.stringify(value)} is not supported yet by diffparity's port of ` +
-          `UniPCMultistepScheduler; expected ${expected}`,
-      );
-    };
+    const refuse = this.unsupported(source);
     if ((c.predictionType as string) === "flow_prediction") {
       refuse("prediction_type", c.predictionType, `one of ${PREDICTION_TYPES.join(", ")}`);
     }
@@ -352,15 +330,8 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
     if (c.useDynamicShifting) refuse("use_dynamic_shifting", true, "false");
     if (c.shiftTerminal !== null) refuse("shift_terminal", c.shiftTerminal, "null");
     if (c.solverOrder > 3) refuse("solver_order", c.solverOrder, "1, 2 or 3");
-    if (c.rescaleBetasZeroSnr) {
-      // diffusers: "Close to 0 without being 0 so first sigma is not inf"
-      this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-    }
     // __init__: timesteps N-1 .. 0, the training sigmas
-    const n = c.numTrainTimesteps;
-    this.timestepList = Array.from({ length: n }, (_, i) => n - 1 - i);
-    this.#sigmas = sigmasFromAlphasCumprod(this.alphasCumprod, this.math);
-    this.#modelOutputs = new Array(c.solverOrder).fill(null);
+    this.initTrainingSchedule();
   }
 
   /**
@@ -382,74 +353,9 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
     return fromDiffusersConfig(UniPCMultistepScheduler, json, source, math);
   }
 
-  /** The float32 sigmas of the schedule, then the final sigma (diffusers' `sigmas`). */
-  get sigmas(): Float32Array {
-    return this.#sigmas.slice();
-  }
-
-  /** Standard deviation of the initial noise: 1 (diffusers' `init_noise_sigma`). */
-  get initNoiseSigma(): number {
-    return 1.0;
-  }
-
-  /** Index of the next step into `timesteps` / `sigmas`; `null` before the first step. */
-  get stepIndex(): number | null {
-    return this.#stepIndex;
-  }
-
-  /** The first step's index when set by `setBeginIndex`. */
-  get beginIndex(): number | null {
-    return this.#beginIndex;
-  }
-
-  /** diffusers' `lower_order_nums`: how many steps the multistep history holds (at most the order). */
-  get lowerOrderNums(): number {
-    return this.#lowerOrderNums;
-  }
-
   /** diffusers' `this_order`: the order of the last predictor (0 before the first step). */
   get thisOrder(): number {
     return this.#thisOrder;
-  }
-
-  /**
-   * diffusers' `set_begin_index`: where the first step starts (img2img pipelines call it).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { UniPCMultistepScheduler } from "./unipc.ts";
-   * const s = new UniPCMultistepScheduler();
-   * s.setTimesteps(10);
-   * s.setBeginIndex(3);
-   * assert.equal(s.beginIndex, 3);
-   * ```
-   */
-  setBeginIndex(beginIndex = 0): void {
-    this.#beginIndex = beginIndex;
-  }
-
-  /**
-   * diffusers' `index_for_timestep`: the position of `timestep` in `timesteps` (the second one
-   * when it appears more than once; the last step when it does not appear, as diffusers does).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { UniPCMultistepScheduler } from "./unipc.ts";
-   * const s = new UniPCMultistepScheduler();
-   * s.setTimesteps(10);
-   * assert.equal(s.indexForTimestep(s.timesteps[3]), 3);
-   * assert.equal(s.indexForTimestep(12345), 9);
-   * ```
-   */
-  indexForTimestep(timestep: number): number {
-    const found: number[] = [];
-    this.timestepList.forEach((t, i) => {
-      if (t === timestep) found.push(i);
-    });
-    if (found.length === 0) return this.timestepList.length - 1;
-    return found[found.length > 1 ? 1 : 0];
   }
 
   /**
@@ -472,12 +378,7 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
    */
   setTimesteps(numInferenceSteps: number): void {
     const n = numInferenceSteps;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `UniPCMultistepScheduler.setTimesteps: expected a positive integer number of steps, ` +
-          `got ${n}`,
-      );
-    }
+    this.checkStepCount(n);
     const c = this.config;
     const N = c.numTrainTimesteps;
     let timesteps: number[];
@@ -517,70 +418,8 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
     const all = new Float32Array(sigmas.length + 1);
     all.set(Array.from(sigmas));
     all[sigmas.length] = sigmaLast;
-    this.#sigmas = all;
-    this.timestepList = timesteps;
-    this.numInferenceSteps = timesteps.length;
-    this.#modelOutputs = new Array(c.solverOrder).fill(null);
-    this.#lowerOrderNums = 0;
+    this.setSchedule(timesteps, all);
     this.#lastSample = null;
-    this.#stepIndex = null;
-    this.#beginIndex = null;
-  }
-
-  /**
-   * diffusers' `scale_model_input`: the sample unchanged.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { UniPCMultistepScheduler } from "./unipc.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new UniPCMultistepScheduler();
-   * s.setTimesteps(10);
-   * const x = new Tensor(new Float32Array([1, 2]), [1, 2]);
-   * assert.equal(s.scaleModelInput(x, s.timesteps[0]), x);
-   * ```
-   */
-  scaleModelInput(sample: Tensor, _t: number): Tensor {
-    return sample;
-  }
-
-  /**
-   * diffusers' `add_noise`: `alpha_t * original + sigma_t * noise` with `alpha_t = 1 /
-   * sqrt(sigma^2 + 1)` and `sigma_t = sigma * alpha_t` of the sigma at `t` (one per batch item,
-   * or one for all), looked up as diffusers does: by timestep before any `setBeginIndex`, else
-   * at the current step index (or the begin index).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { UniPCMultistepScheduler } from "./unipc.ts";
-   * import { Tensor } from "../tensor/tensor.ts";
-   * const s = new UniPCMultistepScheduler();
-   * s.setTimesteps(10);
-   * const noisy = s.addNoise(Tensor.zeros([1, 1]), new Tensor(new Float32Array([1]), [1, 1]), s.timesteps[9]);
-   * assert.ok(noisy.data[0] > 0 && noisy.data[0] < 1);
-   * ```
-   */
-  addNoise(original: Tensor, noise: Tensor, t: number | readonly number[]): Tensor {
-    const indexOf = (time: number): number =>
-      this.#beginIndex === null
-        ? this.indexForTimestep(time)
-        : (this.#stepIndex ?? this.#beginIndex);
-    return noisePerBatchItem(original, noise, t, (time) => {
-      const { alpha, sigma } = this.#alphaSigma(this.#sigmas[indexOf(time)]);
-      return (x0, n) => f32(alpha * x0) + f32(sigma * n);
-    });
-  }
-
-  /**
-   * `_sigma_to_alpha_sigma_t` (`alpha_t = 1 / (sigma**2 + 1) ** 0.5`, `sigma_t = sigma *
-   * alpha_t`) and `torch.log(alpha_t) - torch.log(sigma_t)`.
-   */
-  #alphaSigma(sigma: number): AlphaSigmaLambda {
-    const alpha = f32(1 / this.math.sqrt(f32(f32(sigma * sigma) + 1)));
-    const s = f32(sigma * alpha);
-    return { alpha, sigma: s, lambda: f32(this.math.log(alpha) - this.math.log(s)) };
   }
 
   /**
@@ -596,7 +435,7 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
   ): Float32Array {
     const c = this.config;
     const p = c.predictionType;
-    const { alpha: at, sigma: st } = this.#alphaSigma(this.#sigmas[index]);
+    const { alpha: at, sigma: st } = dpmLambda(this.sigmaList[index], this.math);
     if (c.predictX0) {
       let x0: Float32Array;
       if (p === "epsilon") x0 = x.map((v, i) => f32(v - f32(st * m[i])) / at);
@@ -626,15 +465,15 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
     firstEarlier: number,
     order: number,
   ): BhCoefficients {
-    const outputs = this.#modelOutputs;
+    const outputs = this.modelOutputs;
     const m0 = outputs[outputs.length - 1]!;
-    const t = this.#alphaSigma(this.#sigmas[tIndex]);
-    const s0 = this.#alphaSigma(this.#sigmas[s0Index]);
+    const t = dpmLambda(this.sigmaList[tIndex], this.math);
+    const s0 = dpmLambda(this.sigmaList[s0Index], this.math);
     const h = f32(t.lambda - s0.lambda);
     const rks: number[] = [];
     const d1s: Float32Array[] = [];
     for (let i = 1; i < order; i++) {
-      const si = this.#alphaSigma(this.#sigmas[firstEarlier - (i - 1)]);
+      const si = dpmLambda(this.sigmaList[firstEarlier - (i - 1)], this.math);
       const mi = outputs[outputs.length - 1 - i]!;
       const rk = f32(f32(si.lambda - s0.lambda) / h);
       rks.push(rk);
@@ -680,7 +519,7 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
   /** `multistep_uni_p_bh_update` (without `solver_p`): the predictor from step `index`. */
   #predictor(x: Float32Array, index: number, order: number): Float32Array {
     const k = this.#coefficients(index + 1, index, index - 1, order);
-    const m0 = this.#modelOutputs[this.#modelOutputs.length - 1]!;
+    const m0 = this.modelOutputs[this.modelOutputs.length - 1]!;
     const base = this.#base(k, x, m0);
     const scale = f32((this.config.predictX0 ? k.t.alpha : k.t.sigma) * k.bH);
     if (k.d1s.length === 0) {
@@ -701,7 +540,7 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
     order: number,
   ): Float32Array {
     const k = this.#coefficients(index, index - 1, index - 2, order);
-    const m0 = this.#modelOutputs[this.#modelOutputs.length - 1]!;
+    const m0 = this.modelOutputs[this.modelOutputs.length - 1]!;
     // order 1: rhos_c = [0.5]; else torch.linalg.solve(R, b)
     const rhos = order === 1 ? [0.5] : order === 2 ? solve2x2F32(k.r, k.b) : solve3x3F32(k.r, k.b);
     const base = this.#base(k, lastSample, m0);
@@ -739,35 +578,20 @@ export class UniPCMultistepScheduler extends SchedulerBase<UniPCMultistepConfig>
    */
   step(modelOutput: Tensor, timestep: number, sample: Tensor, _opts: StepOptions = {}): StepResult {
     const who = "UniPCMultistepScheduler.step";
-    if (this.numInferenceSteps === null) {
-      throw new Error(`${who}: the number of inference steps is not set; call setTimesteps first`);
-    }
-    assertSameShape(modelOutput, sample, "model_output", "sample", who);
-    if (this.#stepIndex === null) {
-      this.#stepIndex = this.#beginIndex ?? this.indexForTimestep(timestep);
-    }
-    const index = this.#stepIndex;
+    const index = this.startStep(modelOutput, timestep, sample, who);
     const c = this.config;
     const n = this.timestepList.length;
-    if (index + 1 >= this.#sigmas.length) {
-      throw new RangeError(
-        `${who}: step ${index} is past the end of the schedule (${n} steps); call setTimesteps again`,
-      );
-    }
     const useCorrector = index > 0 && !c.disableCorrector.includes(index - 1) &&
       this.#lastSample !== null;
     const converted = this.#convert(modelOutput.data, sample.data, sample.shape, index);
     let x = sample.data;
     if (useCorrector) x = this.#corrector(converted, this.#lastSample!, index, this.#thisOrder);
-    const outputs = this.#modelOutputs;
-    for (let i = 0; i < c.solverOrder - 1; i++) outputs[i] = outputs[i + 1];
-    outputs[outputs.length - 1] = converted;
+    this.pushModelOutput(converted);
     const order = c.lowerOrderFinal ? Math.min(c.solverOrder, n - index) : c.solverOrder;
-    this.#thisOrder = Math.min(order, this.#lowerOrderNums + 1); // warmup for multistep
+    this.#thisOrder = Math.min(order, this.lowerOrderCount + 1); // warmup for multistep
     this.#lastSample = x;
     const prev = this.#predictor(x, index, this.#thisOrder);
-    if (this.#lowerOrderNums < c.solverOrder) this.#lowerOrderNums++;
-    this.#stepIndex = index + 1;
+    this.endStep();
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 }

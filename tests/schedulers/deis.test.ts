@@ -4,13 +4,16 @@ import { dpmAlphaSigma } from "../../core/schedulers/dpm_multistep.ts";
 import { npLogF32 } from "../../core/numerics/numpy.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
 import { makeSampler } from "../../core/schedulers/samplers.ts";
-import { type Float32Math, ieeeMath, mathTableFromTensors } from "../../core/numerics/f32_math.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import {
   addNoiseUlp,
+  assertFreeRuns,
   freeRunAll,
+  fromReference,
   listReferenceFiles,
   loadSchedulerReference,
+  recordedMathOrIeee,
+  referenceName,
   replayAll,
   replayReference,
   type SchedulerReference,
@@ -21,22 +24,8 @@ import { standInEps } from "./stand_in_eps.ts";
 const DIR = "fixtures/refs/schedulers/deis";
 const files = await listReferenceFiles(DIR);
 
-/**
- * The reference machine's float32 sqrt/exp/log: the pairs where torch differs from the correctly
- * rounded result, recorded by fixtures/gen/dump_schedulers_deis.py (IEEE elsewhere).
- */
-function recordedMath(ref: SchedulerReference): Float32Math {
-  const f = ref.file;
-  return mathTableFromTensors((n) => f.has(n) ? f.tensor(n).data : undefined, ref.path) ??
-    ieeeMath;
-}
-
 function make(ref: SchedulerReference, overrides: Record<string, unknown> = {}) {
-  return DEISMultistepScheduler.fromConfig(
-    { ...ref.config, ...overrides },
-    ref.path,
-    recordedMath(ref),
-  );
+  return fromReference(DEISMultistepScheduler, ref, overrides);
 }
 
 function load(name: string): Promise<SchedulerReference> {
@@ -66,7 +55,7 @@ Deno.test("DEISMultistep replays every diffusers reference bit for bit", async (
       assert.equal(addNoiseUlp(ref, fresh), 0, `${path}: add_noise on a fresh scheduler`);
       addNoiseFiles++;
     }
-    figures.push(`${path.split("/").at(-1)!.replace(".safetensors", "")} ${r.prevSample.maxUlp}`);
+    figures.push(`${referenceName(path)} ${r.prevSample.maxUlp}`);
   }
   assert.equal(addNoiseFiles, 1);
   console.log(`DEISMultistep replay, max ulp per file: ${figures.join(", ")}`);
@@ -79,7 +68,7 @@ Deno.test("DEISMultistep's coefficients take numpy's float32 log, which the refe
   let exercised = 0;
   for (const path of files) {
     const ref = await loadSchedulerReference(path);
-    const math = recordedMath(ref);
+    const math = recordedMathOrIeee(ref);
     const off = Array.from(ref.file.tensor("sigmas").data).filter((sigma) => {
       const [alpha, sigmaT] = dpmAlphaSigma(sigma, math);
       const rho = Math.fround(sigmaT / alpha);
@@ -95,10 +84,7 @@ Deno.test("DEISMultistep's coefficients take numpy's float32 log, which the refe
 
 Deno.test("DEISMultistep free run with the stand-in model follows diffusers exactly", async () => {
   const runs = await freeRunAll(files, (ref) => make(ref), (x, t) => standInEps(x, t));
-  for (const { ref, report, drift } of runs) {
-    assert.equal(report.modelOutputMaxUlp, 0, `${ref.path}: stand-in model outputs`);
-    assert.equal(drift, 0, `${ref.path}: free-run drift ${drift} ulp`);
-  }
+  assertFreeRuns(runs, 0);
 });
 
 Deno.test("DEISMultistep solver order: a wrong order differs exactly where it should", async () => {

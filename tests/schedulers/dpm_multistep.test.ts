@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import { DPMSolverMultistepScheduler } from "../../core/schedulers/dpm_multistep.ts";
 import { makeSampler } from "../../core/schedulers/samplers.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
-import { type Float32Math, ieeeMath, mathTableFromTensors } from "../../core/numerics/f32_math.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import {
   addNoiseUlp,
+  assertFreeRuns,
   freeRunAll,
+  fromReference,
   listReferenceFiles,
   loadSchedulerReference,
+  referenceName,
   replayAll,
   replayReference,
   type SchedulerReference,
@@ -20,26 +22,8 @@ import { standInEps } from "./stand_in_eps.ts";
 const DIR = "fixtures/refs/schedulers/dpm_multistep";
 const files = await listReferenceFiles(DIR);
 
-/**
- * The reference machine's float32 sqrt/exp/log: the pairs where torch (MKL) differs from the
- * correctly rounded result, recorded by fixtures/gen/dump_schedulers_dpm.py (IEEE elsewhere).
- */
-function recordedMath(ref: SchedulerReference): Float32Math {
-  const f = ref.file;
-  return mathTableFromTensors((n) => f.has(n) ? f.tensor(n).data : undefined, ref.path) ??
-    ieeeMath;
-}
-
 function make(ref: SchedulerReference, overrides: Record<string, unknown> = {}) {
-  return DPMSolverMultistepScheduler.fromConfig(
-    { ...ref.config, ...overrides },
-    ref.path,
-    recordedMath(ref),
-  );
-}
-
-function fileName(path: string): string {
-  return path.split("/").at(-1)!.replace(".safetensors", "");
+  return fromReference(DPMSolverMultistepScheduler, ref, overrides);
 }
 
 Deno.test("DPMSolverMultistep replays every diffusers reference bit for bit", async () => {
@@ -63,7 +47,7 @@ Deno.test("DPMSolverMultistep replays every diffusers reference bit for bit", as
       assert.equal(addNoiseUlp(ref, fresh), 0, `${path}: add_noise on a fresh scheduler`);
       addNoiseFiles++;
     }
-    figures.push(`${fileName(path)} ${r.prevSample.maxUlp}`);
+    figures.push(`${referenceName(path)} ${r.prevSample.maxUlp}`);
   }
   assert.ok(addNoiseFiles >= 4);
   assert.ok(runs.some((r) => r.ref.noise === "generator"), "SDE noise from the generator");
@@ -72,10 +56,7 @@ Deno.test("DPMSolverMultistep replays every diffusers reference bit for bit", as
 
 Deno.test("DPMSolverMultistep free run with the stand-in model follows diffusers exactly", async () => {
   const runs = await freeRunAll(files, (ref) => make(ref), (x, t) => standInEps(x, t));
-  for (const { ref, report, drift } of runs) {
-    assert.equal(report.modelOutputMaxUlp, 0, `${ref.path}: stand-in model outputs`);
-    assert.equal(drift, 0, `${ref.path}: free-run drift ${drift} ulp`);
-  }
+  assertFreeRuns(runs, 0);
 });
 
 Deno.test("DPMSolverMultistep with IEEE math instead of the recorded MKL results is off", async () => {

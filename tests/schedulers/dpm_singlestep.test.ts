@@ -4,14 +4,18 @@ import {
   DPMSolverSinglestepScheduler,
 } from "../../core/schedulers/dpm_singlestep.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
-import { type Float32Math, ieeeMath, mathTableFromTensors } from "../../core/numerics/f32_math.ts";
+import { ieeeMath } from "../../core/numerics/f32_math.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import {
   addNoiseUlp,
+  assertFreeRuns,
   freeRunAll,
+  fromReference,
   listReferenceFiles,
   loadSchedulerReference,
+  recordedMathOrIeee,
+  referenceName,
   replayAll,
   replayReference,
   type SchedulerReference,
@@ -22,26 +26,8 @@ import { standInEps } from "./stand_in_eps.ts";
 const DIR = "fixtures/refs/schedulers/dpm_singlestep";
 const files = await listReferenceFiles(DIR);
 
-/**
- * The reference machine's float32 sqrt/exp/log: the pairs where torch (MKL) differs from the
- * correctly rounded result, recorded by fixtures/gen/dump_schedulers_dpm_singlestep.py.
- */
-function recordedMath(ref: SchedulerReference): Float32Math {
-  const f = ref.file;
-  return mathTableFromTensors((n) => f.has(n) ? f.tensor(n).data : undefined, ref.path) ??
-    ieeeMath;
-}
-
 function make(ref: SchedulerReference, overrides: Record<string, unknown> = {}) {
-  return DPMSolverSinglestepScheduler.fromConfig(
-    { ...ref.config, ...overrides },
-    ref.path,
-    recordedMath(ref),
-  );
-}
-
-function fileName(path: string): string {
-  return path.split("/").at(-1)!.replace(".safetensors", "");
+  return fromReference(DPMSolverSinglestepScheduler, ref, overrides);
 }
 
 async function load(name: string): Promise<SchedulerReference> {
@@ -70,7 +56,7 @@ Deno.test("DPMSolverSinglestep replays every diffusers reference bit for bit", a
       assert.equal(addNoiseUlp(ref, fresh), 0, `${path}: add_noise on a fresh scheduler`);
       addNoiseFiles++;
     }
-    figures.push(`${fileName(path)} ${r.prevSample.maxUlp}`);
+    figures.push(`${referenceName(path)} ${r.prevSample.maxUlp}`);
   }
   assert.equal(addNoiseFiles, 1);
   assert.ok(runs.some((r) => r.ref.noise === "generator"), "SDE noise from the generator");
@@ -82,10 +68,7 @@ Deno.test("DPMSolverSinglestep replays every diffusers reference bit for bit", a
 
 Deno.test("DPMSolverSinglestep free run with the stand-in model follows diffusers exactly", async () => {
   const runs = await freeRunAll(files, (ref) => make(ref), (x, t) => standInEps(x, t));
-  for (const { ref, report, drift } of runs) {
-    assert.equal(report.modelOutputMaxUlp, 0, `${ref.path}: stand-in model outputs`);
-    assert.equal(drift, 0, `${ref.path}: free-run drift ${drift} ulp`);
-  }
+  assertFreeRuns(runs, 0);
 });
 
 Deno.test("DPMSolverSinglestep with IEEE math instead of the recorded MKL results is off", async () => {
@@ -168,7 +151,7 @@ Deno.test("DPMSolverSinglestep solver type, thresholding and lambda_min_clipped 
   // lambda(t) < -5.1 at the last 4 training timesteps: linspace over 0..995, not 0..999
   const clip = await load("dpm2_heun_cosine_clip_7");
   assert.equal(clip.timesteps[0], 995);
-  for (const math of [ieeeMath, recordedMath(clip)]) {
+  for (const math of [ieeeMath, recordedMathOrIeee(clip)]) {
     const s = DPMSolverSinglestepScheduler.fromConfig(clip.config, clip.path, math);
     s.setTimesteps(7);
     assert.deepEqual(s.timesteps, clip.timesteps);

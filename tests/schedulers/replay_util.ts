@@ -35,6 +35,7 @@ import { readSafetensors, type SafetensorsFile } from "../../core/tensor/safeten
 import { Tensor } from "../../core/tensor/tensor.ts";
 import { TorchGenerator } from "../../core/tensor/torch_generator.ts";
 import type { Scheduler, StepOptions } from "../../core/schedulers/types.ts";
+import { type Float32Math, ieeeMath, mathTableFromTensors } from "../../core/numerics/f32_math.ts";
 
 /** The format tag of scheduler replay files. */
 export const REPLAY_FORMAT = "diffparity-scheduler-replay/2";
@@ -870,4 +871,55 @@ export async function checkTimestepsTable(
     assert.deepEqual(s.timesteps, expected(e), JSON.stringify({ ...e, timesteps: undefined }));
   }
   return entries.length;
+}
+
+/**
+ * The reference machine's float32 sqrt/exp/log as the reference recorded them (the pairs where
+ * torch differs from the correctly rounded result, written by the DPM-Solver, UniPC and DEIS
+ * dumpers in fixtures/gen/), IEEE elsewhere; IEEE when nothing was recorded.
+ *
+ * @example
+ * ```ts
+ * import { loadSchedulerReference, recordedMathOrIeee } from "./replay_util.ts";
+ * const ref = await loadSchedulerReference("fixtures/refs/schedulers/deis/o2_steps_1.safetensors");
+ * recordedMathOrIeee(ref).sqrt(4); // 2
+ * ```
+ */
+export function recordedMathOrIeee(ref: SchedulerReference): Float32Math {
+  const f = ref.file;
+  return mathTableFromTensors((n) => f.has(n) ? f.tensor(n).data : undefined, ref.path) ??
+    ieeeMath;
+}
+
+/**
+ * A scheduler of class `cls` from the reference's config with `overrides` (snake_case), on the
+ * reference's recorded math ({@link recordedMathOrIeee}).
+ *
+ * @example
+ * ```ts
+ * import { fromReference, loadSchedulerReference } from "./replay_util.ts";
+ * import { DEISMultistepScheduler } from "../../core/schedulers/deis.ts";
+ * const ref = await loadSchedulerReference("fixtures/refs/schedulers/deis/o2_steps_1.safetensors");
+ * fromReference(DEISMultistepScheduler, ref, { solver_order: 1 }).config.solverOrder; // 1
+ * ```
+ */
+export function fromReference<S>(
+  cls: { fromConfig(json: unknown, source?: string, math?: Float32Math): S },
+  ref: SchedulerReference,
+  overrides: Record<string, unknown> = {},
+): S {
+  return cls.fromConfig({ ...ref.config, ...overrides }, ref.path, recordedMathOrIeee(ref));
+}
+
+/**
+ * A reference file's case name: the file name without its folder and `.safetensors`.
+ *
+ * @example
+ * ```ts
+ * import { referenceName } from "./replay_util.ts";
+ * referenceName("fixtures/refs/schedulers/deis/o2_steps_1.safetensors"); // "o2_steps_1"
+ * ```
+ */
+export function referenceName(path: string): string {
+  return path.split("/").at(-1)!.replace(".safetensors", "");
 }

@@ -3,13 +3,16 @@ import { solve2x2F32, solve3x3F32, UniPCMultistepScheduler } from "../../core/sc
 import { makeSampler } from "../../core/schedulers/samplers.ts";
 import { schedulerFromConfig } from "../../core/schedulers/registry.ts";
 import { SchedulerConfigError } from "../../core/schedulers/config_json.ts";
-import { type Float32Math, ieeeMath, mathTableFromTensors } from "../../core/numerics/f32_math.ts";
+import { ieeeMath } from "../../core/numerics/f32_math.ts";
 import { Tensor } from "../../core/tensor/tensor.ts";
 import {
   addNoiseUlp,
+  assertFreeRuns,
   freeRunAll,
+  fromReference,
   listReferenceFiles,
   loadSchedulerReference,
+  referenceName,
   replayAll,
   replayReference,
   type SchedulerReference,
@@ -21,30 +24,12 @@ const DIR = "fixtures/refs/schedulers/unipc";
 const files = await listReferenceFiles(DIR);
 const SD = { beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012 };
 
-/**
- * The reference machine's float32 sqrt/exp/log: the pairs where torch (MKL) differs from the
- * correctly rounded result, recorded by fixtures/gen/dump_schedulers_unipc.py (IEEE elsewhere).
- */
-function recordedMath(ref: SchedulerReference): Float32Math {
-  const f = ref.file;
-  return mathTableFromTensors((n) => f.has(n) ? f.tensor(n).data : undefined, ref.path) ??
-    ieeeMath;
-}
-
 function make(ref: SchedulerReference, overrides: Record<string, unknown> = {}) {
-  return UniPCMultistepScheduler.fromConfig(
-    { ...ref.config, ...overrides },
-    ref.path,
-    recordedMath(ref),
-  );
+  return fromReference(UniPCMultistepScheduler, ref, overrides);
 }
 
 function load(name: string): Promise<SchedulerReference> {
   return loadSchedulerReference(`${DIR}/${name}.safetensors`);
-}
-
-function fileName(path: string): string {
-  return path.split("/").at(-1)!.replace(".safetensors", "");
 }
 
 Deno.test("UniPCMultistep replays every diffusers reference bit for bit", async () => {
@@ -69,7 +54,7 @@ Deno.test("UniPCMultistep replays every diffusers reference bit for bit", async 
       assert.equal(addNoiseUlp(ref, fresh), 0, `${path}: add_noise on a fresh scheduler`);
       addNoiseFiles++;
     }
-    figures.push(`${fileName(path)} ${r.prevSample.maxUlp}`);
+    figures.push(`${referenceName(path)} ${r.prevSample.maxUlp}`);
   }
   assert.equal(addNoiseFiles, 1);
   console.log(`UniPCMultistep replay, max ulp per file: ${figures.join(", ")}`);
@@ -77,10 +62,7 @@ Deno.test("UniPCMultistep replays every diffusers reference bit for bit", async 
 
 Deno.test("UniPCMultistep free run with the stand-in model follows diffusers exactly", async () => {
   const runs = await freeRunAll(files, (ref) => make(ref), (x, t) => standInEps(x, t));
-  for (const { ref, report, drift } of runs) {
-    assert.equal(report.modelOutputMaxUlp, 0, `${ref.path}: stand-in model outputs`);
-    assert.equal(drift, 0, `${ref.path}: free-run drift ${drift} ulp`);
-  }
+  assertFreeRuns(runs, 0);
 });
 
 Deno.test("UniPCMultistep with IEEE math instead of the recorded MKL log is off where it was recorded", async () => {
