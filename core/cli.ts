@@ -319,6 +319,22 @@ function count(option: string, max = 1_000_000) {
   };
 }
 
+/**
+ * A study's bad input (the study file, a model folder, a changed fixture, a bad scheduler
+ * config) as a UsageError (exit 2, named); anything else as it is.
+ */
+function studyInputError(err: unknown): unknown {
+  const named = [
+    "StudySpecError",
+    "FileError",
+    "FixtureHashError",
+    "PipelineInputError",
+    "SessionSettingsError",
+    "SchedulerConfigError",
+  ];
+  return named.includes((err as Error)?.name) ? new UsageError((err as Error).message) : err;
+}
+
 const study = program.command("study")
   .description("studies that sweep the machinery over many settings (digits, inversion, samplers)");
 
@@ -358,17 +374,7 @@ study.command("inversion")
         onProgress: (line) => console.error(line),
       });
     } catch (err) {
-      // bad input (the study file, a model folder, a changed fixture): exit 2, named
-      const named = [
-        "StudySpecError",
-        "FileError",
-        "FixtureHashError",
-        "PipelineInputError",
-        "SessionSettingsError",
-        "SchedulerConfigError",
-      ];
-      if (named.includes((err as Error).name)) throw new UsageError((err as Error).message);
-      throw err;
+      throw studyInputError(err);
     }
     for (const line of inversionStudyLines(result)) console.log(line);
     const out = opts.out ?? `reports/study-${result.study}`;
@@ -409,17 +415,7 @@ study.command("samplers")
         onProgress: (line) => console.error(line),
       });
     } catch (err) {
-      // bad input (the study file, a model folder, a changed fixture): exit 2, named
-      const named = [
-        "StudySpecError",
-        "FileError",
-        "FixtureHashError",
-        "PipelineInputError",
-        "SessionSettingsError",
-        "SchedulerConfigError",
-      ];
-      if (named.includes((err as Error).name)) throw new UsageError((err as Error).message);
-      throw err;
+      throw studyInputError(err);
     }
     for (const line of samplerStudyLines(result)) console.log(line);
     const out = opts.out ?? `reports/study-${result.study}`;
