@@ -13,17 +13,11 @@
  *
  * @module
  */
-import { type LoadedModel, loadModelFolder } from "../models/load_model_folder.ts";
-import { readModelGeometry } from "../models/geometry.ts";
+import { loadModelFolder } from "../models/load_model_folder.ts";
 import type { SessionSettings } from "../models/session_options.ts";
-import { guidedDenoiser, unconditionalDenoiser } from "../pipelines/denoiser.ts";
-import { latentShape, prepareLatents } from "../pipelines/latents.ts";
+import { prepareLatents } from "../pipelines/latents.ts";
 import { denoiseLoop } from "../pipelines/loop.ts";
-import { encodePrompt } from "../pipelines/prompt.ts";
-import { decodeLatents } from "../pipelines/vae.ts";
-import { DDIMScheduler } from "../schedulers/ddim.ts";
 import { makeSampler, SAMPLERS, type SamplerSpec } from "../schedulers/samplers.ts";
-import type { Denoiser } from "../schedulers/types.ts";
 import {
   type SampleQuality,
   SAMPLER_STUDY_FORMAT,
@@ -32,13 +26,12 @@ import {
   type SamplerStudyResult,
   type SamplerStudyRow,
 } from "../results/study_samplers.ts";
-import { FileError } from "../tensor/errors.ts";
 import { NonFiniteError } from "../pipelines/errors.ts";
 import { concat, sliceBatch } from "../tensor/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { TorchGenerator } from "../tensor/torch_generator.ts";
 import { fitOrder, localOrders } from "./convergence.ts";
-import { gaussianDenoiser, gaussianSolution, sigmaOfTimestep } from "./gaussian_denoiser.ts";
+import { gaussianSubject, type Subject, subjectOf } from "./sampler_study_subjects.ts";
 import { type DigitClassifier, loadDigitClassifier } from "./digit_classifier.ts";
 import { classHistogram, digitAccuracy, meanTopProbability, scoreDigits } from "./digit_metrics.ts";
 import { maxAbsDiff, rmse } from "./metrics.ts";
@@ -88,96 +81,6 @@ export interface SamplerStudyOptions {
   session?: Partial<SessionSettings>;
   /** Called with a progress line after each run. */
   onProgress?: (line: string) => void;
-}
-
-/** What sampling one model needs: its denoiser, one image's shape, and how to decode. */
-interface Subject {
-  denoiser: Denoiser;
-  shape: number[];
-  labels: number[] | null;
-  /** Decodes samples for the classifier (null: nothing to score). */
-  toImages: ((z: Tensor) => Promise<Tensor>) | null;
-  config: Record<string, unknown>;
-  source: string;
-  /** The closed-form latents at sigma(0) from a batch's initial ones (Gaussian data), else null. */
-  exact: ((xT: Tensor) => Tensor) | null;
-}
-
-/** Gaussian data's subject: the ideal denoiser over the config's training schedule. */
-function gaussianSubject(
-  m: ModelSpec & { gaussian: NonNullable<ModelSpec["gaussian"]> },
-  config: Readonly<Record<string, unknown>>,
-): Subject {
-  const g = m.gaussian;
-  const merged = { ...g.scheduler, ...config };
-  const source = `${m.model} (gaussian.scheduler)`;
-  // the schedule as every scheduler builds it from the config
-  const { alphasCumprod } = DDIMScheduler.fromConfig(merged, source);
-  const sigma = (t: number) => sigmaOfTimestep(alphasCumprod, t);
-  return {
-    denoiser: gaussianDenoiser(g, alphasCumprod),
-    shape: [...g.shape],
-    labels: null,
-    toImages: null,
-    config: merged,
-    source,
-    exact: (xT) => gaussianSolution(g, xT, sigma(alphasCumprod.length - 1), sigma(0)),
-  };
-}
-
-async function subjectOf(
-  model: LoadedModel,
-  spec: ModelSpec,
-  seeds: number,
-  config: Readonly<Record<string, unknown>>,
-): Promise<Subject> {
-  const g = await readModelGeometry(model.folder);
-  const base = {
-    config: { ...model.schedulerConfig, ...config },
-    source: model.folder.schedulerConfigPath,
-    exact: null,
-  };
-  const { tokenizer, textEncoder, vaeDecoder } = model;
-  if (!textEncoder) {
-    return {
-      ...base,
-      denoiser: unconditionalDenoiser(model.unet),
-      shape: [g.latentChannels, g.sampleSize, g.sampleSize],
-      labels: null,
-      toImages: (z) => Promise.resolve(z),
-    };
-  }
-  if (!tokenizer || !vaeDecoder) {
-    throw new FileError(
-      model.folder.root,
-      undefined,
-      "expected a Stable Diffusion folder (tokenizer, text_encoder and vae_decoder) or an " +
-        "unconditional pixel-space one",
-    );
-  }
-  const guidance = spec.guidance ?? 1;
-  const cfg = guidance > 1;
-  const labels = Array.from({ length: seeds }, (_, i) => i % 10);
-  const template = spec.prompt ?? "a handwritten digit {k}";
-  // encode_prompt for a batch: B negative rows, then B positive rows (each digit encoded once)
-  const encoded = new Map<number, Awaited<ReturnType<typeof encodePrompt>>>();
-  for (const k of new Set(labels)) {
-    const prompt = template.replaceAll("{k}", String(k));
-    encoded.set(k, await encodePrompt(tokenizer, textEncoder, prompt, "", cfg));
-  }
-  const rows = labels.map((k) => encoded.get(k)!);
-  const half = (r: { embeds: Tensor }, i: number) => sliceBatch(r.embeds, i, i + 1);
-  const embeds = cfg
-    ? concat([...rows.map((r) => half(r, 0)), ...rows.map((r) => half(r, 1))])
-    : concat(rows.map((r) => r.embeds));
-  const pixels = g.sampleSize * g.vaeScaleFactor;
-  return {
-    ...base,
-    denoiser: guidedDenoiser(model.unet, embeds, guidance),
-    shape: latentShape(pixels, pixels, g.vaeScaleFactor, g.latentChannels).slice(1),
-    labels,
-    toImages: (z) => decodeLatents(vaeDecoder, z, g.scalingFactor),
-  };
 }
 
 /**

@@ -8,6 +8,26 @@ import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 
 /**
+ * An Observable Plot chart as SVG text (a `<figure>` when it has a legend), rendered over
+ * linkedom's DOM: what every chart of the reports is drawn with.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as Plot from "@observablehq/plot";
+ * import { plotSvg } from "./chart.ts";
+ * assert.match(plotSvg({ marks: [Plot.dot([{ x: 1, y: 2 }], { x: "x", y: "y" })] }), /^<svg/);
+ * ```
+ */
+export function plotSvg(options: Plot.PlotOptions): string {
+  const dom = parseHTML("<!DOCTYPE html><html><body></body></html>") as unknown as {
+    document: Plot.PlotOptions["document"];
+  };
+  const chart = Plot.plot({ ...options, document: dom.document });
+  return (chart as unknown as { outerHTML: string }).outerHTML;
+}
+
+/**
  * One series of a step chart: a label and (step, value) points.
  *
  * @example
@@ -41,9 +61,6 @@ export interface StepSeries {
  * ```
  */
 export function stepErrorChart(series: StepSeries[], yLabel: string, floor = 1e-10): string {
-  const dom = parseHTML("<!DOCTYPE html><html><body></body></html>") as unknown as {
-    document: Plot.PlotOptions["document"];
-  };
   const rows = series.flatMap((s) =>
     s.points.map((p) => ({
       series: s.label,
@@ -52,8 +69,7 @@ export function stepErrorChart(series: StepSeries[], yLabel: string, floor = 1e-
     }))
   );
   if (rows.length === 0) return "";
-  const chart = Plot.plot({
-    document: dom.document,
+  return plotSvg({
     width: 520,
     height: 200,
     marginLeft: 56,
@@ -65,5 +81,4 @@ export function stepErrorChart(series: StepSeries[], yLabel: string, floor = 1e-
       Plot.dot(rows, { x: "step", y: "value", stroke: "series", r: 2 }),
     ],
   });
-  return (chart as unknown as { outerHTML: string }).outerHTML;
 }

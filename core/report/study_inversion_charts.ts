@@ -7,8 +7,8 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { parseHTML } from "linkedom";
 import { fmt } from "../results/format.ts";
+import { plotSvg } from "./chart.ts";
 
 /**
  * One grid point of a model's charts: its method's series name, its guidance panel ("" without
@@ -60,15 +60,6 @@ export interface ChartFrame {
   cap: number;
   /** The model's mean VAE ceiling, dB, or null (a pixel model). */
   ceiling: number | null;
-}
-
-/** An Observable Plot chart as SVG text, rendered over linkedom's DOM. */
-function plotSvg(options: Plot.PlotOptions): string {
-  const dom = parseHTML("<!DOCTYPE html><html><body></body></html>") as unknown as {
-    document: Plot.PlotOptions["document"];
-  };
-  const chart = Plot.plot({ ...options, document: dom.document });
-  return (chart as unknown as { outerHTML: string }).outerHTML;
 }
 
 /** Facet and colour options shared by the per-step charts of a model. */

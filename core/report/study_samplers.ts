@@ -6,7 +6,6 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { parseHTML } from "linkedom";
 import { join } from "node:path";
 import { fmt } from "../results/format.ts";
 import type {
@@ -15,6 +14,7 @@ import type {
   SamplerStudyResult,
   SamplerStudyRow,
 } from "../results/study_samplers.ts";
+import { plotSvg } from "./chart.ts";
 import { escapeHtml } from "./html.ts";
 import { ReportError } from "./write.ts";
 import { runName, writeReportFiles } from "./write_files.ts";
@@ -111,14 +111,6 @@ export function samplerStudyLines(r: SamplerStudyResult): string[] {
   }
   lines.push(`study samplers: ${r.models.length} models in ${(r.ms / 1000).toFixed(0)} s`);
   return lines.map((l) => l.trimEnd());
-}
-
-function plotSvg(options: Plot.PlotOptions): string {
-  const dom = parseHTML("<!DOCTYPE html><html><body></body></html>") as unknown as {
-    document: Plot.PlotOptions["document"];
-  };
-  return (Plot.plot({ ...options, document: dom.document }) as unknown as { outerHTML: string })
-    .outerHTML;
 }
 
 /**

@@ -30,13 +30,13 @@ import {
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
 import { dpmAlphaSigma, DPMFamilyMultistepScheduler, type DPMFlowOptions } from "./dpm_family.ts";
+import { DPM_MULTISTEP_SPEC } from "./dpm_multistep.ts";
 import {
-  DPM_MULTISTEP_SPEC,
   dpmConvertModelOutput,
   dpmFirstOrderUpdate,
   dpmSigmaSchedule,
   dpmTimesteps,
-} from "./dpm_multistep.ts";
+} from "./dpm_solver.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
 import { checkSigmaSpacing } from "./sigmas.ts";

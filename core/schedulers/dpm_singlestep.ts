@@ -41,16 +41,16 @@ import {
 } from "./config.ts";
 import { SchedulerConfigError } from "./config_json.ts";
 import { DPMFamilyScheduler, type DPMFlowOptions } from "./dpm_family.ts";
+import { DPM_MULTISTEP_SPEC, type DPMSolverType } from "./dpm_multistep.ts";
 import {
-  DPM_MULTISTEP_SPEC,
   dpmConfigAliases,
   dpmConvertModelOutput,
   dpmFirstOrderUpdate,
   dpmLambda,
+  dpmSecondOrderUpdate,
   dpmSigmaSchedule,
-  type DPMSolverType,
   lambdaClippedIndex,
-} from "./dpm_multistep.ts";
+} from "./dpm_solver.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
 import { checkSigmaSpacing } from "./sigmas.ts";
@@ -436,7 +436,7 @@ export class DPMSolverSinglestepScheduler extends DPMFamilyScheduler<DPMSolverSi
     return { prevSample: new Tensor(prev, sample.shape) };
   }
 
-  /** `singlestep_dpm_solver_second_order_update`, float32 in diffusers' order. */
+  /** `singlestep_dpm_solver_second_order_update`: from the older output, D0 = m1. */
   #secondOrder(
     outputs: (Float32Array | null)[],
     x: Float32Array,
@@ -447,44 +447,12 @@ export class DPMSolverSinglestepScheduler extends DPMFamilyScheduler<DPMSolverSi
     const s0 = dpmLambda(this.sigmaList[index], this.math);
     const s1 = dpmLambda(this.sigmaList[index - 1], this.math);
     const m0 = outputs[outputs.length - 1]!;
-    const m1 = outputs[outputs.length - 2]!; // D0
+    const m1 = outputs[outputs.length - 2]!;
     const h = f32(t.lambda - s1.lambda);
     const h0 = f32(s0.lambda - s1.lambda);
-    const r0 = f32(h0 / h);
-    const inv = f32(1 / r0);
-    const d1 = m0.map((v, i) => f32(inv * f32(v - m1[i])));
-    const exp = (v: number) => this.math.exp(v);
     const heun = this.config.solverType === "heun";
-    switch (this.config.algorithmType) {
-      case "dpmsolver++": {
-        const a = f32(t.sigma / s1.sigma);
-        const em1 = f32(exp(-h) - 1);
-        const b = f32(t.alpha * em1);
-        if (heun) {
-          const g = f32(t.alpha * f32(f32(em1 / h) + 1));
-          return x.map((v, i) => f32(f32(a * v) - f32(b * m1[i])) + f32(g * d1[i]));
-        }
-        const g = f32(0.5 * b);
-        return x.map((v, i) => f32(f32(a * v) - f32(b * m1[i])) - f32(g * d1[i]));
-      }
-      case "dpmsolver": {
-        const a = f32(t.alpha / s1.alpha);
-        const ep1 = f32(exp(h) - 1);
-        const b = f32(t.sigma * ep1);
-        const g = heun ? f32(t.sigma * f32(f32(ep1 / h) - 1)) : f32(0.5 * b);
-        return x.map((v, i) => f32(f32(a * v) - f32(b * m1[i])) - f32(g * d1[i]));
-      }
-      case "sde-dpmsolver++": {
-        const a = f32(f32(t.sigma / s1.sigma) * exp(-h));
-        const om = f32(1 - exp(f32(-2 * h)));
-        const b = f32(t.alpha * om);
-        const g = heun ? f32(t.alpha * f32(f32(om / f32(-2 * h)) + 1)) : f32(0.5 * b);
-        const k = f32(t.sigma * this.math.sqrt(om));
-        return x.map((v, i) =>
-          f32(f32(f32(a * v) + f32(b * m1[i])) + f32(g * d1[i])) + f32(k * noise![i])
-        );
-      }
-    }
+    const type = this.config.algorithmType;
+    return dpmSecondOrderUpdate(x, t, s1, h, h0, m0, m1, m1, type, heun, noise, this.math);
   }
 
   /** `singlestep_dpm_solver_third_order_update`, float32 in diffusers' order. */

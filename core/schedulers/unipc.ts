@@ -34,7 +34,8 @@ import {
   schedulerSpec,
 } from "./config.ts";
 import { DPMFamilyMultistepScheduler, type DPMFlowOptions } from "./dpm_family.ts";
-import { DPM_MULTISTEP_SPEC, dpmLambda } from "./dpm_multistep.ts";
+import { DPM_MULTISTEP_SPEC } from "./dpm_multistep.ts";
+import { dpmLambda } from "./dpm_solver.ts";
 import { thresholdSample } from "./prediction.ts";
 import { fromDiffusersConfig, type SchedulerOptions } from "./scheduler_base.ts";
 import { EXTRA_SIGMA_FIELDS, type ExtraSigmaOptions } from "./sigma_scheduler.ts";
